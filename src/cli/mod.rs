@@ -1,0 +1,79 @@
+//! Command line: parse arguments into a resolved config, call the library, print,
+//! and choose the exit code (0 done, 1 some items failed, 2 usage or fatal).
+
+mod output;
+mod scan;
+
+use clap::{Args, Parser, Subcommand};
+use std::process::ExitCode;
+
+/// Exit codes scripts rely on (docs/cli.md).
+pub mod exit {
+    /// Everything done.
+    pub const OK: u8 = 0;
+    /// Some items failed; each is named in the output.
+    pub const SOME_FAILED: u8 = 1;
+    /// Usage error or fatal error.
+    pub const FATAL: u8 = 2;
+}
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "embarc",
+    version,
+    about = "Find, archive and re-render the social-media posts articles embed",
+    long_about = "embarc rescues social-media embeds from link rot.\n\n\
+        `embarc scan` finds every embedded post (X/Twitter, YouTube, Instagram, TikTok, \
+        Bluesky, Mastodon, Threads, Facebook, Reddit) in HTML, Markdown and plain-text articles."
+)]
+struct Cli {
+    #[command(flatten)]
+    global: Global,
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Options valid before or after the subcommand.
+#[derive(Args, Debug, Clone)]
+pub struct Global {
+    /// Machine output: one JSON object per line on stdout
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Print less on stderr (no progress, no summary, no warnings)
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Print more on stderr
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Find embeds in articles (files, folders, `-` for stdin)
+    Scan(scan::ScanArgs),
+}
+
+/// Runs the command line and returns the process exit code.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { exit::FATAL } else { exit::OK };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    let result = match cli.command {
+        Command::Scan(args) => scan::run(args, &cli.global),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(err) => {
+            if output::is_broken_pipe(&err) {
+                return ExitCode::from(exit::OK);
+            }
+            eprintln!("embarc: {err:#}");
+            ExitCode::from(exit::FATAL)
+        }
+    }
+}

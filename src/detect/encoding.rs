@@ -1,0 +1,198 @@
+//! Character encodings: find an article's charset (BOM, `<meta charset>`,
+//! `http-equiv`), decode it to UTF-8 with encoding_rs, and keep a map back to the
+//! original bytes so spans stay exact.
+//!
+//! UTF-8 input (the common case) is never copied: detection runs on the bytes as
+//! read, invalid sequences included.
+
+use super::offsets::OffsetMap;
+use crate::embed::Kind;
+use encoding_rs::{Encoding, UTF_8, UTF_16BE, UTF_16LE};
+use std::borrow::Cow;
+
+/// An article as UTF-8 bytes, with the way back to its original bytes.
+pub struct Decoded<'a> {
+    /// UTF-8 text (possibly with invalid sequences when the input had them).
+    pub bytes: Cow<'a, [u8]>,
+    /// Maps offsets in `bytes` to offsets in the original input.
+    pub map: OffsetMap,
+    /// The encoding the article was read as.
+    pub encoding: &'static Encoding,
+}
+
+/// Finds the encoding: a BOM wins, then (for HTML) a `<meta>` declaration in the
+/// first 1024 bytes, else UTF-8. A declared legacy charset on bytes that are valid
+/// UTF-8 with non-ASCII content is treated as mislabelled UTF-8 (a re-saved page;
+/// real legacy text is practically never valid UTF-8).
+pub fn sniff(input: &[u8], kind: Kind) -> (&'static Encoding, usize) {
+    if let Some((enc, bom_len)) = Encoding::for_bom(input) {
+        return (enc, bom_len);
+    }
+    if kind != Kind::Html {
+        return (UTF_8, 0);
+    }
+    match meta_charset(&input[..input.len().min(1024)]) {
+        Some(enc) if enc != UTF_8 && enc != UTF_16LE && enc != UTF_16BE => {
+            let has_non_ascii = input.iter().any(|&b| b >= 0x80);
+            if has_non_ascii && std::str::from_utf8(input).is_ok() {
+                (UTF_8, 0)
+            } else {
+                (enc, 0)
+            }
+        }
+        // A page that reached us as bytes and claims UTF-16 without a BOM is
+        // ASCII-compatible in practice (the HTML standard says the same).
+        _ => (UTF_8, 0),
+    }
+}
+
+/// Looks for `<meta charset=…>` or `<meta http-equiv=Content-Type content="…charset=…">`.
+fn meta_charset(head: &[u8]) -> Option<&'static Encoding> {
+    let lower = head.to_ascii_lowercase();
+    let mut from = 0;
+    while let Some(i) = memchr::memmem::find(&lower[from..], b"<meta") {
+        let start = from + i;
+        let end = memchr::memchr(b'>', &lower[start..]).map_or(lower.len(), |e| start + e);
+        let tag = &lower[start..end];
+        if let Some(c) = memchr::memmem::find(tag, b"charset") {
+            let rest = &tag[c + 7..];
+            let rest = rest.trim_ascii_start();
+            if let Some(rest) = rest.strip_prefix(b"=") {
+                let rest = rest.trim_ascii_start();
+                let rest = rest.strip_prefix(b"\"").or_else(|| rest.strip_prefix(b"'")).unwrap_or(rest);
+                let label_end = rest
+                    .iter()
+                    .position(|&b| b == b'"' || b == b'\'' || b == b';' || b == b'/' || b.is_ascii_whitespace())
+                    .unwrap_or(rest.len());
+                if let Some(enc) = Encoding::for_label(&rest[..label_end]) {
+                    return Some(enc);
+                }
+            }
+        }
+        from = end.max(start + 5);
+    }
+    None
+}
+
+/// Decodes `input` to UTF-8 for detection.
+pub fn decode(input: &[u8], kind: Kind) -> Decoded<'_> {
+    let (encoding, bom) = sniff(input, kind);
+    if encoding == UTF_8 {
+        let mut map = OffsetMap::new();
+        if bom == 0 {
+            return Decoded {
+                bytes: Cow::Borrowed(input),
+                map: OffsetMap::identity(),
+                encoding,
+            };
+        }
+        map.push(0, input.len() - bom, bom, input.len() - bom);
+        return Decoded {
+            bytes: Cow::Borrowed(&input[bom..]),
+            map,
+            encoding,
+        };
+    }
+    let (bytes, map) = transcode(input, bom, encoding);
+    Decoded {
+        bytes: Cow::Owned(bytes),
+        map,
+        encoding,
+    }
+}
+
+/// Decodes a legacy or UTF-16 document, recording where each character came from.
+/// ASCII runs of ASCII-compatible encodings are copied in bulk; everything else
+/// goes through the decoder one byte at a time so each character's source bytes
+/// are known exactly.
+fn transcode(input: &[u8], bom: usize, encoding: &'static Encoding) -> (Vec<u8>, OffsetMap) {
+    let ascii_compatible = encoding.is_ascii_compatible() && encoding != encoding_rs::ISO_2022_JP;
+    let mut decoder = encoding.new_decoder_without_bom_handling();
+    let mut out = String::with_capacity(input.len() + input.len() / 2);
+    let mut map = OffsetMap::new();
+    let mut i = bom;
+    let mut char_start = bom;
+    let mut pending = false;
+    while i < input.len() {
+        if ascii_compatible && !pending {
+            let run = input[i..].iter().position(|&b| b >= 0x80).unwrap_or(input.len() - i);
+            if run > 0 {
+                // Safe: the run is ASCII.
+                out.push_str(std::str::from_utf8(&input[i..i + run]).unwrap_or_default());
+                map.push(out.len() - run, run, i, run);
+                i += run;
+                char_start = i;
+                continue;
+            }
+        }
+        let before = out.len();
+        let needed = decoder.max_utf8_buffer_length(1).unwrap_or(16);
+        out.reserve(needed);
+        let (_, _, _) = decoder.decode_to_string(&input[i..i + 1], &mut out, false);
+        i += 1;
+        if out.len() > before {
+            map.push(before, out.len() - before, char_start, i - char_start);
+            char_start = i;
+            pending = false;
+        } else {
+            pending = true;
+        }
+    }
+    let before = out.len();
+    out.reserve(16);
+    let _ = decoder.decode_to_string(&[], &mut out, true);
+    if out.len() > before {
+        map.push(before, out.len() - before, char_start, input.len() - char_start);
+    }
+    (out.into_bytes(), map)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utf8_is_borrowed() {
+        let d = decode(b"<p>hi</p>", Kind::Html);
+        assert!(matches!(d.bytes, Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn meta_charset_is_honoured() {
+        let src = b"<meta charset=\"windows-1252\"><p>caf\xe9 x</p>";
+        let d = decode(src, Kind::Html);
+        assert_eq!(d.encoding.name(), "windows-1252");
+        let text = std::str::from_utf8(&d.bytes).unwrap();
+        let x = text.find(" x").unwrap() + 1;
+        assert_eq!(src[d.map.start(x)], b'x');
+    }
+
+    #[test]
+    fn http_equiv_is_honoured() {
+        let src = b"<meta http-equiv=\"Content-Type\" content=\"text/html; charset=Shift_JIS\">\x82\xa0<a>";
+        let d = decode(src, Kind::Html);
+        assert_eq!(d.encoding.name(), "Shift_JIS");
+        let text = std::str::from_utf8(&d.bytes).unwrap();
+        assert!(text.contains('あ'));
+        let a = text.find("<a>").unwrap();
+        assert_eq!(d.map.start(a), src.len() - 3);
+    }
+
+    #[test]
+    fn mislabelled_utf8_stays_utf8() {
+        let src = "<meta charset=EUC-JP><p>日本</p>".as_bytes();
+        assert_eq!(decode(src, Kind::Html).encoding, UTF_8);
+    }
+
+    #[test]
+    fn utf16_with_bom_maps_back() {
+        let mut src = vec![0xFF, 0xFE];
+        for c in "ab<x>".encode_utf16() {
+            src.extend_from_slice(&c.to_le_bytes());
+        }
+        let d = decode(&src, Kind::Html);
+        assert_eq!(&*d.bytes, b"ab<x>");
+        assert_eq!(d.map.start(2), 6);
+        assert_eq!(d.map.end(5), 12);
+    }
+}

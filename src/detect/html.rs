@@ -1,0 +1,383 @@
+//! The markup pass: walks the token stream of an HTML (or Markdown-with-HTML)
+//! document, recognises every embed element of the provider registry, and builds
+//! the visible-text stream for the text detectors.
+//!
+//! Only a bounded stack of open embed containers is kept, never a DOM, so the
+//! pass is linear and its memory does not depend on nesting depth.
+
+use super::hit::Hit;
+use super::stream::Stream;
+use super::tokenizer::{Token, Tokenizer};
+use crate::embed::{Form, Provider};
+use crate::providers::{self, PROVIDERS, PostUrl, UrlMatch};
+use std::borrow::Cow;
+
+/// At most this many embed containers open at once; deeper ones are ignored.
+const MAX_OPEN: usize = 64;
+
+/// Elements that end a line of visible text.
+const BLOCKS: &[&str] = &[
+    "p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "tr", "td", "th", "table",
+    "section", "article", "header", "footer", "aside", "nav", "figure", "figcaption", "pre", "hr", "dd", "dt", "dl",
+    "main", "form", "address", "details", "summary", "center", "tbody", "thead",
+];
+
+/// Elements that never have content or an end tag.
+const VOID: &[&str] = &[
+    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr", "param",
+];
+
+struct Open {
+    /// Lowercase tag name, or `!wp` for a WordPress block comment.
+    tag: String,
+    depth: usize,
+    hit: usize,
+}
+
+/// What the markup pass found.
+pub struct Markup {
+    /// Embed elements and links, in document order of their start.
+    pub hits: Vec<Hit>,
+    /// The visible text.
+    pub stream: Stream,
+}
+
+fn lower(b: &[u8]) -> Cow<'_, str> {
+    match std::str::from_utf8(b) {
+        Ok(s) if !s.bytes().any(|c| c.is_ascii_uppercase()) => Cow::Borrowed(s),
+        _ => Cow::Owned(String::from_utf8_lossy(b).to_ascii_lowercase()),
+    }
+}
+
+/// An attribute value with character references decoded.
+fn attr_value(doc: &[u8], r: std::ops::Range<usize>) -> String {
+    let raw = String::from_utf8_lossy(&doc[r]);
+    if raw.contains('&') {
+        htmlize::unescape_attribute(&*raw).into_owned()
+    } else {
+        raw.into_owned()
+    }
+}
+
+/// Classifies an attribute value that is either a post URL or a bare id.
+fn post_from_value(provider: Provider, value: &str) -> Option<PostUrl> {
+    let value = value.trim();
+    match providers::classify_url(value) {
+        Some(UrlMatch::Post(p, post)) if p == provider => Some(post),
+        _ => (providers::spec(provider).from_id)(value),
+    }
+}
+
+/// Runs the markup pass over `doc`.
+pub fn scan(doc: &[u8], markdown: bool) -> Markup {
+    let mut tok = Tokenizer::new(doc, markdown);
+    let mut hits: Vec<Hit> = Vec::new();
+    let mut stream = Stream::new();
+    let mut open: Vec<Open> = Vec::new();
+    // The open `<a>` that is a finding: its index and where its content starts.
+    let mut anchor: Option<(usize, usize)> = None;
+
+    while let Some(token) = tok.next_token() {
+        match token {
+            Token::Text(r) => stream.push_text(doc, r.start, r.end, true),
+            Token::Comment { body, span } => {
+                wordpress_comment(doc, body, span, &mut hits, &mut open, &mut stream);
+            }
+            Token::End { name, span } => {
+                let name = lower(&doc[name]);
+                if name == "a"
+                    && let Some((i, content)) = anchor.take()
+                {
+                    close_anchor(doc, &mut hits[i], content, span.start, span.end);
+                }
+                if let Some(k) = open.iter().rposition(|o| o.tag == name) {
+                    open[k].depth -= 1;
+                    if open[k].depth == 0 {
+                        for o in open.drain(k..) {
+                            hits[o.hit].end = span.end;
+                        }
+                        stream.push_break(span.end, true);
+                    }
+                }
+                if BLOCKS.contains(&&*name) {
+                    stream.push_break(span.start, name != "br");
+                }
+            }
+            Token::Start {
+                name,
+                span,
+                self_closing,
+            } => {
+                let name = lower(&doc[name]);
+                if BLOCKS.contains(&&*name) {
+                    stream.push_break(span.start, name != "br" && name != "li");
+                }
+                for o in open.iter_mut().filter(|o| o.tag == name) {
+                    o.depth += 1;
+                }
+                if name == "a" {
+                    if let Some((i, content)) = anchor.take() {
+                        close_anchor(doc, &mut hits[i], content, span.start, span.start);
+                    }
+                    if let Some(hit) = anchor_hit(doc, tok.attrs(), span.clone()) {
+                        if !hit.reference {
+                            anchor = Some((hits.len(), span.end));
+                        }
+                        hits.push(hit);
+                    }
+                    continue;
+                }
+                let Some(hit) = element_hit(doc, &name, tok.attrs(), span.clone()) else {
+                    continue;
+                };
+                let closes = !self_closing && !VOID.contains(&&*name);
+                if closes && open.len() < MAX_OPEN {
+                    open.push(Open {
+                        tag: name.into_owned(),
+                        depth: 1,
+                        hit: hits.len(),
+                    });
+                }
+                stream.push_break(span.start, true);
+                hits.push(hit);
+            }
+        }
+    }
+    // A container never closed keeps the span of its start tag when it already
+    // knows its post (an unclosed `<div>` must not swallow the page); one still
+    // looking for its status link runs to the end, as a browser would read it.
+    for o in open {
+        let h = &mut hits[o.hit];
+        if h.post.is_none() {
+            h.end = doc.len();
+        }
+    }
+    Markup { hits, stream }
+}
+
+/// Ends an anchor finding at `end`. A short link whose visible text names
+/// another site (`<a href="https://t.co/x">example.com/story…</a>`) is a link
+/// out of a post's text, not a lead to a post: it is turned into a mere reference.
+fn close_anchor(doc: &[u8], hit: &mut Hit, content_start: usize, content_end: usize, end: usize) {
+    hit.end = end;
+    if hit.form != Form::ShortLink {
+        return;
+    }
+    let raw = String::from_utf8_lossy(&doc[content_start.min(content_end)..content_end]);
+    let mut text = String::new();
+    let mut in_tag = false;
+    for c in raw.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => in_tag = false,
+            c if !in_tag => text.push(c),
+            _ => {}
+        }
+    }
+    // Display URLs are often cut short with an ellipsis.
+    let text = htmlize::unescape(text.trim())
+        .trim()
+        .trim_end_matches(['…', '.'])
+        .trim()
+        .to_ascii_lowercase();
+    let bare = text
+        .trim_start_matches("https://")
+        .trim_start_matches("http://")
+        .trim_start_matches("www.");
+    let host = bare.split('/').next().unwrap_or("");
+    let names_a_site = !text.contains(char::is_whitespace) && host.contains('.') && bare.len() > host.len();
+    let x_host = ["t.co", "pic.twitter.com", "pic.x.com", "twitter.com", "x.com"].contains(&host);
+    if names_a_site && !x_host {
+        hit.reference = true;
+        hit.short_link = None;
+    }
+}
+
+fn anchor_hit(doc: &[u8], attrs: &[super::tokenizer::Attr], span: std::ops::Range<usize>) -> Option<Hit> {
+    let href = attrs
+        .iter()
+        .find(|a| doc[a.name.clone()].eq_ignore_ascii_case(b"href"))?;
+    let raw = &doc[href.value.clone()];
+    if raw.len() > 4096 {
+        return None;
+    }
+    let href = attr_value(doc, href.value.clone());
+    if let Some(id) = intent_tweet_id(&href) {
+        let mut hit = Hit::post(Provider::Twitter, Form::Link, span.start, span.end, id);
+        hit.reference = true;
+        return Some(hit);
+    }
+    // `end` is fixed when `</a>` (or the next `<a>`) arrives; until then the
+    // anchor covers its start tag only.
+    match providers::classify_url(&href)? {
+        UrlMatch::Post(p, post) => Some(Hit::post(p, Form::Link, span.start, span.end, post)),
+        UrlMatch::ShortLink(s) => Some(Hit::short_link(span.start, span.end, s)),
+    }
+}
+
+/// `twitter.com/intent/retweet?tweet_id=…`, `intent/tweet?in_reply_to=…`,
+/// `intent/like?tweet_id=…`: not embeds, but they say which post is near.
+fn intent_tweet_id(href: &str) -> Option<PostUrl> {
+    let parts = providers::split_url(href)?;
+    if !(parts.host == "twitter.com" || parts.host == "x.com") || !parts.path.starts_with("/intent/") {
+        return None;
+    }
+    let id = parts.query_param("tweet_id").or_else(|| parts.query_param("in_reply_to"))?;
+    (providers::spec(Provider::Twitter).from_id)(&id)
+}
+
+fn get_attr(doc: &[u8], attrs: &[super::tokenizer::Attr], name: &str) -> Option<String> {
+    attrs
+        .iter()
+        .find(|a| doc[a.name.clone()].eq_ignore_ascii_case(name.as_bytes()))
+        .map(|a| attr_value(doc, a.value.clone()))
+}
+
+fn has_class(class: &str, wanted: &str) -> bool {
+    class.split_ascii_whitespace().any(|c| c.eq_ignore_ascii_case(wanted))
+}
+
+/// Recognises an embed element by tag, class and attributes.
+fn element_hit(doc: &[u8], name: &str, attrs: &[super::tokenizer::Attr], span: std::ops::Range<usize>) -> Option<Hit> {
+    let (start, end) = (span.start, span.end);
+    if attrs.is_empty() {
+        return None;
+    }
+    let class = get_attr(doc, attrs, "class").unwrap_or_default();
+
+    if name == "blockquote" {
+        for spec in PROVIDERS {
+            if spec.blockquote_classes.iter().any(|c| has_class(&class, c)) {
+                let post = spec
+                    .embed_attrs
+                    .iter()
+                    .filter_map(|a| get_attr(doc, attrs, a))
+                    .find_map(|v| post_from_value(spec.provider, &v));
+                return Some(Hit::container(spec.provider, Form::Blockquote, start, end, post));
+            }
+        }
+        return None;
+    }
+
+    if name == "figure" {
+        for spec in PROVIDERS {
+            for slug in spec.wordpress_slugs {
+                let block = format!("wp-block-embed-{slug}");
+                let provider = format!("is-provider-{slug}");
+                if has_class(&class, &block) || has_class(&class, &provider) {
+                    let mut hit = Hit::container(spec.provider, Form::Wordpress, start, end, None);
+                    hit.weak = true;
+                    return Some(hit);
+                }
+            }
+        }
+        return None;
+    }
+
+    for spec in PROVIDERS {
+        for (tag, attr) in spec.amp_tags {
+            if name == *tag {
+                let post = get_attr(doc, attrs, attr).and_then(|v| post_from_value(spec.provider, &v));
+                return Some(Hit::container(spec.provider, Form::Amp, start, end, post));
+            }
+        }
+        for (tag, attr) in spec.components {
+            if name == *tag
+                && let Some(post) = get_attr(doc, attrs, attr).and_then(|v| post_from_value(spec.provider, &v))
+            {
+                return Some(Hit::post(spec.provider, Form::Shortcode, start, end, post));
+            }
+        }
+        for attr in spec.id_attrs {
+            if let Some(post) = get_attr(doc, attrs, attr).and_then(|v| (spec.from_id)(&v)) {
+                let form = if name == "div" || name == "span" { Form::Widget } else { Form::Iframe };
+                return Some(Hit::container(spec.provider, form, start, end, Some(post)));
+            }
+        }
+        for (widget_class, attr) in spec.widget_classes {
+            if has_class(&class, widget_class)
+                && let Some(post) = get_attr(doc, attrs, attr).and_then(|v| post_from_value(spec.provider, &v))
+            {
+                return Some(Hit::container(spec.provider, Form::Widget, start, end, Some(post)));
+            }
+        }
+    }
+
+    if name == "iframe" || name == "amp-iframe" {
+        for attr in ["src", "data-src", "data-lazy-src"] {
+            let Some(src) = get_attr(doc, attrs, attr) else { continue };
+            if let Some(UrlMatch::Post(p, post)) = providers::classify_url(&src) {
+                // An iframe on an arbitrary host is a Mastodon post only when it
+                // says so (class or the `/embed` path Mastodon serves).
+                if p == Provider::Mastodon
+                    && !PROVIDERS
+                        .iter()
+                        .any(|s| s.iframe_classes.iter().any(|c| has_class(&class, c)))
+                    && !src.trim_end_matches('/').ends_with("/embed")
+                {
+                    continue;
+                }
+                return Some(Hit::container(p, Form::Iframe, start, end, Some(post)));
+            }
+        }
+    }
+    None
+}
+
+/// `<!-- wp:embed {"url":…,"providerNameSlug":"twitter"} -->` opens a block and
+/// `<!-- /wp:embed -->` closes it; `wp:core-embed/twitter` is the pre-5.6 form.
+fn wordpress_comment(
+    doc: &[u8],
+    body: std::ops::Range<usize>,
+    span: std::ops::Range<usize>,
+    hits: &mut Vec<Hit>,
+    open: &mut Vec<Open>,
+    stream: &mut Stream,
+) {
+    let text = String::from_utf8_lossy(&doc[body.clone()]);
+    let text = text.trim();
+    if let Some(rest) = text.strip_prefix('/') {
+        if rest.starts_with("wp:embed") || rest.starts_with("wp:core-embed") {
+            if let Some(k) = open.iter().rposition(|o| o.tag == "!wp") {
+                for o in open.drain(k..) {
+                    hits[o.hit].end = span.end;
+                }
+                stream.push_break(span.end, true);
+            }
+        }
+        return;
+    }
+    let (slug_from_name, json) = if let Some(rest) = text.strip_prefix("wp:core-embed/") {
+        let slug_end = rest.find(|c: char| c.is_whitespace()).unwrap_or(rest.len());
+        (Some(rest[..slug_end].to_string()), &rest[slug_end..])
+    } else if let Some(rest) = text.strip_prefix("wp:embed") {
+        (None, rest)
+    } else {
+        return;
+    };
+    let attrs: serde_json::Value = serde_json::from_str(json.trim()).unwrap_or(serde_json::Value::Null);
+    let url = attrs.get("url").and_then(|u| u.as_str()).unwrap_or("");
+    let slug = slug_from_name
+        .or_else(|| attrs.get("providerNameSlug").and_then(|s| s.as_str()).map(str::to_string))
+        .unwrap_or_default();
+    let (provider, post) = match providers::classify_url(url) {
+        Some(UrlMatch::Post(p, post)) => (Some(p), Some(post)),
+        _ => (
+            PROVIDERS
+                .iter()
+                .find(|s| s.wordpress_slugs.contains(&slug.as_str()))
+                .map(|s| s.provider),
+            None,
+        ),
+    };
+    let Some(provider) = provider else { return };
+    if open.len() < MAX_OPEN {
+        open.push(Open {
+            tag: "!wp".into(),
+            depth: 1,
+            hit: hits.len(),
+        });
+    }
+    stream.push_break(span.start, true);
+    hits.push(Hit::container(provider, Form::Wordpress, span.start, span.end, post));
+}

@@ -1,0 +1,424 @@
+//! detect: article bytes + kind → every embed, with exact byte spans.
+//!
+//! Pure: no I/O, no global state but compiled patterns. The pipeline is
+//! prefilter → decode (charset) → markup pass (HTML and Markdown) → text
+//! detectors over the visible text → resolve containers → drop findings nested in
+//! other findings → map spans back to the original bytes.
+//!
+//! Untrusted input must never panic this module or make it super-linear; the
+//! fuzz target and property tests hold it to that.
+
+mod encoding;
+mod hit;
+mod html;
+mod offsets;
+mod quote;
+mod stream;
+mod text;
+pub mod tokenizer;
+
+use crate::embed::{Embed, Form, Kind, Provider, Span};
+use crate::providers;
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use hit::Hit;
+use std::borrow::Cow;
+use std::sync::LazyLock;
+
+/// Needles of which an article with any embed contains at least one (matched
+/// ASCII-case-insensitively). Most articles have none and are skipped after one
+/// linear search.
+fn prefilter_needles() -> Vec<&'static str> {
+    let mut v = providers::url_needles();
+    v.extend([
+        "tweet",
+        "(@",
+        "{{<",
+        "{{%",
+        "-embed",
+        "fb-post",
+        "fb-video",
+        "text-post-media",
+        "instagram",
+        "youtube",
+        "bluesky",
+        "wp:",
+    ]);
+    v
+}
+
+static PREFILTER: LazyLock<AhoCorasick> = LazyLock::new(|| {
+    AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .match_kind(MatchKind::LeftmostFirst)
+        .kind(Some(AhoCorasickKind::DFA))
+        .build(prefilter_needles())
+        .unwrap_or_else(|_| unreachable!("static patterns compile"))
+});
+
+/// Whether `input` may contain an embed. `false` is definitive.
+pub fn might_contain_embeds(input: &[u8]) -> bool {
+    // UTF-16 text hides ASCII needles between NUL bytes: look after decoding.
+    if input.starts_with(&[0xFF, 0xFE]) || input.starts_with(&[0xFE, 0xFF]) {
+        return true;
+    }
+    PREFILTER.is_match(input)
+}
+
+/// Finds every embed in an article. Spans are byte offsets into `input`.
+pub fn detect(input: &[u8], kind: Kind) -> Vec<Embed> {
+    if !might_contain_embeds(input) {
+        return Vec::new();
+    }
+    let decoded = encoding::decode(input, kind);
+    if !matches!(decoded.bytes, Cow::Borrowed(_)) && !PREFILTER.is_match(&decoded.bytes) {
+        return Vec::new();
+    }
+    let doc: Cow<'_, [u8]> = if kind == Kind::Markdown {
+        mask_markdown_code(&decoded.bytes)
+    } else {
+        Cow::Borrowed(&decoded.bytes[..])
+    };
+
+    let mut hits = match kind {
+        Kind::Html | Kind::Markdown => {
+            let markup = html::scan(&doc, kind == Kind::Markdown);
+            let mut hits = markup.hits;
+            let mut found = Vec::new();
+            text::scan(&markup.stream.text, kind, &mut found);
+            for mut h in found {
+                h.start = markup.stream.map.start(h.start);
+                h.end = markup.stream.map.end(h.end);
+                hits.push(h);
+            }
+            hits
+        }
+        Kind::Text => {
+            let mut hits = Vec::new();
+            text::scan(&doc, kind, &mut hits);
+            hits
+        }
+    };
+
+    resolve(&doc, &mut hits);
+    let mut embeds: Vec<Embed> = hits
+        .into_iter()
+        .map(|h| {
+            let span = Span {
+                start: decoded.map.start(h.start),
+                end: decoded.map.end(h.end),
+            };
+            let short_link = if h.post.is_some() { None } else { h.short_link };
+            Embed {
+                provider: h.provider,
+                form: h.form,
+                url: h
+                    .post
+                    .as_ref()
+                    .map(|p| p.url.clone())
+                    .or_else(|| short_link.as_ref().map(|s| format!("https://{s}"))),
+                id: h.post.map(|p| p.id),
+                short_link,
+                span,
+                quote: h.quote,
+            }
+        })
+        .collect();
+    embeds.sort_by_key(|e| (e.span.start, e.span.end));
+    embeds
+}
+
+/// How close (in bytes) a cited post must be to a short link to claim it.
+const NEARBY: usize = 1024;
+
+/// Gives containers their post, reads blockquote quotes, and drops findings that
+/// are part of another finding (the status link inside a blockquote, the URL text
+/// of a link) or that identify nothing.
+fn resolve(doc: &[u8], hits: &mut Vec<Hit>) {
+    hits.sort_by(|a, b| {
+        a.start
+            .cmp(&b.start)
+            .then(b.end.cmp(&a.end))
+            .then(b.container.cmp(&a.container))
+    });
+    for i in 0..hits.len() {
+        if !hits[i].container {
+            continue;
+        }
+        let (start, end, provider) = (hits[i].start, hits[i].end, hits[i].provider);
+        if hits[i].post.is_none() {
+            let mut post = None;
+            let mut short = None;
+            for inner in hits[i + 1..].iter().take_while(|h| h.start < end) {
+                if inner.end > end {
+                    continue;
+                }
+                if inner.provider == provider && inner.post.is_some() {
+                    post = inner.post.clone();
+                } else if inner.form == Form::ShortLink && provider == Provider::Twitter {
+                    short = inner.short_link.clone();
+                }
+            }
+            hits[i].short_link = if post.is_none() { short } else { None };
+            hits[i].post = post;
+        }
+        if hits[i].form == Form::Blockquote
+            && matches!(provider, Provider::Twitter | Provider::Bluesky)
+            && let Some(mut q) = quote::from_blockquote(&doc[start..end.min(doc.len())])
+        {
+            if q.handle.is_none() {
+                q.handle = hits[i].post.as_ref().and_then(|p| p.handle.clone());
+            }
+            hits[i].quote = Some(q);
+        }
+    }
+    hits.retain(|h| h.post.is_some() || h.short_link.is_some() || h.form == Form::PlainText || h.reference);
+
+    // A rendered WordPress figure around a real embed element is just a wrapper.
+    let mut drop = vec![false; hits.len()];
+    for i in 0..hits.len() {
+        if hits[i].weak {
+            let end = hits[i].end;
+            drop[i] = hits[i + 1..]
+                .iter()
+                .take_while(|h| h.start < end)
+                .any(|h| h.end <= end && h.container && !h.weak);
+        }
+    }
+    // A short link is a lead only where no post is cited next to it (a sidebar
+    // tweet's t.co link sits beside that tweet's status or intent links).
+    let cited: Vec<usize> = hits
+        .iter()
+        .filter(|h| h.provider == Provider::Twitter && h.post.is_some())
+        .map(|h| h.start)
+        .collect();
+    for (i, h) in hits.iter().enumerate() {
+        if h.form == Form::ShortLink && !h.container {
+            let lo = cited.partition_point(|&s| s + NEARBY < h.start);
+            drop[i] |= cited.get(lo).is_some_and(|&s| s <= h.end + NEARBY);
+        }
+    }
+    let mut keep = drop.into_iter().map(|d| !d);
+    hits.retain(|_| keep.next().unwrap_or(true));
+
+    // Sweep: a finding inside a kept finding is part of it.
+    let mut kept: Vec<Hit> = Vec::with_capacity(hits.len());
+    let mut stack: Vec<usize> = Vec::new();
+    for h in hits.drain(..) {
+        while stack.last().is_some_and(|&e| e <= h.start) {
+            stack.pop();
+        }
+        if stack.last().is_some_and(|&e| e >= h.end) {
+            continue;
+        }
+        stack.push(h.end);
+        kept.push(h);
+    }
+    kept.retain(|h| !h.reference);
+    *hits = kept;
+}
+
+/// Blanks out Markdown code (fenced blocks and inline code spans) with spaces,
+/// keeping every offset: an embed shown as code is an example, not an embed.
+fn mask_markdown_code(src: &[u8]) -> Cow<'_, [u8]> {
+    if memchr::memchr2(b'`', b'~', src).is_none() {
+        return Cow::Borrowed(src);
+    }
+    let mut out = src.to_vec();
+    let mut fence: Option<(u8, usize)> = None;
+    let mut pos = 0;
+    while pos < src.len() {
+        let line_end = memchr::memchr(b'\n', &src[pos..]).map_or(src.len(), |i| pos + i + 1);
+        let line = &src[pos..line_end];
+        let indent = line.iter().take_while(|&&b| b == b' ').count();
+        let body = &line[indent.min(line.len())..];
+        let run = |c: u8| body.iter().take_while(|&&b| b == c).count();
+        match fence {
+            Some((c, n)) => {
+                let closing = indent < 4 && run(c) >= n && body[run(c)..].trim_ascii().is_empty();
+                blank(&mut out[pos..line_end]);
+                if closing {
+                    fence = None;
+                }
+            }
+            None => {
+                let (c, n) = if run(b'`') >= 3 {
+                    (b'`', run(b'`'))
+                } else if run(b'~') >= 3 {
+                    (b'~', run(b'~'))
+                } else {
+                    (0, 0)
+                };
+                if indent < 4 && n >= 3 {
+                    fence = Some((c, n));
+                    blank(&mut out[pos..line_end]);
+                } else {
+                    mask_inline_code(&src[pos..line_end], &mut out[pos..line_end]);
+                }
+            }
+        }
+        pos = line_end;
+    }
+    Cow::Owned(out)
+}
+
+/// Inline code spans on one line: a run of N backticks up to the next run of N.
+fn mask_inline_code(line: &[u8], out: &mut [u8]) {
+    let mut i = 0;
+    while let Some(off) = memchr::memchr(b'`', &line[i..]) {
+        let open = i + off;
+        let n = line[open..].iter().take_while(|&&b| b == b'`').count();
+        let mut j = open + n;
+        let mut closed = None;
+        while let Some(o) = memchr::memchr(b'`', &line[j..]) {
+            let c = j + o;
+            let m = line[c..].iter().take_while(|&&b| b == b'`').count();
+            if m == n {
+                closed = Some(c);
+                break;
+            }
+            j = c + m;
+        }
+        match closed {
+            Some(c) => {
+                blank(&mut out[open..c + n]);
+                i = c + n;
+            }
+            None => i = open + n,
+        }
+    }
+}
+
+fn blank(bytes: &mut [u8]) {
+    for b in bytes {
+        if *b != b'\n' {
+            *b = b' ';
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ids(src: &str, kind: Kind) -> Vec<(Provider, Form, Option<String>)> {
+        detect(src.as_bytes(), kind)
+            .into_iter()
+            .map(|e| (e.provider, e.form, e.id.or(e.short_link)))
+            .collect()
+    }
+
+    fn one(p: Provider, f: Form, id: &str) -> Vec<(Provider, Form, Option<String>)> {
+        vec![(p, f, Some(id.to_string()))]
+    }
+
+    #[test]
+    fn blockquote_takes_its_last_status_link() {
+        let src = r#"<p>x</p><blockquote class="twitter-tweet"><p>see https://twitter.com/other/status/1 <a href="https://t.co/abc">pic.twitter.com/abc</a></p>&mdash; N (@h) <a href="https://twitter.com/h/status/22?ref_src=twsrc%5Etfw">June 1, 2020</a></blockquote><script async src="https://platform.twitter.com/widgets.js"></script>"#;
+        let found = detect(src.as_bytes(), Kind::Html);
+        assert_eq!(found.len(), 1);
+        let e = &found[0];
+        assert_eq!((e.form, e.id.as_deref()), (Form::Blockquote, Some("22")));
+        assert!(src[e.span.range()].starts_with("<blockquote") && src[e.span.range()].ends_with("</blockquote>"));
+        assert_eq!(e.quote.as_ref().unwrap().handle.as_deref(), Some("h"));
+    }
+
+    #[test]
+    fn markup_forms() {
+        use Form::*;
+        use Provider::*;
+        let cases: &[(&str, Provider, Form, &str)] = &[
+            (r#"<blockquote class="twitter-video" data-lang="en"><a href="https://twitter.com/u/status/5"></a></blockquote>"#, Twitter, Blockquote, "5"),
+            (r#"<iframe id="twitter-widget-0" data-tweet-id="7" src="https://platform.twitter.com/embed/Tweet.html?id=7"></iframe>"#, Twitter, Iframe, "7"),
+            (r#"<twitterwidget class="twitter-tweet twitter-tweet-rendered" data-tweet-id="8"></twitterwidget>"#, Twitter, Iframe, "8"),
+            (r#"<div class="twitter-tweet twitter-tweet-rendered" data-tweet-id="9"><p>hi</p></div>"#, Twitter, Widget, "9"),
+            (r#"<iframe src="https://platform.twitter.com/embed/Tweet.html?dnt=true&amp;id=10&amp;lang=en"></iframe>"#, Twitter, Iframe, "10"),
+            (r#"<amp-twitter width="375" height="472" layout="responsive" data-tweetid="885634330868850689"><blockquote placeholder class="twitter-tweet"></blockquote></amp-twitter>"#, Twitter, Amp, "885634330868850689"),
+            (r#"<bento-twitter data-tweetid="11"></bento-twitter>"#, Twitter, Amp, "11"),
+            ("<!-- wp:embed {\"url\":\"https://twitter.com/alleyco/status/1679189879086018562\",\"type\":\"rich\",\"providerNameSlug\":\"twitter\"} -->\n<figure class=\"wp-block-embed is-type-rich is-provider-twitter wp-block-embed-twitter\"><div class=\"wp-block-embed__wrapper\">\nhttps://twitter.com/alleyco/status/1679189879086018562\n</div></figure>\n<!-- /wp:embed -->", Twitter, Wordpress, "1679189879086018562"),
+            ("<figure class=\"wp-block-embed is-provider-x wp-block-embed-x\"><div class=\"wp-block-embed__wrapper\">\nhttps://x.com/alleyco/status/12\n</div></figure>", Twitter, Wordpress, "12"),
+            (r#"<iframe width="560" src="https://www.youtube-nocookie.com/embed/dQw4w9WgXcQ?feature=oembed"></iframe>"#, Youtube, Iframe, "dQw4w9WgXcQ"),
+            (r#"<blockquote class="instagram-media" data-instgrm-permalink="https://www.instagram.com/p/BMokmydjG-M/?utm_source=ig_embed&amp;utm_campaign=loading"><a href="https://www.instagram.com/p/BMokmydjG-M/">x</a></blockquote>"#, Instagram, Blockquote, "BMokmydjG-M"),
+            (r#"<amp-instagram data-shortcode="B1mHd6sHGXK" width="1" height="1"></amp-instagram>"#, Instagram, Amp, "B1mHd6sHGXK"),
+            (r#"<blockquote class="tiktok-embed" cite="https://www.tiktok.com/@scout2015/video/6718335390845095173" data-video-id="6718335390845095173"><section></section></blockquote>"#, Tiktok, Blockquote, "6718335390845095173"),
+            (r#"<blockquote class="bluesky-embed" data-bluesky-uri="at://did:plc:abc/app.bsky.feed.post/3lawelexzwk2w"><p>hi</p>&mdash; H (<a href="https://bsky.app/profile/did:plc:abc">@h.bsky.social</a>) <a href="https://bsky.app/profile/did:plc:abc/post/3lawelexzwk2w?ref_src=embed">November 17, 2024</a></blockquote>"#, Bluesky, Blockquote, "3lawelexzwk2w"),
+            (r#"<blockquote class="mastodon-embed" data-embed-url="https://mastodon.social/@Gargron/99664077509711321/embed"><a href="https://mastodon.social/@Gargron/99664077509711321">x</a></blockquote>"#, Mastodon, Blockquote, "99664077509711321"),
+            (r#"<iframe src="https://fosstodon.org/@HeidiSeibold/111725444131565682>/embed" class="mastodon-embed"></iframe>"#, Mastodon, Iframe, "111725444131565682"),
+            (r#"<blockquote class="text-post-media" data-text-post-permalink="https://www.threads.net/@zuck/post/C1abc" data-text-post-version="0"></blockquote>"#, Threads, Blockquote, "C1abc"),
+            (r#"<div class="fb-post" data-href="https://www.facebook.com/Sozialdemokratie/posts/928812574504508/" data-width="600"><blockquote cite="https://graph.facebook.com/1/posts/2/" class="fb-xfbml-parse-ignore"></blockquote></div>"#, Facebook, Widget, "928812574504508"),
+            (r#"<blockquote class="reddit-embed-bq" data-embed-height="500"><a href="https://www.reddit.com/r/rust/comments/abc123/title/">t</a></blockquote>"#, Reddit, Blockquote, "abc123"),
+        ];
+        for (src, p, f, id) in cases {
+            assert_eq!(ids(src, Kind::Html), one(*p, *f, id), "{src}");
+        }
+    }
+
+    #[test]
+    fn markdown_components_and_code() {
+        assert_eq!(
+            ids("import { Tweet } from 'react-tweet'\n\n<Tweet id=\"1629307668568633344\" />\n", Kind::Markdown),
+            one(Provider::Twitter, Form::Shortcode, "1629307668568633344")
+        );
+        assert_eq!(
+            ids("<Tweet id=\"https://twitter.com/astrodotbuild/status/1511750228428435457\" />", Kind::Markdown),
+            one(Provider::Twitter, Form::Shortcode, "1511750228428435457")
+        );
+        let code = "```html\n<blockquote class=\"twitter-tweet\"><a href=\"https://twitter.com/a/status/1\"></a></blockquote>\n```\nand `https://twitter.com/a/status/2` inline";
+        assert!(ids(code, Kind::Markdown).is_empty());
+    }
+
+    #[test]
+    fn comments_and_intents_are_not_embeds() {
+        let src = r#"<!-- <blockquote class="twitter-tweet"><a href="https://twitter.com/a/status/1"></a></blockquote> -->
+<a href="https://twitter.com/intent/retweet?tweet_id=2">RT</a> <a href="https://twitter.com/share">share</a>
+<a href="https://twitter.com/jack">@jack</a> <a href="https://twitter.com/hashtag/x?src=hash">#x</a>
+<a class="twitter-follow-button" href="https://twitter.com/jack">Follow</a>
+<script async src="https://platform.twitter.com/widgets.js"></script> x.com is a site."#;
+        assert!(ids(src, Kind::Html).is_empty());
+    }
+
+    #[test]
+    fn same_post_twice_is_two_embeds() {
+        let src = r#"<a href="https://x.com/a/status/3">one</a> and <a href="https://x.com/a/status/3">again</a>"#;
+        assert_eq!(ids(src, Kind::Html).len(), 2);
+    }
+
+    #[test]
+    fn link_span_is_the_whole_anchor() {
+        let src = r#"Read <a href="https://twitter.com/a/status/3">https://twitter.com/a/status/3</a>."#;
+        let found = detect(src.as_bytes(), Kind::Html);
+        assert_eq!(found.len(), 1);
+        assert_eq!(&src[found[0].span.range()], r#"<a href="https://twitter.com/a/status/3">https://twitter.com/a/status/3</a>"#);
+    }
+
+    #[test]
+    fn spans_point_into_legacy_encoded_bytes() {
+        let mut src = b"<meta charset=\"shift_jis\"><p>\x82\xa0\x82\xa2</p>".to_vec();
+        let at = src.len();
+        src.extend_from_slice(b"<a href=\"https://twitter.com/a/status/4\">\x82\xa0</a>");
+        let found = detect(&src, Kind::Html);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].span, Span { start: at, end: src.len() });
+    }
+
+    #[test]
+    fn utf16_articles_are_read() {
+        let text = "<p>hi</p><a href=\"https://twitter.com/a/status/4\">x</a>";
+        let mut src = vec![0xFF, 0xFE];
+        for c in text.encode_utf16() {
+            src.extend_from_slice(&c.to_le_bytes());
+        }
+        let found = detect(&src, Kind::Html);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].span.start, 2 + 2 * text.find("<a").unwrap());
+        assert_eq!(found[0].span.end, src.len());
+    }
+
+    #[test]
+    fn short_link_alone_is_reported() {
+        let found = detect(b"Look: https://t.co/AbCdEfGh12 wow", Kind::Text);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].form, Form::ShortLink);
+        assert_eq!(found[0].short_link.as_deref(), Some("t.co/AbCdEfGh12"));
+        assert_eq!(found[0].id, None);
+    }
+}

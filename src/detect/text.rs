@@ -1,0 +1,431 @@
+//! Detectors that read the visible-text stream: post URLs and short links in
+//! running text, static-site shortcodes, Markdown links, and flattened posts
+//! (`words pic.twitter.com/X — Name (@handle) Date`).
+//!
+//! Each detector is anchored on a rare needle found with memchr/aho-corasick, so
+//! text without those needles costs one linear search.
+
+use super::hit::Hit;
+use crate::embed::{Form, Kind, Provider, Quote};
+use crate::providers::{self, PROVIDERS, UrlMatch};
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use regex::bytes::Regex;
+use std::sync::LazyLock;
+
+static URL_FINDER: LazyLock<AhoCorasick> = LazyLock::new(|| {
+    AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .match_kind(MatchKind::LeftmostFirst)
+        .kind(Some(AhoCorasickKind::DFA))
+        .build(providers::url_needles())
+        .unwrap_or_else(|_| AhoCorasick::new(["\u{0}never"]).unwrap_or_else(|_| unreachable!()))
+});
+
+/// Bytes that may appear inside a URL as written in text. `?`, `=` and `&` are
+/// included so that a URL inside another URL's query (a share link) is read as
+/// part of the outer one and not reported.
+fn url_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"-._~:/?#@!$&*+,;=%".contains(&b)
+}
+
+/// Runs every text detector over `text`.
+pub fn scan(text: &[u8], kind: Kind, hits: &mut Vec<Hit>) {
+    urls(text, kind, hits);
+    shortcodes(text, hits);
+    flattened(text, hits);
+}
+
+fn urls(text: &[u8], kind: Kind, hits: &mut Vec<Hit>) {
+    let mut consumed = 0;
+    for m in URL_FINDER.find_iter(text) {
+        if m.start() < consumed {
+            continue;
+        }
+        let mut l = m.start();
+        let floor = m.start().saturating_sub(2048);
+        while l > floor && url_byte(text[l - 1]) {
+            l -= 1;
+        }
+        let mut r = m.start();
+        let ceil = (m.start() + 4096).min(text.len());
+        while r < ceil && url_byte(text[r]) {
+            r += 1;
+        }
+        while r > l && b".,;:!?'\"*".contains(&text[r - 1]) {
+            r -= 1;
+        }
+        consumed = r.max(m.end());
+        let Ok(candidate) = std::str::from_utf8(&text[l..r]) else { continue };
+        let Some(found) = providers::classify_url(candidate) else { continue };
+        let (mut start, mut end) = (l, r);
+        let mut form = Form::Link;
+        if kind == Kind::Markdown {
+            if let Some((s, e)) = markdown_link(text, l, r) {
+                (start, end) = (s, e);
+            } else if alone_on_line(text, l, r) {
+                form = Form::Shortcode;
+            }
+        }
+        hits.push(match found {
+            UrlMatch::Post(p, post) => Hit::post(p, form, start, end, post),
+            UrlMatch::ShortLink(s) => Hit::short_link(start, end, s),
+        });
+    }
+}
+
+/// `[text](url)` or `[text](<url> "title")` around `text[l..r]`: the whole link.
+fn markdown_link(text: &[u8], l: usize, r: usize) -> Option<(usize, usize)> {
+    let before = &text[..l];
+    let open = before.strip_suffix(b"](").or_else(|| before.strip_suffix(b"](<"))?;
+    let close = memchr::memchr(b')', &text[r..(r + 300).min(text.len())])? + r + 1;
+    if text[r..close].contains(&b'\n') {
+        return None;
+    }
+    let floor = open.len().saturating_sub(1000);
+    let bracket = open[floor..].iter().rposition(|&b| b == b'[')? + floor;
+    // `![alt](…)` is an image; keep the `!` with it.
+    let start = if bracket > 0 && text[bracket - 1] == b'!' { bracket - 1 } else { bracket };
+    (!text[bracket..open.len()].windows(2).any(|w| w == b"\n\n")).then_some((start, close))
+}
+
+fn alone_on_line(text: &[u8], l: usize, r: usize) -> bool {
+    let line_start = memchr::memrchr(b'\n', &text[..l]).map_or(0, |i| i + 1);
+    let line_end = memchr::memchr(b'\n', &text[r..]).map_or(text.len(), |i| r + i);
+    let blank = |s: &[u8]| s.iter().all(|b| b.is_ascii_whitespace() || *b == b'<' || *b == b'>');
+    blank(&text[line_start..l]) && blank(&text[r..line_end])
+}
+
+static SHORTCODE: LazyLock<Regex> = LazyLock::new(|| {
+    // Hugo `{{< name args >}}` / `{{% name args %}}`, Liquid/Nunjucks `{% name args %}`.
+    Regex::new(r#"\{\{[<%]-?\s*([A-Za-z_]+)\s+([^\n{}]{0,400}?)\s*-?[>%]\}\}|\{%-?\s*([A-Za-z_]+)\s+([^\n{}%]{0,400}?)\s*-?%\}"#)
+        .unwrap_or_else(|_| unreachable!())
+});
+
+static SC_ARG: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?:([A-Za-z_]+)\s*=\s*)?(?:"([^"]*)"|'([^']*)'|([^\s"']+))"#).unwrap_or_else(|_| unreachable!())
+});
+
+fn shortcodes(text: &[u8], hits: &mut Vec<Hit>) {
+    if memchr::memmem::find(text, b"{{").is_none() && memchr::memmem::find(text, b"{%").is_none() {
+        return;
+    }
+    for c in SHORTCODE.captures_iter(text) {
+        let (Some(name), Some(args)) = (c.get(1).or(c.get(3)), c.get(2).or(c.get(4))) else { continue };
+        let name = String::from_utf8_lossy(name.as_bytes()).to_ascii_lowercase();
+        let Some(spec) = PROVIDERS.iter().find(|s| s.shortcodes.contains(&name.as_str())) else { continue };
+        let mut user = None;
+        let mut id = None;
+        let mut url = None;
+        for a in SC_ARG.captures_iter(args.as_bytes()) {
+            let key = a.get(1).map(|k| String::from_utf8_lossy(k.as_bytes()).to_ascii_lowercase());
+            let Some(v) = a.get(2).or(a.get(3)).or(a.get(4)) else { continue };
+            let v = String::from_utf8_lossy(v.as_bytes()).into_owned();
+            match key.as_deref() {
+                Some("user" | "username" | "handle") => user = Some(v),
+                Some("id" | "tweet" | "status") => id = Some(v),
+                Some("url" | "href" | "link") => url = Some(v),
+                Some(_) => {}
+                None if v.contains('/') || v.contains('.') => url = url.or(Some(v)),
+                None if v.bytes().all(|b| b.is_ascii_digit()) => id = id.or(Some(v)),
+                None => {
+                    if id.is_none() && spec.provider != Provider::Twitter {
+                        id = Some(v);
+                    } else {
+                        user = user.or(Some(v));
+                    }
+                }
+            }
+        }
+        let post = url
+            .as_deref()
+            .and_then(|u| match providers::classify_url(u) {
+                Some(UrlMatch::Post(p, post)) if p == spec.provider => Some(post),
+                _ => None,
+            })
+            .or_else(|| {
+                let mut post = (spec.from_id)(id.as_deref()?)?;
+                if spec.provider == Provider::Twitter
+                    && let Some(u) = user.as_deref()
+                    && let Some(UrlMatch::Post(_, p)) =
+                        providers::classify_url(&format!("https://twitter.com/{u}/status/{}", post.id))
+                {
+                    post = p;
+                }
+                Some(post)
+            });
+        if let (Some(post), Some(m)) = (post, c.get(0)) {
+            hits.push(Hit::post(spec.provider, Form::Shortcode, m.start(), m.end(), post));
+        }
+    }
+}
+
+/// The attribution line of a flattened post: `— Name (@handle) Date` at the end of
+/// a line. Groups: dash, name, handle, date.
+static ATTRIBUTION: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?m)(?:^|[\s>])(—|―|–|&mdash;|&#8212;|--|-)[ \t\u{a0}]*([^—–―\n]{1,100}?)[ \t\u{a0}]*\(@([A-Za-z0-9_][A-Za-z0-9_.\-]{0,252})\)[ \t\u{a0}]*([^\n]{1,80}?)[ \t\u{a0}\r]*$",
+    )
+    .unwrap_or_else(|_| unreachable!())
+});
+
+/// A parsed attribution line.
+pub struct Attribution {
+    /// Where the dash starts.
+    pub dash: usize,
+    /// Where the date ends.
+    pub end: usize,
+    /// Display name.
+    pub author: String,
+    /// Handle without `@`.
+    pub handle: String,
+    /// Date as written.
+    pub date: String,
+}
+
+/// Finds attribution lines in `text` (any handle syntax; callers check it).
+pub fn attributions(text: &[u8]) -> Vec<Attribution> {
+    let mut out = Vec::new();
+    let mut from = 0;
+    while let Some(i) = memchr::memmem::find(&text[from..], b"(@") {
+        let at = from + i;
+        let line_start = memchr::memrchr(b'\n', &text[..at]).map_or(0, |p| p + 1);
+        let line_end = memchr::memchr(b'\n', &text[at..]).map_or(text.len(), |p| at + p);
+        from = line_end.max(at + 2);
+        // Long lines are prose or minified markup, not an attribution.
+        let window_start = line_start.max(at.saturating_sub(600));
+        let line = &text[window_start..line_end];
+        let Some(c) = ATTRIBUTION.captures_iter(line).last() else { continue };
+        let (Some(dash), Some(name), Some(handle), Some(date), Some(all)) =
+            (c.get(1), c.get(2), c.get(3), c.get(4), c.get(0))
+        else {
+            continue;
+        };
+        let date_s = String::from_utf8_lossy(date.as_bytes()).trim().to_string();
+        if !plausible_date(&date_s) {
+            continue;
+        }
+        let mut author = String::from_utf8_lossy(name.as_bytes()).trim().to_string();
+        let mut dash_at = window_start + dash.start();
+        // A hyphen dash may have matched inside the post's words: keep the last
+        // ` - ` segment as the name.
+        if let Some(p) = author.rfind(" - ") {
+            dash_at = window_start + name.start() + p + 1;
+            author = author[p + 3..].trim().to_string();
+        }
+        let _ = all;
+        out.push(Attribution {
+            dash: dash_at,
+            end: window_start + date.end(),
+            author,
+            handle: String::from_utf8_lossy(handle.as_bytes()).into_owned(),
+            date: date_s,
+        });
+    }
+    out
+}
+
+/// A date as written, in any language: short, with a number, and no link.
+fn plausible_date(s: &str) -> bool {
+    let chars = s.chars().count();
+    (4..=60).contains(&chars)
+        && s.chars().any(|c| c.is_numeric())
+        && !s.contains("http")
+        && !s.contains("://")
+        && !s.contains('(')
+}
+
+fn twitter_handle(h: &str) -> bool {
+    !h.is_empty() && h.len() <= 15 && h.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+/// A line's content without Markdown blockquote markers and surrounding space.
+fn content(line: &[u8]) -> &[u8] {
+    let mut l = line.trim_ascii();
+    while let Some(rest) = l.strip_prefix(b">") {
+        l = rest.trim_ascii_start();
+    }
+    l
+}
+
+fn flattened(text: &[u8], hits: &mut Vec<Hit>) {
+    for a in attributions(text) {
+        if !twitter_handle(&a.handle) {
+            continue;
+        }
+        let line_start = memchr::memrchr(b'\n', &text[..a.dash]).map_or(0, |p| p + 1);
+        let before_on_line = content(&text[line_start..a.dash]);
+        // The post's words: the paragraph that ends at the dash, or, when the
+        // attribution has a line of its own, the paragraph above it.
+        let mut end = if before_on_line.is_empty() { line_start } else { a.dash };
+        if before_on_line.is_empty() {
+            // Skip blank lines above the attribution.
+            while end > 0 {
+                let prev_start = memchr::memrchr(b'\n', &text[..end - 1]).map_or(0, |p| p + 1);
+                if !content(&text[prev_start..end]).is_empty() {
+                    break;
+                }
+                end = prev_start;
+            }
+        }
+        let floor = end.saturating_sub(4000);
+        let mut start = if before_on_line.is_empty() { end } else { line_start };
+        let mut lines = 0;
+        while start > floor && lines < 40 {
+            let prev_start = memchr::memrchr(b'\n', &text[..start - 1]).map_or(0, |p| p + 1);
+            if content(&text[prev_start..start]).is_empty() {
+                break;
+            }
+            start = prev_start;
+            lines += 1;
+        }
+        if start >= end && !before_on_line.is_empty() {
+            start = line_start;
+        }
+        let words: Vec<String> = text[start.min(end)..end]
+            .split(|&b| b == b'\n')
+            .map(|l| String::from_utf8_lossy(content(l)).into_owned())
+            .collect();
+        let words = words.join("\n").trim().to_string();
+        // Skip leading whitespace so the span starts at the first word.
+        while start < end && text[start].is_ascii_whitespace() {
+            start += 1;
+        }
+        let span_start = if words.is_empty() { a.dash } else { start.min(a.dash) };
+        let short_link = last_short_link(&words);
+        hits.push(Hit {
+            provider: Provider::Twitter,
+            form: Form::PlainText,
+            start: span_start,
+            end: a.end,
+            post: None,
+            short_link,
+            quote: Some(Quote {
+                text: (!words.is_empty()).then_some(words),
+                author: (!a.author.is_empty()).then_some(a.author),
+                handle: Some(a.handle),
+                date: Some(a.date),
+            }),
+            container: false,
+            weak: false,
+            reference: false,
+        });
+    }
+}
+
+static SHORT_LINK: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(pic\.twitter\.com|pic\.x\.com|t\.co)/([A-Za-z0-9]{1,32})\b").unwrap_or_else(|_| unreachable!())
+});
+
+/// The lead to a flattened post: its last `pic.twitter.com`/`pic.x.com` link, or
+/// failing that its last `t.co` link.
+fn last_short_link(words: &str) -> Option<String> {
+    let mut pic = None;
+    let mut tco = None;
+    for c in SHORT_LINK.captures_iter(words.as_bytes()) {
+        let Some(UrlMatch::ShortLink(s)) = c
+            .get(0)
+            .and_then(|m| std::str::from_utf8(m.as_bytes()).ok())
+            .and_then(providers::classify_url)
+        else {
+            continue;
+        };
+        if s.starts_with("t.co/") {
+            tco = Some(s);
+        } else {
+            pic = Some(s);
+        }
+    }
+    pic.or(tco)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(text: &str, kind: Kind) -> Vec<Hit> {
+        let mut hits = Vec::new();
+        scan(text.as_bytes(), kind, &mut hits);
+        hits
+    }
+
+    #[test]
+    fn flattened_post_on_one_line() {
+        let t = "Intro.\n\nOwl bet you'll lose this staring contest 🦉 pic.twitter.com/eJh4f2zncC — San Diego Zoo Wildlife Alliance (@sandiegozoo) October 26, 2021\n\nMore.";
+        let hits: Vec<Hit> = run(t, Kind::Text).into_iter().filter(|h| h.form == Form::PlainText).collect();
+        assert_eq!(hits.len(), 1);
+        let h = &hits[0];
+        assert_eq!(h.short_link.as_deref(), Some("pic.twitter.com/eJh4f2zncC"));
+        let q = h.quote.as_ref().unwrap();
+        assert_eq!(q.handle.as_deref(), Some("sandiegozoo"));
+        assert_eq!(q.author.as_deref(), Some("San Diego Zoo Wildlife Alliance"));
+        assert_eq!(q.date.as_deref(), Some("October 26, 2021"));
+        assert!(q.text.as_deref().unwrap().starts_with("Owl bet"));
+        assert!(t[h.start..h.end].starts_with("Owl bet") && t[h.start..h.end].ends_with("2021"));
+    }
+
+    #[test]
+    fn flattened_post_with_attribution_below() {
+        let t = "यह ट्वीट है pic.twitter.com/AbCdEf1234\n\n— नाम (@handle_1) 20 जून 2024\n";
+        let hits: Vec<Hit> = run(t, Kind::Text).into_iter().filter(|h| h.form == Form::PlainText).collect();
+        assert_eq!(hits.len(), 1);
+        let q = hits[0].quote.as_ref().unwrap();
+        assert_eq!(q.date.as_deref(), Some("20 जून 2024"));
+        assert_eq!(q.author.as_deref(), Some("नाम"));
+        assert_eq!(q.text.as_deref(), Some("यह ट्वीट है pic.twitter.com/AbCdEf1234"));
+    }
+
+    #[test]
+    fn prose_mentions_are_not_posts() {
+        for t in [
+            "Follow me (@someone) for more.",
+            "The site x.com is popular.",
+            "— A dash (@handle) and then a long sentence that goes on without any date at all",
+        ] {
+            assert!(run(t, Kind::Text).is_empty(), "{t}");
+        }
+    }
+
+    #[test]
+    fn markdown_link_span_covers_the_link() {
+        let t = "See [this post](https://bsky.app/profile/a.bsky.social/post/3lj45bgmgek2j) now";
+        let hits = run(t, Kind::Markdown);
+        assert_eq!(hits.len(), 1);
+        assert_eq!(&t[hits[0].start..hits[0].end], "[this post](https://bsky.app/profile/a.bsky.social/post/3lj45bgmgek2j)");
+    }
+
+    #[test]
+    fn bare_url_on_its_own_line_is_an_embed() {
+        let hits = run("Intro\n\nhttps://twitter.com/jack/status/20\n\nOutro", Kind::Markdown);
+        assert_eq!(hits.len(), 1);
+        assert_eq!(hits[0].form, Form::Shortcode);
+        let hits = run("As https://twitter.com/jack/status/20 said", Kind::Markdown);
+        assert_eq!(hits[0].form, Form::Link);
+    }
+
+    #[test]
+    fn shortcodes_of_every_generator() {
+        for (t, id) in [
+            (r#"{{< tweet user="SanDiegoZoo" id="1453110110599868418" >}}"#, "1453110110599868418"),
+            (r#"{{< tweet 1453110110599868418 >}}"#, "1453110110599868418"),
+            (r#"{{< x user="SanDiegoZoo" id="1453110110599868418" >}}"#, "1453110110599868418"),
+            (r#"{{% tweet id="1453110110599868418" %}}"#, "1453110110599868418"),
+            ("{% twitter https://twitter.com/rubygems/status/518821243320287232 maxwidth=500 %}", "518821243320287232"),
+            ("{% tweet https://twitter.com/rubygems/status/518821243320287232 %}", "518821243320287232"),
+            (r#"{% twitter "20" %}"#, "20"),
+            ("{{< youtube dQw4w9WgXcQ >}}", "dQw4w9WgXcQ"),
+        ] {
+            let hits: Vec<Hit> = run(t, Kind::Markdown).into_iter().filter(|h| h.form == Form::Shortcode).collect();
+            assert_eq!(hits.len(), 1, "{t}");
+            assert_eq!(hits[0].post.as_ref().unwrap().id, id, "{t}");
+            assert_eq!(hits[0].form, Form::Shortcode, "{t}");
+        }
+        let hits = run(r#"{{< tweet user="SanDiegoZoo" id="1453110110599868418" >}}"#, Kind::Markdown);
+        assert_eq!(hits[0].post.as_ref().unwrap().handle.as_deref(), Some("SanDiegoZoo"));
+    }
+
+    #[test]
+    fn urls_inside_share_links_are_not_posts() {
+        let t = "https://twitter.com/intent/tweet?url=https://x.com/a/status/123";
+        assert!(run(t, Kind::Text).is_empty());
+    }
+}

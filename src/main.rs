@@ -1,0 +1,7 @@
+//! The `embarc` binary: a thin wrapper around the embarc library.
+
+mod cli;
+
+fn main() -> std::process::ExitCode {
+    cli::main()
+}

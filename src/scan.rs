@@ -1,0 +1,119 @@
+//! Scanning many articles: read each (capped), skip binaries, pick the kind,
+//! detect, and hand back one report per article in input order while the work
+//! runs in parallel. One bad article never stops the others.
+
+use crate::embed::{Embed, Kind};
+use crate::error::Error;
+use crate::input::{self, Source};
+use rayon::prelude::*;
+
+/// How to scan.
+#[derive(Debug, Clone)]
+pub struct ScanOptions {
+    /// Forces the kind of every article (else extension, then content sniffing).
+    pub kind: Option<Kind>,
+    /// The largest article read, in bytes.
+    pub max_bytes: u64,
+}
+
+impl Default for ScanOptions {
+    fn default() -> Self {
+        ScanOptions {
+            kind: None,
+            max_bytes: 256 * 1024 * 1024,
+        }
+    }
+}
+
+/// An embed with the line it starts on, for people reading the report.
+#[derive(Debug, Clone)]
+pub struct Found {
+    /// The embed.
+    pub embed: Embed,
+    /// 1-based line of the span's start.
+    pub line: usize,
+}
+
+/// What happened to one article.
+#[derive(Debug)]
+pub enum Outcome {
+    /// Scanned; the embeds found (possibly none).
+    Scanned {
+        /// The kind it was read as.
+        kind: Kind,
+        /// Its size in bytes.
+        bytes: u64,
+        /// Every embed, in order of position.
+        embeds: Vec<Found>,
+    },
+    /// Not an article (a binary file); a warning, not a failure.
+    Skipped {
+        /// Why.
+        reason: String,
+    },
+    /// Could not be read.
+    Failed(Error),
+}
+
+/// The report for one article.
+#[derive(Debug)]
+pub struct Report {
+    /// The article's name as given.
+    pub article: String,
+    /// What happened.
+    pub outcome: Outcome,
+}
+
+/// Detects embeds in bytes already read, choosing the kind as `scan_one` does.
+pub fn scan_bytes(bytes: &[u8], kind_hint: Option<Kind>, opts: &ScanOptions) -> Outcome {
+    if input::looks_binary(bytes) {
+        return Outcome::Skipped {
+            reason: "binary file, not an article".into(),
+        };
+    }
+    let kind = opts.kind.or(kind_hint).unwrap_or_else(|| input::sniff_kind(bytes));
+    let embeds = crate::detect(bytes, kind);
+    let mut line = 1;
+    let mut at = 0;
+    let embeds = embeds
+        .into_iter()
+        .map(|embed| {
+            let to = embed.span.start.min(bytes.len());
+            if to >= at {
+                line += memchr::memchr_iter(b'\n', &bytes[at..to]).count();
+                at = to;
+            }
+            Found { embed, line }
+        })
+        .collect();
+    Outcome::Scanned {
+        kind,
+        bytes: bytes.len() as u64,
+        embeds,
+    }
+}
+
+/// Reads and scans one article.
+pub fn scan_one(source: &Source, opts: &ScanOptions) -> Report {
+    let outcome = match input::read(source, opts.max_bytes) {
+        Ok(bytes) => scan_bytes(&bytes, source.kind_hint, opts),
+        Err(e) => Outcome::Failed(e),
+    };
+    Report {
+        article: source.name.clone(),
+        outcome,
+    }
+}
+
+/// Scans every source on rayon's pool, calling `each` with reports in input
+/// order. Work goes in batches so output streams while memory stays bounded by
+/// one batch of articles.
+pub fn scan_all(sources: &[Source], opts: &ScanOptions, mut each: impl FnMut(Report)) {
+    let batch = (rayon::current_num_threads() * 8).max(8);
+    for chunk in sources.chunks(batch) {
+        let reports: Vec<Report> = chunk.par_iter().map(|s| scan_one(s, opts)).collect();
+        for r in reports {
+            each(r);
+        }
+    }
+}
