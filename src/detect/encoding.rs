@@ -16,8 +16,6 @@ pub struct Decoded<'a> {
     pub bytes: Cow<'a, [u8]>,
     /// Maps offsets in `bytes` to offsets in the original input.
     pub map: OffsetMap,
-    /// The encoding the article was read as.
-    pub encoding: &'static Encoding,
 }
 
 /// Finds the encoding: a BOM wins, then (for HTML) a `<meta>` declaration in the
@@ -83,21 +81,18 @@ pub fn decode(input: &[u8], kind: Kind) -> Decoded<'_> {
             return Decoded {
                 bytes: Cow::Borrowed(input),
                 map: OffsetMap::identity(),
-                encoding,
             };
         }
         map.push(0, input.len() - bom, bom, input.len() - bom);
         return Decoded {
             bytes: Cow::Borrowed(&input[bom..]),
             map,
-            encoding,
         };
     }
     let (bytes, map) = transcode(input, bom, encoding);
     Decoded {
         bytes: Cow::Owned(bytes),
         map,
-        encoding,
     }
 }
 
@@ -160,8 +155,8 @@ mod tests {
     #[test]
     fn meta_charset_is_honoured() {
         let src = b"<meta charset=\"windows-1252\"><p>caf\xe9 x</p>";
+        assert_eq!(sniff(src, Kind::Html).0.name(), "windows-1252");
         let d = decode(src, Kind::Html);
-        assert_eq!(d.encoding.name(), "windows-1252");
         let text = std::str::from_utf8(&d.bytes).unwrap();
         let x = text.find(" x").unwrap() + 1;
         assert_eq!(src[d.map.start(x)], b'x');
@@ -170,8 +165,8 @@ mod tests {
     #[test]
     fn http_equiv_is_honoured() {
         let src = b"<meta http-equiv=\"Content-Type\" content=\"text/html; charset=Shift_JIS\">\x82\xa0<a>";
+        assert_eq!(sniff(src, Kind::Html).0.name(), "Shift_JIS");
         let d = decode(src, Kind::Html);
-        assert_eq!(d.encoding.name(), "Shift_JIS");
         let text = std::str::from_utf8(&d.bytes).unwrap();
         assert!(text.contains('あ'));
         let a = text.find("<a>").unwrap();
@@ -181,7 +176,7 @@ mod tests {
     #[test]
     fn mislabelled_utf8_stays_utf8() {
         let src = "<meta charset=EUC-JP><p>日本</p>".as_bytes();
-        assert_eq!(decode(src, Kind::Html).encoding, UTF_8);
+        assert_eq!(sniff(src, Kind::Html).0, UTF_8);
     }
 
     #[test]
