@@ -14,7 +14,9 @@ use std::time::Instant;
 fn corpus_dir() -> PathBuf {
     std::env::var_os("EMBARC_CORPUS")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/articles"))
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/articles")
+        })
 }
 
 fn load_corpus() -> Vec<(Vec<u8>, Kind)> {
@@ -39,7 +41,11 @@ fn embed_free(corpus: &[(Vec<u8>, Kind)], target: usize) -> Vec<(Vec<u8>, Kind)>
     let mut words: Vec<&[u8]> = Vec::new();
     for (bytes, kind) in corpus {
         if *kind == Kind::Text {
-            words.extend(bytes.split(|b| b.is_ascii_whitespace()).filter(|w| !w.is_empty()));
+            words.extend(
+                bytes
+                    .split(|b| b.is_ascii_whitespace())
+                    .filter(|w| !w.is_empty()),
+            );
         }
     }
     let mut articles = Vec::new();

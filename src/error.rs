@@ -26,7 +26,9 @@ pub enum Error {
         limit: u64,
     },
     /// Article URLs cannot be scanned by this version.
-    #[error("{url}: scanning an article by URL is not supported yet (the fetcher comes with `embarc archive`); save the page and scan the file")]
+    #[error(
+        "{url}: scanning an article by URL is not supported yet (the fetcher comes with `embarc archive`); save the page and scan the file"
+    )]
     UrlNotSupported {
         /// The URL given.
         url: String,

@@ -118,7 +118,9 @@ fn walk(root: &Path, out: &mut Vec<Result<Source>>) {
         .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
     for entry in walker {
         match entry {
-            Ok(e) if e.file_type().is_file() && wanted_in_folder(e.path()) => out.push(Ok(file_source(e.path()))),
+            Ok(e) if e.file_type().is_file() && wanted_in_folder(e.path()) => {
+                out.push(Ok(file_source(e.path())))
+            }
             Ok(_) => {}
             Err(e) => {
                 let path = e.path().unwrap_or(root).to_path_buf();
@@ -145,14 +147,15 @@ pub fn read(source: &Source, limit: u64) -> Result<Vec<u8>> {
                     limit,
                 });
             }
-            read_capped(file, limit, path)
+            read_capped(file, limit, path, size)
         }
-        Origin::Stdin => read_capped(std::io::stdin().lock(), limit, Path::new("-")),
+        Origin::Stdin => read_capped(std::io::stdin().lock(), limit, Path::new("-"), 0),
     }
 }
 
-fn read_capped(r: impl Read, limit: u64, path: &Path) -> Result<Vec<u8>> {
-    let mut buf = Vec::new();
+fn read_capped(r: impl Read, limit: u64, path: &Path, size_hint: u64) -> Result<Vec<u8>> {
+    // One allocation for a file whose size is known (plus one byte to see EOF).
+    let mut buf = Vec::with_capacity(size_hint.min(limit) as usize + 1);
     r.take(limit + 1).read_to_end(&mut buf).with_path(path)?;
     if buf.len() as u64 > limit {
         return Err(Error::TooLarge {
@@ -186,7 +189,10 @@ pub fn looks_binary(bytes: &[u8]) -> bool {
         b"SQLite format 3\x00",
         b"\x28\xB5\x2F\xFD",
     ];
-    if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) || bytes.starts_with(&[0xEF, 0xBB, 0xBF]) {
+    if bytes.starts_with(&[0xFF, 0xFE])
+        || bytes.starts_with(&[0xFE, 0xFF])
+        || bytes.starts_with(&[0xEF, 0xBB, 0xBF])
+    {
         return false;
     }
     if MAGIC.iter().any(|m| bytes.starts_with(m)) || bytes.get(4..8) == Some(b"ftyp") {
@@ -211,14 +217,31 @@ pub fn sniff_kind(bytes: &[u8]) -> Kind {
         .strip_prefix(b"\xEF\xBB\xBF".as_slice())
         .unwrap_or(&lower)
         .trim_ascii_start();
-    let html_markers: &[&[u8]] = &[b"<!doctype html", b"<html", b"<head", b"<body", b"<meta", b"<div", b"<p>", b"<article"];
-    if trimmed.starts_with(b"<") || html_markers.iter().any(|m| memchr::memmem::find(&lower, m).is_some()) {
+    let html_markers: &[&[u8]] = &[
+        b"<!doctype html",
+        b"<html",
+        b"<head",
+        b"<body",
+        b"<meta",
+        b"<div",
+        b"<p>",
+        b"<article",
+    ];
+    if trimmed.starts_with(b"<")
+        || html_markers
+            .iter()
+            .any(|m| memchr::memmem::find(&lower, m).is_some())
+    {
         return Kind::Html;
     }
-    let md_markers: &[&[u8]] = &[b"\n# ", b"\n## ", b"](", b"\n```", b"{{<", b"{%", b"\n---\n"];
+    let md_markers: &[&[u8]] = &[
+        b"\n# ", b"\n## ", b"](", b"\n```", b"{{<", b"{%", b"\n---\n",
+    ];
     if trimmed.starts_with(b"# ")
         || trimmed.starts_with(b"---\n")
-        || md_markers.iter().any(|m| memchr::memmem::find(&lower, m).is_some())
+        || md_markers
+            .iter()
+            .any(|m| memchr::memmem::find(&lower, m).is_some())
     {
         return Kind::Markdown;
     }
@@ -232,7 +255,10 @@ mod tests {
     #[test]
     fn inputs_parse() {
         assert_eq!(Input::parse("-"), Input::Stdin);
-        assert_eq!(Input::parse("HTTPS://a.b/c"), Input::Url("HTTPS://a.b/c".into()));
+        assert_eq!(
+            Input::parse("HTTPS://a.b/c"),
+            Input::Url("HTTPS://a.b/c".into())
+        );
         assert_eq!(Input::parse("x.html"), Input::Path("x.html".into()));
     }
 
@@ -240,14 +266,19 @@ mod tests {
     fn binary_and_text() {
         assert!(looks_binary(b"\x89PNG\r\n\x1a\n...."));
         assert!(looks_binary(&[0u8; 100]));
-        assert!(!looks_binary(b"<p>a\x00b</p> plenty of ordinary text around one NUL byte"));
+        assert!(!looks_binary(
+            b"<p>a\x00b</p> plenty of ordinary text around one NUL byte"
+        ));
         assert!(!looks_binary(b""));
     }
 
     #[test]
     fn kinds_sniff() {
         assert_eq!(sniff_kind(b"  <!DOCTYPE html><p>x"), Kind::Html);
-        assert_eq!(sniff_kind(b"---\ntitle: x\n---\n\nHello [a](b)"), Kind::Markdown);
+        assert_eq!(
+            sniff_kind(b"---\ntitle: x\n---\n\nHello [a](b)"),
+            Kind::Markdown
+        );
         assert_eq!(sniff_kind(b"Just words.\nMore words."), Kind::Text);
     }
 }

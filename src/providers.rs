@@ -79,7 +79,10 @@ pub static PROVIDERS: &[ProviderSpec] = &[
         embed_attrs: &[],
         widget_classes: &[],
         id_attrs: &["data-tweet-id"],
-        amp_tags: &[("amp-twitter", "data-tweetid"), ("bento-twitter", "data-tweetid")],
+        amp_tags: &[
+            ("amp-twitter", "data-tweetid"),
+            ("bento-twitter", "data-tweetid"),
+        ],
         components: &[("tweet", "id"), ("embeddedtweet", "id"), ("xembed", "url")],
         shortcodes: &["tweet", "twitter", "x", "twitter_simple"],
         wordpress_slugs: &["twitter", "x"],
@@ -328,7 +331,8 @@ pub fn classify_url(s: &str) -> Option<UrlMatch> {
                 .iter()
                 .any(|o| o.hosts.iter().any(|h| host_is(&parts.host, h)))
         } else {
-            spec.hosts.iter().any(|h| host_is(&parts.host, h)) || extra_host(spec.provider, &parts.host)
+            spec.hosts.iter().any(|h| host_is(&parts.host, h))
+                || extra_host(spec.provider, &parts.host)
         };
         if owned {
             return (spec.parse)(&parts).map(|p| UrlMatch::Post(spec.provider, p));
@@ -349,7 +353,8 @@ fn digits(s: &str, max: usize) -> bool {
 fn token(s: &str, max: usize) -> bool {
     !s.is_empty()
         && s.len() <= max
-        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 /// A tweet id: decimal digits that fit a u64.
@@ -395,7 +400,9 @@ fn twitter_url(u: &UrlParts<'_>) -> Option<PostUrl> {
         {
             tweet_id(id).map(|id| twitter_post(None, id))
         }
-        [i, status, id, ..] if i.eq_ignore_ascii_case("i") && status.eq_ignore_ascii_case("status") => {
+        [i, status, id, ..]
+            if i.eq_ignore_ascii_case("i") && status.eq_ignore_ascii_case("status") =>
+        {
             tweet_id(id).map(|id| twitter_post(None, id))
         }
         [i, videos, tweet, id, ..]
@@ -405,7 +412,10 @@ fn twitter_url(u: &UrlParts<'_>) -> Option<PostUrl> {
         {
             tweet_id(id).map(|id| twitter_post(None, id))
         }
-        [embed, page] if embed.eq_ignore_ascii_case("embed") && page.to_ascii_lowercase().ends_with(".html") => {
+        [embed, page]
+            if embed.eq_ignore_ascii_case("embed")
+                && page.to_ascii_lowercase().ends_with(".html") =>
+        {
             let id = u.query_param("id")?;
             tweet_id(&id).map(|id| twitter_post(None, id))
         }
@@ -459,7 +469,9 @@ fn instagram_url(u: &UrlParts<'_>) -> Option<PostUrl> {
     let segs = u.segments();
     let kinds = ["p", "reel", "reels", "tv"];
     match segs.as_slice() {
-        [kind, code, ..] if kinds.contains(kind) => instagram_post(if *kind == "reels" { "reel" } else { kind }, code),
+        [kind, code, ..] if kinds.contains(kind) => {
+            instagram_post(if *kind == "reels" { "reel" } else { kind }, code)
+        }
         [_user, kind, code, ..] if kinds.contains(kind) => {
             instagram_post(if *kind == "reels" { "reel" } else { kind }, code)
         }
@@ -500,16 +512,14 @@ fn no_id(_: &str) -> Option<PostUrl> {
 fn bluesky_rkey(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 512
-        && s
-            .bytes()
+        && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'~' | b'-'))
 }
 
 fn bluesky_actor(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 253
-        && s
-            .bytes()
+        && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'))
 }
 
@@ -534,7 +544,9 @@ fn bluesky_at_uri(s: &str) -> Option<PostUrl> {
 fn bluesky_url(u: &UrlParts<'_>) -> Option<PostUrl> {
     let segs = u.segments();
     match segs.as_slice() {
-        [profile, actor, post, rkey, ..] if *profile == "profile" && *post == "post" => bluesky_post(actor, rkey),
+        [profile, actor, post, rkey, ..] if *profile == "profile" && *post == "post" => {
+            bluesky_post(actor, rkey)
+        }
         [embed, actor, coll, rkey, ..] if *embed == "embed" && *coll == "app.bsky.feed.post" => {
             bluesky_post(actor, rkey)
         }
@@ -545,11 +557,13 @@ fn bluesky_url(u: &UrlParts<'_>) -> Option<PostUrl> {
 fn threads_url(u: &UrlParts<'_>) -> Option<PostUrl> {
     let segs = u.segments();
     match segs.as_slice() {
-        [user, post, code, ..] if user.starts_with('@') && *post == "post" && token(code, 64) => Some(PostUrl {
-            id: code.to_string(),
-            url: format!("https://www.threads.net/{user}/post/{code}"),
-            handle: Some(user[1..].to_string()),
-        }),
+        [user, post, code, ..] if user.starts_with('@') && *post == "post" && token(code, 64) => {
+            Some(PostUrl {
+                id: code.to_string(),
+                url: format!("https://www.threads.net/{user}/post/{code}"),
+                handle: Some(user[1..].to_string()),
+            })
+        }
         [t, code, ..] if *t == "t" && token(code, 64) => Some(PostUrl {
             id: code.to_string(),
             url: format!("https://www.threads.net/t/{code}"),
@@ -562,14 +576,16 @@ fn threads_url(u: &UrlParts<'_>) -> Option<PostUrl> {
 fn facebook_url(u: &UrlParts<'_>) -> Option<PostUrl> {
     let segs = u.segments();
     let fb = |id: String, url: String| {
-        token(&id, 64).then(|| PostUrl {
+        token(&id, 64).then_some(PostUrl {
             id,
             url,
             handle: None,
         })
     };
     match segs.as_slice() {
-        [plugins, page] if *plugins == "plugins" && (*page == "post.php" || *page == "video.php") => {
+        [plugins, page]
+            if *plugins == "plugins" && (*page == "post.php" || *page == "video.php") =>
+        {
             let href = u.query_param("href")?;
             let inner = split_url(&href)?;
             if !host_is(&inner.host, "facebook.com") || inner.path.starts_with("/plugins") {
@@ -579,7 +595,10 @@ fn facebook_url(u: &UrlParts<'_>) -> Option<PostUrl> {
         }
         [page] if *page == "photo.php" || *page == "photo" => {
             let id = u.query_param("fbid")?;
-            fb(id.clone(), format!("https://www.facebook.com/photo.php?fbid={id}"))
+            fb(
+                id.clone(),
+                format!("https://www.facebook.com/photo.php?fbid={id}"),
+            )
         }
         [page] if *page == "permalink.php" || *page == "story.php" => {
             let id = u.query_param("story_fbid")?;
@@ -591,16 +610,24 @@ fn facebook_url(u: &UrlParts<'_>) -> Option<PostUrl> {
         }
         [watch] if *watch == "watch" => {
             let id = u.query_param("v")?;
-            fb(id.clone(), format!("https://www.facebook.com/watch/?v={id}"))
+            fb(
+                id.clone(),
+                format!("https://www.facebook.com/watch/?v={id}"),
+            )
         }
-        [owner, kind, rest @ ..] if ["posts", "videos", "photos"].contains(kind) && !rest.is_empty() => {
+        [owner, kind, rest @ ..]
+            if ["posts", "videos", "photos"].contains(kind) && !rest.is_empty() =>
+        {
             // `/page/videos/123/`, `/page/videos/title/123/`, `/page/photos/a.1/123/`
             let id = if *kind == "posts" {
                 rest[0]
             } else {
                 rest.iter().rev().find(|s| digits(s, 30))?
             };
-            fb(id.to_string(), format!("https://www.facebook.com/{owner}/{kind}/{id}/"))
+            fb(
+                id.to_string(),
+                format!("https://www.facebook.com/{owner}/{kind}/{id}/"),
+            )
         }
         _ => None,
     }
@@ -608,7 +635,9 @@ fn facebook_url(u: &UrlParts<'_>) -> Option<PostUrl> {
 
 fn reddit_url(u: &UrlParts<'_>) -> Option<PostUrl> {
     let segs = u.segments();
-    let ok = |id: &str| !id.is_empty() && id.len() <= 16 && id.bytes().all(|b| b.is_ascii_alphanumeric());
+    let ok = |id: &str| {
+        !id.is_empty() && id.len() <= 16 && id.bytes().all(|b| b.is_ascii_alphanumeric())
+    };
     if u.host == "redd.it" {
         let id = segs.first()?;
         return ok(id).then(|| PostUrl {
@@ -618,7 +647,9 @@ fn reddit_url(u: &UrlParts<'_>) -> Option<PostUrl> {
         });
     }
     match segs.as_slice() {
-        [r, sub, comments, id, ..] if *r == "r" && *comments == "comments" && ok(id) && token(sub, 64) => {
+        [r, sub, comments, id, ..]
+            if *r == "r" && *comments == "comments" && ok(id) && token(sub, 64) =>
+        {
             Some(PostUrl {
                 id: id.to_string(),
                 url: format!("https://www.reddit.com/r/{sub}/comments/{id}/"),
@@ -636,16 +667,29 @@ fn mastodon_url(u: &UrlParts<'_>) -> Option<PostUrl> {
     let segs = u.segments();
     let (user, raw_id) = match segs.as_slice() {
         [user, id, ..] if user.len() > 1 && user.starts_with('@') => (&user[1..], *id),
-        [users, user, statuses, id, ..] if *users == "users" && *statuses == "statuses" => (*user, *id),
+        [users, user, statuses, id, ..] if *users == "users" && *statuses == "statuses" => {
+            (*user, *id)
+        }
         _ => return None,
     };
     // Tolerate junk glued to the id, as in the wild `…/111725444131565682>/embed`.
-    let end = raw_id.bytes().position(|b| !b.is_ascii_digit()).unwrap_or(raw_id.len());
+    let end = raw_id
+        .bytes()
+        .position(|b| !b.is_ascii_digit())
+        .unwrap_or(raw_id.len());
     let (id, junk) = raw_id.split_at(end);
-    if !digits(id, 20) || junk.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric()) {
+    if !digits(id, 20)
+        || junk
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_alphanumeric())
+    {
         return None;
     }
-    if !user.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || b == b'-') {
+    if !user
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || b == b'-')
+    {
         return None;
     }
     Some(PostUrl {
@@ -658,7 +702,10 @@ fn mastodon_url(u: &UrlParts<'_>) -> Option<PostUrl> {
 /// Needles that locate URLs of known providers in running text (matched
 /// ASCII-case-insensitively). A match is then widened to the whole URL.
 pub fn url_needles() -> Vec<&'static str> {
-    let mut v: Vec<&'static str> = PROVIDERS.iter().flat_map(|s| s.hosts.iter().copied()).collect();
+    let mut v: Vec<&'static str> = PROVIDERS
+        .iter()
+        .flat_map(|s| s.hosts.iter().copied())
+        .collect();
     v.extend(["t.co/", "/@", "/users/", "at://", "nitter"]);
     v
 }
@@ -675,7 +722,9 @@ mod tests {
     }
 
     fn tw(s: &str) -> Option<String> {
-        post(s).filter(|(p, _)| *p == Provider::Twitter).map(|(_, id)| id)
+        post(s)
+            .filter(|(p, _)| *p == Provider::Twitter)
+            .map(|(_, id)| id)
     }
 
     #[test]
@@ -745,32 +794,98 @@ mod tests {
     #[test]
     fn other_providers() {
         let cases = [
-            ("https://www.youtube.com/watch?v=dQw4w9WgXcQ&t=1", Provider::Youtube, "dQw4w9WgXcQ"),
-            ("https://youtu.be/dQw4w9WgXcQ", Provider::Youtube, "dQw4w9WgXcQ"),
-            ("https://www.youtube-nocookie.com/embed/dQw4w9WgXcQ?rel=0", Provider::Youtube, "dQw4w9WgXcQ"),
-            ("https://youtube.com/shorts/dQw4w9WgXcQ", Provider::Youtube, "dQw4w9WgXcQ"),
-            ("https://www.instagram.com/p/BMokmydjG-M/?utm_source=ig_embed", Provider::Instagram, "BMokmydjG-M"),
-            ("http://instagr.am/p/xBDah_AR2M/", Provider::Instagram, "xBDah_AR2M"),
-            ("https://www.instagram.com/reel/Cabc123/", Provider::Instagram, "Cabc123"),
-            ("https://www.tiktok.com/@scout2015/video/6718335390845095173", Provider::Tiktok, "6718335390845095173"),
-            ("https://bsky.app/profile/did:plc:abc/post/3lawelexzwk2w", Provider::Bluesky, "3lawelexzwk2w"),
-            ("at://did:plc:abc/app.bsky.feed.post/3lawelexzwk2w", Provider::Bluesky, "3lawelexzwk2w"),
-            ("https://fosstodon.org/@HeidiSeibold/111725444131565682>/embed", Provider::Mastodon, "111725444131565682"),
-            ("https://mastodon.social/users/Gargron/statuses/99664077509711321", Provider::Mastodon, "99664077509711321"),
-            ("https://www.threads.net/@zuck/post/C1abcDEF", Provider::Threads, "C1abcDEF"),
-            ("https://www.facebook.com/Sozialdemokratie/posts/928812574504508/", Provider::Facebook, "928812574504508"),
+            (
+                "https://www.youtube.com/watch?v=dQw4w9WgXcQ&t=1",
+                Provider::Youtube,
+                "dQw4w9WgXcQ",
+            ),
+            (
+                "https://youtu.be/dQw4w9WgXcQ",
+                Provider::Youtube,
+                "dQw4w9WgXcQ",
+            ),
+            (
+                "https://www.youtube-nocookie.com/embed/dQw4w9WgXcQ?rel=0",
+                Provider::Youtube,
+                "dQw4w9WgXcQ",
+            ),
+            (
+                "https://youtube.com/shorts/dQw4w9WgXcQ",
+                Provider::Youtube,
+                "dQw4w9WgXcQ",
+            ),
+            (
+                "https://www.instagram.com/p/BMokmydjG-M/?utm_source=ig_embed",
+                Provider::Instagram,
+                "BMokmydjG-M",
+            ),
+            (
+                "http://instagr.am/p/xBDah_AR2M/",
+                Provider::Instagram,
+                "xBDah_AR2M",
+            ),
+            (
+                "https://www.instagram.com/reel/Cabc123/",
+                Provider::Instagram,
+                "Cabc123",
+            ),
+            (
+                "https://www.tiktok.com/@scout2015/video/6718335390845095173",
+                Provider::Tiktok,
+                "6718335390845095173",
+            ),
+            (
+                "https://bsky.app/profile/did:plc:abc/post/3lawelexzwk2w",
+                Provider::Bluesky,
+                "3lawelexzwk2w",
+            ),
+            (
+                "at://did:plc:abc/app.bsky.feed.post/3lawelexzwk2w",
+                Provider::Bluesky,
+                "3lawelexzwk2w",
+            ),
+            (
+                "https://fosstodon.org/@HeidiSeibold/111725444131565682>/embed",
+                Provider::Mastodon,
+                "111725444131565682",
+            ),
+            (
+                "https://mastodon.social/users/Gargron/statuses/99664077509711321",
+                Provider::Mastodon,
+                "99664077509711321",
+            ),
+            (
+                "https://www.threads.net/@zuck/post/C1abcDEF",
+                Provider::Threads,
+                "C1abcDEF",
+            ),
+            (
+                "https://www.facebook.com/Sozialdemokratie/posts/928812574504508/",
+                Provider::Facebook,
+                "928812574504508",
+            ),
             (
                 "https://www.facebook.com/plugins/post.php?href=https%3A%2F%2Fwww.facebook.com%2Fphoto.php%3Ffbid%3D10207393772231779%26set%3Da.1%26type%3D3&width=500",
                 Provider::Facebook,
                 "10207393772231779",
             ),
-            ("https://www.reddit.com/r/rust/comments/abc123/some_title/", Provider::Reddit, "abc123"),
+            (
+                "https://www.reddit.com/r/rust/comments/abc123/some_title/",
+                Provider::Reddit,
+                "abc123",
+            ),
         ];
         for (u, p, id) in cases {
             assert_eq!(post(u), Some((p, id.to_string())), "{u}");
         }
-        assert_eq!(post("https://medium.com/@johncwelch/samantha-d146a92473a1"), None);
-        assert_eq!(post("https://www.youtube.com/embed/videoseries?list=PL1"), None);
+        assert_eq!(
+            post("https://medium.com/@johncwelch/samantha-d146a92473a1"),
+            None
+        );
+        assert_eq!(
+            post("https://www.youtube.com/embed/videoseries?list=PL1"),
+            None
+        );
         assert_eq!(post("https://www.instagram.com/natgeo/"), None);
     }
 }

@@ -5,7 +5,10 @@
 use crate::embed::{Embed, Kind};
 use crate::error::Error;
 use crate::input::{self, Source};
-use rayon::prelude::*;
+use std::collections::BTreeMap;
+use std::ops::ControlFlow;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc;
 
 /// How to scan.
 #[derive(Debug, Clone)]
@@ -14,6 +17,8 @@ pub struct ScanOptions {
     pub kind: Option<Kind>,
     /// The largest article read, in bytes.
     pub max_bytes: u64,
+    /// Worker threads (at least 1).
+    pub threads: usize,
 }
 
 impl Default for ScanOptions {
@@ -21,6 +26,7 @@ impl Default for ScanOptions {
         ScanOptions {
             kind: None,
             max_bytes: 256 * 1024 * 1024,
+            threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
         }
     }
 }
@@ -71,7 +77,10 @@ pub fn scan_bytes(bytes: &[u8], kind_hint: Option<Kind>, opts: &ScanOptions) -> 
             reason: "binary file, not an article".into(),
         };
     }
-    let kind = opts.kind.or(kind_hint).unwrap_or_else(|| input::sniff_kind(bytes));
+    let kind = opts
+        .kind
+        .or(kind_hint)
+        .unwrap_or_else(|| input::sniff_kind(bytes));
     let embeds = crate::detect(bytes, kind);
     let mut line = 1;
     let mut at = 0;
@@ -105,15 +114,41 @@ pub fn scan_one(source: &Source, opts: &ScanOptions) -> Report {
     }
 }
 
-/// Scans every source on rayon's pool, calling `each` with reports in input
-/// order. Work goes in batches so output streams while memory stays bounded by
-/// one batch of articles.
-pub fn scan_all(sources: &[Source], opts: &ScanOptions, mut each: impl FnMut(Report)) {
-    let batch = (rayon::current_num_threads() * 8).max(8);
-    for chunk in sources.chunks(batch) {
-        let reports: Vec<Report> = chunk.par_iter().map(|s| scan_one(s, opts)).collect();
-        for r in reports {
-            each(r);
+/// Scans every source on `opts.threads` workers, calling `each` with reports
+/// in input order as soon as they are ready. Workers take articles in order from
+/// a shared counter, so results arrive nearly in order and few wait to be
+/// printed. `each` may return `ControlFlow::Break` (a closed stdout) to stop.
+pub fn scan_all(sources: &[Source], opts: &ScanOptions, mut each: impl FnMut(Report) -> ControlFlow<()>) {
+    let next = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
+    let threads = opts.threads.clamp(1, sources.len().max(1));
+    let (tx, rx) = mpsc::sync_channel::<(usize, Report)>(threads * 4);
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            let tx = tx.clone();
+            let (next, stop) = (&next, &stop);
+            scope.spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(source) = sources.get(i) else { break };
+                    if tx.send((i, scan_one(source, opts))).is_err() {
+                        break;
+                    }
+                }
+            });
         }
-    }
+        drop(tx);
+        let mut pending = BTreeMap::new();
+        let mut want = 0;
+        for (i, report) in rx {
+            pending.insert(i, report);
+            while let Some(report) = pending.remove(&want) {
+                want += 1;
+                if each(report).is_break() {
+                    stop.store(true, Ordering::Relaxed);
+                    return;
+                }
+            }
+        }
+    });
 }

@@ -32,28 +32,62 @@ fn write(dir: &Path, name: &str, bytes: impl AsRef<[u8]>) -> String {
 #[test]
 fn json_lines_follow_the_contract() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let page = format!("<html><head><meta charset=utf-8></head><body><p>Intro</p>\n{TWEET}\n</body></html>");
+    let page = format!(
+        "<html><head><meta charset=utf-8></head><body><p>Intro</p>\n{TWEET}\n</body></html>"
+    );
     let path = write(dir.path(), "news/zoo.html", &page);
-    let out = embarc().args(["scan", "--json", &path]).output().expect("run");
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = embarc()
+        .args(["scan", "--json", &path])
+        .output()
+        .expect("run");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let found = lines(&out.stdout);
     assert_eq!(found.len(), 1);
     let e = &found[0];
-    let mut keys: Vec<&str> = e.as_object().expect("object").keys().map(String::as_str).collect();
+    let mut keys: Vec<&str> = e
+        .as_object()
+        .expect("object")
+        .keys()
+        .map(String::as_str)
+        .collect();
     keys.sort();
-    assert_eq!(keys, ["article", "form", "id", "line", "provider", "quote", "short_link", "span", "url"]);
+    assert_eq!(
+        keys,
+        [
+            "article",
+            "form",
+            "id",
+            "line",
+            "provider",
+            "quote",
+            "short_link",
+            "span",
+            "url"
+        ]
+    );
     assert_eq!(e["article"], path.as_str());
     assert_eq!(e["provider"], "twitter");
     assert_eq!(e["form"], "blockquote");
     assert_eq!(e["id"], "1453110110599868418");
-    assert_eq!(e["url"], "https://twitter.com/sandiegozoo/status/1453110110599868418");
+    assert_eq!(
+        e["url"],
+        "https://twitter.com/sandiegozoo/status/1453110110599868418"
+    );
     assert_eq!(e["short_link"], Value::Null);
     assert_eq!(e["line"], 2);
     let quote = &e["quote"];
     assert_eq!(quote["handle"], "sandiegozoo");
     assert_eq!(quote["author"], "San Diego Zoo Wildlife Alliance");
     assert_eq!(quote["date"], "October 26, 2021");
-    assert_eq!(quote["text"], "Owl bet you'll lose this staring contest 🦉 pic.twitter.com/eJh4f2zncC");
+    assert_eq!(
+        quote["text"],
+        "Owl bet you'll lose this staring contest 🦉 pic.twitter.com/eJh4f2zncC"
+    );
     // The span splices out exactly the embed, in the bytes on disk.
     let span: Vec<usize> = serde_json::from_value(e["span"].clone()).expect("span");
     assert_eq!(&page.as_bytes()[span[0]..span[1]], TWEET.as_bytes());
@@ -63,8 +97,14 @@ fn json_lines_follow_the_contract() {
 fn global_options_work_before_or_after_the_command() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = write(dir.path(), "a.html", TWEET);
-    let before = embarc().args(["--json", "scan", &path]).output().expect("run");
-    let after = embarc().args(["scan", &path, "--json"]).output().expect("run");
+    let before = embarc()
+        .args(["--json", "scan", &path])
+        .output()
+        .expect("run");
+    let after = embarc()
+        .args(["scan", &path, "--json"])
+        .output()
+        .expect("run");
     assert!(before.status.success() && after.status.success());
     assert_eq!(before.stdout, after.stdout);
     assert_eq!(lines(&before.stdout).len(), 1);
@@ -74,11 +114,27 @@ fn global_options_work_before_or_after_the_command() {
 fn folders_are_walked_in_order_with_kinds_from_extension_or_content() {
     let dir = tempfile::tempdir().expect("tempdir");
     let root = dir.path();
-    write(root, "b/post.md", "# Post\n\n{{< tweet user=\"jack\" id=\"20\" >}}\n");
+    write(
+        root,
+        "b/post.md",
+        "# Post\n\n{{< tweet user=\"jack\" id=\"20\" >}}\n",
+    );
     write(root, "a.html", TWEET);
-    write(root, "c.txt", "Words pic.twitter.com/AbCdEf1234 — Jack (@jack) March 21, 2006\n");
-    write(root, "d", "<!doctype html><p>See <a href=\"https://x.com/jack/status/20\">this</a></p>");
-    write(root, "e.json", r#"{"url":"https://twitter.com/jack/status/20"}"#);
+    write(
+        root,
+        "c.txt",
+        "Words pic.twitter.com/AbCdEf1234 — Jack (@jack) March 21, 2006\n",
+    );
+    write(
+        root,
+        "d",
+        "<!doctype html><p>See <a href=\"https://x.com/jack/status/20\">this</a></p>",
+    );
+    write(
+        root,
+        "e.json",
+        r#"{"url":"https://twitter.com/jack/status/20"}"#,
+    );
     write(root, ".hidden/f.html", TWEET);
     let out = embarc()
         .args(["scan", "--json"])
@@ -91,12 +147,24 @@ fn folders_are_walked_in_order_with_kinds_from_extension_or_content() {
         .iter()
         .map(|e| {
             let a = e["article"].as_str().expect("article");
-            let name = Path::new(a).strip_prefix(root).expect("under root").display().to_string();
+            let name = Path::new(a)
+                .strip_prefix(root)
+                .expect("under root")
+                .display()
+                .to_string();
             (name, e["form"].as_str().expect("form").to_string())
         })
         .collect();
-    let want = [("a.html", "blockquote"), ("b/post.md", "shortcode"), ("c.txt", "plain_text"), ("d", "link")];
-    let want: Vec<(String, String)> = want.iter().map(|(a, f)| (a.to_string(), f.to_string())).collect();
+    let want = [
+        ("a.html", "blockquote"),
+        ("b/post.md", "shortcode"),
+        ("c.txt", "plain_text"),
+        ("d", "link"),
+    ];
+    let want: Vec<(String, String)> = want
+        .iter()
+        .map(|(a, f)| (a.to_string(), f.to_string()))
+        .collect();
     assert_eq!(got, want);
 }
 
@@ -126,7 +194,11 @@ fn stdin_is_the_default_input_and_kind_can_be_forced() {
 #[test]
 fn binary_files_are_skipped_with_a_warning_naming_them() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let png = write(dir.path(), "photo.html", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR twitter.com/a/status/1");
+    let png = write(
+        dir.path(),
+        "photo.html",
+        b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR twitter.com/a/status/1",
+    );
     let good = write(dir.path(), "good.html", TWEET);
     embarc()
         .args(["scan", "--json", &png, &good])
@@ -157,12 +229,18 @@ fn article_urls_say_not_yet_instead_of_crashing() {
         .args(["scan", "https://example.com/news/story.html"])
         .assert()
         .code(1)
-        .stderr(predicate::str::contains("https://example.com/news/story.html").and(predicate::str::contains("not supported yet")));
+        .stderr(
+            predicate::str::contains("https://example.com/news/story.html")
+                .and(predicate::str::contains("not supported yet")),
+        );
 }
 
 #[test]
 fn usage_errors_exit_2() {
-    embarc().args(["scan", "--kind", "pdf", "x"]).assert().code(2);
+    embarc()
+        .args(["scan", "--kind", "pdf", "x"])
+        .assert()
+        .code(2);
     embarc().args(["frobnicate"]).assert().code(2);
 }
 
@@ -204,7 +282,9 @@ fn terminal_control_characters_from_articles_are_not_printed_raw() {
 #[test]
 fn a_closed_pipe_ends_the_scan_quietly() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let many: String = (0..20_000).map(|i| format!("<a href=\"https://x.com/a/status/{i}\">p</a>\n")).collect();
+    let many: String = (0..20_000)
+        .map(|i| format!("<a href=\"https://x.com/a/status/{i}\">p</a>\n"))
+        .collect();
     let path = write(dir.path(), "many.html", many);
     let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("embarc"))
         .args(["scan", "--json", &path])

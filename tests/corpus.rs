@@ -16,7 +16,9 @@ use std::path::PathBuf;
 fn corpus() -> PathBuf {
     let dir = std::env::var_os("EMBARC_CORPUS")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/articles"));
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/articles")
+        });
     assert!(
         dir.join("truth.jsonl").is_file(),
         "corpus not found at {} (set EMBARC_CORPUS)",
@@ -97,7 +99,11 @@ fn scan_matches_the_hand_made_truth() {
         .arg(&dir)
         .output()
         .expect("run embarc");
-    assert!(out.status.success(), "scan failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "scan failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let prefix = format!("{}/", dir.display());
     let found: Vec<Value> = String::from_utf8(out.stdout)
         .expect("utf-8 output")
@@ -115,20 +121,34 @@ fn scan_matches_the_hand_made_truth() {
     for e in &found {
         let path = s(e, "article").unwrap_or_default();
         let article = path.strip_prefix(&prefix).unwrap_or(&path).to_string();
-        match found_keys(&article, e).into_iter().find(|k| rows.contains_key(k)) {
+        match found_keys(&article, e)
+            .into_iter()
+            .find(|k| rows.contains_key(k))
+        {
             Some(k) => reported.entry(k).or_default().push(e),
             None => problems.push(format!("reported but not in truth: {article}: {e}")),
         }
     }
     for (key, rs) in &rows {
-        let required: Vec<&&Value> = rs.iter().filter(|r| r["required"] == Value::Bool(true)).collect();
+        let required: Vec<&&Value> = rs
+            .iter()
+            .filter(|r| r["required"] == Value::Bool(true))
+            .collect();
         let got = reported.get(key).map(Vec::as_slice).unwrap_or(&[]);
         if got.len() < required.len() {
-            problems.push(format!("missing {key:?}: want {} got {}", required.len(), got.len()));
+            problems.push(format!(
+                "missing {key:?}: want {} got {}",
+                required.len(),
+                got.len()
+            ));
             continue;
         }
         if required.len() == rs.len() && got.len() > rs.len() {
-            problems.push(format!("reported {key:?} {} times, truth has {}", got.len(), rs.len()));
+            problems.push(format!(
+                "reported {key:?} {} times, truth has {}",
+                got.len(),
+                rs.len()
+            ));
         }
         // Forms of required rows must all be reported.
         let mut forms: Vec<String> = got.iter().filter_map(|e| s(e, "form")).collect();
@@ -142,5 +162,10 @@ fn scan_matches_the_hand_made_truth() {
             }
         }
     }
-    assert!(problems.is_empty(), "{} problems:\n{}", problems.len(), problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "{} problems:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
 }

@@ -43,15 +43,26 @@ fn examples_report_exactly_what_they_contain() {
         .iter()
         .map(|v| {
             let a = field(v, "article").expect("article");
-            let name = Path::new(&a).file_name().expect("name").to_string_lossy().into_owned();
+            let name = Path::new(&a)
+                .file_name()
+                .expect("name")
+                .to_string_lossy()
+                .into_owned();
             key(v, name)
         })
         .collect();
-    let want: Vec<_> = expected.iter().map(|v| key(v, field(v, "article").expect("article"))).collect();
+    let want: Vec<_> = expected
+        .iter()
+        .map(|v| key(v, field(v, "article").expect("article")))
+        .collect();
     assert_eq!(got, want);
     // Where the article quotes the post, the quote names the expected author.
     for (f, e) in found.iter().zip(&expected) {
-        if let Some(handle) = f.get("quote").and_then(|q| q.get("handle")).and_then(Value::as_str) {
+        if let Some(handle) = f
+            .get("quote")
+            .and_then(|q| q.get("handle"))
+            .and_then(Value::as_str)
+        {
             assert_eq!(Some(handle.to_string()), field(e, "handle"), "{f}");
         }
     }

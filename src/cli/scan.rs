@@ -10,6 +10,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
+use std::ops::ControlFlow;
 use std::time::Instant;
 
 #[derive(clap::Args, Debug)]
@@ -23,6 +24,9 @@ pub struct ScanArgs {
     /// Skip articles larger than this many bytes
     #[arg(long, value_name = "BYTES", default_value_t = 256 * 1024 * 1024)]
     max_size: u64,
+    /// Articles scanned at once (default: one per core)
+    #[arg(short = 'j', long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    threads: Option<u16>,
 }
 
 /// One `scan --json` line (docs/cli.md), plus `line` for people.
@@ -49,14 +53,18 @@ pub fn run(args: ScanArgs, global: &Global) -> Result<u8> {
     let mut inputs: Vec<Input> = args.inputs.iter().map(|a| Input::parse(a)).collect();
     if inputs.is_empty() {
         if std::io::stdin().is_terminal() {
-            eprintln!("embarc: no input: pass files or folders to scan, or pipe an article into `embarc scan -`");
+            eprintln!(
+                "embarc: no input: pass files or folders to scan, or pipe an article into `embarc scan -`"
+            );
             return Ok(exit::FATAL);
         }
         inputs.push(Input::Stdin);
     }
+    let defaults = ScanOptions::default();
     let opts = ScanOptions {
         kind: args.kind,
         max_bytes: args.max_size,
+        threads: args.threads.map_or(defaults.threads, usize::from),
     };
     let started = Instant::now();
     let mut tally = Tally::default();
@@ -74,11 +82,14 @@ pub fn run(args: ScanArgs, global: &Global) -> Result<u8> {
     let progress = if global.quiet || sources.len() < 2 {
         ProgressBar::hidden()
     } else {
-        let bar = ProgressBar::with_draw_target(Some(sources.len() as u64), ProgressDrawTarget::stderr());
+        let bar =
+            ProgressBar::with_draw_target(Some(sources.len() as u64), ProgressDrawTarget::stderr());
         bar.set_style(
-            ProgressStyle::with_template("{spinner} scanning {pos}/{len} articles [{bar:30}] {binary_bytes}/s {msg}")
-                .unwrap_or_else(|_| ProgressStyle::default_bar())
-                .progress_chars("=> "),
+            ProgressStyle::with_template(
+                "{spinner} scanning {pos}/{len} articles [{bar:30}] {binary_bytes}/s {msg}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
         );
         bar
     };
@@ -88,12 +99,13 @@ pub fn run(args: ScanArgs, global: &Global) -> Result<u8> {
     let table = !global.json;
     let mut first_error: Option<anyhow::Error> = None;
     scan::scan_all(&sources, &opts, |report| {
-        if first_error.is_some() {
-            return;
-        }
         progress.inc(1);
-        if let Err(e) = print_report(&report, table, global, &mut tally, &mut out, &progress) {
-            first_error = Some(e);
+        match print_report(&report, table, global, &mut tally, &mut out, &progress) {
+            Ok(()) => ControlFlow::Continue(()),
+            Err(e) => {
+                first_error = Some(e);
+                ControlFlow::Break(())
+            }
         }
     });
     progress.finish_and_clear();
@@ -104,7 +116,11 @@ pub fn run(args: ScanArgs, global: &Global) -> Result<u8> {
 
     if !global.quiet {
         let elapsed = started.elapsed().as_secs_f64();
-        let providers: Vec<String> = tally.by_provider.iter().map(|(p, n)| format!("{p} {n}")).collect();
+        let providers: Vec<String> = tally
+            .by_provider
+            .iter()
+            .map(|(p, n)| format!("{p} {n}"))
+            .collect();
         eprintln!(
             "embarc: {} embed{} in {} of {} article{} ({}){}{}; {:.1} MB in {:.2}s",
             tally.embeds,
@@ -112,14 +128,30 @@ pub fn run(args: ScanArgs, global: &Global) -> Result<u8> {
             tally.with_embeds,
             tally.articles,
             if tally.articles == 1 { "" } else { "s" },
-            if providers.is_empty() { "none".to_string() } else { providers.join(", ") },
-            if tally.skipped > 0 { format!(", {} skipped", tally.skipped) } else { String::new() },
-            if tally.failed > 0 { format!(", {} failed", tally.failed) } else { String::new() },
+            if providers.is_empty() {
+                "none".to_string()
+            } else {
+                providers.join(", ")
+            },
+            if tally.skipped > 0 {
+                format!(", {} skipped", tally.skipped)
+            } else {
+                String::new()
+            },
+            if tally.failed > 0 {
+                format!(", {} failed", tally.failed)
+            } else {
+                String::new()
+            },
             tally.bytes as f64 / 1e6,
             elapsed,
         );
     }
-    Ok(if tally.failed > 0 { exit::SOME_FAILED } else { exit::OK })
+    Ok(if tally.failed > 0 {
+        exit::SOME_FAILED
+    } else {
+        exit::OK
+    })
 }
 
 fn print_report(
@@ -138,10 +170,19 @@ fn print_report(
         Outcome::Skipped { reason } => {
             tally.skipped += 1;
             if !global.quiet {
-                progress.suspend(|| eprintln!("embarc: warning: skipped {}: {reason}", clean(&report.article)));
+                progress.suspend(|| {
+                    eprintln!(
+                        "embarc: warning: skipped {}: {reason}",
+                        clean(&report.article)
+                    )
+                });
             }
         }
-        Outcome::Scanned { kind, bytes, embeds } => {
+        Outcome::Scanned {
+            kind,
+            bytes,
+            embeds,
+        } => {
             tally.articles += 1;
             tally.bytes += bytes;
             tally.embeds += embeds.len();

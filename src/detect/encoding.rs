@@ -57,10 +57,15 @@ fn meta_charset(head: &[u8]) -> Option<&'static Encoding> {
             let rest = rest.trim_ascii_start();
             if let Some(rest) = rest.strip_prefix(b"=") {
                 let rest = rest.trim_ascii_start();
-                let rest = rest.strip_prefix(b"\"").or_else(|| rest.strip_prefix(b"'")).unwrap_or(rest);
+                let rest = rest
+                    .strip_prefix(b"\"")
+                    .or_else(|| rest.strip_prefix(b"'"))
+                    .unwrap_or(rest);
                 let label_end = rest
                     .iter()
-                    .position(|&b| b == b'"' || b == b'\'' || b == b';' || b == b'/' || b.is_ascii_whitespace())
+                    .position(|&b| {
+                        b == b'"' || b == b'\'' || b == b';' || b == b'/' || b.is_ascii_whitespace()
+                    })
                     .unwrap_or(rest.len());
                 if let Some(enc) = Encoding::for_label(&rest[..label_end]) {
                     return Some(enc);
@@ -110,7 +115,10 @@ fn transcode(input: &[u8], bom: usize, encoding: &'static Encoding) -> (Vec<u8>,
     let mut pending = false;
     while i < input.len() {
         if ascii_compatible && !pending {
-            let run = input[i..].iter().position(|&b| b >= 0x80).unwrap_or(input.len() - i);
+            let run = input[i..]
+                .iter()
+                .position(|&b| b >= 0x80)
+                .unwrap_or(input.len() - i);
             if run > 0 {
                 // Safe: the run is ASCII.
                 out.push_str(std::str::from_utf8(&input[i..i + run]).unwrap_or_default());
@@ -137,7 +145,12 @@ fn transcode(input: &[u8], bom: usize, encoding: &'static Encoding) -> (Vec<u8>,
     out.reserve(16);
     let _ = decoder.decode_to_string(&[], &mut out, true);
     if out.len() > before {
-        map.push(before, out.len() - before, char_start, input.len() - char_start);
+        map.push(
+            before,
+            out.len() - before,
+            char_start,
+            input.len() - char_start,
+        );
     }
     (out.into_bytes(), map)
 }

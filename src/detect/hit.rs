@@ -67,7 +67,13 @@ impl Hit {
     }
 
     /// A container whose post may be found inside it.
-    pub fn container(provider: Provider, form: Form, start: usize, end: usize, post: Option<PostUrl>) -> Self {
+    pub fn container(
+        provider: Provider,
+        form: Form,
+        start: usize,
+        end: usize,
+        post: Option<PostUrl>,
+    ) -> Self {
         Hit {
             provider,
             form,

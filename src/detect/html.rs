@@ -17,14 +17,50 @@ const MAX_OPEN: usize = 64;
 
 /// Elements that end a line of visible text.
 const BLOCKS: &[&str] = &[
-    "p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "tr", "td", "th", "table",
-    "section", "article", "header", "footer", "aside", "nav", "figure", "figcaption", "pre", "hr", "dd", "dt", "dl",
-    "main", "form", "address", "details", "summary", "center", "tbody", "thead",
+    "p",
+    "div",
+    "br",
+    "li",
+    "ul",
+    "ol",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "blockquote",
+    "tr",
+    "td",
+    "th",
+    "table",
+    "section",
+    "article",
+    "header",
+    "footer",
+    "aside",
+    "nav",
+    "figure",
+    "figcaption",
+    "pre",
+    "hr",
+    "dd",
+    "dt",
+    "dl",
+    "main",
+    "form",
+    "address",
+    "details",
+    "summary",
+    "center",
+    "tbody",
+    "thead",
 ];
 
 /// Elements that never have content or an end tag.
 const VOID: &[&str] = &[
-    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr", "param",
+    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track",
+    "wbr", "param",
 ];
 
 struct Open {
@@ -185,15 +221,27 @@ fn close_anchor(doc: &[u8], hit: &mut Hit, content_start: usize, content_end: us
         .trim_start_matches("http://")
         .trim_start_matches("www.");
     let host = bare.split('/').next().unwrap_or("");
-    let names_a_site = !text.contains(char::is_whitespace) && host.contains('.') && bare.len() > host.len();
-    let x_host = ["t.co", "pic.twitter.com", "pic.x.com", "twitter.com", "x.com"].contains(&host);
+    let names_a_site =
+        !text.contains(char::is_whitespace) && host.contains('.') && bare.len() > host.len();
+    let x_host = [
+        "t.co",
+        "pic.twitter.com",
+        "pic.x.com",
+        "twitter.com",
+        "x.com",
+    ]
+    .contains(&host);
     if names_a_site && !x_host {
         hit.reference = true;
         hit.short_link = None;
     }
 }
 
-fn anchor_hit(doc: &[u8], attrs: &[super::tokenizer::Attr], span: std::ops::Range<usize>) -> Option<Hit> {
+fn anchor_hit(
+    doc: &[u8],
+    attrs: &[super::tokenizer::Attr],
+    span: std::ops::Range<usize>,
+) -> Option<Hit> {
     let href = attrs
         .iter()
         .find(|a| doc[a.name.clone()].eq_ignore_ascii_case(b"href"))?;
@@ -219,10 +267,14 @@ fn anchor_hit(doc: &[u8], attrs: &[super::tokenizer::Attr], span: std::ops::Rang
 /// `intent/like?tweet_id=…`: not embeds, but they say which post is near.
 fn intent_tweet_id(href: &str) -> Option<PostUrl> {
     let parts = providers::split_url(href)?;
-    if !(parts.host == "twitter.com" || parts.host == "x.com") || !parts.path.starts_with("/intent/") {
+    if !(parts.host == "twitter.com" || parts.host == "x.com")
+        || !parts.path.starts_with("/intent/")
+    {
         return None;
     }
-    let id = parts.query_param("tweet_id").or_else(|| parts.query_param("in_reply_to"))?;
+    let id = parts
+        .query_param("tweet_id")
+        .or_else(|| parts.query_param("in_reply_to"))?;
     (providers::spec(Provider::Twitter).from_id)(&id)
 }
 
@@ -234,11 +286,18 @@ fn get_attr(doc: &[u8], attrs: &[super::tokenizer::Attr], name: &str) -> Option<
 }
 
 fn has_class(class: &str, wanted: &str) -> bool {
-    class.split_ascii_whitespace().any(|c| c.eq_ignore_ascii_case(wanted))
+    class
+        .split_ascii_whitespace()
+        .any(|c| c.eq_ignore_ascii_case(wanted))
 }
 
 /// Recognises an embed element by tag, class and attributes.
-fn element_hit(doc: &[u8], name: &str, attrs: &[super::tokenizer::Attr], span: std::ops::Range<usize>) -> Option<Hit> {
+fn element_hit(
+    doc: &[u8],
+    name: &str,
+    attrs: &[super::tokenizer::Attr],
+    span: std::ops::Range<usize>,
+) -> Option<Hit> {
     let (start, end) = (span.start, span.end);
     if attrs.is_empty() {
         return None;
@@ -253,7 +312,13 @@ fn element_hit(doc: &[u8], name: &str, attrs: &[super::tokenizer::Attr], span: s
                     .iter()
                     .filter_map(|a| get_attr(doc, attrs, a))
                     .find_map(|v| post_from_value(spec.provider, &v));
-                return Some(Hit::container(spec.provider, Form::Blockquote, start, end, post));
+                return Some(Hit::container(
+                    spec.provider,
+                    Form::Blockquote,
+                    start,
+                    end,
+                    post,
+                ));
             }
         }
         return None;
@@ -277,35 +342,50 @@ fn element_hit(doc: &[u8], name: &str, attrs: &[super::tokenizer::Attr], span: s
     for spec in PROVIDERS {
         for (tag, attr) in spec.amp_tags {
             if name == *tag {
-                let post = get_attr(doc, attrs, attr).and_then(|v| post_from_value(spec.provider, &v));
+                let post =
+                    get_attr(doc, attrs, attr).and_then(|v| post_from_value(spec.provider, &v));
                 return Some(Hit::container(spec.provider, Form::Amp, start, end, post));
             }
         }
         for (tag, attr) in spec.components {
             if name == *tag
-                && let Some(post) = get_attr(doc, attrs, attr).and_then(|v| post_from_value(spec.provider, &v))
+                && let Some(post) =
+                    get_attr(doc, attrs, attr).and_then(|v| post_from_value(spec.provider, &v))
             {
                 return Some(Hit::post(spec.provider, Form::Shortcode, start, end, post));
             }
         }
         for attr in spec.id_attrs {
             if let Some(post) = get_attr(doc, attrs, attr).and_then(|v| (spec.from_id)(&v)) {
-                let form = if name == "div" || name == "span" { Form::Widget } else { Form::Iframe };
+                let form = if name == "div" || name == "span" {
+                    Form::Widget
+                } else {
+                    Form::Iframe
+                };
                 return Some(Hit::container(spec.provider, form, start, end, Some(post)));
             }
         }
         for (widget_class, attr) in spec.widget_classes {
             if has_class(&class, widget_class)
-                && let Some(post) = get_attr(doc, attrs, attr).and_then(|v| post_from_value(spec.provider, &v))
+                && let Some(post) =
+                    get_attr(doc, attrs, attr).and_then(|v| post_from_value(spec.provider, &v))
             {
-                return Some(Hit::container(spec.provider, Form::Widget, start, end, Some(post)));
+                return Some(Hit::container(
+                    spec.provider,
+                    Form::Widget,
+                    start,
+                    end,
+                    Some(post),
+                ));
             }
         }
     }
 
     if name == "iframe" || name == "amp-iframe" {
         for attr in ["src", "data-src", "data-lazy-src"] {
-            let Some(src) = get_attr(doc, attrs, attr) else { continue };
+            let Some(src) = get_attr(doc, attrs, attr) else {
+                continue;
+            };
             if let Some(UrlMatch::Post(p, post)) = providers::classify_url(&src) {
                 // An iframe on an arbitrary host is a Mastodon post only when it
                 // says so (class or the `/embed` path Mastodon serves).
@@ -337,13 +417,13 @@ fn wordpress_comment(
     let text = String::from_utf8_lossy(&doc[body.clone()]);
     let text = text.trim();
     if let Some(rest) = text.strip_prefix('/') {
-        if rest.starts_with("wp:embed") || rest.starts_with("wp:core-embed") {
-            if let Some(k) = open.iter().rposition(|o| o.tag == "!wp") {
-                for o in open.drain(k..) {
-                    hits[o.hit].end = span.end;
-                }
-                stream.push_break(span.end, true);
+        if (rest.starts_with("wp:embed") || rest.starts_with("wp:core-embed"))
+            && let Some(k) = open.iter().rposition(|o| o.tag == "!wp")
+        {
+            for o in open.drain(k..) {
+                hits[o.hit].end = span.end;
             }
+            stream.push_break(span.end, true);
         }
         return;
     }
@@ -355,10 +435,16 @@ fn wordpress_comment(
     } else {
         return;
     };
-    let attrs: serde_json::Value = serde_json::from_str(json.trim()).unwrap_or(serde_json::Value::Null);
+    let attrs: serde_json::Value =
+        serde_json::from_str(json.trim()).unwrap_or(serde_json::Value::Null);
     let url = attrs.get("url").and_then(|u| u.as_str()).unwrap_or("");
     let slug = slug_from_name
-        .or_else(|| attrs.get("providerNameSlug").and_then(|s| s.as_str()).map(str::to_string))
+        .or_else(|| {
+            attrs
+                .get("providerNameSlug")
+                .and_then(|s| s.as_str())
+                .map(str::to_string)
+        })
         .unwrap_or_default();
     let (provider, post) = match providers::classify_url(url) {
         Some(UrlMatch::Post(p, post)) => (Some(p), Some(post)),
@@ -379,5 +465,11 @@ fn wordpress_comment(
         });
     }
     stream.push_break(span.start, true);
-    hits.push(Hit::container(provider, Form::Wordpress, span.start, span.end, post));
+    hits.push(Hit::container(
+        provider,
+        Form::Wordpress,
+        span.start,
+        span.end,
+        post,
+    ));
 }

@@ -28,8 +28,9 @@ use std::sync::LazyLock;
 /// piece every writing of some embed must contain (`twitt` for every Twitter
 /// host and class, `x.com` for x.com, fixupx.com, pic.x.com…).
 const PREFILTER_NEEDLES: &[&str] = &[
-    "twitt", "x.com", "nitter", "xcancel", "t.co/", "tweet", "youtu", "instagr", "tiktok", "bsky", "bluesky",
-    "threads.", "facebook", "fb.com", "reddit", "redd.it", "/users/", "at://", "{{<", "{{%", "/@", "(@",
+    "twitt", "x.com", "nitter", "xcancel", "t.co/", "tweet", "youtu", "instagr", "tiktok", "bsky",
+    "bluesky", "threads.", "facebook", "fb.com", "reddit", "redd.it", "/users/", "at://", "{{<",
+    "{{%", "/@", "(@",
 ];
 
 static PREFILTER: LazyLock<AhoCorasick> = LazyLock::new(|| {
@@ -123,6 +124,13 @@ pub fn detect(input: &[u8], kind: Kind) -> Vec<Embed> {
     if !might_contain_embeds(input) {
         return Vec::new();
     }
+    detect_unfiltered(input, kind)
+}
+
+/// [`detect`] without the prefilter, for tests that hold the prefilter to being
+/// a superset of what detection finds.
+#[doc(hidden)]
+pub fn detect_unfiltered(input: &[u8], kind: Kind) -> Vec<Embed> {
     let decoded = encoding::decode(input, kind);
     if !matches!(decoded.bytes, Cow::Borrowed(_)) && !PREFILTER.is_match(&decoded.bytes) {
         return Vec::new();
@@ -225,7 +233,9 @@ fn resolve(doc: &[u8], hits: &mut Vec<Hit>) {
             hits[i].quote = Some(q);
         }
     }
-    hits.retain(|h| h.post.is_some() || h.short_link.is_some() || h.form == Form::PlainText || h.reference);
+    hits.retain(|h| {
+        h.post.is_some() || h.short_link.is_some() || h.form == Form::PlainText || h.reference
+    });
 
     // A rendered WordPress figure around a real embed element is just a wrapper.
     let mut drop = vec![false; hits.len()];
@@ -372,7 +382,10 @@ mod tests {
         assert_eq!(found.len(), 1);
         let e = &found[0];
         assert_eq!((e.form, e.id.as_deref()), (Form::Blockquote, Some("22")));
-        assert!(src[e.span.range()].starts_with("<blockquote") && src[e.span.range()].ends_with("</blockquote>"));
+        assert!(
+            src[e.span.range()].starts_with("<blockquote")
+                && src[e.span.range()].ends_with("</blockquote>")
+        );
         assert_eq!(e.quote.as_ref().unwrap().handle.as_deref(), Some("h"));
     }
 
@@ -381,25 +394,120 @@ mod tests {
         use Form::*;
         use Provider::*;
         let cases: &[(&str, Provider, Form, &str)] = &[
-            (r#"<blockquote class="twitter-video" data-lang="en"><a href="https://twitter.com/u/status/5"></a></blockquote>"#, Twitter, Blockquote, "5"),
-            (r#"<iframe id="twitter-widget-0" data-tweet-id="7" src="https://platform.twitter.com/embed/Tweet.html?id=7"></iframe>"#, Twitter, Iframe, "7"),
-            (r#"<twitterwidget class="twitter-tweet twitter-tweet-rendered" data-tweet-id="8"></twitterwidget>"#, Twitter, Iframe, "8"),
-            (r#"<div class="twitter-tweet twitter-tweet-rendered" data-tweet-id="9"><p>hi</p></div>"#, Twitter, Widget, "9"),
-            (r#"<iframe src="https://platform.twitter.com/embed/Tweet.html?dnt=true&amp;id=10&amp;lang=en"></iframe>"#, Twitter, Iframe, "10"),
-            (r#"<amp-twitter width="375" height="472" layout="responsive" data-tweetid="885634330868850689"><blockquote placeholder class="twitter-tweet"></blockquote></amp-twitter>"#, Twitter, Amp, "885634330868850689"),
-            (r#"<bento-twitter data-tweetid="11"></bento-twitter>"#, Twitter, Amp, "11"),
-            ("<!-- wp:embed {\"url\":\"https://twitter.com/alleyco/status/1679189879086018562\",\"type\":\"rich\",\"providerNameSlug\":\"twitter\"} -->\n<figure class=\"wp-block-embed is-type-rich is-provider-twitter wp-block-embed-twitter\"><div class=\"wp-block-embed__wrapper\">\nhttps://twitter.com/alleyco/status/1679189879086018562\n</div></figure>\n<!-- /wp:embed -->", Twitter, Wordpress, "1679189879086018562"),
-            ("<figure class=\"wp-block-embed is-provider-x wp-block-embed-x\"><div class=\"wp-block-embed__wrapper\">\nhttps://x.com/alleyco/status/12\n</div></figure>", Twitter, Wordpress, "12"),
-            (r#"<iframe width="560" src="https://www.youtube-nocookie.com/embed/dQw4w9WgXcQ?feature=oembed"></iframe>"#, Youtube, Iframe, "dQw4w9WgXcQ"),
-            (r#"<blockquote class="instagram-media" data-instgrm-permalink="https://www.instagram.com/p/BMokmydjG-M/?utm_source=ig_embed&amp;utm_campaign=loading"><a href="https://www.instagram.com/p/BMokmydjG-M/">x</a></blockquote>"#, Instagram, Blockquote, "BMokmydjG-M"),
-            (r#"<amp-instagram data-shortcode="B1mHd6sHGXK" width="1" height="1"></amp-instagram>"#, Instagram, Amp, "B1mHd6sHGXK"),
-            (r#"<blockquote class="tiktok-embed" cite="https://www.tiktok.com/@scout2015/video/6718335390845095173" data-video-id="6718335390845095173"><section></section></blockquote>"#, Tiktok, Blockquote, "6718335390845095173"),
-            (r#"<blockquote class="bluesky-embed" data-bluesky-uri="at://did:plc:abc/app.bsky.feed.post/3lawelexzwk2w"><p>hi</p>&mdash; H (<a href="https://bsky.app/profile/did:plc:abc">@h.bsky.social</a>) <a href="https://bsky.app/profile/did:plc:abc/post/3lawelexzwk2w?ref_src=embed">November 17, 2024</a></blockquote>"#, Bluesky, Blockquote, "3lawelexzwk2w"),
-            (r#"<blockquote class="mastodon-embed" data-embed-url="https://mastodon.social/@Gargron/99664077509711321/embed"><a href="https://mastodon.social/@Gargron/99664077509711321">x</a></blockquote>"#, Mastodon, Blockquote, "99664077509711321"),
-            (r#"<iframe src="https://fosstodon.org/@HeidiSeibold/111725444131565682>/embed" class="mastodon-embed"></iframe>"#, Mastodon, Iframe, "111725444131565682"),
-            (r#"<blockquote class="text-post-media" data-text-post-permalink="https://www.threads.net/@zuck/post/C1abc" data-text-post-version="0"></blockquote>"#, Threads, Blockquote, "C1abc"),
-            (r#"<div class="fb-post" data-href="https://www.facebook.com/Sozialdemokratie/posts/928812574504508/" data-width="600"><blockquote cite="https://graph.facebook.com/1/posts/2/" class="fb-xfbml-parse-ignore"></blockquote></div>"#, Facebook, Widget, "928812574504508"),
-            (r#"<blockquote class="reddit-embed-bq" data-embed-height="500"><a href="https://www.reddit.com/r/rust/comments/abc123/title/">t</a></blockquote>"#, Reddit, Blockquote, "abc123"),
+            (
+                r#"<blockquote class="twitter-video" data-lang="en"><a href="https://twitter.com/u/status/5"></a></blockquote>"#,
+                Twitter,
+                Blockquote,
+                "5",
+            ),
+            (
+                r#"<iframe id="twitter-widget-0" data-tweet-id="7" src="https://platform.twitter.com/embed/Tweet.html?id=7"></iframe>"#,
+                Twitter,
+                Iframe,
+                "7",
+            ),
+            (
+                r#"<twitterwidget class="twitter-tweet twitter-tweet-rendered" data-tweet-id="8"></twitterwidget>"#,
+                Twitter,
+                Iframe,
+                "8",
+            ),
+            (
+                r#"<div class="twitter-tweet twitter-tweet-rendered" data-tweet-id="9"><p>hi</p></div>"#,
+                Twitter,
+                Widget,
+                "9",
+            ),
+            (
+                r#"<iframe src="https://platform.twitter.com/embed/Tweet.html?dnt=true&amp;id=10&amp;lang=en"></iframe>"#,
+                Twitter,
+                Iframe,
+                "10",
+            ),
+            (
+                r#"<amp-twitter width="375" height="472" layout="responsive" data-tweetid="885634330868850689"><blockquote placeholder class="twitter-tweet"></blockquote></amp-twitter>"#,
+                Twitter,
+                Amp,
+                "885634330868850689",
+            ),
+            (
+                r#"<bento-twitter data-tweetid="11"></bento-twitter>"#,
+                Twitter,
+                Amp,
+                "11",
+            ),
+            (
+                "<!-- wp:embed {\"url\":\"https://twitter.com/alleyco/status/1679189879086018562\",\"type\":\"rich\",\"providerNameSlug\":\"twitter\"} -->\n<figure class=\"wp-block-embed is-type-rich is-provider-twitter wp-block-embed-twitter\"><div class=\"wp-block-embed__wrapper\">\nhttps://twitter.com/alleyco/status/1679189879086018562\n</div></figure>\n<!-- /wp:embed -->",
+                Twitter,
+                Wordpress,
+                "1679189879086018562",
+            ),
+            (
+                "<figure class=\"wp-block-embed is-provider-x wp-block-embed-x\"><div class=\"wp-block-embed__wrapper\">\nhttps://x.com/alleyco/status/12\n</div></figure>",
+                Twitter,
+                Wordpress,
+                "12",
+            ),
+            (
+                r#"<iframe width="560" src="https://www.youtube-nocookie.com/embed/dQw4w9WgXcQ?feature=oembed"></iframe>"#,
+                Youtube,
+                Iframe,
+                "dQw4w9WgXcQ",
+            ),
+            (
+                r#"<blockquote class="instagram-media" data-instgrm-permalink="https://www.instagram.com/p/BMokmydjG-M/?utm_source=ig_embed&amp;utm_campaign=loading"><a href="https://www.instagram.com/p/BMokmydjG-M/">x</a></blockquote>"#,
+                Instagram,
+                Blockquote,
+                "BMokmydjG-M",
+            ),
+            (
+                r#"<amp-instagram data-shortcode="B1mHd6sHGXK" width="1" height="1"></amp-instagram>"#,
+                Instagram,
+                Amp,
+                "B1mHd6sHGXK",
+            ),
+            (
+                r#"<blockquote class="tiktok-embed" cite="https://www.tiktok.com/@scout2015/video/6718335390845095173" data-video-id="6718335390845095173"><section></section></blockquote>"#,
+                Tiktok,
+                Blockquote,
+                "6718335390845095173",
+            ),
+            (
+                r#"<blockquote class="bluesky-embed" data-bluesky-uri="at://did:plc:abc/app.bsky.feed.post/3lawelexzwk2w"><p>hi</p>&mdash; H (<a href="https://bsky.app/profile/did:plc:abc">@h.bsky.social</a>) <a href="https://bsky.app/profile/did:plc:abc/post/3lawelexzwk2w?ref_src=embed">November 17, 2024</a></blockquote>"#,
+                Bluesky,
+                Blockquote,
+                "3lawelexzwk2w",
+            ),
+            (
+                r#"<blockquote class="mastodon-embed" data-embed-url="https://mastodon.social/@Gargron/99664077509711321/embed"><a href="https://mastodon.social/@Gargron/99664077509711321">x</a></blockquote>"#,
+                Mastodon,
+                Blockquote,
+                "99664077509711321",
+            ),
+            (
+                r#"<iframe src="https://fosstodon.org/@HeidiSeibold/111725444131565682>/embed" class="mastodon-embed"></iframe>"#,
+                Mastodon,
+                Iframe,
+                "111725444131565682",
+            ),
+            (
+                r#"<blockquote class="text-post-media" data-text-post-permalink="https://www.threads.net/@zuck/post/C1abc" data-text-post-version="0"></blockquote>"#,
+                Threads,
+                Blockquote,
+                "C1abc",
+            ),
+            (
+                r#"<div class="fb-post" data-href="https://www.facebook.com/Sozialdemokratie/posts/928812574504508/" data-width="600"><blockquote cite="https://graph.facebook.com/1/posts/2/" class="fb-xfbml-parse-ignore"></blockquote></div>"#,
+                Facebook,
+                Widget,
+                "928812574504508",
+            ),
+            (
+                r#"<blockquote class="reddit-embed-bq" data-embed-height="500"><a href="https://www.reddit.com/r/rust/comments/abc123/title/">t</a></blockquote>"#,
+                Reddit,
+                Blockquote,
+                "abc123",
+            ),
         ];
         for (src, p, f, id) in cases {
             assert_eq!(ids(src, Kind::Html), one(*p, *f, id), "{src}");
@@ -409,11 +517,17 @@ mod tests {
     #[test]
     fn markdown_components_and_code() {
         assert_eq!(
-            ids("import { Tweet } from 'react-tweet'\n\n<Tweet id=\"1629307668568633344\" />\n", Kind::Markdown),
+            ids(
+                "import { Tweet } from 'react-tweet'\n\n<Tweet id=\"1629307668568633344\" />\n",
+                Kind::Markdown
+            ),
             one(Provider::Twitter, Form::Shortcode, "1629307668568633344")
         );
         assert_eq!(
-            ids("<Tweet id=\"https://twitter.com/astrodotbuild/status/1511750228428435457\" />", Kind::Markdown),
+            ids(
+                "<Tweet id=\"https://twitter.com/astrodotbuild/status/1511750228428435457\" />",
+                Kind::Markdown
+            ),
             one(Provider::Twitter, Form::Shortcode, "1511750228428435457")
         );
         let code = "```html\n<blockquote class=\"twitter-tweet\"><a href=\"https://twitter.com/a/status/1\"></a></blockquote>\n```\nand `https://twitter.com/a/status/2` inline";
@@ -438,10 +552,14 @@ mod tests {
 
     #[test]
     fn link_span_is_the_whole_anchor() {
-        let src = r#"Read <a href="https://twitter.com/a/status/3">https://twitter.com/a/status/3</a>."#;
+        let src =
+            r#"Read <a href="https://twitter.com/a/status/3">https://twitter.com/a/status/3</a>."#;
         let found = detect(src.as_bytes(), Kind::Html);
         assert_eq!(found.len(), 1);
-        assert_eq!(&src[found[0].span.range()], r#"<a href="https://twitter.com/a/status/3">https://twitter.com/a/status/3</a>"#);
+        assert_eq!(
+            &src[found[0].span.range()],
+            r#"<a href="https://twitter.com/a/status/3">https://twitter.com/a/status/3</a>"#
+        );
     }
 
     #[test]
@@ -451,7 +569,13 @@ mod tests {
         src.extend_from_slice(b"<a href=\"https://twitter.com/a/status/4\">\x82\xa0</a>");
         let found = detect(&src, Kind::Html);
         assert_eq!(found.len(), 1);
-        assert_eq!(found[0].span, Span { start: at, end: src.len() });
+        assert_eq!(
+            found[0].span,
+            Span {
+                start: at,
+                end: src.len()
+            }
+        );
     }
 
     #[test]

@@ -33,10 +33,18 @@ pub fn from_blockquote(markup: &[u8]) -> Option<Quote> {
         .filter(|e| e.value().name() == "a")
         .last()
         .map(|a| a.text().collect::<String>().trim().to_string())
-        .filter(|d| !d.is_empty() && attribution.as_ref().is_some_and(|a| a.date.contains(d.as_str())));
+        .filter(|d| {
+            !d.is_empty()
+                && attribution
+                    .as_ref()
+                    .is_some_and(|a| a.date.contains(d.as_str()))
+        });
     let quote = Quote {
         text: (!words.is_empty()).then_some(words),
-        author: attribution.as_ref().map(|a| a.author.clone()).filter(|a| !a.is_empty()),
+        author: attribution
+            .as_ref()
+            .map(|a| a.author.clone())
+            .filter(|a| !a.is_empty()),
         handle: attribution.as_ref().map(|a| a.handle.clone()),
         date: date.or_else(|| attribution.map(|a| a.date)),
     };
@@ -73,7 +81,10 @@ mod tests {
     fn reads_the_oembed_blockquote() {
         let html = r#"<blockquote class="twitter-tweet" data-width="500"><p lang="en" dir="ltr">Celebrate &amp; enjoy<br>two lines <a href="https://t.co/4ZECodSK78">pic.twitter.com/4ZECodSK78</a></p>&mdash; WordPress (@WordPress) <a href="https://twitter.com/WordPress/status/987437752164737025?ref_src=twsrc%5Etfw">April 20, 2018</a></blockquote>"#;
         let q = from_blockquote(html.as_bytes()).unwrap();
-        assert_eq!(q.text.as_deref(), Some("Celebrate & enjoy\ntwo lines pic.twitter.com/4ZECodSK78"));
+        assert_eq!(
+            q.text.as_deref(),
+            Some("Celebrate & enjoy\ntwo lines pic.twitter.com/4ZECodSK78")
+        );
         assert_eq!(q.author.as_deref(), Some("WordPress"));
         assert_eq!(q.handle.as_deref(), Some("WordPress"));
         assert_eq!(q.date.as_deref(), Some("April 20, 2018"));

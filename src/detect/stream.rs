@@ -42,15 +42,12 @@ impl Stream {
                         .ok()
                         .map(|s| htmlize::unescape(s).into_owned())
                         .filter(|d| d.as_bytes() != ent);
-                    match decoded {
-                        Some(d) => {
-                            self.push_raw(&bytes[run_start..amp], start + run_start);
-                            let at = self.text.len();
-                            self.text.extend_from_slice(d.as_bytes());
-                            self.map.push(at, d.len(), start + amp, len);
-                            run_start = amp + len;
-                        }
-                        None => {}
+                    if let Some(d) = decoded {
+                        self.push_raw(&bytes[run_start..amp], start + run_start);
+                        let at = self.text.len();
+                        self.text.extend_from_slice(d.as_bytes());
+                        self.map.push(at, d.len(), start + amp, len);
+                        run_start = amp + len;
                     }
                     i = amp + len;
                 }
@@ -72,7 +69,13 @@ impl Stream {
     /// Appends a synthetic line break (a block boundary at document offset `at`).
     pub fn push_break(&mut self, at: usize, blank_line: bool) {
         let n = if blank_line { 2 } else { 1 };
-        let have = self.text.iter().rev().take(n).take_while(|&&b| b == b'\n').count();
+        let have = self
+            .text
+            .iter()
+            .rev()
+            .take(n)
+            .take_while(|&&b| b == b'\n')
+            .count();
         for _ in have..n {
             let pos = self.text.len();
             self.text.push(b'\n');
@@ -88,17 +91,31 @@ fn entity_len(s: &[u8]) -> Option<usize> {
     let n = if let Some(num) = body.strip_prefix(b"#") {
         let (digits, skip) = match num.first() {
             Some(b'x' | b'X') => (
-                num[1..].iter().take_while(|b| b.is_ascii_hexdigit()).take(8).count(),
+                num[1..]
+                    .iter()
+                    .take_while(|b| b.is_ascii_hexdigit())
+                    .take(8)
+                    .count(),
                 2,
             ),
-            _ => (num.iter().take_while(|b| b.is_ascii_digit()).take(8).count(), 1),
+            _ => (
+                num.iter()
+                    .take_while(|b| b.is_ascii_digit())
+                    .take(8)
+                    .count(),
+                1,
+            ),
         };
         if digits == 0 {
             return None;
         }
         1 + skip + digits
     } else {
-        let name = body.iter().take_while(|b| b.is_ascii_alphanumeric()).take(32).count();
+        let name = body
+            .iter()
+            .take_while(|b| b.is_ascii_alphanumeric())
+            .take(32)
+            .count();
         if name == 0 {
             return None;
         }

@@ -55,8 +55,12 @@ fn urls(text: &[u8], kind: Kind, hits: &mut Vec<Hit>) {
             r -= 1;
         }
         consumed = r.max(m.end());
-        let Ok(candidate) = std::str::from_utf8(&text[l..r]) else { continue };
-        let Some(found) = providers::classify_url(candidate) else { continue };
+        let Ok(candidate) = std::str::from_utf8(&text[l..r]) else {
+            continue;
+        };
+        let Some(found) = providers::classify_url(candidate) else {
+            continue;
+        };
         let (mut start, mut end) = (l, r);
         let mut form = Form::Link;
         if kind == Kind::Markdown {
@@ -76,7 +80,9 @@ fn urls(text: &[u8], kind: Kind, hits: &mut Vec<Hit>) {
 /// `[text](url)` or `[text](<url> "title")` around `text[l..r]`: the whole link.
 fn markdown_link(text: &[u8], l: usize, r: usize) -> Option<(usize, usize)> {
     let before = &text[..l];
-    let open = before.strip_suffix(b"](").or_else(|| before.strip_suffix(b"](<"))?;
+    let open = before
+        .strip_suffix(b"](")
+        .or_else(|| before.strip_suffix(b"](<"))?;
     let close = memchr::memchr(b')', &text[r..(r + 300).min(text.len())])? + r + 1;
     if text[r..close].contains(&b'\n') {
         return None;
@@ -84,14 +90,21 @@ fn markdown_link(text: &[u8], l: usize, r: usize) -> Option<(usize, usize)> {
     let floor = open.len().saturating_sub(1000);
     let bracket = open[floor..].iter().rposition(|&b| b == b'[')? + floor;
     // `![alt](…)` is an image; keep the `!` with it.
-    let start = if bracket > 0 && text[bracket - 1] == b'!' { bracket - 1 } else { bracket };
+    let start = if bracket > 0 && text[bracket - 1] == b'!' {
+        bracket - 1
+    } else {
+        bracket
+    };
     (!text[bracket..open.len()].windows(2).any(|w| w == b"\n\n")).then_some((start, close))
 }
 
 fn alone_on_line(text: &[u8], l: usize, r: usize) -> bool {
     let line_start = memchr::memrchr(b'\n', &text[..l]).map_or(0, |i| i + 1);
     let line_end = memchr::memchr(b'\n', &text[r..]).map_or(text.len(), |i| r + i);
-    let blank = |s: &[u8]| s.iter().all(|b| b.is_ascii_whitespace() || *b == b'<' || *b == b'>');
+    let blank = |s: &[u8]| {
+        s.iter()
+            .all(|b| b.is_ascii_whitespace() || *b == b'<' || *b == b'>')
+    };
     blank(&text[line_start..l]) && blank(&text[r..line_end])
 }
 
@@ -102,7 +115,8 @@ static SHORTCODE: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 static SC_ARG: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"(?:([A-Za-z_]+)\s*=\s*)?(?:"([^"]*)"|'([^']*)'|([^\s"']+))"#).unwrap_or_else(|_| unreachable!())
+    Regex::new(r#"(?:([A-Za-z_]+)\s*=\s*)?(?:"([^"]*)"|'([^']*)'|([^\s"']+))"#)
+        .unwrap_or_else(|_| unreachable!())
 });
 
 fn shortcodes(text: &[u8], hits: &mut Vec<Hit>) {
@@ -110,15 +124,26 @@ fn shortcodes(text: &[u8], hits: &mut Vec<Hit>) {
         return;
     }
     for c in SHORTCODE.captures_iter(text) {
-        let (Some(name), Some(args)) = (c.get(1).or(c.get(3)), c.get(2).or(c.get(4))) else { continue };
+        let (Some(name), Some(args)) = (c.get(1).or(c.get(3)), c.get(2).or(c.get(4))) else {
+            continue;
+        };
         let name = String::from_utf8_lossy(name.as_bytes()).to_ascii_lowercase();
-        let Some(spec) = PROVIDERS.iter().find(|s| s.shortcodes.contains(&name.as_str())) else { continue };
+        let Some(spec) = PROVIDERS
+            .iter()
+            .find(|s| s.shortcodes.contains(&name.as_str()))
+        else {
+            continue;
+        };
         let mut user = None;
         let mut id = None;
         let mut url = None;
         for a in SC_ARG.captures_iter(args.as_bytes()) {
-            let key = a.get(1).map(|k| String::from_utf8_lossy(k.as_bytes()).to_ascii_lowercase());
-            let Some(v) = a.get(2).or(a.get(3)).or(a.get(4)) else { continue };
+            let key = a
+                .get(1)
+                .map(|k| String::from_utf8_lossy(k.as_bytes()).to_ascii_lowercase());
+            let Some(v) = a.get(2).or(a.get(3)).or(a.get(4)) else {
+                continue;
+            };
             let v = String::from_utf8_lossy(v.as_bytes()).into_owned();
             match key.as_deref() {
                 Some("user" | "username" | "handle") => user = Some(v),
@@ -146,15 +171,23 @@ fn shortcodes(text: &[u8], hits: &mut Vec<Hit>) {
                 let mut post = (spec.from_id)(id.as_deref()?)?;
                 if spec.provider == Provider::Twitter
                     && let Some(u) = user.as_deref()
-                    && let Some(UrlMatch::Post(_, p)) =
-                        providers::classify_url(&format!("https://twitter.com/{u}/status/{}", post.id))
+                    && let Some(UrlMatch::Post(_, p)) = providers::classify_url(&format!(
+                        "https://twitter.com/{u}/status/{}",
+                        post.id
+                    ))
                 {
                     post = p;
                 }
                 Some(post)
             });
         if let (Some(post), Some(m)) = (post, c.get(0)) {
-            hits.push(Hit::post(spec.provider, Form::Shortcode, m.start(), m.end(), post));
+            hits.push(Hit::post(
+                spec.provider,
+                Form::Shortcode,
+                m.start(),
+                m.end(),
+                post,
+            ));
         }
     }
 }
@@ -194,7 +227,9 @@ pub fn attributions(text: &[u8]) -> Vec<Attribution> {
         // Long lines are prose or minified markup, not an attribution.
         let window_start = line_start.max(at.saturating_sub(600));
         let line = &text[window_start..line_end];
-        let Some(c) = ATTRIBUTION.captures_iter(line).last() else { continue };
+        let Some(c) = ATTRIBUTION.captures_iter(line).last() else {
+            continue;
+        };
         let (Some(dash), Some(name), Some(handle), Some(date), Some(all)) =
             (c.get(1), c.get(2), c.get(3), c.get(4), c.get(0))
         else {
@@ -256,7 +291,11 @@ fn flattened(text: &[u8], hits: &mut Vec<Hit>) {
         let before_on_line = content(&text[line_start..a.dash]);
         // The post's words: the paragraph that ends at the dash, or, when the
         // attribution has a line of its own, the paragraph above it.
-        let mut end = if before_on_line.is_empty() { line_start } else { a.dash };
+        let mut end = if before_on_line.is_empty() {
+            line_start
+        } else {
+            a.dash
+        };
         if before_on_line.is_empty() {
             // Skip blank lines above the attribution.
             while end > 0 {
@@ -268,7 +307,11 @@ fn flattened(text: &[u8], hits: &mut Vec<Hit>) {
             }
         }
         let floor = end.saturating_sub(4000);
-        let mut start = if before_on_line.is_empty() { end } else { line_start };
+        let mut start = if before_on_line.is_empty() {
+            end
+        } else {
+            line_start
+        };
         let mut lines = 0;
         while start > floor && lines < 40 {
             let prev_start = memchr::memrchr(b'\n', &text[..start - 1]).map_or(0, |p| p + 1);
@@ -290,7 +333,11 @@ fn flattened(text: &[u8], hits: &mut Vec<Hit>) {
         while start < end && text[start].is_ascii_whitespace() {
             start += 1;
         }
-        let span_start = if words.is_empty() { a.dash } else { start.min(a.dash) };
+        let span_start = if words.is_empty() {
+            a.dash
+        } else {
+            start.min(a.dash)
+        };
         let short_link = last_short_link(&words);
         hits.push(Hit {
             provider: Provider::Twitter,
@@ -313,7 +360,8 @@ fn flattened(text: &[u8], hits: &mut Vec<Hit>) {
 }
 
 static SHORT_LINK: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b(pic\.twitter\.com|pic\.x\.com|t\.co)/([A-Za-z0-9]{1,32})\b").unwrap_or_else(|_| unreachable!())
+    Regex::new(r"(?i)\b(pic\.twitter\.com|pic\.x\.com|t\.co)/([A-Za-z0-9]{1,32})\b")
+        .unwrap_or_else(|_| unreachable!())
 });
 
 /// The lead to a flattened post: its last `pic.twitter.com`/`pic.x.com` link, or
@@ -351,7 +399,10 @@ mod tests {
     #[test]
     fn flattened_post_on_one_line() {
         let t = "Intro.\n\nOwl bet you'll lose this staring contest 🦉 pic.twitter.com/eJh4f2zncC — San Diego Zoo Wildlife Alliance (@sandiegozoo) October 26, 2021\n\nMore.";
-        let hits: Vec<Hit> = run(t, Kind::Text).into_iter().filter(|h| h.form == Form::PlainText).collect();
+        let hits: Vec<Hit> = run(t, Kind::Text)
+            .into_iter()
+            .filter(|h| h.form == Form::PlainText)
+            .collect();
         assert_eq!(hits.len(), 1);
         let h = &hits[0];
         assert_eq!(h.short_link.as_deref(), Some("pic.twitter.com/eJh4f2zncC"));
@@ -366,12 +417,18 @@ mod tests {
     #[test]
     fn flattened_post_with_attribution_below() {
         let t = "यह ट्वीट है pic.twitter.com/AbCdEf1234\n\n— नाम (@handle_1) 20 जून 2024\n";
-        let hits: Vec<Hit> = run(t, Kind::Text).into_iter().filter(|h| h.form == Form::PlainText).collect();
+        let hits: Vec<Hit> = run(t, Kind::Text)
+            .into_iter()
+            .filter(|h| h.form == Form::PlainText)
+            .collect();
         assert_eq!(hits.len(), 1);
         let q = hits[0].quote.as_ref().unwrap();
         assert_eq!(q.date.as_deref(), Some("20 जून 2024"));
         assert_eq!(q.author.as_deref(), Some("नाम"));
-        assert_eq!(q.text.as_deref(), Some("यह ट्वीट है pic.twitter.com/AbCdEf1234"));
+        assert_eq!(
+            q.text.as_deref(),
+            Some("यह ट्वीट है pic.twitter.com/AbCdEf1234")
+        );
     }
 
     #[test]
@@ -390,12 +447,18 @@ mod tests {
         let t = "See [this post](https://bsky.app/profile/a.bsky.social/post/3lj45bgmgek2j) now";
         let hits = run(t, Kind::Markdown);
         assert_eq!(hits.len(), 1);
-        assert_eq!(&t[hits[0].start..hits[0].end], "[this post](https://bsky.app/profile/a.bsky.social/post/3lj45bgmgek2j)");
+        assert_eq!(
+            &t[hits[0].start..hits[0].end],
+            "[this post](https://bsky.app/profile/a.bsky.social/post/3lj45bgmgek2j)"
+        );
     }
 
     #[test]
     fn bare_url_on_its_own_line_is_an_embed() {
-        let hits = run("Intro\n\nhttps://twitter.com/jack/status/20\n\nOutro", Kind::Markdown);
+        let hits = run(
+            "Intro\n\nhttps://twitter.com/jack/status/20\n\nOutro",
+            Kind::Markdown,
+        );
         assert_eq!(hits.len(), 1);
         assert_eq!(hits[0].form, Form::Shortcode);
         let hits = run("As https://twitter.com/jack/status/20 said", Kind::Markdown);
@@ -405,22 +468,49 @@ mod tests {
     #[test]
     fn shortcodes_of_every_generator() {
         for (t, id) in [
-            (r#"{{< tweet user="SanDiegoZoo" id="1453110110599868418" >}}"#, "1453110110599868418"),
-            (r#"{{< tweet 1453110110599868418 >}}"#, "1453110110599868418"),
-            (r#"{{< x user="SanDiegoZoo" id="1453110110599868418" >}}"#, "1453110110599868418"),
-            (r#"{{% tweet id="1453110110599868418" %}}"#, "1453110110599868418"),
-            ("{% twitter https://twitter.com/rubygems/status/518821243320287232 maxwidth=500 %}", "518821243320287232"),
-            ("{% tweet https://twitter.com/rubygems/status/518821243320287232 %}", "518821243320287232"),
+            (
+                r#"{{< tweet user="SanDiegoZoo" id="1453110110599868418" >}}"#,
+                "1453110110599868418",
+            ),
+            (
+                r#"{{< tweet 1453110110599868418 >}}"#,
+                "1453110110599868418",
+            ),
+            (
+                r#"{{< x user="SanDiegoZoo" id="1453110110599868418" >}}"#,
+                "1453110110599868418",
+            ),
+            (
+                r#"{{% tweet id="1453110110599868418" %}}"#,
+                "1453110110599868418",
+            ),
+            (
+                "{% twitter https://twitter.com/rubygems/status/518821243320287232 maxwidth=500 %}",
+                "518821243320287232",
+            ),
+            (
+                "{% tweet https://twitter.com/rubygems/status/518821243320287232 %}",
+                "518821243320287232",
+            ),
             (r#"{% twitter "20" %}"#, "20"),
             ("{{< youtube dQw4w9WgXcQ >}}", "dQw4w9WgXcQ"),
         ] {
-            let hits: Vec<Hit> = run(t, Kind::Markdown).into_iter().filter(|h| h.form == Form::Shortcode).collect();
+            let hits: Vec<Hit> = run(t, Kind::Markdown)
+                .into_iter()
+                .filter(|h| h.form == Form::Shortcode)
+                .collect();
             assert_eq!(hits.len(), 1, "{t}");
             assert_eq!(hits[0].post.as_ref().unwrap().id, id, "{t}");
             assert_eq!(hits[0].form, Form::Shortcode, "{t}");
         }
-        let hits = run(r#"{{< tweet user="SanDiegoZoo" id="1453110110599868418" >}}"#, Kind::Markdown);
-        assert_eq!(hits[0].post.as_ref().unwrap().handle.as_deref(), Some("SanDiegoZoo"));
+        let hits = run(
+            r#"{{< tweet user="SanDiegoZoo" id="1453110110599868418" >}}"#,
+            Kind::Markdown,
+        );
+        assert_eq!(
+            hits[0].post.as_ref().unwrap().handle.as_deref(),
+            Some("SanDiegoZoo")
+        );
     }
 
     #[test]

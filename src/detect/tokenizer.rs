@@ -48,7 +48,14 @@ pub enum Token {
 
 /// Elements whose content is raw text, skipped up to their end tag.
 const RAW_TEXT: &[&[u8]] = &[
-    b"script", b"style", b"textarea", b"title", b"xmp", b"iframe", b"noembed", b"noframes",
+    b"script",
+    b"style",
+    b"textarea",
+    b"title",
+    b"xmp",
+    b"iframe",
+    b"noembed",
+    b"noframes",
 ];
 
 /// The tokenizer. Call [`Tokenizer::next_token`] until it returns `None`.
@@ -116,7 +123,9 @@ impl<'a> Tokenizer<'a> {
                     span: start..end,
                 })
             }
-            Some(b'/') if src.get(start + 2).is_some_and(u8::is_ascii_alphabetic) => Some(self.end_tag(start)),
+            Some(b'/') if src.get(start + 2).is_some_and(u8::is_ascii_alphabetic) => {
+                Some(self.end_tag(start))
+            }
             Some(c) if c.is_ascii_alphabetic() => {
                 if self.markdown && self.is_autolink(start) {
                     return Some(self.text_from(start));
@@ -136,7 +145,8 @@ impl<'a> Tokenizer<'a> {
 
     /// Text starting with a `<` that opens nothing.
     fn text_from(&mut self, start: usize) -> Token {
-        let end = memchr::memchr(b'<', &self.src[start + 1..]).map_or(self.src.len(), |i| start + 1 + i);
+        let end =
+            memchr::memchr(b'<', &self.src[start + 1..]).map_or(self.src.len(), |i| start + 1 + i);
         self.pos = end;
         Token::Text(start..end)
     }
@@ -195,7 +205,8 @@ impl<'a> Tokenizer<'a> {
     fn end_tag(&mut self, start: usize) -> Token {
         let name_start = start + 2;
         let name_end = self.tag_name_end(name_start);
-        let end = memchr::memchr(b'>', &self.src[name_end..]).map_or(self.src.len(), |i| name_end + i + 1);
+        let end = memchr::memchr(b'>', &self.src[name_end..])
+            .map_or(self.src.len(), |i| name_end + i + 1);
         self.pos = end;
         Token::End {
             name: name_start..name_end,
@@ -226,7 +237,12 @@ impl<'a> Tokenizer<'a> {
             let an_start = i;
             // The first character may be '=' (a parse error the standard keeps).
             i += 1;
-            while i < src.len() && !matches!(src[i], b'\t' | b'\n' | b'\x0c' | b'\r' | b' ' | b'/' | b'>' | b'=') {
+            while i < src.len()
+                && !matches!(
+                    src[i],
+                    b'\t' | b'\n' | b'\x0c' | b'\r' | b' ' | b'/' | b'>' | b'='
+                )
+            {
                 i += 1;
             }
             let an_end = i;
@@ -345,7 +361,10 @@ mod tests {
 
     #[test]
     fn unterminated_constructs_end_at_eof() {
-        assert_eq!(tokens("a<!-- never closed <p>"), vec!["T(a)", "C( never closed <p>)"]);
+        assert_eq!(
+            tokens("a<!-- never closed <p>"),
+            vec!["T(a)", "C( never closed <p>)"]
+        );
         assert_eq!(tokens("<script>while(1){}"), vec!["<script >"]);
         assert_eq!(tokens("x<a href=\"never"), vec!["T(x)"]);
     }

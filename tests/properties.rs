@@ -1,0 +1,130 @@
+//! Laws that hold for every input: detect never panics and keeps spans inside
+//! the article; the prefilter never hides an embed detection would find;
+//! canonical post URLs are fixed points.
+
+use embarc::detect::{detect_unfiltered, might_contain_embeds};
+use embarc::providers::{UrlMatch, classify_url};
+use embarc::{Kind, detect};
+use proptest::prelude::*;
+
+fn kind() -> impl Strategy<Value = Kind> {
+    prop_oneof![Just(Kind::Html), Just(Kind::Markdown), Just(Kind::Text)]
+}
+
+/// Pieces of real embeds and of the constructs around them, glued at random and
+/// with random ASCII case, so generated inputs reach deep into the detectors.
+fn piece() -> impl Strategy<Value = String> {
+    let vocab = prop::sample::select(vec![
+        "<blockquote class=\"twitter-tweet\">",
+        "</blockquote>",
+        "<p lang=\"en\">",
+        "</p>",
+        "&mdash; Name (@handle) ",
+        "— नाम (@h_1) 20 जून 2024\n",
+        "<a href=\"https://twitter.com/u/status/1453110110599868418?ref_src=twsrc%5Etfw\">",
+        "https://x.com/i/web/status/20",
+        "</a>",
+        "pic.twitter.com/AbCdEf1234",
+        "https://t.co/AbCdEf1234",
+        "<!--",
+        "-->",
+        "<!-- wp:embed {\"url\":\"https://twitter.com/a/status/5\",\"providerNameSlug\":\"twitter\"} -->",
+        "<!-- /wp:embed -->",
+        "<figure class=\"wp-block-embed-twitter\">",
+        "<script>",
+        "</script>",
+        "<amp-twitter data-tweetid=\"885634330868850689\">",
+        "<iframe data-tweet-id=\"7\" src=\"https://platform.twitter.com/embed/Tweet.html?id=7\">",
+        "</iframe>",
+        "<div class=\"fb-post\" data-href=\"https://www.facebook.com/p/posts/12\">",
+        "</div>",
+        "<blockquote class=\"bluesky-embed\" data-bluesky-uri=\"at://did:plc:x/app.bsky.feed.post/3abc\">",
+        "https://www.youtube.com/watch?v=dQw4w9WgXcQ",
+        "https://fosstodon.org/@u/111725444131565682",
+        "{{< tweet user=\"u\" id=\"20\" >}}",
+        "{% twitter https://twitter.com/u/status/21 %}",
+        "<Tweet id=\"22\" />",
+        "```\n",
+        "`",
+        "[t](https://bsky.app/profile/a.b/post/3x)",
+        "\n\n",
+        "\n",
+        " ",
+        "&amp;",
+        "&#x2014;",
+        "\u{0}",
+        "\u{feff}",
+        "日本語",
+        "<",
+        ">",
+        "\"",
+        "'",
+    ]);
+    (vocab, any::<u64>()).prop_map(|(s, seed)| {
+        s.chars()
+            .enumerate()
+            .map(|(i, c)| {
+                if seed >> (i % 64) & 1 == 1 {
+                    c.to_ascii_uppercase()
+                } else {
+                    c
+                }
+            })
+            .collect()
+    })
+}
+
+fn shaped() -> impl Strategy<Value = Vec<u8>> {
+    prop::collection::vec(prop_oneof![4 => piece().prop_map(String::into_bytes), 1 => prop::collection::vec(any::<u8>(), 0..8)], 0..40)
+        .prop_map(|parts| parts.concat())
+}
+
+fn spans_inside(input: &[u8], kind: Kind) {
+    for e in detect(input, kind) {
+        assert!(
+            e.span.start <= e.span.end && e.span.end <= input.len(),
+            "{e:?}"
+        );
+        assert!(
+            e.id.is_some() || e.short_link.is_some() || e.quote.is_some(),
+            "{e:?}"
+        );
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+    #[test]
+    fn detect_never_panics_on_any_bytes(input in prop::collection::vec(any::<u8>(), 0..4096), kind in kind()) {
+        spans_inside(&input, kind);
+    }
+
+    #[test]
+    fn detect_never_panics_on_embed_shaped_input(input in shaped(), kind in kind()) {
+        spans_inside(&input, kind);
+    }
+
+    #[test]
+    fn the_prefilter_never_hides_an_embed(input in shaped(), kind in kind()) {
+        if !might_contain_embeds(&input) {
+            prop_assert!(detect_unfiltered(&input, kind).is_empty());
+        }
+    }
+
+    #[test]
+    fn canonical_urls_are_fixed_points(
+        host in prop::sample::select(vec!["twitter.com", "www.twitter.com", "mobile.twitter.com", "x.com", "fxtwitter.com", "vxtwitter.com", "fixupx.com", "nitter.net"]),
+        user in "[A-Za-z0-9_]{1,15}",
+        id in 1u64..u64::MAX,
+        path in prop::sample::select(vec!["status", "statuses"]),
+        tail in prop::sample::select(vec!["", "/photo/1", "/video/2", "?s=20&t=abc", "#frag", "?ref_src=twsrc%5Etfw"]),
+    ) {
+        let url = format!("https://{host}/{user}/{path}/{id}{tail}");
+        let Some(UrlMatch::Post(p, post)) = classify_url(&url) else { panic!("not a post: {url}") };
+        prop_assert_eq!(&post.id, &id.to_string());
+        let Some(UrlMatch::Post(p2, again)) = classify_url(&post.url) else { panic!("canonical not a post: {}", post.url) };
+        prop_assert_eq!(p, p2);
+        prop_assert_eq!(again, post);
+    }
+}
