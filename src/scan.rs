@@ -118,7 +118,11 @@ pub fn scan_one(source: &Source, opts: &ScanOptions) -> Report {
 /// in input order as soon as they are ready. Workers take articles in order from
 /// a shared counter, so results arrive nearly in order and few wait to be
 /// printed. `each` may return `ControlFlow::Break` (a closed stdout) to stop.
-pub fn scan_all(sources: &[Source], opts: &ScanOptions, mut each: impl FnMut(Report) -> ControlFlow<()>) {
+pub fn scan_all(
+    sources: &[Source],
+    opts: &ScanOptions,
+    mut each: impl FnMut(Report) -> ControlFlow<()>,
+) {
     let next = AtomicUsize::new(0);
     let stop = AtomicBool::new(false);
     let threads = opts.threads.clamp(1, sources.len().max(1));

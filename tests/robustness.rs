@@ -143,3 +143,26 @@ fn many_candidates_on_one_line_stay_linear() {
     check_spans(junk.as_bytes(), Kind::Markdown);
     check_spans(junk.as_bytes(), Kind::Text);
 }
+
+#[test]
+fn adversarial_lines_stay_linear() {
+    // Backtick runs of every length up to 4,000 on one Markdown line, none matched.
+    let mut line = String::new();
+    for n in 1..4000 {
+        line.push_str(&"`".repeat(n));
+        line.push_str(" x ");
+    }
+    line.push_str("https://twitter.com/a/status/1\n");
+    assert_eq!(check_spans(line.as_bytes(), Kind::Markdown).len(), 1);
+
+    // 200,000 post URLs on one Markdown line.
+    let urls = "https://x.com/a/status/7 ".repeat(200_000);
+    assert_eq!(check_spans(urls.as_bytes(), Kind::Markdown).len(), 200_000);
+
+    // A 20 MB line followed by 50,000 attribution lines.
+    let mut text = "w".repeat(20_000_000);
+    for _ in 0..50_000 {
+        text.push_str("\nwords pic.twitter.com/AbCdEf1234 — Name (@handle) June 20, 2024");
+    }
+    assert_eq!(check_spans(text.as_bytes(), Kind::Text).len(), 50_000);
+}

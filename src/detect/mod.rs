@@ -325,29 +325,39 @@ fn mask_markdown_code(src: &[u8]) -> Cow<'_, [u8]> {
     Cow::Owned(out)
 }
 
-/// Inline code spans on one line: a run of N backticks up to the next run of N.
+/// Inline code spans on one line: a run of N backticks up to the next run of
+/// exactly N. Runs are indexed first so a line of unmatched runs stays linear.
 fn mask_inline_code(line: &[u8], out: &mut [u8]) {
+    if memchr::memchr(b'`', line).is_none() {
+        return;
+    }
+    let mut runs: Vec<(usize, usize)> = Vec::new();
     let mut i = 0;
     while let Some(off) = memchr::memchr(b'`', &line[i..]) {
-        let open = i + off;
-        let n = line[open..].iter().take_while(|&&b| b == b'`').count();
-        let mut j = open + n;
-        let mut closed = None;
-        while let Some(o) = memchr::memchr(b'`', &line[j..]) {
-            let c = j + o;
-            let m = line[c..].iter().take_while(|&&b| b == b'`').count();
-            if m == n {
-                closed = Some(c);
-                break;
-            }
-            j = c + m;
+        let at = i + off;
+        let n = line[at..].iter().take_while(|&&b| b == b'`').count();
+        runs.push((at, n));
+        i = at + n;
+    }
+    // For each run, the index of the next run of the same length.
+    let mut next_same = vec![usize::MAX; runs.len()];
+    let mut last_of_len: std::collections::HashMap<usize, usize> = std::collections::HashMap::new();
+    for (k, &(_, n)) in runs.iter().enumerate().rev() {
+        if let Some(&j) = last_of_len.get(&n) {
+            next_same[k] = j;
         }
-        match closed {
-            Some(c) => {
-                blank(&mut out[open..c + n]);
-                i = c + n;
+        last_of_len.insert(n, k);
+    }
+    let mut k = 0;
+    while k < runs.len() {
+        let (open, n) = runs[k];
+        match next_same[k] {
+            usize::MAX => k += 1,
+            j => {
+                let (close, _) = runs[j];
+                blank(&mut out[open..close + n]);
+                k = j + 1;
             }
-            None => i = open + n,
         }
     }
 }

@@ -99,8 +99,20 @@ fn markdown_link(text: &[u8], l: usize, r: usize) -> Option<(usize, usize)> {
 }
 
 fn alone_on_line(text: &[u8], l: usize, r: usize) -> bool {
-    let line_start = memchr::memrchr(b'\n', &text[..l]).map_or(0, |i| i + 1);
-    let line_end = memchr::memchr(b'\n', &text[r..]).map_or(text.len(), |i| r + i);
+    // Look a short way only: a URL far from both line ends is not alone.
+    const NEAR: usize = 256;
+    let floor = l.saturating_sub(NEAR);
+    let line_start = match memchr::memrchr(b'\n', &text[floor..l]) {
+        Some(i) => floor + i + 1,
+        None if floor == 0 => 0,
+        None => return false,
+    };
+    let ceil = (r + NEAR).min(text.len());
+    let line_end = match memchr::memchr(b'\n', &text[r..ceil]) {
+        Some(i) => r + i,
+        None if ceil == text.len() => ceil,
+        None => return false,
+    };
     let blank = |s: &[u8]| {
         s.iter()
             .all(|b| b.is_ascii_whitespace() || *b == b'<' || *b == b'>')
@@ -282,47 +294,58 @@ fn content(line: &[u8]) -> &[u8] {
     l
 }
 
+/// The longest stretch of words taken for one flattened post (a long post is
+/// 4,000 characters; its words are rarely more than this many bytes).
+const MAX_WORDS: usize = 16 * 1024;
+
+/// Start of the line before the one starting at `pos`, looking no further
+/// back than `floor`.
+fn prev_line_start(text: &[u8], pos: usize, floor: usize) -> usize {
+    let upto = pos.saturating_sub(1).max(floor);
+    memchr::memrchr(b'\n', &text[floor..upto]).map_or(floor, |p| floor + p + 1)
+}
+
 fn flattened(text: &[u8], hits: &mut Vec<Hit>) {
+    // A post's words never reach back past the previous post's attribution.
+    let mut previous_end = 0;
     for a in attributions(text) {
-        if !twitter_handle(&a.handle) {
+        if !twitter_handle(&a.handle) || a.dash < previous_end {
             continue;
         }
+        let barrier = previous_end;
+        previous_end = a.end;
         let line_start = memchr::memrchr(b'\n', &text[..a.dash]).map_or(0, |p| p + 1);
         let before_on_line = content(&text[line_start..a.dash]);
         // The post's words: the paragraph that ends at the dash, or, when the
-        // attribution has a line of its own, the paragraph above it.
-        let mut end = if before_on_line.is_empty() {
-            line_start
-        } else {
-            a.dash
-        };
-        if before_on_line.is_empty() {
+        // attribution has a line of its own, the paragraph above it. Never more
+        // than MAX_WORDS bytes back, so the work per attribution is bounded.
+        let own_line = before_on_line.is_empty();
+        let mut end = if own_line { line_start } else { a.dash };
+        if own_line {
             // Skip blank lines above the attribution.
-            while end > 0 {
-                let prev_start = memchr::memrchr(b'\n', &text[..end - 1]).map_or(0, |p| p + 1);
-                if !content(&text[prev_start..end]).is_empty() {
+            let floor = end.saturating_sub(MAX_WORDS).max(barrier);
+            while end > floor {
+                let prev = prev_line_start(text, end, floor);
+                if !content(&text[prev..end]).is_empty() {
                     break;
                 }
-                end = prev_start;
+                end = prev;
             }
         }
-        let floor = end.saturating_sub(4000);
-        let mut start = if before_on_line.is_empty() {
-            end
-        } else {
-            line_start
-        };
+        let floor = end.saturating_sub(MAX_WORDS).max(barrier);
+        let mut start = if own_line { end } else { line_start.max(floor) };
         let mut lines = 0;
         while start > floor && lines < 40 {
-            let prev_start = memchr::memrchr(b'\n', &text[..start - 1]).map_or(0, |p| p + 1);
-            if content(&text[prev_start..start]).is_empty() {
+            let prev = prev_line_start(text, start, floor);
+            if content(&text[prev..start]).is_empty() {
                 break;
             }
-            start = prev_start;
+            start = prev;
             lines += 1;
         }
-        if start >= end && !before_on_line.is_empty() {
-            start = line_start;
+        // Start on a character boundary.
+        while start < end && (text[start] & 0xC0) == 0x80 {
+            start += 1;
         }
         let words: Vec<String> = text[start.min(end)..end]
             .split(|&b| b == b'\n')
