@@ -28,7 +28,12 @@ pub fn detect_and_check(input: &[u8], kind: Kind) -> Vec<Embed> {
             input.len(),
             e
         );
-        assert!(input.get(s.range()).is_some(), "span {}..{} not sliceable", s.start, s.end);
+        assert!(
+            input.get(s.range()).is_some(),
+            "span {}..{} not sliceable",
+            s.start,
+            s.end
+        );
         if let Some(text) = utf8 {
             assert!(
                 text.get(s.range()).is_some(),

@@ -206,7 +206,7 @@ fn resolve(doc: &[u8], hits: &mut Vec<Hit>) {
         if !hits[i].container {
             continue;
         }
-        let (start, end, provider) = (hits[i].start, hits[i].end, hits[i].provider);
+        let (end, provider) = (hits[i].end, hits[i].provider);
         if hits[i].post.is_none() {
             let mut post = None;
             let mut short = None;
@@ -222,15 +222,6 @@ fn resolve(doc: &[u8], hits: &mut Vec<Hit>) {
             }
             hits[i].short_link = if post.is_none() { short } else { None };
             hits[i].post = post;
-        }
-        if hits[i].form == Form::Blockquote
-            && matches!(provider, Provider::Twitter | Provider::Bluesky)
-            && let Some(mut q) = quote::from_blockquote(&doc[start..end.min(doc.len())])
-        {
-            if q.handle.is_none() {
-                q.handle = hits[i].post.as_ref().and_then(|p| p.handle.clone());
-            }
-            hits[i].quote = Some(q);
         }
     }
     hits.retain(|h| {
@@ -278,6 +269,21 @@ fn resolve(doc: &[u8], hits: &mut Vec<Hit>) {
         kept.push(h);
     }
     kept.retain(|h| !h.reference);
+
+    // The article's quote, read only from blockquotes that are reported (nested
+    // unclosed ones are not, and must not each cost a parse).
+    for h in &mut kept {
+        if h.form == Form::Blockquote
+            && matches!(h.provider, Provider::Twitter | Provider::Bluesky)
+            && let Some(mut q) =
+                quote::from_blockquote(&doc[h.start.min(doc.len())..h.end.min(doc.len())])
+        {
+            if q.handle.is_none() {
+                q.handle = h.post.as_ref().and_then(|p| p.handle.clone());
+            }
+            h.quote = Some(q);
+        }
+    }
     *hits = kept;
 }
 

@@ -242,8 +242,8 @@ pub fn attributions(text: &[u8]) -> Vec<Attribution> {
         let Some(c) = ATTRIBUTION.captures_iter(line).last() else {
             continue;
         };
-        let (Some(dash), Some(name), Some(handle), Some(date), Some(all)) =
-            (c.get(1), c.get(2), c.get(3), c.get(4), c.get(0))
+        let (Some(dash), Some(name), Some(handle), Some(date)) =
+            (c.get(1), c.get(2), c.get(3), c.get(4))
         else {
             continue;
         };
@@ -251,15 +251,15 @@ pub fn attributions(text: &[u8]) -> Vec<Attribution> {
         if !plausible_date(&date_s) {
             continue;
         }
-        let mut author = String::from_utf8_lossy(name.as_bytes()).trim().to_string();
+        let mut name_bytes = name.as_bytes();
         let mut dash_at = window_start + dash.start();
         // A hyphen dash may have matched inside the post's words: keep the last
-        // ` - ` segment as the name.
-        if let Some(p) = author.rfind(" - ") {
+        // ` - ` segment as the name (offsets in bytes, so the dash stays exact).
+        if let Some(p) = memchr::memmem::rfind(name_bytes, b" - ") {
             dash_at = window_start + name.start() + p + 1;
-            author = author[p + 3..].trim().to_string();
+            name_bytes = &name_bytes[p + 3..];
         }
-        let _ = all;
+        let author = String::from_utf8_lossy(name_bytes).trim().to_string();
         out.push(Attribution {
             dash: dash_at,
             end: window_start + date.end(),
