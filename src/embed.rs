@@ -3,7 +3,7 @@
 //! These types are untrusted and fuzzy by design (an `Embed` is what an article
 //! *says*); resolution into canonical post references happens in a later stage.
 
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Serialize, Serializer};
 use std::fmt;
 
 /// A social platform whose posts embarc recognises.
@@ -143,7 +143,7 @@ impl Serialize for Span {
 }
 
 /// What the article itself shows of a post: evidence kept beside the capture.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Quote {
     /// The post's words as the article shows them (line breaks kept).
     pub text: Option<String>,

@@ -25,6 +25,47 @@ pub enum Error {
         /// The limit.
         limit: u64,
     },
+    /// A folder that is not an embarc archive (and not empty).
+    #[error("{}: not an embarc archive (no EMBARC-ARCHIVE marker) and not empty; pass --archive with an archive or an empty folder", path.display())]
+    NotAnArchive {
+        /// The folder.
+        path: PathBuf,
+    },
+    /// An object whose bytes do not hash to its name.
+    #[error("{}: corrupt object: expected {expected}, bytes hash to {actual}; restore it from a copy (run `embarc verify` for the full list)", path.display())]
+    Corrupt {
+        /// The object file.
+        path: PathBuf,
+        /// Its name.
+        expected: crate::store::Digest,
+        /// What its bytes hash to.
+        actual: crate::store::Digest,
+    },
+    /// A record refers to an object the archive lacks.
+    #[error("{referrer}: refers to {digest}, which is not in the archive")]
+    Missing {
+        /// The missing object.
+        digest: crate::store::Digest,
+        /// Who refers to it.
+        referrer: String,
+    },
+    /// A record or ref that cannot be read.
+    #[error("{}: unreadable record: {reason}", path.display())]
+    BadRecord {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// The SQLite index failed.
+    #[error("{}: index error: {source}; delete it and run `embarc reindex`", path.display())]
+    Index {
+        /// The index file.
+        path: PathBuf,
+        /// The SQLite error.
+        #[source]
+        source: rusqlite::Error,
+    },
     /// Article URLs cannot be scanned by this version.
     #[error(
         "{url}: scanning an article by URL is not supported yet (the fetcher comes with `embarc archive`); save the page and scan the file"

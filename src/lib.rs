@@ -14,6 +14,7 @@ pub mod error;
 pub mod input;
 pub mod providers;
 pub mod scan;
+pub mod store;
 
 pub use detect::detect;
 pub use embed::{Embed, Form, Kind, Provider, Quote, Span};

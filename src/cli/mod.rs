@@ -3,6 +3,7 @@
 
 mod output;
 mod scan;
+mod store_cmds;
 
 use clap::{Args, Parser, Subcommand};
 use std::process::ExitCode;
@@ -45,12 +46,29 @@ pub struct Global {
     /// Print more on stderr
     #[arg(short, long, global = true)]
     pub verbose: bool,
+    /// The archive folder
+    #[arg(
+        long,
+        global = true,
+        env = "EMBARC_ARCHIVE",
+        value_name = "DIR",
+        default_value = "archive"
+    )]
+    pub archive: std::path::PathBuf,
 }
 
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Find embeds in articles (files, folders, `-` for stdin)
     Scan(scan::ScanArgs),
+    /// List archived posts, newest capture first
+    Ls,
+    /// Show one post's captures: outcome, time, text, media digests
+    Show(store_cmds::ShowArgs),
+    /// Re-hash objects and follow every ref; exit 1 on any missing or corrupt object
+    Verify(store_cmds::VerifyArgs),
+    /// Rebuild index.sqlite from objects and refs
+    Reindex,
 }
 
 /// Runs the command line and returns the process exit code.
@@ -69,6 +87,10 @@ pub fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Scan(args) => scan::run(args, &cli.global),
+        Command::Ls => store_cmds::ls(&cli.global),
+        Command::Show(args) => store_cmds::show(args, &cli.global),
+        Command::Verify(args) => store_cmds::verify(args, &cli.global),
+        Command::Reindex => store_cmds::reindex(&cli.global),
     };
     match result {
         Ok(code) => ExitCode::from(code),

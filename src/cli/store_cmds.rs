@@ -1,0 +1,325 @@
+//! `embarc ls`, `show`, `verify`, `reindex`: reading and checking the archive.
+
+use super::output::clean;
+use super::{Global, exit};
+use anyhow::{Context, Result, bail};
+use embarc::Provider;
+use embarc::providers::{UrlMatch, classify_url};
+use embarc::store::index::Index;
+use embarc::store::record::{CaptureRecord, PostKey};
+use embarc::store::{Archive, verify};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde_json::json;
+use std::io::Write;
+use std::path::Path;
+
+#[derive(clap::Args, Debug)]
+pub struct ShowArgs {
+    /// The post: a URL in any form, or `provider:id` (e.g. `twitter:20`)
+    post: String,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct VerifyArgs {
+    /// Re-hash only this percentage of objects, chosen at random (refs are always all checked)
+    #[arg(long, value_name = "PERCENT", value_parser = parse_percent)]
+    sample: Option<f64>,
+}
+
+fn parse_percent(s: &str) -> Result<f64, String> {
+    let v: f64 = s
+        .trim_end_matches('%')
+        .parse()
+        .map_err(|_| format!("not a number: {s}"))?;
+    if v > 0.0 && v <= 100.0 {
+        Ok(v)
+    } else {
+        Err("must be more than 0 and at most 100".into())
+    }
+}
+
+/// Opens the archive for reading; `None` when the folder is not there yet (or
+/// is the empty default folder), which lists as an empty archive.
+fn open_for_reading(dir: &Path) -> Result<Option<Archive>> {
+    match Archive::open(dir) {
+        Ok(a) => Ok(Some(a)),
+        Err(embarc::Error::NotAnArchive { .. }) => {
+            let empty = !dir.exists()
+                || std::fs::read_dir(dir)
+                    .with_context(|| format!("{}: cannot list", dir.display()))?
+                    .filter_map(|e| e.ok())
+                    .all(|e| {
+                        let n = e.file_name();
+                        n == ".gitignore" || n == "FORMAT.md" || n == "README.md"
+                    });
+            if empty {
+                Ok(None)
+            } else {
+                bail!(embarc::Error::NotAnArchive {
+                    path: dir.to_path_buf()
+                })
+            }
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub fn ls(global: &Global) -> Result<u8> {
+    let Some(archive) = open_for_reading(&global.archive)? else {
+        if !global.quiet {
+            eprintln!(
+                "embarc: the archive at {} is empty",
+                global.archive.display()
+            );
+        }
+        return Ok(exit::OK);
+    };
+    let index = Index::open(&archive)?;
+    let posts = index.posts()?;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    for p in &posts {
+        if global.json {
+            serde_json::to_writer(&mut out, p)?;
+            writeln!(out)?;
+        } else {
+            let who = p
+                .handle
+                .as_deref()
+                .map(|h| format!("@{h}"))
+                .unwrap_or_default();
+            writeln!(
+                out,
+                "{:<32} {:<10} {:<27} {:>3} capture{} {}",
+                clean(&p.post),
+                p.latest_outcome,
+                p.latest_at,
+                p.captures,
+                if p.captures == 1 { " " } else { "s" },
+                clean(&who)
+            )?;
+        }
+    }
+    out.flush()?;
+    if !global.quiet && !global.json {
+        eprintln!(
+            "embarc: {} post{} in {}",
+            posts.len(),
+            if posts.len() == 1 { "" } else { "s" },
+            global.archive.display()
+        );
+    }
+    Ok(exit::OK)
+}
+
+/// Reads `provider:id` or a post URL in any form.
+pub fn parse_post(s: &str) -> Option<PostKey> {
+    if let Some((provider, id)) = s.split_once(':') {
+        let known = [
+            Provider::Twitter,
+            Provider::Youtube,
+            Provider::Instagram,
+            Provider::Tiktok,
+            Provider::Bluesky,
+            Provider::Mastodon,
+            Provider::Threads,
+            Provider::Facebook,
+            Provider::Reddit,
+        ];
+        if let Some(p) = known.iter().find(|p| p.as_str() == provider)
+            && !id.is_empty()
+            && !id.starts_with("//")
+        {
+            return Some(PostKey {
+                provider: p.as_str().into(),
+                id: id.into(),
+                url: String::new(),
+            });
+        }
+    }
+    match classify_url(s)? {
+        UrlMatch::Post(p, post) => Some(PostKey {
+            provider: p.as_str().into(),
+            id: post.id,
+            url: post.url,
+        }),
+        UrlMatch::ShortLink(_) => None,
+    }
+}
+
+pub fn show(args: ShowArgs, global: &Global) -> Result<u8> {
+    let Some(post) = parse_post(&args.post) else {
+        eprintln!(
+            "embarc: {}: not a post URL or `provider:id` (e.g. twitter:20); short links are resolved by `embarc add`",
+            clean(&args.post)
+        );
+        return Ok(exit::FATAL);
+    };
+    let Some(archive) = open_for_reading(&global.archive)? else {
+        eprintln!(
+            "embarc: {} is not archived: the archive at {} is empty",
+            post.label(),
+            global.archive.display()
+        );
+        return Ok(exit::SOME_FAILED);
+    };
+    let index = Index::open(&archive)?;
+    let digests = index.captures_of(&post)?;
+    if digests.is_empty() {
+        eprintln!(
+            "embarc: {} is not archived in {}",
+            post.label(),
+            global.archive.display()
+        );
+        return Ok(exit::SOME_FAILED);
+    }
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    for d in digests {
+        let r: CaptureRecord = archive.read_json(&d)?;
+        let n = r.normalized.clone().unwrap_or_default();
+        let when = r
+            .captured_at
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default();
+        if global.json {
+            let line = json!({
+                "post": r.post.label(),
+                "url": r.post.url,
+                "capture": d.to_string(),
+                "captured_at": when,
+                "outcome": r.outcome.as_str(),
+                "error": r.error,
+                "author": n.author_name,
+                "handle": n.author_handle,
+                "text": n.text,
+                "created_at": n.created_at,
+                "media": r.media.iter().map(|m| json!({"role": m.role, "url": m.url, "digest": m.digest.to_string(), "bytes": m.bytes})).collect::<Vec<_>>(),
+                "exchanges": r.exchanges.len(),
+                "article_quote": r.article_quote,
+            });
+            serde_json::to_writer(&mut out, &line)?;
+            writeln!(out)?;
+        } else {
+            writeln!(out, "{}  {}  {}", when, r.outcome.as_str(), d)?;
+            writeln!(out, "  post: {}  {}", r.post.label(), clean(&r.post.url))?;
+            if let Some(e) = &r.error {
+                writeln!(out, "  error: {}", clean(e))?;
+            }
+            if n.author_name.is_some() || n.author_handle.is_some() {
+                writeln!(
+                    out,
+                    "  by: {} (@{})",
+                    clean(n.author_name.as_deref().unwrap_or("?")),
+                    clean(n.author_handle.as_deref().unwrap_or("?"))
+                )?;
+            }
+            if let Some(t) = &n.text {
+                for line in t.lines() {
+                    writeln!(out, "  | {}", clean(line))?;
+                }
+            }
+            for m in &r.media {
+                writeln!(
+                    out,
+                    "  {} {} ({} bytes) {}",
+                    m.role,
+                    m.digest,
+                    m.bytes,
+                    clean(&m.url)
+                )?;
+            }
+        }
+    }
+    out.flush()?;
+    Ok(exit::OK)
+}
+
+pub fn verify(args: VerifyArgs, global: &Global) -> Result<u8> {
+    let Some(archive) = open_for_reading(&global.archive)? else {
+        if !global.quiet {
+            eprintln!(
+                "embarc: the archive at {} is empty: nothing to verify",
+                global.archive.display()
+            );
+        }
+        return Ok(exit::OK);
+    };
+    let total: u64 = verify::list_objects(&archive)?
+        .iter()
+        .map(|(_, _, s)| s)
+        .sum();
+    let sample = args.sample.unwrap_or(100.0);
+    let bar = if global.quiet {
+        ProgressBar::hidden()
+    } else {
+        let expected = (total as f64 * sample / 100.0) as u64;
+        let bar =
+            ProgressBar::with_draw_target(Some(expected.max(1)), ProgressDrawTarget::stderr());
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} verifying [{bar:30}] {binary_bytes}/{binary_total_bytes} {binary_bytes_per_sec}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+        );
+        bar
+    };
+    let started = std::time::Instant::now();
+    let report = verify::verify(&archive, sample, &|n| bar.inc(n))?;
+    bar.finish_and_clear();
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    for p in &report.problems {
+        if global.json {
+            serde_json::to_writer(&mut out, p)?;
+            writeln!(out)?;
+        } else {
+            writeln!(out, "{}", clean(&p.to_string()))?;
+        }
+    }
+    out.flush()?;
+    if !global.quiet {
+        let secs = started.elapsed().as_secs_f64();
+        eprintln!(
+            "embarc: {} of {} objects re-hashed ({:.1} MB in {:.2}s, {:.0} MB/s), {} refs followed: {}",
+            report.objects_checked,
+            report.objects_total,
+            report.bytes_checked as f64 / 1e6,
+            secs,
+            report.bytes_checked as f64 / 1e6 / secs.max(1e-9),
+            report.refs_checked,
+            if report.problems.is_empty() {
+                "all good".to_string()
+            } else {
+                format!(
+                    "{} problem{}",
+                    report.problems.len(),
+                    if report.problems.len() == 1 { "" } else { "s" }
+                )
+            }
+        );
+    }
+    Ok(if report.problems.is_empty() {
+        exit::OK
+    } else {
+        exit::SOME_FAILED
+    })
+}
+
+pub fn reindex(global: &Global) -> Result<u8> {
+    let Some(archive) = open_for_reading(&global.archive)? else {
+        if !global.quiet {
+            eprintln!(
+                "embarc: the archive at {} is empty: nothing to index",
+                global.archive.display()
+            );
+        }
+        return Ok(exit::OK);
+    };
+    let mut index = Index::open(&archive)?;
+    let n = index.rebuild(&archive)?;
+    if !global.quiet {
+        eprintln!(
+            "embarc: indexed {n} capture{} in {}",
+            if n == 1 { "" } else { "s" },
+            archive.root().join("index.sqlite").display()
+        );
+    }
+    Ok(exit::OK)
+}

@@ -1,0 +1,601 @@
+//! store: the content-addressed archive (archive/FORMAT.md). Objects are files
+//! named by the SHA-256 of their bytes, written once through `tmp/` (hashed
+//! while written, flushed, then renamed); refs are small immutable files created
+//! with a no-overwrite link after their objects are durable; `index.sqlite` is a
+//! rebuildable cache.
+//!
+//! This module must never leave a partial object under a final name, never
+//! rewrite a ref, and never return unverified bytes from `read_object`.
+
+pub mod digest;
+pub mod index;
+pub mod record;
+pub mod verify;
+
+use crate::error::{Error, IoContext, Result};
+pub use digest::{Digest, Hasher};
+use record::{CaptureRecord, PostKey};
+use std::fs::{self, File};
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+use tempfile::NamedTempFile;
+use time::OffsetDateTime;
+
+/// The marker file that says a folder is an embarc archive.
+pub const MARKER: &str = "EMBARC-ARCHIVE";
+const MARKER_TEXT: &str = "embarc archive format 1\n";
+const FORMAT_MD: &str = include_str!("../../archive/FORMAT.md");
+/// Files a folder may hold and still be turned into an archive.
+const HARMLESS: &[&str] = &[".gitignore", "FORMAT.md", "README.md", ".DS_Store"];
+/// Temp files older than this are garbage from a crashed writer.
+pub const STALE_TMP: Duration = Duration::from_secs(3600);
+const BUF: usize = 256 * 1024;
+
+/// An archive on the local file system.
+#[derive(Debug, Clone)]
+pub struct Archive {
+    root: PathBuf,
+}
+
+impl Archive {
+    /// Opens an existing archive; a folder without the marker is refused.
+    pub fn open(root: impl Into<PathBuf>) -> Result<Archive> {
+        let root = root.into();
+        match fs::read_to_string(root.join(MARKER)) {
+            Ok(_) => Ok(Archive { root }),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                Err(Error::NotAnArchive { path: root })
+            }
+            Err(e) => Err(Error::Io {
+                path: root.join(MARKER),
+                source: e,
+            }),
+        }
+    }
+
+    /// Opens the archive at `root`, creating it if the folder is missing or
+    /// holds nothing but harmless files (`.gitignore`, `FORMAT.md`…). A folder
+    /// with other content is refused: embarc never scribbles into a random folder.
+    pub fn open_or_create(root: impl Into<PathBuf>) -> Result<Archive> {
+        let root = root.into();
+        if root.join(MARKER).is_file() {
+            return Ok(Archive { root });
+        }
+        if root.exists() {
+            let entries = fs::read_dir(&root).with_path(&root)?;
+            for entry in entries {
+                let entry = entry.with_path(&root)?;
+                let name = entry.file_name();
+                if !HARMLESS.iter().any(|h| name == *h) {
+                    return Err(Error::NotAnArchive { path: root });
+                }
+            }
+        }
+        for dir in ["objects/sha256", "refs", "tmp"] {
+            fs::create_dir_all(root.join(dir)).with_path(root.join(dir))?;
+        }
+        let format = root.join("FORMAT.md");
+        if !format.exists() {
+            fs::write(&format, FORMAT_MD).with_path(&format)?;
+        }
+        // The marker last: a half-made archive is not mistaken for one.
+        let marker = root.join(MARKER);
+        write_durably(&root.join("tmp"), &marker, MARKER_TEXT.as_bytes(), true)?;
+        Ok(Archive { root })
+    }
+
+    /// The archive's folder.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Where an object lives.
+    pub fn object_path(&self, d: &Digest) -> PathBuf {
+        let hex = d.hex();
+        self.root.join("objects/sha256").join(&hex[..2]).join(hex)
+    }
+
+    fn tmp_dir(&self) -> PathBuf {
+        self.root.join("tmp")
+    }
+
+    /// Whether the object is present (not whether it is intact: see `verify`).
+    pub fn contains(&self, d: &Digest) -> bool {
+        self.object_path(d).is_file()
+    }
+
+    /// Stores bytes durably; returns their digest.
+    pub fn put_bytes(&self, bytes: &[u8]) -> Result<Digest> {
+        Ok(self.put_reader(bytes)?.0)
+    }
+
+    /// Streams a reader into the archive, hashing as it writes; memory does not
+    /// grow with the size. Returns the digest and the byte count.
+    pub fn put_reader(&self, mut reader: impl Read) -> Result<(Digest, u64)> {
+        let tmp_dir = self.tmp_dir();
+        let mut tmp = NamedTempFile::with_prefix_in(".put-", &tmp_dir).with_path(&tmp_dir)?;
+        let mut hasher = Hasher::new();
+        let mut buf = vec![0u8; BUF];
+        let mut total = 0u64;
+        loop {
+            let n = match reader.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    return Err(Error::Io {
+                        path: tmp.path().to_path_buf(),
+                        source: e,
+                    });
+                }
+            };
+            hasher.update(&buf[..n]);
+            tmp.write_all(&buf[..n]).with_path(tmp.path())?;
+            total += n as u64;
+        }
+        let digest = hasher.finish();
+        tmp.as_file().sync_all().with_path(tmp.path())?;
+        self.publish(tmp, &digest)?;
+        Ok((digest, total))
+    }
+
+    /// Streams an async reader (an HTTP body) into the archive while hashing.
+    pub async fn put_stream<R: tokio::io::AsyncRead + Unpin>(
+        &self,
+        mut reader: R,
+    ) -> Result<(Digest, u64)> {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let tmp_dir = self.tmp_dir();
+        let tmp = NamedTempFile::with_prefix_in(".put-", &tmp_dir).with_path(&tmp_dir)?;
+        let (std_file, tmp_path) = tmp.into_parts();
+        let mut file = tokio::fs::File::from_std(std_file);
+        let mut hasher = Hasher::new();
+        let mut buf = vec![0u8; BUF];
+        let mut total = 0u64;
+        loop {
+            let n = reader.read(&mut buf).await.with_path(&*tmp_path)?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buf[..n]);
+            file.write_all(&buf[..n]).await.with_path(&*tmp_path)?;
+            total += n as u64;
+        }
+        file.flush().await.with_path(&*tmp_path)?;
+        file.sync_all().await.with_path(&*tmp_path)?;
+        let std_file = file.into_std().await;
+        let digest = hasher.finish();
+        let tmp = NamedTempFile::from_parts(std_file, tmp_path);
+        let this = self.clone();
+        tokio::task::spawn_blocking(move || this.publish(tmp, &digest))
+            .await
+            .map_err(|e| Error::Io {
+                path: self.tmp_dir(),
+                source: io::Error::other(e),
+            })??;
+        Ok((digest, total))
+    }
+
+    /// Renames a flushed temp file to its final name, unless an identical
+    /// object is already there; then makes the directory entry durable.
+    fn publish(&self, tmp: NamedTempFile, digest: &Digest) -> Result<()> {
+        let dest = self.object_path(digest);
+        if dest.is_file() {
+            return Ok(()); // written once; the temp file is removed on drop
+        }
+        let dir = dest.parent().unwrap_or(&self.root).to_path_buf();
+        ensure_dir(&dir)?;
+        match tmp.persist_noclobber(&dest) {
+            Ok(_) => sync_dir(&dir),
+            Err(e) if e.error.kind() == io::ErrorKind::AlreadyExists => Ok(()),
+            Err(e) => Err(Error::Io {
+                path: dest,
+                source: e.error,
+            }),
+        }
+    }
+
+    /// A batch of small objects made durable together with one file-system
+    /// sync instead of one per file. Nothing is published before `commit`.
+    pub fn batch(&self) -> Batch<'_> {
+        Batch {
+            archive: self,
+            pending: Vec::new(),
+        }
+    }
+
+    /// Opens an object for streaming; the reader fails at the end if the bytes
+    /// do not hash to the name, so callers must not use the data before EOF.
+    pub fn open_object(&self, d: &Digest) -> Result<VerifyingReader> {
+        let path = self.object_path(d);
+        let file = File::open(&path).with_path(&path)?;
+        Ok(VerifyingReader {
+            file,
+            hasher: Some(Hasher::new()),
+            expected: *d,
+            path,
+        })
+    }
+
+    /// Reads a whole object (at most `max` bytes) and verifies it before
+    /// returning anything.
+    pub fn read_object(&self, d: &Digest, max: u64) -> Result<Vec<u8>> {
+        let path = self.object_path(d);
+        let file = File::open(&path).with_path(&path)?;
+        let mut bytes = Vec::new();
+        file.take(max + 1)
+            .read_to_end(&mut bytes)
+            .with_path(&path)?;
+        if bytes.len() as u64 > max {
+            return Err(Error::TooLarge {
+                path,
+                size: bytes.len() as u64,
+                limit: max,
+            });
+        }
+        let actual = Digest::of(&bytes);
+        if actual != *d {
+            return Err(Error::Corrupt {
+                path,
+                expected: *d,
+                actual,
+            });
+        }
+        Ok(bytes)
+    }
+
+    /// Stores a JSON record as an object.
+    pub fn put_json<T: serde::Serialize>(&self, record: &T) -> Result<Digest> {
+        let bytes = serde_json::to_vec(record).map_err(|e| Error::Io {
+            path: self.tmp_dir(),
+            source: io::Error::other(e),
+        })?;
+        self.put_bytes(&bytes)
+    }
+
+    /// Reads and parses a JSON record object (verified).
+    pub fn read_json<T: serde::de::DeserializeOwned>(&self, d: &Digest) -> Result<T> {
+        let bytes = self.read_object(d, 64 * 1024 * 1024)?;
+        serde_json::from_slice(&bytes).map_err(|e| Error::BadRecord {
+            path: self.object_path(d),
+            reason: e.to_string(),
+        })
+    }
+
+    /// Creates the ref `refs/SEGMENTS…` pointing at `target`. Returns `false`
+    /// when it already exists (refs are never rewritten). Call only once the
+    /// target and everything it refers to are stored.
+    pub fn add_ref(&self, segments: &[&str], target: &Digest) -> Result<bool> {
+        let path = self.ref_path(segments);
+        let dir = path.parent().unwrap_or(&self.root).to_path_buf();
+        ensure_dir(&dir)?;
+        if path.exists() {
+            return Ok(false);
+        }
+        match write_durably(
+            &self.tmp_dir(),
+            &path,
+            format!("{target}\n").as_bytes(),
+            false,
+        ) {
+            Ok(()) => Ok(true),
+            Err(Error::Io { source, .. }) if source.kind() == io::ErrorKind::AlreadyExists => {
+                Ok(false)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    fn ref_path(&self, segments: &[&str]) -> PathBuf {
+        let mut p = self.root.join("refs");
+        for s in segments {
+            p.push(encode_segment(s));
+        }
+        p
+    }
+
+    /// Every ref under `refs/PREFIX…`, as (decoded segments below `refs/`,
+    /// target), in name order.
+    pub fn list_refs(&self, prefix: &[&str]) -> Result<Vec<(Vec<String>, Digest)>> {
+        let base = self.ref_path(prefix);
+        let mut out = Vec::new();
+        if !base.exists() {
+            return Ok(out);
+        }
+        let refs_root = self.root.join("refs");
+        for entry in walkdir::WalkDir::new(&base).sort_by_file_name() {
+            let entry = entry.map_err(|e| Error::Io {
+                path: base.clone(),
+                source: e
+                    .into_io_error()
+                    .unwrap_or_else(|| io::Error::other("walk")),
+            })?;
+            if !entry.file_type().is_file() {
+                continue;
+            }
+            let text = fs::read_to_string(entry.path()).with_path(entry.path())?;
+            let target = Digest::parse(text.trim()).ok_or_else(|| Error::BadRecord {
+                path: entry.path().to_path_buf(),
+                reason: "a ref must hold one line `sha256:HEX`".into(),
+            })?;
+            let rel = entry
+                .path()
+                .strip_prefix(&refs_root)
+                .unwrap_or(entry.path());
+            let segs = rel
+                .iter()
+                .map(|s| decode_segment(&s.to_string_lossy()))
+                .collect();
+            out.push((segs, target));
+        }
+        Ok(out)
+    }
+
+    /// Stores a capture record and its ref `refs/posts/PROVIDER/ID/STAMP-HEX`.
+    /// The objects the record refers to must already be stored.
+    pub fn put_capture(&self, record: &CaptureRecord) -> Result<Digest> {
+        if let Some(missing) = record.objects().find(|d| !self.contains(d)) {
+            return Err(Error::Missing {
+                digest: missing,
+                referrer: record.post.label(),
+            });
+        }
+        let digest = self.put_json(record)?;
+        let name = format!("{}-{}", stamp(record.captured_at), digest.hex());
+        self.add_ref(
+            &["posts", &record.post.provider, &record.post.id, &name],
+            &digest,
+        )?;
+        Ok(digest)
+    }
+
+    /// Every capture of a post, oldest first.
+    pub fn captures(&self, post: &PostKey) -> Result<Vec<(Digest, CaptureRecord)>> {
+        self.list_refs(&["posts", &post.provider, &post.id])?
+            .into_iter()
+            .map(|(_, d)| Ok((d, self.read_json(&d)?)))
+            .collect()
+    }
+
+    /// Removes temp files older than `older_than` (left by crashed writers).
+    pub fn clean_tmp(&self, older_than: Duration) -> Result<usize> {
+        let dir = self.tmp_dir();
+        let mut removed = 0;
+        let now = SystemTime::now();
+        for entry in fs::read_dir(&dir).with_path(&dir)? {
+            let entry = entry.with_path(&dir)?;
+            let age = entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|m| now.duration_since(m).ok())
+                .unwrap_or_default();
+            if age >= older_than && fs::remove_file(entry.path()).is_ok() {
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+}
+
+/// Small objects written together and made durable with one sync.
+pub struct Batch<'a> {
+    archive: &'a Archive,
+    pending: Vec<(NamedTempFile, Digest)>,
+}
+
+impl Batch<'_> {
+    /// Adds bytes to the batch (written to `tmp/`, not yet durable or visible).
+    pub fn put_bytes(&mut self, bytes: &[u8]) -> Result<Digest> {
+        let digest = Digest::of(bytes);
+        if self.archive.contains(&digest) {
+            return Ok(digest);
+        }
+        let dir = self.archive.tmp_dir();
+        let mut tmp = NamedTempFile::with_prefix_in(".put-", &dir).with_path(&dir)?;
+        tmp.write_all(bytes).with_path(tmp.path())?;
+        self.pending.push((tmp, digest));
+        Ok(digest)
+    }
+
+    /// Makes every pending object durable (one `syncfs` on Linux, else one
+    /// fsync each), then publishes them. Refs to them may be added afterwards.
+    pub fn commit(self) -> Result<Vec<Digest>> {
+        if self.pending.is_empty() {
+            return Ok(Vec::new());
+        }
+        sync_all_files(&self.pending)?;
+        let mut digests = Vec::with_capacity(self.pending.len());
+        let mut dirs = std::collections::BTreeSet::new();
+        for (tmp, digest) in self.pending {
+            let dest = self.archive.object_path(&digest);
+            let dir = dest.parent().unwrap_or(self.archive.root()).to_path_buf();
+            if !dest.is_file() {
+                ensure_dir(&dir)?;
+                match tmp.persist_noclobber(&dest) {
+                    Ok(_) => {
+                        dirs.insert(dir);
+                    }
+                    Err(e) if e.error.kind() == io::ErrorKind::AlreadyExists => {}
+                    Err(e) => {
+                        return Err(Error::Io {
+                            path: dest,
+                            source: e.error,
+                        });
+                    }
+                }
+            }
+            digests.push(digest);
+        }
+        for dir in dirs {
+            sync_dir(&dir)?;
+        }
+        Ok(digests)
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn sync_all_files(pending: &[(NamedTempFile, Digest)]) -> Result<()> {
+    use std::os::fd::AsRawFd;
+    let Some((first, _)) = pending.first() else {
+        return Ok(());
+    };
+    // SAFETY: syncfs takes a valid open file descriptor, which `first` holds
+    // for the duration of the call; it reads no memory of ours.
+    let rc = unsafe { libc::syncfs(first.as_file().as_raw_fd()) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(Error::Io {
+            path: first.path().to_path_buf(),
+            source: io::Error::last_os_error(),
+        })
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn sync_all_files(pending: &[(NamedTempFile, Digest)]) -> Result<()> {
+    for (tmp, _) in pending {
+        tmp.as_file().sync_all().with_path(tmp.path())?;
+    }
+    Ok(())
+}
+
+/// Reads an object, hashing as it goes; at EOF a mismatch is an error naming it.
+pub struct VerifyingReader {
+    file: File,
+    /// `None` once the end was reached and checked.
+    hasher: Option<Hasher>,
+    expected: Digest,
+    path: PathBuf,
+}
+
+impl Read for VerifyingReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let Some(hasher) = self.hasher.as_mut() else {
+            return Ok(0);
+        };
+        let n = self.file.read(buf)?;
+        if n > 0 {
+            hasher.update(&buf[..n]);
+            return Ok(n);
+        }
+        let actual = self.hasher.take().map(Hasher::finish);
+        if actual != Some(self.expected) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "{} is corrupt: its bytes do not hash to its name; run `embarc verify`",
+                    self.path.display()
+                ),
+            ));
+        }
+        Ok(0)
+    }
+}
+
+/// `YYYYMMDDTHHMMSS.ffffffZ` in UTC: ref names sort by time.
+pub fn stamp(t: OffsetDateTime) -> String {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    format!(
+        "{:04}{:02}{:02}T{:02}{:02}{:02}.{:06}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.microsecond()
+    )
+}
+
+fn encode_segment(s: &str) -> String {
+    if s == "." || s == ".." || s.is_empty() {
+        return s.bytes().map(|_| "%2E").collect::<String>();
+    }
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"._:@~-".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+fn decode_segment(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && let Some(h) = s.get(i + 1..i + 3)
+            && let Ok(v) = u8::from_str_radix(h, 16)
+        {
+            out.push(v);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn ensure_dir(dir: &Path) -> Result<()> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    fs::create_dir_all(dir).with_path(dir)?;
+    if let Some(parent) = dir.parent() {
+        sync_dir(parent)?;
+    }
+    Ok(())
+}
+
+/// Makes a directory's entries durable.
+fn sync_dir(dir: &Path) -> Result<()> {
+    File::open(dir).and_then(|f| f.sync_all()).with_path(dir)
+}
+
+/// Writes a small file durably under its final name via `tmp_dir`, refusing to
+/// replace an existing file unless `replace`.
+fn write_durably(tmp_dir: &Path, dest: &Path, bytes: &[u8], replace: bool) -> Result<()> {
+    let mut tmp = NamedTempFile::with_prefix_in(".ref-", tmp_dir).with_path(tmp_dir)?;
+    tmp.write_all(bytes).with_path(tmp.path())?;
+    tmp.as_file().sync_all().with_path(tmp.path())?;
+    let result = if replace {
+        tmp.persist(dest).map(|_| ())
+    } else {
+        tmp.persist_noclobber(dest).map(|_| ())
+    };
+    result.map_err(|e| Error::Io {
+        path: dest.to_path_buf(),
+        source: e.error,
+    })?;
+    sync_dir(dest.parent().unwrap_or(tmp_dir))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn segments_round_trip() {
+        for s in ["twitter", "did:plc:abc", "a/b", "..", "日本", "x y%z"] {
+            let e = encode_segment(s);
+            assert!(!e.contains('/') && e != "." && e != "..", "{e}");
+            assert_eq!(decode_segment(&e), s);
+        }
+    }
+
+    #[test]
+    fn stamps_sort_by_time() {
+        let a = stamp(time::macros::datetime!(2026-01-02 03:04:05.000006 UTC));
+        assert_eq!(a, "20260102T030405.000006Z");
+        let b = stamp(time::macros::datetime!(2026-01-02 03:04:05.1 UTC));
+        assert!(a < b);
+    }
+}

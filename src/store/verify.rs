@@ -1,0 +1,249 @@
+//! Fixity checking: re-hash objects (all, or a random sample) on every core,
+//! check that every ref and every record's references lead to stored objects,
+//! and report each problem by name.
+
+use super::record::CaptureRecord;
+use super::{Archive, Digest, Hasher};
+use crate::error::{Error, IoContext, Result};
+use rayon::prelude::*;
+use serde::Serialize;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// What is wrong with an archive.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "problem", rename_all = "snake_case")]
+pub enum Problem {
+    /// An object whose bytes do not hash to its name.
+    Corrupt {
+        /// The object file.
+        path: PathBuf,
+        /// What its bytes hash to.
+        actual: String,
+    },
+    /// A file under `objects/` whose name is not a digest.
+    Stray {
+        /// The file.
+        path: PathBuf,
+    },
+    /// A referenced object that is not there.
+    Missing {
+        /// The object.
+        digest: String,
+        /// The ref or record that points at it.
+        referrer: String,
+    },
+    /// A file that could not be read.
+    Unreadable {
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        error: String,
+    },
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Problem::Corrupt { path, actual } => {
+                write!(
+                    f,
+                    "corrupt: {} (its bytes hash to {actual})",
+                    path.display()
+                )
+            }
+            Problem::Stray { path } => write!(
+                f,
+                "stray file: {} (not named by its digest)",
+                path.display()
+            ),
+            Problem::Missing { digest, referrer } => {
+                write!(f, "missing: {digest} (referred to by {referrer})")
+            }
+            Problem::Unreadable { path, error } => {
+                write!(f, "unreadable: {}: {error}", path.display())
+            }
+        }
+    }
+}
+
+/// The result of a verification.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct Report {
+    /// Objects in the archive.
+    pub objects_total: u64,
+    /// Objects re-hashed.
+    pub objects_checked: u64,
+    /// Bytes re-hashed.
+    pub bytes_checked: u64,
+    /// Refs followed.
+    pub refs_checked: u64,
+    /// Everything wrong, in name order.
+    pub problems: Vec<Problem>,
+}
+
+/// Lists every object file with the digest its name claims (None if the name is
+/// not a digest), in name order.
+pub fn list_objects(archive: &Archive) -> Result<Vec<(PathBuf, Option<Digest>, u64)>> {
+    let base = archive.root().join("objects/sha256");
+    let mut out = Vec::new();
+    if !base.exists() {
+        return Ok(out);
+    }
+    for entry in walkdir::WalkDir::new(&base)
+        .min_depth(2)
+        .max_depth(2)
+        .sort_by_file_name()
+    {
+        let entry = entry.map_err(|e| Error::Io {
+            path: base.clone(),
+            source: e
+                .into_io_error()
+                .unwrap_or_else(|| std::io::Error::other("walk")),
+        })?;
+        if !entry.file_type().is_file() {
+            continue;
+        }
+        let name = entry.file_name().to_string_lossy();
+        let parent_ok = entry
+            .path()
+            .parent()
+            .and_then(Path::file_name)
+            .is_some_and(|p| name.len() == 64 && name.starts_with(&*p.to_string_lossy()));
+        let digest = Digest::parse(&name).filter(|d| parent_ok && d.hex() == name);
+        let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
+        out.push((entry.path().to_path_buf(), digest, size));
+    }
+    Ok(out)
+}
+
+/// Re-hashes one file.
+pub fn hash_file(path: &Path) -> Result<(Digest, u64)> {
+    let mut f = std::fs::File::open(path).with_path(path)?;
+    let mut hasher = Hasher::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut total = 0;
+    loop {
+        let n = f.read(&mut buf).with_path(path)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+        total += n as u64;
+    }
+    Ok((hasher.finish(), total))
+}
+
+/// Verifies the archive: re-hashes `sample_percent` of the objects (100 = all,
+/// chosen at random otherwise), follows every ref, and checks that every
+/// capture record's bodies and media are present. `progress` is called with
+/// bytes hashed as work proceeds.
+pub fn verify(
+    archive: &Archive,
+    sample_percent: f64,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<Report> {
+    let objects = list_objects(archive)?;
+    let mut report = Report {
+        objects_total: objects.len() as u64,
+        ..Report::default()
+    };
+    let salt = random_salt();
+    let chosen: Vec<&(PathBuf, Option<Digest>, u64)> = objects
+        .iter()
+        .filter(|(path, _, _)| sample_percent >= 100.0 || sampled(path, salt, sample_percent))
+        .collect();
+    let bytes = AtomicU64::new(0);
+    let mut problems: Vec<Problem> = chosen
+        .par_iter()
+        .filter_map(|(path, claimed, _)| {
+            let Some(claimed) = claimed else {
+                return Some(Problem::Stray { path: path.clone() });
+            };
+            match hash_file(path) {
+                Ok((actual, n)) => {
+                    bytes.fetch_add(n, Ordering::Relaxed);
+                    progress(n);
+                    (actual != *claimed).then(|| Problem::Corrupt {
+                        path: path.clone(),
+                        actual: actual.to_string(),
+                    })
+                }
+                Err(e) => Some(Problem::Unreadable {
+                    path: path.clone(),
+                    error: e.to_string(),
+                }),
+            }
+        })
+        .collect();
+    report.objects_checked = chosen.len() as u64;
+    report.bytes_checked = bytes.into_inner();
+
+    // Every ref must lead to an object, and every capture to its bodies and media.
+    let refs = archive.list_refs(&[])?;
+    report.refs_checked = refs.len() as u64;
+    let corrupt: std::collections::HashSet<PathBuf> = problems
+        .iter()
+        .filter_map(|p| match p {
+            Problem::Corrupt { path, .. } => Some(path.clone()),
+            _ => None,
+        })
+        .collect();
+    for (segments, target) in refs {
+        let referrer = format!("refs/{}", segments.join("/"));
+        if !archive.contains(&target) {
+            problems.push(Problem::Missing {
+                digest: target.to_string(),
+                referrer,
+            });
+            continue;
+        }
+        if segments.first().map(String::as_str) != Some("posts")
+            || corrupt.contains(&archive.object_path(&target))
+        {
+            continue;
+        }
+        match archive.read_json::<CaptureRecord>(&target) {
+            Ok(record) => {
+                for d in record.objects() {
+                    if !archive.contains(&d) {
+                        problems.push(Problem::Missing {
+                            digest: d.to_string(),
+                            referrer: format!("{target} ({referrer})"),
+                        });
+                    }
+                }
+            }
+            Err(e) => problems.push(Problem::Unreadable {
+                path: archive.object_path(&target),
+                error: e.to_string(),
+            }),
+        }
+    }
+    problems.sort_by_key(|p| p.to_string());
+    problems.dedup();
+    report.problems = problems;
+    Ok(report)
+}
+
+fn random_salt() -> u64 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    nanos ^ (u64::from(std::process::id()) << 32)
+}
+
+/// A stable pseudo-random choice per path for one run (splitmix64 of the
+/// path's bytes and the run's salt).
+fn sampled(path: &Path, salt: u64, percent: f64) -> bool {
+    let mut h = salt;
+    for b in path.as_os_str().as_encoded_bytes() {
+        h = (h ^ u64::from(*b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        h ^= h >> 29;
+    }
+    h = (h ^ (h >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    h = (h ^ (h >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    h ^= h >> 31;
+    (h % 1_000_000) as f64 / 10_000.0 < percent
+}

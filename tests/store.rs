@@ -1,0 +1,493 @@
+//! The archive as a worried archivist tests it: names anyone can check with
+//! `sha256sum`, a flipped byte found and named, a deleted index rebuilt to the
+//! same listing, writers killed with SIGKILL mid-stream, and four processes
+//! writing overlapping objects at once.
+//!
+//! The writer processes are this test binary re-run with `EMBARC_TEST_CHILD`
+//! set (see `child_writer`), so they exercise the library exactly as embarc does.
+
+use assert_cmd::Command;
+use embarc::store::record::{
+    CaptureOutcome, CaptureRecord, Exchange, Media, NormalizedPost, PostKey,
+};
+use embarc::store::{Archive, Digest, verify};
+use predicates::prelude::*;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+fn embarc(archive: &Path) -> Command {
+    let mut c = Command::cargo_bin("embarc").expect("binary");
+    c.arg("--archive").arg(archive);
+    c
+}
+
+/// Deterministic pseudo-random bytes.
+fn bytes(seed: u64, len: usize) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
+fn capture(archive: &Archive, id: u64, at: time::OffsetDateTime, text: &str) -> Digest {
+    let photo = archive.put_bytes(&bytes(id, 5000)).expect("photo");
+    let body = archive
+        .put_bytes(format!("{{\"id_str\":\"{id}\"}}").as_bytes())
+        .expect("body");
+    let mut r = CaptureRecord::new(
+        PostKey {
+            provider: "twitter".into(),
+            id: id.to_string(),
+            url: format!("https://twitter.com/u/status/{id}"),
+        },
+        at,
+        CaptureOutcome::Ok,
+    );
+    r.normalized = Some(NormalizedPost {
+        author_name: Some("User".into()),
+        author_handle: Some("u".into()),
+        text: Some(text.into()),
+        ..NormalizedPost::default()
+    });
+    r.exchanges.push(Exchange {
+        url: format!("https://cdn.syndication.twimg.com/tweet-result?id={id}"),
+        via: None,
+        method: "GET".into(),
+        status: 200,
+        headers: vec![("content-type".into(), "application/json".into())],
+        body: Some(body),
+        body_bytes: 20,
+        started_at: at,
+        duration_ms: 12,
+    });
+    r.media.push(Media {
+        role: "photo".into(),
+        url: "https://pbs.twimg.com/media/x?format=jpg&name=orig".into(),
+        digest: photo,
+        bytes: 5000,
+        content_type: Some("image/jpeg".into()),
+    });
+    archive.put_capture(&r).expect("capture")
+}
+
+fn sample_archive() -> (tempfile::TempDir, Archive) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let archive = Archive::open_or_create(dir.path().join("archive")).expect("create");
+    let t0 = time::macros::datetime!(2026-06-20 10:00:00 UTC);
+    capture(&archive, 1803679748007890964, t0, "first post");
+    capture(
+        &archive,
+        1803679748007890964,
+        t0 + time::Duration::hours(2),
+        "first post, again",
+    );
+    capture(
+        &archive,
+        20,
+        t0 + time::Duration::hours(1),
+        "just setting up my twttr",
+    );
+    (dir, archive)
+}
+
+#[test]
+fn object_names_are_their_sha256_for_coreutils() {
+    let (_dir, archive) = sample_archive();
+    let big = bytes(7, 3 << 20);
+    let (d, n) = archive.put_reader(&big[..]).expect("put");
+    assert_eq!(n, big.len() as u64);
+    assert_eq!(
+        archive.put_bytes(&big).expect("again"),
+        d,
+        "same bytes, same object"
+    );
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg("sha256sum objects/sha256/*/*")
+        .current_dir(archive.root())
+        .output()
+        .expect("sha256sum");
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).expect("utf-8");
+    let mut lines = 0;
+    for line in text.lines() {
+        let (sum, file) = line.split_once("  ").expect("sha256sum line");
+        assert_eq!(
+            Path::new(file).file_name().and_then(|f| f.to_str()),
+            Some(sum),
+            "{line}"
+        );
+        lines += 1;
+    }
+    assert!(lines >= 8, "{text}");
+    let mut back = Vec::new();
+    archive
+        .open_object(&d)
+        .expect("open")
+        .read_to_end(&mut back)
+        .expect("read");
+    assert_eq!(back, big);
+}
+
+#[test]
+fn a_flipped_byte_is_named_by_verify_and_refused_by_reads() {
+    let (dir, archive) = sample_archive();
+    let archive_dir = dir.path().join("archive");
+    embarc(&archive_dir)
+        .arg("verify")
+        .assert()
+        .code(0)
+        .stderr(predicate::str::contains("all good"));
+
+    let victim = archive.put_bytes(&bytes(99, 100_000)).expect("put");
+    let path = archive.object_path(&victim);
+    let mut content = std::fs::read(&path).expect("read");
+    content[4242] ^= 0x01;
+    std::fs::write(&path, &content).expect("write");
+
+    embarc(&archive_dir)
+        .arg("verify")
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(victim.hex()).and(predicate::str::contains("corrupt")));
+    let json = embarc(&archive_dir)
+        .args(["verify", "--json"])
+        .output()
+        .expect("run");
+    assert_eq!(json.status.code(), Some(1));
+    let line: serde_json::Value =
+        serde_json::from_slice(json.stdout.split(|b| *b == b'\n').next().expect("line"))
+            .expect("JSON");
+    assert_eq!(line["problem"], "corrupt");
+
+    let err = archive
+        .read_object(&victim, 1 << 20)
+        .expect_err("corrupt object must not be returned");
+    assert!(err.to_string().contains(&victim.hex()), "{err}");
+    let mut sink = Vec::new();
+    let streamed = archive
+        .open_object(&victim)
+        .expect("open")
+        .read_to_end(&mut sink);
+    assert!(
+        streamed.is_err(),
+        "the streaming reader must fail at the end"
+    );
+
+    // A ref to an object that is gone is named too.
+    std::fs::remove_file(&path).expect("rm");
+    archive
+        .add_ref(&["short", "t.co", "abc"], &victim)
+        .expect("ref");
+    embarc(&archive_dir).arg("verify").assert().code(1).stdout(
+        predicate::str::contains("missing").and(predicate::str::contains("refs/short/t.co/abc")),
+    );
+}
+
+#[test]
+fn deleting_the_index_loses_nothing() {
+    let (dir, archive) = sample_archive();
+    let archive_dir = dir.path().join("archive");
+    let before = embarc(&archive_dir)
+        .args(["ls", "--json"])
+        .output()
+        .expect("ls");
+    assert!(before.status.success());
+    let listing: Vec<serde_json::Value> = String::from_utf8_lossy(&before.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON"))
+        .collect();
+    assert_eq!(listing.len(), 2);
+    assert_eq!(
+        listing[0]["post"], "twitter:1803679748007890964",
+        "newest capture first"
+    );
+    assert_eq!(listing[0]["captures"], 2);
+    assert_eq!(listing[1]["post"], "twitter:20");
+
+    std::fs::remove_file(archive.root().join("index.sqlite")).expect("rm index");
+    for extra in ["index.sqlite-wal", "index.sqlite-shm"] {
+        let _ = std::fs::remove_file(archive.root().join(extra));
+    }
+    embarc(&archive_dir)
+        .arg("reindex")
+        .assert()
+        .code(0)
+        .stderr(predicate::str::contains("indexed 3 captures"));
+    let after = embarc(&archive_dir)
+        .args(["ls", "--json"])
+        .output()
+        .expect("ls");
+    assert_eq!(before.stdout, after.stdout);
+
+    // ls alone rebuilds a missing index too.
+    std::fs::remove_file(archive.root().join("index.sqlite")).expect("rm index");
+    let again = embarc(&archive_dir)
+        .args(["ls", "--json"])
+        .output()
+        .expect("ls");
+    assert_eq!(before.stdout, again.stdout);
+}
+
+#[test]
+fn show_reads_captures_by_url_or_id() {
+    let (dir, _archive) = sample_archive();
+    let archive_dir = dir.path().join("archive");
+    let by_id = embarc(&archive_dir)
+        .args(["show", "--json", "twitter:1803679748007890964"])
+        .output()
+        .expect("show");
+    let by_url = embarc(&archive_dir)
+        .args([
+            "show",
+            "--json",
+            "https://x.com/whoever/status/1803679748007890964?s=20",
+        ])
+        .output()
+        .expect("show");
+    assert!(by_id.status.success());
+    assert_eq!(by_id.stdout, by_url.stdout);
+    let caps: Vec<serde_json::Value> = String::from_utf8_lossy(&by_id.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON"))
+        .collect();
+    assert_eq!(caps.len(), 2);
+    assert_eq!(caps[0]["text"], "first post");
+    assert_eq!(caps[1]["text"], "first post, again");
+    assert_eq!(caps[0]["media"][0]["role"], "photo");
+    embarc(&archive_dir)
+        .args(["show", "twitter:20"])
+        .assert()
+        .code(0)
+        .stdout(
+            predicate::str::contains("just setting up my twttr")
+                .and(predicate::str::contains("ok")),
+        );
+    embarc(&archive_dir)
+        .args(["show", "twitter:21"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("twitter:21 is not archived"));
+}
+
+#[test]
+fn refs_are_never_rewritten() {
+    let (_dir, archive) = sample_archive();
+    let a = archive.put_bytes(b"a").expect("a");
+    let b = archive.put_bytes(b"b").expect("b");
+    assert!(
+        archive
+            .add_ref(&["short", "t.co", "X1"], &a)
+            .expect("first")
+    );
+    assert!(
+        !archive
+            .add_ref(&["short", "t.co", "X1"], &b)
+            .expect("second")
+    );
+    let refs = archive.list_refs(&["short"]).expect("list");
+    assert_eq!(
+        refs,
+        vec![(vec!["short".into(), "t.co".into(), "X1".into()], a)]
+    );
+}
+
+#[test]
+fn a_folder_that_is_not_an_archive_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("thesis.docx"), b"precious").expect("write");
+    let err = Archive::open_or_create(dir.path()).expect_err("must refuse");
+    assert!(err.to_string().contains("not an embarc archive"), "{err}");
+    assert_eq!(
+        std::fs::read_dir(dir.path()).expect("ls").count(),
+        1,
+        "nothing written"
+    );
+    embarc(dir.path())
+        .arg("ls")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("not an embarc archive"));
+    // The repository's default folder (only .gitignore) lists as empty.
+    let empty = tempfile::tempdir().expect("tempdir");
+    std::fs::write(empty.path().join(".gitignore"), b"*\n").expect("write");
+    embarc(empty.path())
+        .arg("ls")
+        .assert()
+        .code(0)
+        .stdout(predicate::str::is_empty());
+    assert!(Archive::open_or_create(empty.path()).is_ok());
+}
+
+#[test]
+fn batched_small_objects_are_durable_and_published_together() {
+    let (_dir, archive) = sample_archive();
+    let mut batch = archive.batch();
+    let digests: Vec<Digest> = (0..50)
+        .map(|i| batch.put_bytes(&bytes(i, 1000 + i as usize)).expect("put"))
+        .collect();
+    assert!(
+        digests.iter().all(|d| !archive.contains(d)),
+        "nothing visible before commit"
+    );
+    let committed = batch.commit().expect("commit");
+    assert_eq!(committed, digests);
+    assert!(digests.iter().all(|d| archive.contains(d)));
+    let report = verify::verify(&archive, 100.0, &|_| {}).expect("verify");
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+}
+
+// ---- multi-process writers ----
+
+/// Runs only as a child process: writes objects (streamed in small reads) and
+/// captures into `EMBARC_TEST_ARCHIVE` until killed or `EMBARC_TEST_COUNT`
+/// objects are written, in an order shuffled by `EMBARC_TEST_SEED`.
+#[test]
+fn child_writer() {
+    let Some(dir) = std::env::var_os("EMBARC_TEST_CHILD") else {
+        return;
+    };
+    let archive = Archive::open_or_create(PathBuf::from(dir)).expect("archive");
+    let seed: u64 = std::env::var("EMBARC_TEST_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1);
+    let count: u64 = std::env::var("EMBARC_TEST_COUNT")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(u64::MAX);
+    let t0 = time::macros::datetime!(2026-06-20 10:00:00 UTC);
+    for i in 0..count {
+        // Overlapping across children: object k is the same bytes in every child.
+        let k = (i.wrapping_mul(7919) ^ seed) % 400;
+        let data = bytes(k, (k as usize * 7717) % 300_000);
+        let slow = SlowReader { data: &data, at: 0 };
+        let (d, _) = archive.put_reader(slow).expect("put");
+        assert!(archive.contains(&d));
+        if k.is_multiple_of(10) {
+            capture(
+                &archive,
+                1_000 + k,
+                t0 + time::Duration::seconds(k as i64),
+                "post",
+            );
+        }
+    }
+}
+
+/// Hands out data a few KB at a time, like a network body.
+struct SlowReader<'a> {
+    data: &'a [u8],
+    at: usize,
+}
+
+impl Read for SlowReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = buf.len().min(4096).min(self.data.len() - self.at);
+        buf[..n].copy_from_slice(&self.data[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
+    }
+}
+
+fn spawn_writer(archive: &Path, seed: u64, count: Option<u64>) -> Child {
+    let mut cmd = std::process::Command::new(std::env::current_exe().expect("test binary"));
+    cmd.args(["--exact", "child_writer", "--nocapture", "--test-threads=1"])
+        .env("EMBARC_TEST_CHILD", archive)
+        .env("EMBARC_TEST_SEED", seed.to_string())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    if let Some(n) = count {
+        cmd.env("EMBARC_TEST_COUNT", n.to_string());
+    }
+    cmd.spawn().expect("spawn writer")
+}
+
+fn files_under(dir: &Path) -> usize {
+    walkdir::WalkDir::new(dir)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file())
+        .count()
+}
+
+fn assert_clean(archive: &Archive) {
+    let report = verify::verify(archive, 100.0, &|_| {}).expect("verify");
+    assert!(report.problems.is_empty(), "{:#?}", report.problems);
+    assert!(report.objects_checked > 0);
+}
+
+#[test]
+fn sigkill_mid_write_never_leaves_a_partial_object() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path().join("archive");
+    Archive::open_or_create(&root).expect("create");
+    for round in 0..12u64 {
+        let before = files_under(&root.join("objects")) + files_under(&root.join("tmp"));
+        let mut child = spawn_writer(&root, round, None);
+        // Kill at a different point each round: after 1 to 12 new files appear.
+        let want = before + 1 + (round as usize % 12);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while files_under(&root.join("objects")) + files_under(&root.join("tmp")) < want {
+            assert!(Instant::now() < deadline, "writer made no progress");
+            assert!(
+                child.try_wait().expect("wait").is_none(),
+                "writer exited early"
+            );
+            std::thread::yield_now();
+        }
+        child.kill().expect("SIGKILL");
+        child.wait().expect("reap");
+    }
+    let archive = Archive::open(&root).expect("open");
+    assert_clean(&archive);
+    // Only garbage in tmp/, which a later cleaner removes.
+    archive.clean_tmp(Duration::ZERO).expect("clean");
+    assert_eq!(files_under(&root.join("tmp")), 0);
+    assert_clean(&archive);
+}
+
+#[test]
+fn four_processes_writing_overlapping_objects() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path().join("archive");
+    Archive::open_or_create(&root).expect("create");
+    let children: Vec<Child> = (0..4).map(|s| spawn_writer(&root, s, Some(400))).collect();
+    for mut c in children {
+        assert!(c.wait().expect("wait").success(), "a writer failed");
+    }
+    let archive = Archive::open(&root).expect("open");
+    assert_clean(&archive);
+    // Every distinct content is stored exactly once, under its own name.
+    let objects = verify::list_objects(&archive).expect("list");
+    let mut names: Vec<String> = objects
+        .iter()
+        .map(|(p, _, _)| p.file_name().expect("name").to_string_lossy().into())
+        .collect();
+    let total = names.len();
+    names.sort();
+    names.dedup();
+    assert_eq!(names.len(), total);
+    // 400 contents at most (some sizes repeat as 0), plus records and their media.
+    let data: std::collections::HashSet<Digest> = (0..400u64)
+        .map(|k| Digest::of(&bytes(k, (k as usize * 7717) % 300_000)))
+        .collect();
+    assert!(data.iter().all(|d| archive.contains(d)));
+    assert_eq!(
+        files_under(&root.join("tmp")),
+        0,
+        "no temp file left by clean exits"
+    );
+    embarc(&root)
+        .args(["ls", "--json"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("twitter:1000"));
+}
