@@ -16,7 +16,7 @@ pub enum Error {
         source: std::io::Error,
     },
     /// An article is larger than the configured cap.
-    #[error("{}: {size} bytes is over the {limit}-byte limit for one article; split the file or raise the limit", path.display())]
+    #[error("{}: {size} bytes is over the {limit}-byte limit for one article; split the file or raise the limit with --max-size", path.display())]
     TooLarge {
         /// The file.
         path: PathBuf,

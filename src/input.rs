@@ -112,7 +112,9 @@ fn file_source(p: &Path) -> Source {
 }
 
 fn walk(root: &Path, out: &mut Vec<Result<Source>>) {
+    // Symlinks are followed (walkdir detects loops); a link to an article is an article.
     let walker = walkdir::WalkDir::new(root)
+        .follow_links(true)
         .sort_by_file_name()
         .into_iter()
         .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
@@ -155,8 +157,14 @@ pub fn read(source: &Source, limit: u64) -> Result<Vec<u8>> {
 
 fn read_capped(r: impl Read, limit: u64, path: &Path, size_hint: u64) -> Result<Vec<u8>> {
     // One allocation for a file whose size is known (plus one byte to see EOF).
-    let mut buf = Vec::with_capacity(size_hint.min(limit) as usize + 1);
-    r.take(limit + 1).read_to_end(&mut buf).with_path(path)?;
+    let mut buf = Vec::with_capacity(
+        usize::try_from(size_hint.min(limit))
+            .unwrap_or(0)
+            .saturating_add(1),
+    );
+    r.take(limit.saturating_add(1))
+        .read_to_end(&mut buf)
+        .with_path(path)?;
     if buf.len() as u64 > limit {
         return Err(Error::TooLarge {
             path: path.to_path_buf(),

@@ -180,7 +180,7 @@ pub static PROVIDERS: &[ProviderSpec] = &[
     },
     ProviderSpec {
         provider: Provider::Reddit,
-        hosts: &["reddit.com", "redd.it"],
+        hosts: &["reddit.com", "redd.it", "redditmedia.com"],
         parse: reddit_url,
         from_id: no_id,
         blockquote_classes: &["reddit-embed-bq", "reddit-card"],
@@ -313,6 +313,9 @@ pub fn classify_url(s: &str) -> Option<UrlMatch> {
     if s.len() > 4096 {
         return None;
     }
+    if let Some(p) = twitter_app_link(s) {
+        return Some(UrlMatch::Post(Provider::Twitter, p));
+    }
     if let Some(p) = bluesky_at_uri(s) {
         return Some(UrlMatch::Post(Provider::Bluesky, p));
     }
@@ -378,6 +381,22 @@ fn twitter_post(handle: Option<&str>, id: &str) -> PostUrl {
         },
         handle: handle.map(str::to_string),
     }
+}
+
+/// `twitter://status?id=ID`, the app link.
+fn twitter_app_link(s: &str) -> Option<PostUrl> {
+    let rest = s
+        .get(..10)
+        .filter(|p| p.eq_ignore_ascii_case("twitter://"))
+        .map(|_| &s[10..])?;
+    let (host, query) = rest.split_once('?')?;
+    if !host.eq_ignore_ascii_case("status") {
+        return None;
+    }
+    let id = url::form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == "id")?
+        .1;
+    twitter_id(&id)
 }
 
 fn twitter_id(id: &str) -> Option<PostUrl> {
@@ -678,12 +697,8 @@ fn mastodon_url(u: &UrlParts<'_>) -> Option<PostUrl> {
         .position(|b| !b.is_ascii_digit())
         .unwrap_or(raw_id.len());
     let (id, junk) = raw_id.split_at(end);
-    if !digits(id, 20)
-        || junk
-            .bytes()
-            .next()
-            .is_some_and(|b| b.is_ascii_alphanumeric())
-    {
+    // Only a stray `>` may follow the id; `-slug` means a blog post (Medium…).
+    if !digits(id, 20) || !(junk.is_empty() || junk.starts_with('>')) {
         return None;
     }
     if !user
@@ -706,7 +721,7 @@ pub fn url_needles() -> Vec<&'static str> {
         .iter()
         .flat_map(|s| s.hosts.iter().copied())
         .collect();
-    v.extend(["t.co/", "/@", "/users/", "at://", "nitter"]);
+    v.extend(["t.co/", "/@", "/users/", "at://", "nitter", "twitter://"]);
     v
 }
 

@@ -77,10 +77,12 @@ pub fn scan_bytes(bytes: &[u8], kind_hint: Option<Kind>, opts: &ScanOptions) -> 
             reason: "binary file, not an article".into(),
         };
     }
-    let kind = opts
-        .kind
-        .or(kind_hint)
-        .unwrap_or_else(|| input::sniff_kind(bytes));
+    let utf16 = utf16_order(bytes);
+    let kind = opts.kind.or(kind_hint).unwrap_or_else(|| match utf16 {
+        // Sniff UTF-16 on its decoded start, not on bytes interleaved with NULs.
+        Some(big_endian) => input::sniff_kind(&decode_utf16_head(bytes, big_endian)),
+        None => input::sniff_kind(bytes),
+    });
     let embeds = crate::detect(bytes, kind);
     let mut line = 1;
     let mut at = 0;
@@ -89,7 +91,10 @@ pub fn scan_bytes(bytes: &[u8], kind_hint: Option<Kind>, opts: &ScanOptions) -> 
         .map(|embed| {
             let to = embed.span.start.min(bytes.len());
             if to >= at {
-                line += memchr::memchr_iter(b'\n', &bytes[at..to]).count();
+                line += match utf16 {
+                    Some(big_endian) => utf16_newlines(bytes, at, to, big_endian),
+                    None => memchr::memchr_iter(b'\n', &bytes[at..to]).count(),
+                };
                 at = to;
             }
             Found { embed, line }
@@ -100,6 +105,46 @@ pub fn scan_bytes(bytes: &[u8], kind_hint: Option<Kind>, opts: &ScanOptions) -> 
         bytes: bytes.len() as u64,
         embeds,
     }
+}
+
+/// `Some(big_endian)` for bytes with a UTF-16 byte-order mark.
+fn utf16_order(bytes: &[u8]) -> Option<bool> {
+    match bytes {
+        [0xFF, 0xFE, ..] => Some(false),
+        [0xFE, 0xFF, ..] => Some(true),
+        _ => None,
+    }
+}
+
+fn decode_utf16_head(bytes: &[u8], big_endian: bool) -> Vec<u8> {
+    let units = bytes[2..bytes.len().min(8192)].chunks_exact(2).map(|c| {
+        if big_endian {
+            u16::from_be_bytes([c[0], c[1]])
+        } else {
+            u16::from_le_bytes([c[0], c[1]])
+        }
+    });
+    char::decode_utf16(units)
+        .map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER))
+        .collect::<String>()
+        .into_bytes()
+}
+
+/// Newlines (the code unit U+000A) in `bytes[from..to]` of a UTF-16 text.
+fn utf16_newlines(bytes: &[u8], from: usize, to: usize, big_endian: bool) -> usize {
+    // Code units start at even offsets (after the 2-byte mark).
+    let from = from + (from % 2);
+    (from..to.saturating_sub(1))
+        .step_by(2)
+        .filter(|&i| {
+            let unit = if big_endian {
+                [bytes[i], bytes[i + 1]]
+            } else {
+                [bytes[i + 1], bytes[i]]
+            };
+            unit == [0x00, 0x0A]
+        })
+        .count()
 }
 
 /// Reads and scans one article.

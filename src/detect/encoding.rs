@@ -107,6 +107,8 @@ pub fn decode(input: &[u8], kind: Kind) -> Decoded<'_> {
 /// are known exactly.
 fn transcode(input: &[u8], bom: usize, encoding: &'static Encoding) -> (Vec<u8>, OffsetMap) {
     let ascii_compatible = encoding.is_ascii_compatible() && encoding != encoding_rs::ISO_2022_JP;
+    // Encodings where an ASCII character is one byte (all but UTF-16).
+    let byte_per_ascii = encoding != UTF_16LE && encoding != UTF_16BE;
     let mut decoder = encoding.new_decoder_without_bom_handling();
     let mut out = String::with_capacity(input.len() + input.len() / 2);
     let mut map = OffsetMap::new();
@@ -134,7 +136,25 @@ fn transcode(input: &[u8], bom: usize, encoding: &'static Encoding) -> (Vec<u8>,
         let (_, _, _) = decoder.decode_to_string(&input[i..i + 1], &mut out, false);
         i += 1;
         if out.len() > before {
-            map.push(before, out.len() - before, char_start, i - char_start);
+            // A decoder may emit several characters at once (U+FFFD for a
+            // stray lead byte, then the ASCII byte that ended it) or swallow an
+            // escape sequence before one: an ASCII character that is the byte
+            // just fed maps to that byte alone.
+            let fed = input[i - 1];
+            let last_is_fed = byte_per_ascii && fed < 0x80 && out.as_bytes().last() == Some(&fed);
+            if last_is_fed && (out.len() - before > 1 || i - char_start > 1) {
+                if out.len() - before > 1 {
+                    map.push(
+                        before,
+                        out.len() - before - 1,
+                        char_start,
+                        i - 1 - char_start,
+                    );
+                }
+                map.push(out.len() - 1, 1, i - 1, 1);
+            } else {
+                map.push(before, out.len() - before, char_start, i - char_start);
+            }
             char_start = i;
             pending = false;
         } else {

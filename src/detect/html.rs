@@ -63,11 +63,77 @@ const VOID: &[&str] = &[
     "wbr", "param",
 ];
 
+/// End tags that close an element left open inside them (a container's
+/// ancestor ending closes the container too, as in a browser's tree).
+const CLOSERS: &[&str] = &[
+    "div", "section", "article", "main", "aside", "figure", "body", "html", "td", "th", "tr",
+    "table", "li", "ul", "ol", "header", "footer", "nav", "details", "dd", "dl",
+];
+
 struct Open {
     /// Lowercase tag name, or `!wp` for a WordPress block comment.
     tag: String,
+    /// Same-tag elements open inside it, plus itself.
     depth: usize,
+    /// Other elements open inside it, by name (bounded).
+    inner: Vec<(String, u32)>,
     hit: usize,
+}
+
+impl Open {
+    fn new(tag: String, hit: usize) -> Self {
+        Open {
+            tag,
+            depth: 1,
+            inner: Vec::new(),
+            hit,
+        }
+    }
+}
+
+/// A start tag inside the innermost container: count it so its end tag is
+/// matched to it and not to the container.
+fn open_inside(open: &mut [Open], name: &str) {
+    let Some(o) = open.last_mut() else { return };
+    if o.tag == name {
+        o.depth += 1;
+    } else if let Some(entry) = o.inner.iter_mut().find(|(n, _)| n == name) {
+        entry.1 += 1;
+    } else if o.inner.len() < 64 {
+        o.inner.push((name.to_string(), 1));
+    }
+}
+
+/// An end tag: closes the innermost container it belongs to, or an element
+/// inside it; an ancestor's end tag closes the containers left open inside it.
+fn close(
+    open: &mut Vec<Open>,
+    hits: &mut [Hit],
+    stream: &mut Stream,
+    name: &str,
+    span: &std::ops::Range<usize>,
+) {
+    while let Some(o) = open.last_mut() {
+        if o.tag == name {
+            o.depth -= 1;
+            if o.depth == 0 {
+                hits[o.hit].end = span.end;
+                open.pop();
+                stream.push_break(span.end, true);
+            }
+            return;
+        }
+        if let Some(entry) = o.inner.iter_mut().find(|(n, c)| n == name && *c > 0) {
+            entry.1 -= 1;
+            return;
+        }
+        if !CLOSERS.contains(&name) {
+            return; // a stray end tag
+        }
+        hits[o.hit].end = span.start;
+        open.pop();
+        stream.push_break(span.start, true);
+    }
 }
 
 /// What the markup pass found.
@@ -95,6 +161,18 @@ fn attr_value(doc: &[u8], r: std::ops::Range<usize>) -> String {
     }
 }
 
+/// A JSX attribute written as an expression (`id={"20"}`, `id={`20`}`, `id={20}`)
+/// holding a literal: the literal.
+fn jsx_literal(v: &str) -> &str {
+    let v = v.trim();
+    let v = v
+        .strip_prefix('{')
+        .and_then(|v| v.strip_suffix('}'))
+        .unwrap_or(v)
+        .trim();
+    v.trim_matches(|c| c == '"' || c == '\'' || c == '`')
+}
+
 /// Classifies an attribute value that is either a post URL or a bare id.
 fn post_from_value(provider: Provider, value: &str) -> Option<PostUrl> {
     let value = value.trim();
@@ -112,10 +190,13 @@ pub fn scan(doc: &[u8], markdown: bool) -> Markup {
     let mut open: Vec<Open> = Vec::new();
     // The open `<a>` that is a finding: its index and where its content starts.
     let mut anchor: Option<(usize, usize)> = None;
+    let mut in_code = 0usize;
 
     while let Some(token) = tok.next_token() {
         match token {
-            Token::Text(r) => stream.push_text(doc, r.start, r.end, true),
+            // Text shown as code (`<pre>`, `<code>`) is an example, not a citation.
+            Token::Text(r) if in_code == 0 => stream.push_text(doc, r.start, r.end, true),
+            Token::Text(_) => {}
             Token::Comment { body, span } => {
                 wordpress_comment(doc, body, span, &mut hits, &mut open, &mut stream);
             }
@@ -125,16 +206,14 @@ pub fn scan(doc: &[u8], markdown: bool) -> Markup {
                     && let Some((i, content)) = anchor.take()
                 {
                     close_anchor(doc, &mut hits[i], content, span.start, span.end);
-                }
-                if let Some(k) = open.iter().rposition(|o| o.tag == name) {
-                    open[k].depth -= 1;
-                    if open[k].depth == 0 {
-                        for o in open.drain(k..) {
-                            hits[o.hit].end = span.end;
-                        }
-                        stream.push_break(span.end, true);
+                    if hits[i].post.is_some() {
+                        stream.barriers.push(stream.text.len());
                     }
                 }
+                if name == "pre" || name == "code" {
+                    in_code = in_code.saturating_sub(1);
+                }
+                close(&mut open, &mut hits, &mut stream, &name, &span);
                 if BLOCKS.contains(&&*name) {
                     stream.push_break(span.start, name != "br");
                 }
@@ -148,12 +227,16 @@ pub fn scan(doc: &[u8], markdown: bool) -> Markup {
                 if BLOCKS.contains(&&*name) {
                     stream.push_break(span.start, name != "br" && name != "li");
                 }
-                for o in open.iter_mut().filter(|o| o.tag == name) {
-                    o.depth += 1;
+                let closes = !self_closing && !VOID.contains(&&*name);
+                if closes && (name == "pre" || name == "code") {
+                    in_code += 1;
                 }
                 if name == "a" {
                     if let Some((i, content)) = anchor.take() {
                         close_anchor(doc, &mut hits[i], content, span.start, span.start);
+                        if hits[i].post.is_some() {
+                            stream.barriers.push(stream.text.len());
+                        }
                     }
                     if let Some(hit) = anchor_hit(doc, tok.attrs(), span.clone()) {
                         if !hit.reference {
@@ -164,15 +247,15 @@ pub fn scan(doc: &[u8], markdown: bool) -> Markup {
                     continue;
                 }
                 let Some(hit) = element_hit(doc, &name, tok.attrs(), span.clone()) else {
+                    if closes {
+                        open_inside(&mut open, &name);
+                    }
                     continue;
                 };
-                let closes = !self_closing && !VOID.contains(&&*name);
                 if closes && open.len() < MAX_OPEN {
-                    open.push(Open {
-                        tag: name.into_owned(),
-                        depth: 1,
-                        hit: hits.len(),
-                    });
+                    open.push(Open::new(name.into_owned(), hits.len()));
+                } else if closes {
+                    open_inside(&mut open, &name);
                 }
                 stream.push_break(span.start, true);
                 hits.push(hit);
@@ -349,8 +432,8 @@ fn element_hit(
         }
         for (tag, attr) in spec.components {
             if name == *tag
-                && let Some(post) =
-                    get_attr(doc, attrs, attr).and_then(|v| post_from_value(spec.provider, &v))
+                && let Some(post) = get_attr(doc, attrs, attr)
+                    .and_then(|v| post_from_value(spec.provider, jsx_literal(&v)))
             {
                 return Some(Hit::post(spec.provider, Form::Shortcode, start, end, post));
             }
@@ -458,11 +541,7 @@ fn wordpress_comment(
     };
     let Some(provider) = provider else { return };
     if open.len() < MAX_OPEN {
-        open.push(Open {
-            tag: "!wp".into(),
-            depth: 1,
-            hit: hits.len(),
-        });
+        open.push(Open::new("!wp".into(), hits.len()));
     }
     stream.push_break(span.start, true);
     hits.push(Hit::container(

@@ -72,23 +72,26 @@ pub fn might_contain_embeds(input: &[u8]) -> bool {
     if memchr::memchr(b'<', input).is_some() {
         return markup_might_contain(input);
     }
-    // Every needle of a markup-free embed ends within this many bytes before
-    // its trigger byte (the longest host is 20 bytes) or starts just at it.
+    // Every needle of a markup-free embed ends within BEFORE bytes before its
+    // trigger byte (the longest host is 20 bytes) or starts within AFTER bytes
+    // after it. Windows around nearby triggers are merged, so none is cut short.
     const BEFORE: usize = 64;
-    const AFTER: usize = 16;
-    let mut checked = 0;
+    const AFTER: usize = 48;
+    let mut window: Option<(usize, usize)> = None;
     for p in memchr::memchr3_iter(b'/', b'@', b'{', input) {
-        if p < checked {
-            continue;
-        }
-        let lo = p.saturating_sub(BEFORE);
-        let hi = (p + AFTER).min(input.len());
-        if PREFILTER.is_match(&input[lo..hi]) {
-            return true;
-        }
-        checked = hi;
+        let (lo, hi) = (p.saturating_sub(BEFORE), (p + AFTER).min(input.len()));
+        window = match window {
+            Some((wlo, whi)) if lo <= whi => Some((wlo, hi)),
+            Some((wlo, whi)) => {
+                if PREFILTER.is_match(&input[wlo..whi]) {
+                    return true;
+                }
+                Some((lo, hi))
+            }
+            None => Some((lo, hi)),
+        };
     }
-    false
+    window.is_some_and(|(lo, hi)| PREFILTER.is_match(&input[lo..hi]))
 }
 
 fn markup_might_contain(input: &[u8]) -> bool {
@@ -146,7 +149,12 @@ pub fn detect_unfiltered(input: &[u8], kind: Kind) -> Vec<Embed> {
             let markup = html::scan(&doc, kind == Kind::Markdown);
             let mut hits = markup.hits;
             let mut found = Vec::new();
-            text::scan(&markup.stream.text, kind, &mut found);
+            text::scan(
+                &markup.stream.text,
+                kind,
+                &mut found,
+                &markup.stream.barriers,
+            );
             for mut h in found {
                 h.start = markup.stream.map.start(h.start);
                 h.end = markup.stream.map.end(h.end);
@@ -156,7 +164,7 @@ pub fn detect_unfiltered(input: &[u8], kind: Kind) -> Vec<Embed> {
         }
         Kind::Text => {
             let mut hits = Vec::new();
-            text::scan(&doc, kind, &mut hits);
+            text::scan(&doc, kind, &mut hits, &[]);
             hits
         }
     };
@@ -248,7 +256,8 @@ fn resolve(doc: &[u8], hits: &mut Vec<Hit>) {
         .collect();
     for (i, h) in hits.iter().enumerate() {
         if h.form == Form::ShortLink && !h.container {
-            let lo = cited.partition_point(|&s| s + NEARBY < h.start);
+            // The post it belongs to follows it (its status or intent links).
+            let lo = cited.partition_point(|&s| s < h.end);
             drop[i] |= cited.get(lo).is_some_and(|&s| s <= h.end + NEARBY);
         }
     }
@@ -290,17 +299,24 @@ fn resolve(doc: &[u8], hits: &mut Vec<Hit>) {
 /// Blanks out Markdown code (fenced blocks and inline code spans) with spaces,
 /// keeping every offset: an embed shown as code is an example, not an embed.
 fn mask_markdown_code(src: &[u8]) -> Cow<'_, [u8]> {
-    if memchr::memchr2(b'`', b'~', src).is_none() {
+    let indented = memchr::memmem::find(src, b"\n    ").is_some()
+        || memchr::memmem::find(src, b"\n\t").is_some();
+    if memchr::memchr2(b'`', b'~', src).is_none() && !indented {
         return Cow::Borrowed(src);
     }
     let mut out = src.to_vec();
     let mut fence: Option<(u8, usize)> = None;
+    // Indented code: four spaces (or a tab) after a blank line, outside lists.
+    let mut prev_blank = true;
+    let mut in_indented = false;
+    let mut in_list = false;
     let mut pos = 0;
     while pos < src.len() {
         let line_end = memchr::memchr(b'\n', &src[pos..]).map_or(src.len(), |i| pos + i + 1);
         let line = &src[pos..line_end];
         let indent = line.iter().take_while(|&&b| b == b' ').count();
         let body = &line[indent.min(line.len())..];
+        let blank_line = body.trim_ascii().is_empty();
         let run = |c: u8| body.iter().take_while(|&&b| b == c).count();
         match fence {
             Some((c, n)) => {
@@ -311,6 +327,7 @@ fn mask_markdown_code(src: &[u8]) -> Cow<'_, [u8]> {
                 }
             }
             None => {
+                let indented = indent >= 4 || line.first() == Some(&b'\t');
                 let (c, n) = if run(b'`') >= 3 {
                     (b'`', run(b'`'))
                 } else if run(b'~') >= 3 {
@@ -318,17 +335,40 @@ fn mask_markdown_code(src: &[u8]) -> Cow<'_, [u8]> {
                 } else {
                     (0, 0)
                 };
-                if indent < 4 && n >= 3 {
+                if !blank_line && indented && !in_list && (prev_blank || in_indented) {
+                    in_indented = true;
+                    blank(&mut out[pos..line_end]);
+                } else if indent < 4 && n >= 3 {
                     fence = Some((c, n));
                     blank(&mut out[pos..line_end]);
                 } else {
+                    if !blank_line {
+                        in_indented = false;
+                        if indent < 4 {
+                            in_list = is_list_item(body);
+                        }
+                    }
                     mask_inline_code(&src[pos..line_end], &mut out[pos..line_end]);
                 }
             }
         }
+        prev_blank = blank_line;
         pos = line_end;
     }
     Cow::Owned(out)
+}
+
+/// `- x`, `* x`, `+ x`, `1. x`, `1) x`.
+fn is_list_item(body: &[u8]) -> bool {
+    let digits = body.iter().take_while(|b| b.is_ascii_digit()).count();
+    let rest = &body[digits..];
+    let marker = if digits > 0 {
+        rest.first().is_some_and(|&b| b == b'.' || b == b')')
+    } else {
+        rest.first()
+            .is_some_and(|&b| matches!(b, b'-' | b'*' | b'+'))
+    };
+    marker && rest.get(1).is_none_or(|b| b.is_ascii_whitespace())
 }
 
 /// Inline code spans on one line: a run of N backticks up to the next run of
@@ -546,6 +586,10 @@ mod tests {
             ),
             one(Provider::Twitter, Form::Shortcode, "1511750228428435457")
         );
+        let indented = "Intro\n\n    <blockquote class=\"twitter-tweet\"><a href=\"https://twitter.com/a/status/314\"></a></blockquote>\n\nText";
+        assert!(ids(indented, Kind::Markdown).is_empty());
+        let in_list = "- item\n\n    https://twitter.com/a/status/315\n";
+        assert_eq!(ids(in_list, Kind::Markdown).len(), 1);
         let code = "```html\n<blockquote class=\"twitter-tweet\"><a href=\"https://twitter.com/a/status/1\"></a></blockquote>\n```\nand `https://twitter.com/a/status/2` inline";
         assert!(ids(code, Kind::Markdown).is_empty());
     }

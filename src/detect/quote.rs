@@ -6,11 +6,11 @@ use crate::embed::Quote;
 use scraper::{ElementRef, Html, Node};
 
 /// Blockquotes larger than this are not parsed for a quote (a real one is a few KB).
-const MAX_FRAGMENT: usize = 64 * 1024;
+const MAX_FRAGMENT: usize = 32 * 1024;
 
 /// Nor are blockquotes with more tags than this: a real one has a few dozen, and
-/// an HTML5 tree builder's cost grows with nesting depth times tag count.
-const MAX_TAGS: usize = 1024;
+/// an HTML5 tree builder's cost grows with the square of unclosed formatting tags.
+const MAX_TAGS: usize = 256;
 
 /// Reads the quote out of a blockquote's markup.
 pub fn from_blockquote(markup: &[u8]) -> Option<Quote> {

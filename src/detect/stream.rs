@@ -13,6 +13,9 @@ pub struct Stream {
     pub text: Vec<u8>,
     /// Stream offset → document offset.
     pub map: OffsetMap,
+    /// Stream offsets where a cited post's markup ends (a link's `</a>`): a
+    /// flattened post's words never reach back past one.
+    pub barriers: Vec<usize>,
 }
 
 impl Stream {
@@ -21,6 +24,7 @@ impl Stream {
         Stream {
             text: Vec::new(),
             map: OffsetMap::new(),
+            barriers: Vec::new(),
         }
     }
 

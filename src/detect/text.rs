@@ -29,10 +29,21 @@ fn url_byte(b: u8) -> bool {
 }
 
 /// Runs every text detector over `text`.
-pub fn scan(text: &[u8], kind: Kind, hits: &mut Vec<Hit>) {
+/// `barriers` are offsets (ascending) where markup citing a post ends.
+pub fn scan(text: &[u8], kind: Kind, hits: &mut Vec<Hit>, barriers: &[usize]) {
+    let first = hits.len();
     urls(text, kind, hits);
     shortcodes(text, hits);
-    flattened(text, hits);
+    // Posts cited in the text itself are barriers too.
+    let mut all: Vec<usize> = barriers.to_vec();
+    all.extend(
+        hits[first..]
+            .iter()
+            .filter(|h| h.post.is_some())
+            .map(|h| h.end),
+    );
+    all.sort_unstable();
+    flattened(text, hits, &all);
 }
 
 fn urls(text: &[u8], kind: Kind, hits: &mut Vec<Hit>) {
@@ -77,7 +88,8 @@ fn urls(text: &[u8], kind: Kind, hits: &mut Vec<Hit>) {
     }
 }
 
-/// `[text](url)` or `[text](<url> "title")` around `text[l..r]`: the whole link.
+/// `[text](url)` or `[text](<url> "title")` around `text[l..r]`: the whole
+/// link, brackets matched so `[![alt](img)](url)` and `[a [b] c](url)` work.
 fn markdown_link(text: &[u8], l: usize, r: usize) -> Option<(usize, usize)> {
     let before = &text[..l];
     let open = before
@@ -87,15 +99,30 @@ fn markdown_link(text: &[u8], l: usize, r: usize) -> Option<(usize, usize)> {
     if text[r..close].contains(&b'\n') {
         return None;
     }
+    // `open.len()` is the index of the `]`; walk back to its `[`.
     let floor = open.len().saturating_sub(1000);
-    let bracket = open[floor..].iter().rposition(|&b| b == b'[')? + floor;
+    let mut depth = 0usize;
+    let mut i = open.len();
+    let bracket = loop {
+        if i == floor {
+            return None;
+        }
+        i -= 1;
+        match text[i] {
+            b']' => depth += 1,
+            b'[' if depth == 0 => break i,
+            b'[' => depth -= 1,
+            b'\n' if i > 0 && text[i - 1] == b'\n' => return None,
+            _ => {}
+        }
+    };
     // `![alt](…)` is an image; keep the `!` with it.
     let start = if bracket > 0 && text[bracket - 1] == b'!' {
         bracket - 1
     } else {
         bracket
     };
-    (!text[bracket..open.len()].windows(2).any(|w| w == b"\n\n")).then_some((start, close))
+    Some((start, close))
 }
 
 fn alone_on_line(text: &[u8], l: usize, r: usize) -> bool {
@@ -248,14 +275,16 @@ pub fn attributions(text: &[u8]) -> Vec<Attribution> {
             continue;
         };
         let date_s = String::from_utf8_lossy(date.as_bytes()).trim().to_string();
-        if !plausible_date(&date_s) {
+        let hyphen = matches!(dash.as_bytes(), b"-" | b"--");
+        if !plausible_date(&date_s, hyphen) {
             continue;
         }
         let mut name_bytes = name.as_bytes();
         let mut dash_at = window_start + dash.start();
         // A hyphen dash may have matched inside the post's words: keep the last
         // ` - ` segment as the name (offsets in bytes, so the dash stays exact).
-        if let Some(p) = memchr::memmem::rfind(name_bytes, b" - ") {
+        // After a real em dash, a ` - ` belongs to the name ("PM - Official").
+        if hyphen && let Some(p) = memchr::memmem::rfind(name_bytes, b" - ") {
             dash_at = window_start + name.start() + p + 1;
             name_bytes = &name_bytes[p + 3..];
         }
@@ -271,15 +300,36 @@ pub fn attributions(text: &[u8]) -> Vec<Attribution> {
     out
 }
 
-/// A date as written, in any language: short, with a number, and no link.
-fn plausible_date(s: &str) -> bool {
+/// A date as written, in any language: short, no link, and with a year (four
+/// digits in any script; 2006 or later in ASCII). After a mere hyphen, which
+/// prose uses too, an ASCII date must also read like one (`June 20, 2024`,
+/// `20 June 2024`).
+fn plausible_date(s: &str, hyphen: bool) -> bool {
     let chars = s.chars().count();
-    (4..=60).contains(&chars)
-        && s.chars().any(|c| c.is_numeric())
-        && !s.contains("http")
-        && !s.contains("://")
-        && !s.contains('(')
+    if !(4..=60).contains(&chars) || s.contains("http") || s.contains("://") || s.contains('(') {
+        return false;
+    }
+    let has_year = YEAR
+        .captures_iter(s.as_bytes())
+        .filter_map(|c| c.get(1))
+        .any(|m| {
+            let y = String::from_utf8_lossy(m.as_bytes());
+            match y.parse::<u32>() {
+                Ok(v) => (2006..=2100).contains(&v),
+                Err(_) => true, // digits of another script
+            }
+        });
+    has_year && (!hyphen || !s.is_ascii() || ENGLISH_DATE.is_match(s.as_bytes()))
 }
+
+static YEAR: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?:^|[^\p{Nd}])(\p{Nd}{4})(?:$|[^\p{Nd}])").unwrap_or_else(|_| unreachable!())
+});
+
+static ENGLISH_DATE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(?:[A-Za-z]{3,9}\.? \d{1,2},? \d{4}|\d{1,2} [A-Za-z]{3,9}\.? \d{4})$")
+        .unwrap_or_else(|_| unreachable!())
+});
 
 fn twitter_handle(h: &str) -> bool {
     !h.is_empty() && h.len() <= 15 && h.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
@@ -305,14 +355,15 @@ fn prev_line_start(text: &[u8], pos: usize, floor: usize) -> usize {
     memchr::memrchr(b'\n', &text[floor..upto]).map_or(floor, |p| floor + p + 1)
 }
 
-fn flattened(text: &[u8], hits: &mut Vec<Hit>) {
+fn flattened(text: &[u8], hits: &mut Vec<Hit>, barriers: &[usize]) {
     // A post's words never reach back past the previous post's attribution.
     let mut previous_end = 0;
     for a in attributions(text) {
         if !twitter_handle(&a.handle) || a.dash < previous_end {
             continue;
         }
-        let barrier = previous_end;
+        let cited = barriers.partition_point(|&b| b <= a.dash);
+        let barrier = previous_end.max(cited.checked_sub(1).map_or(0, |i| barriers[i]));
         previous_end = a.end;
         let line_start = memchr::memrchr(b'\n', &text[..a.dash]).map_or(0, |p| p + 1);
         let before_on_line = content(&text[line_start..a.dash]);
@@ -415,7 +466,7 @@ mod tests {
 
     fn run(text: &str, kind: Kind) -> Vec<Hit> {
         let mut hits = Vec::new();
-        scan(text.as_bytes(), kind, &mut hits);
+        scan(text.as_bytes(), kind, &mut hits, &[]);
         hits
     }
 
@@ -460,9 +511,41 @@ mod tests {
             "Follow me (@someone) for more.",
             "The site x.com is popular.",
             "— A dash (@handle) and then a long sentence that goes on without any date at all",
+            "- Jane Doe (@janedoe) keynote at 10:00",
+            "The author - Jane Smith (@jsmith) 3 min read",
+            "- Jane Doe (@janedoe) 12 talks",
+            "- Jane Doe (@janedoe) talk of 2024 spring",
+            "— Jane Doe (@janedoe) 1999",
         ] {
             assert!(run(t, Kind::Text).is_empty(), "{t}");
         }
+    }
+
+    #[test]
+    fn an_em_dash_keeps_a_hyphenated_name_whole() {
+        let t = "Words here\n— UK Prime Minister - Official (@10DowningStreet) July 5, 2024\n";
+        let a = attributions(t.as_bytes());
+        assert_eq!(a.len(), 1);
+        assert_eq!(a[0].author, "UK Prime Minister - Official");
+        let t = "Great game - go team - Jack Smith (@jsmith) June 3, 2020\n";
+        let a = attributions(t.as_bytes());
+        assert_eq!(a[0].author, "Jack Smith");
+        assert_eq!(&t[a[0].dash..a[0].dash + 2], "- ");
+    }
+
+    #[test]
+    fn localized_dates_have_years() {
+        for d in [
+            "June 20, 2024",
+            "20 जून 2024",
+            "2024年6月20日",
+            "٢٠ يونيو ٢٠٢٤",
+            "20. Juni 2024",
+        ] {
+            assert!(plausible_date(d, false), "{d}");
+        }
+        assert!(plausible_date("June 20, 2024", true));
+        assert!(!plausible_date("at 10:00 in 2024 room", true));
     }
 
     #[test]
@@ -474,6 +557,24 @@ mod tests {
             &t[hits[0].start..hits[0].end],
             "[this post](https://bsky.app/profile/a.bsky.social/post/3lj45bgmgek2j)"
         );
+    }
+
+    #[test]
+    fn markdown_links_around_images_and_brackets() {
+        for (t, want) in [
+            (
+                "x [![Screenshot](/img/tweet.png)](https://twitter.com/jack/status/20) y",
+                "[![Screenshot](/img/tweet.png)](https://twitter.com/jack/status/20)",
+            ),
+            (
+                "x [see [this] tweet](https://twitter.com/jack/status/501) y",
+                "[see [this] tweet](https://twitter.com/jack/status/501)",
+            ),
+        ] {
+            let hits = run(t, Kind::Markdown);
+            assert_eq!(hits.len(), 1, "{t}");
+            assert_eq!(&t[hits[0].start..hits[0].end], want);
+        }
     }
 
     #[test]

@@ -127,7 +127,8 @@ impl<'a> Tokenizer<'a> {
                 Some(self.end_tag(start))
             }
             Some(c) if c.is_ascii_alphabetic() => {
-                if self.markdown && self.is_autolink(start) {
+                // Markdown autolinks and Hugo shortcodes (`{{<tweet …>}}`) are text.
+                if self.markdown && (self.is_autolink(start) || src[..start].ends_with(b"{{")) {
                     return Some(self.text_from(start));
                 }
                 match self.start_tag(start) {
