@@ -491,3 +491,37 @@ fn four_processes_writing_overlapping_objects() {
         .code(0)
         .stdout(predicate::str::contains("twitter:1000"));
 }
+
+#[test]
+fn captures_added_later_are_listed_without_a_reindex() {
+    let (dir, archive) = sample_archive();
+    let archive_dir = dir.path().join("archive");
+    embarc(&archive_dir).arg("ls").assert().code(0);
+    capture(
+        &archive,
+        42,
+        time::macros::datetime!(2026-07-01 00:00:00 UTC),
+        "later",
+    );
+    embarc(&archive_dir)
+        .args(["ls", "--json"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::starts_with("{\"post\":\"twitter:42\""));
+}
+
+#[test]
+fn async_streams_are_hashed_while_written() {
+    let (_dir, archive) = sample_archive();
+    let data = bytes(5, 5 << 20);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let (digest, n) = runtime
+        .block_on(archive.put_stream(std::io::Cursor::new(data.clone())))
+        .expect("put_stream");
+    assert_eq!((digest, n), (Digest::of(&data), data.len() as u64));
+    assert_eq!(archive.read_object(&digest, 10 << 20).expect("read"), data);
+    assert_eq!(files_under(&archive.root().join("tmp")), 0);
+}

@@ -60,7 +60,10 @@ impl Archive {
     pub fn open_or_create(root: impl Into<PathBuf>) -> Result<Archive> {
         let root = root.into();
         if root.join(MARKER).is_file() {
-            return Ok(Archive { root });
+            let archive = Archive { root };
+            // A writer clears what crashed writers left in tmp/ long ago.
+            archive.clean_tmp(STALE_TMP)?;
+            return Ok(archive);
         }
         if root.exists() {
             let entries = fs::read_dir(&root).with_path(&root)?;
@@ -347,6 +350,8 @@ impl Archive {
             &["posts", &record.post.provider, &record.post.id, &name],
             &digest,
         )?;
+        // Keep the cache current (it is rebuilt from refs if this is lost).
+        index::Index::open(self)?.add(&digest, record)?;
         Ok(digest)
     }
 

@@ -118,20 +118,26 @@ pub fn list_objects(archive: &Archive) -> Result<Vec<(PathBuf, Option<Digest>, u
     Ok(out)
 }
 
-/// Re-hashes one file.
+/// Re-hashes one file, reading through a per-thread buffer (no allocation per
+/// object: archives hold many small files).
 pub fn hash_file(path: &Path) -> Result<(Digest, u64)> {
+    thread_local! {
+        static BUF: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(vec![0u8; 1 << 20]);
+    }
     let mut f = std::fs::File::open(path).with_path(path)?;
     let mut hasher = Hasher::new();
-    let mut buf = vec![0u8; 1 << 20];
     let mut total = 0;
-    loop {
-        let n = f.read(&mut buf).with_path(path)?;
-        if n == 0 {
-            break;
+    BUF.with_borrow_mut(|buf| {
+        loop {
+            let n = f.read(buf).with_path(path)?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buf[..n]);
+            total += n as u64;
         }
-        hasher.update(&buf[..n]);
-        total += n as u64;
-    }
+        Ok::<_, Error>(())
+    })?;
     Ok((hasher.finish(), total))
 }
 
