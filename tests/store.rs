@@ -525,3 +525,77 @@ fn async_streams_are_hashed_while_written() {
     assert_eq!(archive.read_object(&digest, 10 << 20).expect("read"), data);
     assert_eq!(files_under(&archive.root().join("tmp")), 0);
 }
+
+#[test]
+fn article_and_short_link_records_are_found_by_their_refs() {
+    use embarc::store::record::{
+        ARTICLE_SCHEMA, ArticleRecord, Hop, SHORT_LINK_SCHEMA, ShortLinkRecord,
+    };
+    let (_dir, archive) = sample_archive();
+    let at = time::macros::datetime!(2026-06-20 10:00:00 UTC);
+    let post = PostKey {
+        provider: "twitter".into(),
+        id: "20".into(),
+        url: "https://twitter.com/jack/status/20".into(),
+    };
+    let article = ArticleRecord {
+        schema: ARTICLE_SCHEMA.into(),
+        article: "news/story.html".into(),
+        archived_at: at,
+        posts: vec![post.clone()],
+        short_links: vec![],
+    };
+    let d = archive.put_article(&article).expect("article");
+    let refs = archive.list_refs(&["articles"]).expect("refs");
+    assert_eq!(refs.len(), 1);
+    assert_eq!(refs[0].1, d);
+    assert_eq!(
+        archive.read_json::<ArticleRecord>(&d).expect("read"),
+        article
+    );
+
+    let first = ShortLinkRecord {
+        schema: SHORT_LINK_SCHEMA.into(),
+        short_link: "t.co/AbC".into(),
+        resolved_at: at,
+        hops: vec![Hop {
+            url: "https://t.co/AbC".into(),
+            status: 301,
+            location: Some(post.url.clone()),
+            at,
+        }],
+        post: Some(post),
+    };
+    let kept = archive.put_short_link(&first).expect("short");
+    let mut second = first.clone();
+    second.resolved_at = at + time::Duration::days(1);
+    assert_eq!(
+        archive.put_short_link(&second).expect("again"),
+        kept,
+        "the first resolution stays"
+    );
+}
+
+#[test]
+fn verify_can_sample() {
+    let (dir, archive) = sample_archive();
+    for i in 0..200 {
+        archive.put_bytes(&bytes(1000 + i, 100)).expect("put");
+    }
+    let out = embarc(&dir.path().join("archive"))
+        .args(["verify", "--sample", "10"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&out.stderr);
+    let checked: u64 = err
+        .split_whitespace()
+        .nth(1)
+        .and_then(|n| n.parse().ok())
+        .expect(&err);
+    assert!((1..120).contains(&checked), "{err}");
+    embarc(&dir.path().join("archive"))
+        .args(["verify", "--sample", "0"])
+        .assert()
+        .code(2);
+}

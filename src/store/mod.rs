@@ -355,6 +355,33 @@ impl Archive {
         Ok(digest)
     }
 
+    /// Stores an article record and its ref `refs/articles/KEY/STAMP-HEX`, KEY
+    /// being the SHA-256 of the article's name.
+    pub fn put_article(&self, record: &record::ArticleRecord) -> Result<Digest> {
+        let digest = self.put_json(record)?;
+        let key = Digest::of(record.article.as_bytes()).hex();
+        let name = format!("{}-{}", stamp(record.archived_at), digest.hex());
+        self.add_ref(&["articles", &key, &name], &digest)?;
+        Ok(digest)
+    }
+
+    /// Stores a short link's resolution under `refs/short/HOST/CODE` (the first
+    /// resolution stays; returns the digest of the one in force).
+    pub fn put_short_link(&self, record: &record::ShortLinkRecord) -> Result<Digest> {
+        let digest = self.put_json(record)?;
+        let (host, code) = record
+            .short_link
+            .split_once('/')
+            .unwrap_or(("t.co", &record.short_link));
+        if !self.add_ref(&["short", host, code], &digest)? {
+            let existing = self.list_refs(&["short", host, code])?;
+            if let Some((_, d)) = existing.into_iter().next() {
+                return Ok(d);
+            }
+        }
+        Ok(digest)
+    }
+
     /// Every capture of a post, oldest first.
     pub fn captures(&self, post: &PostKey) -> Result<Vec<(Digest, CaptureRecord)>> {
         self.list_refs(&["posts", &post.provider, &post.id])?
