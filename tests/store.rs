@@ -469,7 +469,7 @@ fn four_processes_writing_overlapping_objects() {
     let objects = verify::list_objects(&archive).expect("list");
     let mut names: Vec<String> = objects
         .iter()
-        .map(|(p, _, _)| p.file_name().expect("name").to_string_lossy().into())
+        .map(|(p, _)| p.file_name().expect("name").to_string_lossy().into())
         .collect();
     let total = names.len();
     names.sort();

@@ -243,26 +243,30 @@ pub fn verify(args: VerifyArgs, global: &Global) -> Result<u8> {
         }
         return Ok(exit::OK);
     };
-    let total: u64 = verify::list_objects(&archive)?
-        .iter()
-        .map(|(_, _, s)| s)
-        .sum();
     let sample = args.sample.unwrap_or(100.0);
     let bar = if global.quiet {
         ProgressBar::hidden()
     } else {
-        let expected = (total as f64 * sample / 100.0) as u64;
+        let objects = verify::list_objects(&archive)?.len() as f64;
+        let expected = (objects * sample / 100.0).ceil() as u64;
         let bar =
             ProgressBar::with_draw_target(Some(expected.max(1)), ProgressDrawTarget::stderr());
         bar.set_style(
-            ProgressStyle::with_template("{spinner} verifying [{bar:30}] {binary_bytes}/{binary_total_bytes} {binary_bytes_per_sec}")
-                .unwrap_or_else(|_| ProgressStyle::default_bar())
-                .progress_chars("=> "),
+            ProgressStyle::with_template(
+                "{spinner} verifying [{bar:30}] {pos}/{len} objects, {msg}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
         );
         bar
     };
+    let hashed = std::sync::atomic::AtomicU64::new(0);
     let started = std::time::Instant::now();
-    let report = verify::verify(&archive, sample, &|n| bar.inc(n))?;
+    let report = verify::verify(&archive, sample, &|n| {
+        let total = hashed.fetch_add(n, std::sync::atomic::Ordering::Relaxed) + n;
+        bar.inc(1);
+        bar.set_message(format!("{:.0} MB", total as f64 / 1e6));
+    })?;
     bar.finish_and_clear();
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     for p in &report.problems {

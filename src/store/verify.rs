@@ -84,8 +84,8 @@ pub struct Report {
 }
 
 /// Lists every object file with the digest its name claims (None if the name is
-/// not a digest), in name order.
-pub fn list_objects(archive: &Archive) -> Result<Vec<(PathBuf, Option<Digest>, u64)>> {
+/// not a digest), in name order. No file is opened or stat'ed.
+pub fn list_objects(archive: &Archive) -> Result<Vec<(PathBuf, Option<Digest>)>> {
     let base = archive.root().join("objects/sha256");
     let mut out = Vec::new();
     if !base.exists() {
@@ -112,8 +112,7 @@ pub fn list_objects(archive: &Archive) -> Result<Vec<(PathBuf, Option<Digest>, u
             .and_then(Path::file_name)
             .is_some_and(|p| name.len() == 64 && name.starts_with(&*p.to_string_lossy()));
         let digest = Digest::parse(&name).filter(|d| parent_ok && d.hex() == name);
-        let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
-        out.push((entry.path().to_path_buf(), digest, size));
+        out.push((entry.path().to_path_buf(), digest));
     }
     Ok(out)
 }
@@ -143,8 +142,8 @@ pub fn hash_file(path: &Path) -> Result<(Digest, u64)> {
 
 /// Verifies the archive: re-hashes `sample_percent` of the objects (100 = all,
 /// chosen at random otherwise), follows every ref, and checks that every
-/// capture record's bodies and media are present. `progress` is called with
-/// bytes hashed as work proceeds.
+/// capture record's bodies and media are present. `progress` is called once per
+/// object re-hashed, with its size.
 pub fn verify(
     archive: &Archive,
     sample_percent: f64,
@@ -156,14 +155,14 @@ pub fn verify(
         ..Report::default()
     };
     let salt = random_salt();
-    let chosen: Vec<&(PathBuf, Option<Digest>, u64)> = objects
+    let chosen: Vec<&(PathBuf, Option<Digest>)> = objects
         .iter()
-        .filter(|(path, _, _)| sample_percent >= 100.0 || sampled(path, salt, sample_percent))
+        .filter(|(path, _)| sample_percent >= 100.0 || sampled(path, salt, sample_percent))
         .collect();
     let bytes = AtomicU64::new(0);
     let mut problems: Vec<Problem> = chosen
         .par_iter()
-        .filter_map(|(path, claimed, _)| {
+        .filter_map(|(path, claimed)| {
             let Some(claimed) = claimed else {
                 return Some(Problem::Stray { path: path.clone() });
             };
