@@ -8,6 +8,7 @@
 
 #![deny(missing_docs)]
 
+pub mod capture;
 pub mod detect;
 pub mod embed;
 pub mod error;
