@@ -128,3 +128,33 @@ proptest! {
         prop_assert_eq!(again, post);
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 1000, ..ProptestConfig::default() })]
+
+    /// Whatever indices an answer carries, parsing never panics and the text
+    /// stays made of the tweet's own characters.
+    #[test]
+    fn syndication_entities_never_panic(
+        text in "\\PC{0,40}",
+        a in 0usize..60, b in 0usize..60, c in 0usize..60, d in 0usize..60, lo in 0usize..50, hi in 0usize..80,
+    ) {
+        let body = serde_json::json!({
+            "__typename": "Tweet", "id_str": "1", "text": text, "display_text_range": [lo, hi],
+            "entities": {
+                "hashtags": [{"indices": [a, b], "text": "t"}],
+                "urls": [{"indices": [c, d], "url": "https://t.co/x", "display_url": "x.y", "expanded_url": "https://x.y/"}],
+                "media": [{"indices": [b, c]}],
+                "user_mentions": {},
+            },
+            "user": {"name": "n", "screen_name": "s"},
+        });
+        let parsed = embarc::capture::syndication::parse(body.to_string().as_bytes());
+        prop_assert!(parsed.is_ok());
+    }
+
+    #[test]
+    fn syndication_parse_never_panics(body in prop::collection::vec(any::<u8>(), 0..512)) {
+        let _ = embarc::capture::syndication::parse(&body);
+    }
+}
