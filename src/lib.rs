@@ -13,6 +13,7 @@ pub mod detect;
 pub mod embed;
 pub mod error;
 pub mod input;
+pub mod net;
 pub mod providers;
 pub mod scan;
 pub mod store;

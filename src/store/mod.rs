@@ -199,6 +199,19 @@ impl Archive {
         }
     }
 
+    /// An object written piece by piece (an HTTP body as chunks arrive), hashed
+    /// as it goes; nothing is visible until [`ObjectWriter::finish`].
+    pub fn writer(&self) -> Result<ObjectWriter> {
+        let dir = self.tmp_dir();
+        let tmp = NamedTempFile::with_prefix_in(".put-", &dir).with_path(&dir)?;
+        Ok(ObjectWriter {
+            archive: self.clone(),
+            tmp,
+            hasher: Hasher::new(),
+            bytes: 0,
+        })
+    }
+
     /// A batch of small objects made durable together with one file-system
     /// sync instead of one per file. Nothing is published before `commit`.
     pub fn batch(&self) -> Batch<'_> {
@@ -408,6 +421,43 @@ impl Archive {
             }
         }
         Ok(removed)
+    }
+}
+
+/// An object being written; dropped unfinished, it leaves only a temp file
+/// that is removed at once (or, after a crash, by the next writer).
+pub struct ObjectWriter {
+    archive: Archive,
+    tmp: NamedTempFile,
+    hasher: Hasher,
+    bytes: u64,
+}
+
+impl ObjectWriter {
+    /// Appends bytes.
+    pub fn write(&mut self, bytes: &[u8]) -> Result<()> {
+        self.hasher.update(bytes);
+        self.tmp.write_all(bytes).with_path(self.tmp.path())?;
+        self.bytes += bytes.len() as u64;
+        Ok(())
+    }
+
+    /// Bytes written so far.
+    pub fn len(&self) -> u64 {
+        self.bytes
+    }
+
+    /// Whether nothing was written.
+    pub fn is_empty(&self) -> bool {
+        self.bytes == 0
+    }
+
+    /// Flushes to disk and publishes the object; returns its digest and size.
+    pub fn finish(self) -> Result<(Digest, u64)> {
+        let digest = self.hasher.finish();
+        self.tmp.as_file().sync_all().with_path(self.tmp.path())?;
+        self.archive.publish(self.tmp, &digest)?;
+        Ok((digest, self.bytes))
     }
 }
 

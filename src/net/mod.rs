@@ -1,0 +1,508 @@
+//! net: the one HTTP client embarc uses (DESIGN.md § Network rules). It fetches
+//! only hosts it is allowed to, re-checks every redirect hop itself (redirects
+//! are never followed automatically), refuses loopback, private and link-local
+//! addresses (also after DNS) unless a host was mapped there with `--mirror`,
+//! retries 429/5xx/connection errors with backoff and jitter honouring
+//! `Retry-After` and `x-rate-limit-reset`, limits concurrency per host, applies
+//! connect, read and total timeouts, caps every body, and streams bodies into
+//! the archive while hashing them.
+
+mod guard;
+
+use crate::store::record::Exchange;
+use crate::store::{Archive, Digest};
+pub use guard::is_public;
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use time::OffsetDateTime;
+use tokio::sync::Semaphore;
+
+/// `--mirror HOST=BASE_URL`: requests for HOST go to BASE_URL + path and query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mirror {
+    /// The original host (lowercase).
+    pub host: String,
+    /// The base URL, without a trailing slash.
+    pub base: String,
+}
+
+impl std::str::FromStr for Mirror {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (host, base) = s.split_once('=').ok_or_else(|| {
+            format!("{s}: a mirror is HOST=BASE_URL, e.g. t.co=http://127.0.0.1:8080")
+        })?;
+        let host = host.trim().to_ascii_lowercase();
+        let base = base.trim().trim_end_matches('/').to_string();
+        let parsed = url::Url::parse(&base).map_err(|e| format!("{s}: bad base URL: {e}"))?;
+        if host.is_empty() || !matches!(parsed.scheme(), "http" | "https") {
+            return Err(format!(
+                "{s}: a mirror is HOST=BASE_URL with an http(s) base URL"
+            ));
+        }
+        Ok(Mirror { host, base })
+    }
+}
+
+/// How the client behaves.
+#[derive(Debug, Clone)]
+pub struct NetConfig {
+    /// Host mappings (a mirror, a caching proxy, a local test server).
+    pub mirrors: Vec<Mirror>,
+    /// Hosts that may be fetched (suffix match); `None` allows any public host.
+    pub allowed_hosts: Option<Vec<String>>,
+    /// The User-Agent sent.
+    pub user_agent: String,
+    /// Time to establish a connection.
+    pub connect_timeout: Duration,
+    /// Longest silence while reading a body.
+    pub read_timeout: Duration,
+    /// Longest time for one request, body included.
+    pub total_timeout: Duration,
+    /// Largest body accepted, in bytes.
+    pub max_body: u64,
+    /// Attempts per request (1 = no retry).
+    pub max_attempts: u32,
+    /// The longest wait a server may ask for before a retry.
+    pub max_wait: Duration,
+    /// Requests in flight per host.
+    pub per_host: usize,
+}
+
+impl Default for NetConfig {
+    fn default() -> Self {
+        NetConfig {
+            mirrors: Vec::new(),
+            allowed_hosts: Some(X_HOSTS.iter().map(|h| h.to_string()).collect()),
+            user_agent: format!(
+                "embarc/{} (+https://github.com/embarc; archiving embedded posts)",
+                env!("CARGO_PKG_VERSION")
+            ),
+            connect_timeout: Duration::from_secs(10),
+            read_timeout: Duration::from_secs(30),
+            total_timeout: Duration::from_secs(300),
+            max_body: 512 * 1024 * 1024,
+            max_attempts: 4,
+            max_wait: Duration::from_secs(120),
+            per_host: 4,
+        }
+    }
+}
+
+/// The hosts X capture needs.
+pub const X_HOSTS: &[&str] = &[
+    "twitter.com",
+    "x.com",
+    "t.co",
+    "twimg.com",
+    "publish.twitter.com",
+    "publish.x.com",
+];
+
+/// Why a request did not produce a response.
+#[derive(Debug, thiserror::Error)]
+pub enum NetError {
+    /// The URL may not be fetched.
+    #[error("{url}: refused: {reason}")]
+    Refused {
+        /// The URL.
+        url: String,
+        /// Why.
+        reason: String,
+    },
+    /// A timeout.
+    #[error("{url}: timed out ({what}); the server is slow or unreachable, try again later")]
+    Timeout {
+        /// The URL.
+        url: String,
+        /// Which limit.
+        what: &'static str,
+    },
+    /// The body is larger than allowed.
+    #[error("{url}: body larger than {limit} bytes; refused")]
+    TooLarge {
+        /// The URL.
+        url: String,
+        /// The cap.
+        limit: u64,
+    },
+    /// A transport failure that retries did not cure.
+    #[error("{url}: {message}")]
+    Transport {
+        /// The URL.
+        url: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// The archive could not store the body.
+    #[error(transparent)]
+    Store(#[from] crate::Error),
+}
+
+/// A response whose body is stored in the archive.
+#[derive(Debug, Clone)]
+pub struct Fetched {
+    /// The exchange as the capture record keeps it.
+    pub exchange: Exchange,
+    /// The body bytes when small enough to keep in memory for parsing
+    /// (`keep_up_to`), as received (not decompressed).
+    pub body: Option<Vec<u8>>,
+    /// How many attempts it took.
+    pub attempts: u32,
+}
+
+impl Fetched {
+    /// The response status.
+    pub fn status(&self) -> u16 {
+        self.exchange.status
+    }
+
+    /// A header's first value (name in any case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.exchange
+            .headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The body decoded from its Content-Encoding (gzip, deflate), at most
+    /// `limit` bytes: a compression bomb fails instead of filling memory.
+    pub fn decoded_body(&self, limit: u64) -> Option<Vec<u8>> {
+        use std::io::Read;
+        let body = self.body.as_ref()?;
+        let mut out = Vec::new();
+        let read = match self
+            .header("content-encoding")
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
+            Some("gzip") | Some("x-gzip") => flate2::read::GzDecoder::new(&body[..])
+                .take(limit + 1)
+                .read_to_end(&mut out),
+            Some("deflate") => flate2::read::ZlibDecoder::new(&body[..])
+                .take(limit + 1)
+                .read_to_end(&mut out),
+            None | Some("identity") | Some("") => {
+                out.extend_from_slice(body);
+                Ok(out.len())
+            }
+            Some(_) => return None,
+        };
+        (read.is_ok() && out.len() as u64 <= limit).then_some(out)
+    }
+}
+
+/// The client.
+#[derive(Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    cfg: Arc<NetConfig>,
+    hosts: Arc<Mutex<HashMap<String, Arc<Semaphore>>>>,
+}
+
+impl Client {
+    /// A client with `cfg`.
+    pub fn new(cfg: NetConfig) -> Result<Client, NetError> {
+        let mirror_hosts: Vec<String> = cfg
+            .mirrors
+            .iter()
+            .filter_map(|m| {
+                url::Url::parse(&m.base)
+                    .ok()?
+                    .host_str()
+                    .map(str::to_string)
+            })
+            .collect();
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(cfg.connect_timeout)
+            .user_agent(cfg.user_agent.clone())
+            .no_proxy()
+            .dns_resolver(Arc::new(guard::PublicResolver::new(mirror_hosts)))
+            .build()
+            .map_err(|e| NetError::Transport {
+                url: String::new(),
+                message: format!("cannot build the HTTP client: {e}"),
+            })?;
+        Ok(Client {
+            http,
+            cfg: Arc::new(cfg),
+            hosts: Arc::new(Mutex::new(HashMap::new())),
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &NetConfig {
+        &self.cfg
+    }
+
+    /// Where a URL is actually requested: the mirror's URL when its host is
+    /// mirrored (returned as `Some(base)`), else the URL itself after the
+    /// host checks.
+    pub fn route(&self, url: &str) -> Result<(String, Option<String>), NetError> {
+        let refused = |reason: &str| NetError::Refused {
+            url: url.to_string(),
+            reason: reason.to_string(),
+        };
+        let parsed = url::Url::parse(url).map_err(|_| refused("not a URL"))?;
+        if !matches!(parsed.scheme(), "http" | "https") {
+            return Err(refused("only http and https are fetched"));
+        }
+        let host = parsed
+            .host_str()
+            .ok_or_else(|| refused("no host"))?
+            .to_ascii_lowercase();
+        if let Some(m) = self.cfg.mirrors.iter().find(|m| m.host == host) {
+            let mut target = format!("{}{}", m.base, parsed.path());
+            if let Some(q) = parsed.query() {
+                target.push('?');
+                target.push_str(q);
+            }
+            return Ok((target, Some(m.base.clone())));
+        }
+        if let Some(allowed) = &self.cfg.allowed_hosts {
+            let ok = allowed
+                .iter()
+                .any(|a| host == *a || host.ends_with(&format!(".{a}")));
+            if !ok {
+                return Err(refused(
+                    "not a host embarc fetches (pass --mirror to map it)",
+                ));
+            }
+        }
+        let literal = host.trim_start_matches('[').trim_end_matches(']');
+        if let Ok(ip) = literal.parse::<IpAddr>()
+            && !is_public(ip)
+        {
+            return Err(refused("a loopback, private or link-local address"));
+        }
+        if parsed.port().is_some_and(|p| p != 80 && p != 443) && self.cfg.allowed_hosts.is_some() {
+            return Err(refused("an unusual port"));
+        }
+        Ok((url.to_string(), None))
+    }
+
+    fn host_gate(&self, host: &str) -> Arc<Semaphore> {
+        let mut hosts = self.hosts.lock().unwrap_or_else(|e| e.into_inner());
+        hosts
+            .entry(host.to_string())
+            .or_insert_with(|| Arc::new(Semaphore::new(self.cfg.per_host.max(1))))
+            .clone()
+    }
+
+    /// One GET (redirects are returned, not followed), retried on 429, 5xx and
+    /// connection errors. The body streams into `archive`; bodies of at most
+    /// `keep_up_to` bytes are also returned.
+    pub async fn get(
+        &self,
+        url: &str,
+        archive: &Archive,
+        keep_up_to: usize,
+    ) -> Result<Fetched, NetError> {
+        let (target, via) = self.route(url)?;
+        let host = url::Url::parse(url)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_string))
+            .unwrap_or_default();
+        let gate = self.host_gate(&host);
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let permit = gate.acquire().await.map_err(|_| NetError::Transport {
+                url: url.to_string(),
+                message: "client shut down".into(),
+            })?;
+            let result = self
+                .once(url, &target, via.clone(), archive, keep_up_to)
+                .await;
+            drop(permit);
+            let retry_in = match &result {
+                Ok(f) if f.status() == 429 || (500..600).contains(&f.status()) => {
+                    Some(self.wait_for(f, attempt))
+                }
+                Ok(_) => None,
+                Err(NetError::Transport { .. })
+                | Err(NetError::Timeout {
+                    what: "connect", ..
+                }) => Some(backoff(attempt)),
+                Err(_) => None,
+            };
+            match retry_in {
+                Some(wait) if attempt < self.cfg.max_attempts && wait <= self.cfg.max_wait => {
+                    tokio::time::sleep(wait).await;
+                }
+                _ => {
+                    return result.map(|mut f| {
+                        f.attempts = attempt;
+                        f
+                    });
+                }
+            }
+        }
+    }
+
+    /// How long to wait before retrying a 429/5xx: the server's word
+    /// (`Retry-After` seconds or date, `x-rate-limit-reset` epoch seconds), else
+    /// exponential backoff with jitter.
+    fn wait_for(&self, f: &Fetched, attempt: u32) -> Duration {
+        let now = OffsetDateTime::now_utc();
+        if let Some(v) = f.header("retry-after") {
+            if let Ok(secs) = v.trim().parse::<u64>() {
+                return Duration::from_secs(secs);
+            }
+            if let Ok(at) =
+                OffsetDateTime::parse(v.trim(), &time::format_description::well_known::Rfc2822)
+            {
+                return Duration::try_from(at - now).unwrap_or(Duration::ZERO);
+            }
+        }
+        if let Some(reset) = f
+            .header("x-rate-limit-reset")
+            .and_then(|v| v.trim().parse::<i64>().ok())
+        {
+            let secs = reset - now.unix_timestamp();
+            return Duration::from_secs(secs.clamp(0, i64::MAX) as u64)
+                + Duration::from_millis(200);
+        }
+        backoff(attempt)
+    }
+
+    async fn once(
+        &self,
+        url: &str,
+        target: &str,
+        via: Option<String>,
+        archive: &Archive,
+        keep_up_to: usize,
+    ) -> Result<Fetched, NetError> {
+        let started_at = OffsetDateTime::now_utc();
+        let clock = Instant::now();
+        let deadline = clock + self.cfg.total_timeout;
+        let transport = |e: reqwest::Error| {
+            if e.is_connect() && e.is_timeout() {
+                NetError::Timeout {
+                    url: url.to_string(),
+                    what: "connect",
+                }
+            } else {
+                NetError::Transport {
+                    url: url.to_string(),
+                    message: describe(&e),
+                }
+            }
+        };
+        let request = self
+            .http
+            .get(target)
+            .header("accept-encoding", "gzip, deflate, identity");
+        let mut response = tokio::time::timeout_at(deadline.into(), request.send())
+            .await
+            .map_err(|_| NetError::Timeout {
+                url: url.to_string(),
+                what: "total",
+            })?
+            .map_err(transport)?;
+        let status = response.status().as_u16();
+        let headers: Vec<(String, String)> = response
+            .headers()
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_ascii_lowercase(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect();
+        if response
+            .content_length()
+            .is_some_and(|n| n > self.cfg.max_body)
+        {
+            return Err(NetError::TooLarge {
+                url: url.to_string(),
+                limit: self.cfg.max_body,
+            });
+        }
+        let mut writer = archive.writer()?;
+        let mut kept: Option<Vec<u8>> = Some(Vec::new());
+        loop {
+            let chunk = tokio::time::timeout_at(
+                (Instant::now() + self.cfg.read_timeout)
+                    .min(deadline)
+                    .into(),
+                response.chunk(),
+            )
+            .await
+            .map_err(|_| NetError::Timeout {
+                url: url.to_string(),
+                what: if Instant::now() >= deadline {
+                    "total"
+                } else {
+                    "read"
+                },
+            })?
+            .map_err(transport)?;
+            let Some(chunk) = chunk else { break };
+            if writer.len() + chunk.len() as u64 > self.cfg.max_body {
+                return Err(NetError::TooLarge {
+                    url: url.to_string(),
+                    limit: self.cfg.max_body,
+                });
+            }
+            writer.write(&chunk)?;
+            if let Some(k) = kept.as_mut() {
+                if k.len() + chunk.len() <= keep_up_to {
+                    k.extend_from_slice(&chunk);
+                } else {
+                    kept = None;
+                }
+            }
+        }
+        let (digest, bytes): (Digest, u64) = tokio::task::spawn_blocking(move || writer.finish())
+            .await
+            .map_err(|e| NetError::Transport {
+                url: url.to_string(),
+                message: format!("storing the body failed: {e}"),
+            })??;
+        Ok(Fetched {
+            exchange: Exchange {
+                url: url.to_string(),
+                via,
+                method: "GET".into(),
+                status,
+                headers,
+                body: Some(digest),
+                body_bytes: bytes,
+                started_at,
+                duration_ms: clock.elapsed().as_millis() as u64,
+            },
+            body: kept,
+            attempts: 1,
+        })
+    }
+}
+
+/// Exponential backoff (0.5 s, 1 s, 2 s…, at most 30 s) with up to 50% jitter.
+fn backoff(attempt: u32) -> Duration {
+    let base = Duration::from_millis(500).saturating_mul(1 << attempt.saturating_sub(1).min(6));
+    let base = base.min(Duration::from_secs(30));
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    base + base.mul_f64(f64::from(nanos % 1000) / 2000.0)
+}
+
+/// A transport error with its causes, for people.
+fn describe(e: &reqwest::Error) -> String {
+    let mut msg = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        msg.push_str(": ");
+        msg.push_str(&s.to_string());
+        source = s.source();
+    }
+    msg
+}

@@ -1,0 +1,260 @@
+//! The network rules against a local server: mirrors, redirects returned (not
+//! followed), private addresses refused, retries that honour the server's
+//! reset time, caps on endless and compressed bodies, timeouts on trickles,
+//! and connections reset mid-body. Request counts prove what was fetched.
+
+mod support;
+
+use embarc::net::{Client, Mirror, NetConfig, NetError};
+use embarc::store::Archive;
+use std::sync::Arc;
+use std::time::Duration;
+use support::{Reply, response};
+
+fn config(base: &str) -> NetConfig {
+    NetConfig {
+        mirrors: vec![format!("twitter.com={base}").parse().expect("mirror")],
+        read_timeout: Duration::from_millis(400),
+        total_timeout: Duration::from_secs(10),
+        max_body: 1 << 20,
+        max_attempts: 3,
+        max_wait: Duration::from_secs(5),
+        ..NetConfig::default()
+    }
+}
+
+fn archive() -> (tempfile::TempDir, Archive) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let a = Archive::open_or_create(dir.path().join("a")).expect("archive");
+    (dir, a)
+}
+
+async fn server() -> support::Server {
+    support::start(Arc::new(|path: String, nth: u32| match path.as_str() {
+        "/ok?x=1" => Reply::Raw(response(
+            200,
+            &[("content-type", "application/json")],
+            br#"{"ok":true}"#,
+        )),
+        "/redirect" => Reply::Raw(response(
+            301,
+            &[("location", "https://twitter.com/u/status/1")],
+            b"",
+        )),
+        "/limited" if nth == 1 => {
+            let reset = time::OffsetDateTime::now_utc().unix_timestamp() + 1;
+            Reply::Raw(response(
+                429,
+                &[("x-rate-limit-reset", &reset.to_string())],
+                b"slow down",
+            ))
+        }
+        "/limited" => Reply::Raw(response(200, &[], b"now ok")),
+        "/burst" if nth <= 2 => Reply::Raw(response(503, &[("retry-after", "0")], b"busy")),
+        "/burst" => Reply::Raw(response(200, &[], b"recovered")),
+        "/always503" => Reply::Raw(response(503, &[("retry-after", "0")], b"down")),
+        "/endless" => Reply::Endless(b"HTTP/1.1 200 OK\r\nconnection: close\r\n\r\n".to_vec()),
+        "/trickle" => Reply::Slow(
+            b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\nconnection: close\r\n\r\n".to_vec(),
+            vec![(0, b"a".to_vec()), (2000, b"b".to_vec())],
+        ),
+        "/reset" if nth == 1 => {
+            Reply::Reset(b"HTTP/1.1 200 OK\r\ncontent-length: 1000\r\n\r\npartial".to_vec())
+        }
+        "/reset" => Reply::Raw(response(200, &[], b"whole")),
+        "/bomb" => {
+            use std::io::Write;
+            let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+            gz.write_all(&vec![0u8; 50 << 20]).expect("gzip");
+            let body = gz.finish().expect("gzip");
+            Reply::Raw(response(
+                200,
+                &[
+                    ("content-encoding", "gzip"),
+                    ("content-type", "application/json"),
+                ],
+                &body,
+            ))
+        }
+        _ => Reply::Raw(response(404, &[], b"not here")),
+    }))
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn mirrored_requests_keep_the_original_url_and_store_the_body() {
+    let s = server().await;
+    let (_d, a) = archive();
+    let c = Client::new(config(&s.base)).expect("client");
+    let f = c
+        .get("https://twitter.com/ok?x=1", &a, 1024)
+        .await
+        .expect("get");
+    assert_eq!(f.status(), 200);
+    assert_eq!(f.exchange.url, "https://twitter.com/ok?x=1");
+    assert_eq!(f.exchange.via.as_deref(), Some(s.base.as_str()));
+    assert_eq!(f.body.as_deref(), Some(&br#"{"ok":true}"#[..]));
+    let digest = f.exchange.body.expect("digest");
+    assert_eq!(
+        a.read_object(&digest, 100).expect("stored"),
+        br#"{"ok":true}"#
+    );
+    assert!(
+        f.exchange
+            .headers
+            .iter()
+            .any(|(k, v)| k == "content-type" && v == "application/json")
+    );
+    assert_eq!(s.count("/ok?x=1"), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn redirects_are_returned_not_followed() {
+    let s = server().await;
+    let (_d, a) = archive();
+    let c = Client::new(config(&s.base)).expect("client");
+    let f = c
+        .get("https://twitter.com/redirect", &a, 1024)
+        .await
+        .expect("get");
+    assert_eq!(f.status(), 301);
+    assert_eq!(f.header("location"), Some("https://twitter.com/u/status/1"));
+    assert_eq!(s.total(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rate_limits_wait_for_the_reset_then_retry() {
+    let s = server().await;
+    let (_d, a) = archive();
+    let c = Client::new(config(&s.base)).expect("client");
+    let f = c
+        .get("https://twitter.com/limited", &a, 1024)
+        .await
+        .expect("get");
+    assert_eq!(f.status(), 200);
+    assert_eq!(f.attempts, 2);
+    assert_eq!(s.count("/limited"), 2);
+    let f = c
+        .get("https://twitter.com/burst", &a, 1024)
+        .await
+        .expect("get");
+    assert_eq!((f.status(), f.attempts), (200, 3));
+    // Retries end: the last answer is returned for the caller to judge.
+    let f = c
+        .get("https://twitter.com/always503", &a, 1024)
+        .await
+        .expect("get");
+    assert_eq!((f.status(), f.attempts), (503, 3));
+    assert_eq!(s.count("/always503"), 3);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn endless_bodies_stop_at_the_cap_and_leave_nothing() {
+    let s = server().await;
+    let (_d, a) = archive();
+    let c = Client::new(config(&s.base)).expect("client");
+    let err = c
+        .get("https://twitter.com/endless", &a, 1024)
+        .await
+        .expect_err("capped");
+    assert!(matches!(err, NetError::TooLarge { .. }), "{err}");
+    assert_eq!(
+        std::fs::read_dir(a.root().join("tmp"))
+            .expect("tmp")
+            .count(),
+        0
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_trickle_times_out() {
+    let s = server().await;
+    let (_d, a) = archive();
+    let mut cfg = config(&s.base);
+    cfg.max_attempts = 1;
+    let c = Client::new(cfg).expect("client");
+    let err = c
+        .get("https://twitter.com/trickle", &a, 1024)
+        .await
+        .expect_err("timeout");
+    assert!(
+        matches!(err, NetError::Timeout { what: "read", .. }),
+        "{err}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_reset_mid_body_is_retried() {
+    let s = server().await;
+    let (_d, a) = archive();
+    let c = Client::new(config(&s.base)).expect("client");
+    let f = c
+        .get("https://twitter.com/reset", &a, 1024)
+        .await
+        .expect("retried");
+    assert_eq!(f.body.as_deref(), Some(&b"whole"[..]));
+    assert_eq!(s.count("/reset"), 2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_gzip_bomb_is_stored_as_received_and_decoded_with_a_cap() {
+    let s = server().await;
+    let (_d, a) = archive();
+    let c = Client::new(config(&s.base)).expect("client");
+    let f = c
+        .get("https://twitter.com/bomb", &a, 1 << 20)
+        .await
+        .expect("get");
+    assert!(
+        f.exchange.body_bytes < 1 << 20,
+        "stored compressed, as received"
+    );
+    assert_eq!(
+        f.decoded_body(10 << 20),
+        None,
+        "50 MB of zeros do not fit a 10 MB cap"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn private_addresses_and_foreign_hosts_are_refused() {
+    let (_d, a) = archive();
+    let c = Client::new(NetConfig::default()).expect("client");
+    for url in [
+        "http://169.254.169.254/latest/meta-data/",
+        "https://example.com/",
+        "ftp://twitter.com/x",
+        "http://127.0.0.1:9/x",
+    ] {
+        let err = c.get(url, &a, 10).await.expect_err(url);
+        assert!(matches!(err, NetError::Refused { .. }), "{url}: {err}");
+    }
+    // Any public host (article fetching): still no private address, by IP or by name.
+    let open = Client::new(NetConfig {
+        allowed_hosts: None,
+        max_attempts: 1,
+        ..NetConfig::default()
+    })
+    .expect("client");
+    let err = open
+        .get("http://169.254.169.254/", &a, 10)
+        .await
+        .expect_err("metadata");
+    assert!(matches!(err, NetError::Refused { .. }), "{err}");
+    let err = open
+        .get("http://localhost:9/", &a, 10)
+        .await
+        .expect_err("localhost");
+    assert!(err.to_string().contains("refused"), "{err}");
+}
+
+#[test]
+fn mirror_flags_parse() {
+    let m: Mirror = "T.co=http://127.0.0.1:8080/t.co/".parse().expect("mirror");
+    assert_eq!(
+        (m.host.as_str(), m.base.as_str()),
+        ("t.co", "http://127.0.0.1:8080/t.co")
+    );
+    assert!("t.co".parse::<Mirror>().is_err());
+    assert!("t.co=ftp://x".parse::<Mirror>().is_err());
+}
