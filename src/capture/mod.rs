@@ -3,5 +3,163 @@
 //! syndication answers with its media rules. (The fetcher and the network rules
 //! come with the rest of the capture issue.)
 
+pub mod resolve;
 pub mod syndication;
 pub mod token;
+pub mod twitter;
+
+use crate::embed::Quote;
+use crate::net::Client;
+use crate::providers::{UrlMatch, classify_url};
+use crate::store::Archive;
+use crate::store::index::Index;
+use crate::store::record::{CaptureOutcome, PostKey};
+use serde::Serialize;
+use time::OffsetDateTime;
+
+/// What to capture: a post, or a short link that should lead to one.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Target {
+    /// A post known by id.
+    Post(PostKey),
+    /// A short link as scan reports it (`t.co/abc`).
+    Short(String),
+    /// A URL that is not a post of a supported provider.
+    Other(String),
+}
+
+impl Target {
+    /// Reads a URL in any form (post URL, short link, `provider:id`).
+    pub fn parse(s: &str) -> Target {
+        match classify_url(s) {
+            Some(UrlMatch::Post(p, post)) => Target::Post(PostKey {
+                provider: p.as_str().into(),
+                id: post.id,
+                url: post.url,
+            }),
+            Some(UrlMatch::ShortLink(link)) => Target::Short(link),
+            None => Target::Other(s.to_string()),
+        }
+    }
+}
+
+/// One line of `archive --json` / `add --json` (docs/cli.md).
+#[derive(Debug, Clone, Serialize)]
+pub struct PostReport {
+    /// `provider:id`, or null for a short link that led nowhere.
+    pub post: Option<String>,
+    /// The post's URL, or the short link.
+    pub url: String,
+    /// `archived`, `unchanged`, `tombstone`, `not_found`, `protected`, `skipped`, `failed`.
+    pub outcome: &'static str,
+    /// The capture record's digest.
+    pub capture: Option<String>,
+    /// Media files stored for the post.
+    pub media: usize,
+    /// Articles that cite the post.
+    pub articles: Vec<String>,
+    /// Why it failed.
+    pub error: Option<String>,
+}
+
+impl PostReport {
+    /// Whether this counts as a failure (exit code 1).
+    pub fn failed(&self) -> bool {
+        self.outcome == "failed"
+    }
+}
+
+fn outcome_name(o: CaptureOutcome) -> &'static str {
+    match o {
+        CaptureOutcome::Ok => "archived",
+        CaptureOutcome::Tombstone => "tombstone",
+        CaptureOutcome::NotFound => "not_found",
+        CaptureOutcome::Protected => "protected",
+        CaptureOutcome::Failed => "failed",
+    }
+}
+
+/// Resolves (if needed) and captures one target. A post that already has a
+/// capture is `unchanged` and costs no request, unless `refresh`.
+pub async fn run(
+    client: &Client,
+    archive: &Archive,
+    endpoints: &twitter::Endpoints,
+    target: &Target,
+    quote: Option<Quote>,
+    articles: Vec<String>,
+    refresh: bool,
+) -> PostReport {
+    let report = |post: Option<&PostKey>, url: String, outcome, error| PostReport {
+        post: post.map(PostKey::label),
+        url,
+        outcome,
+        capture: None,
+        media: 0,
+        articles: articles.clone(),
+        error,
+    };
+    let post = match target {
+        Target::Post(p) => p.clone(),
+        Target::Other(u) => {
+            return report(
+                None,
+                u.clone(),
+                "skipped",
+                Some("not a post of a supported provider".into()),
+            );
+        }
+        Target::Short(s) => {
+            let r = resolve::resolve(client, archive, s).await;
+            match r.post {
+                Some(p) => p,
+                None => return report(None, format!("https://{s}"), "failed", r.error),
+            }
+        }
+    };
+    if post.provider != "twitter" {
+        return report(Some(&post), post.url.clone(), "skipped", None);
+    }
+    if !refresh && let Ok(Some((digest, record))) = latest_capture(archive, &post) {
+        let mut r = report(Some(&post), post.url.clone(), "unchanged", None);
+        r.capture = Some(digest.to_string());
+        r.media = record.media.len();
+        return r;
+    }
+    match twitter::capture(
+        client,
+        archive,
+        endpoints,
+        &post,
+        quote,
+        OffsetDateTime::now_utc(),
+    )
+    .await
+    {
+        Ok((digest, record)) => PostReport {
+            post: Some(post.label()),
+            url: post.url.clone(),
+            outcome: outcome_name(record.outcome),
+            capture: Some(digest.to_string()),
+            media: record.media.len(),
+            articles,
+            error: record
+                .error
+                .clone()
+                .filter(|_| record.outcome == CaptureOutcome::Failed),
+        },
+        Err(e) => report(Some(&post), post.url.clone(), "failed", Some(e.to_string())),
+    }
+}
+
+/// The newest capture of a post, from the index.
+pub fn latest_capture(
+    archive: &Archive,
+    post: &PostKey,
+) -> Result<Option<(crate::store::Digest, crate::store::record::CaptureRecord)>, crate::Error> {
+    let index = Index::open(archive)?;
+    let Some(d) = index.captures_of(post)?.pop() else {
+        return Ok(None);
+    };
+    Ok(Some((d, archive.read_json(&d)?)))
+}

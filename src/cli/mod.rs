@@ -1,6 +1,7 @@
 //! Command line: parse arguments into a resolved config, call the library, print,
 //! and choose the exit code (0 done, 1 some items failed, 2 usage or fatal).
 
+mod capture_cmds;
 mod output;
 mod scan;
 mod store_cmds;
@@ -55,12 +56,25 @@ pub struct Global {
         default_value = "archive"
     )]
     pub archive: std::path::PathBuf,
+    /// Send requests for HOST to BASE_URL + the original path and query (repeatable)
+    #[arg(
+        long,
+        global = true,
+        env = "EMBARC_MIRROR",
+        value_name = "HOST=BASE_URL",
+        value_delimiter = ','
+    )]
+    pub mirror: Vec<embarc::net::Mirror>,
 }
 
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Find embeds in articles (files, folders, `-` for stdin)
     Scan(scan::ScanArgs),
+    /// Scan articles, then resolve, capture and store every embedded post
+    Archive(capture_cmds::ArchiveArgs),
+    /// Capture posts given by URL (any form, short links included)
+    Add(capture_cmds::AddArgs),
     /// List archived posts, newest capture first
     Ls,
     /// Show one post's captures: outcome, time, text, media digests
@@ -87,6 +101,8 @@ pub fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Scan(args) => scan::run(args, &cli.global),
+        Command::Archive(args) => capture_cmds::archive(args, &cli.global),
+        Command::Add(args) => capture_cmds::add(args, &cli.global),
         Command::Ls => store_cmds::ls(&cli.global),
         Command::Show(args) => store_cmds::show(args, &cli.global),
         Command::Verify(args) => store_cmds::verify(args, &cli.global),

@@ -122,6 +122,12 @@ fn markup_might_contain(input: &[u8]) -> bool {
     false
 }
 
+/// The quote an embed blockquote shows (text, author, handle, date), read the
+/// way scan reads it; for oEmbed answers, whose `html` is such a blockquote.
+pub fn quote_of_blockquote(markup: &[u8]) -> Option<crate::embed::Quote> {
+    quote::from_blockquote(markup)
+}
+
 /// Finds every embed in an article. Spans are byte offsets into `input`.
 pub fn detect(input: &[u8], kind: Kind) -> Vec<Embed> {
     if !might_contain_embeds(input) {

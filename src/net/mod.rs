@@ -264,6 +264,9 @@ impl Client {
             }
             return Ok((target, Some(m.base.clone())));
         }
+        if host_ip(&host).is_some_and(|ip| !is_public(ip)) {
+            return Err(refused("a loopback, private or link-local address"));
+        }
         if let Some(allowed) = &self.cfg.allowed_hosts {
             let ok = allowed
                 .iter()
@@ -274,16 +277,33 @@ impl Client {
                 ));
             }
         }
-        let literal = host.trim_start_matches('[').trim_end_matches(']');
-        if let Ok(ip) = literal.parse::<IpAddr>()
-            && !is_public(ip)
-        {
-            return Err(refused("a loopback, private or link-local address"));
-        }
         if parsed.port().is_some_and(|p| p != 80 && p != 443) && self.cfg.allowed_hosts.is_some() {
             return Err(refused("an unusual port"));
         }
         Ok((url.to_string(), None))
+    }
+
+    /// Whether `url` names a host this client does not fetch at all (neither
+    /// allowed nor mirrored): a link out of the platform.
+    pub fn is_foreign(&self, url: &str) -> bool {
+        let Some(host) = url::Url::parse(url)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_ascii_lowercase))
+        else {
+            return false;
+        };
+        if self.cfg.mirrors.iter().any(|m| m.host == host) {
+            return false;
+        }
+        // A private address is refused, not merely elsewhere.
+        if host_ip(&host).is_some_and(|ip| !is_public(ip)) {
+            return false;
+        }
+        self.cfg.allowed_hosts.as_ref().is_some_and(|allowed| {
+            !allowed
+                .iter()
+                .any(|a| host == *a || host.ends_with(&format!(".{a}")))
+        })
     }
 
     fn host_gate(&self, host: &str) -> Arc<Semaphore> {
@@ -483,6 +503,14 @@ impl Client {
             attempts: 1,
         })
     }
+}
+
+/// The address a host names literally (`1.2.3.4`, `[::1]`), if it does.
+fn host_ip(host: &str) -> Option<IpAddr> {
+    host.trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse()
+        .ok()
 }
 
 /// Exponential backoff (0.5 s, 1 s, 2 s…, at most 30 s) with up to 50% jitter.

@@ -132,3 +132,4 @@ async fn serve(
     stream.shutdown().await?;
     Ok(())
 }
+pub mod fake_x;

@@ -1,0 +1,232 @@
+//! `embarc add` and `embarc archive` end to end: the real binary against a fake
+//! X on 127.0.0.1 (`--mirror`), with real answers and X's failure modes. Each
+//! case ends archived or as a named outcome; a re-run sends no request.
+
+mod support;
+
+use assert_cmd::Command;
+use serde_json::Value;
+use support::fake_x::{self, DOWN_ID, GONE_ID, LIMITED_ID, PROTECTED_ID, TOMBSTONE_ID};
+
+struct Env {
+    _dir: tempfile::TempDir,
+    archive: std::path::PathBuf,
+    server: support::Server,
+}
+
+async fn env() -> Env {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let archive = dir.path().join("archive");
+    Env {
+        _dir: dir,
+        archive,
+        server: fake_x::start().await,
+    }
+}
+
+fn embarc(env: &Env, args: &[&str]) -> (Option<i32>, Vec<Value>, String) {
+    let mut cmd = Command::cargo_bin("embarc").expect("binary");
+    cmd.arg("--archive").arg(&env.archive).arg("--json");
+    for m in fake_x::mirror_flags(&env.server.base) {
+        cmd.arg("--mirror").arg(m);
+    }
+    let out = cmd.args(args).output().expect("run");
+    let lines = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l}: {e}")))
+        .collect();
+    (
+        out.status.code(),
+        lines,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn by_post<'a>(lines: &'a [Value], post: &str) -> &'a Value {
+    lines
+        .iter()
+        .find(|l| l["post"] == post)
+        .unwrap_or_else(|| panic!("no line for {post}: {lines:?}"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn add_captures_a_post_with_its_media_and_a_rerun_sends_nothing() {
+    let env = env().await;
+    let url = "https://twitter.com/SamuelSusla/status/1641086480675225601";
+    let (code, lines, err) = tokio::task::block_in_place(|| embarc(&env, &["add", url]));
+    assert_eq!(code, Some(0), "{err}");
+    let line = by_post(&lines, "twitter:1641086480675225601");
+    assert_eq!(line["outcome"], "archived", "{line}");
+    assert_eq!(line["media"], 2, "avatar and photo: {line}");
+    assert!(
+        line["capture"]
+            .as_str()
+            .expect("capture")
+            .starts_with("sha256:")
+    );
+    let before = env.server.total();
+    assert!(
+        env.server
+            .count("/pbs/profile_images/1042172116911697920/JkIt3onc.jpg")
+            == 1,
+        "avatar at full size"
+    );
+
+    let (code, lines, _) = tokio::task::block_in_place(|| embarc(&env, &["add", url]));
+    assert_eq!(code, Some(0));
+    assert_eq!(
+        by_post(&lines, "twitter:1641086480675225601")["outcome"],
+        "unchanged"
+    );
+    assert_eq!(env.server.total(), before, "a re-run sends no request");
+
+    let (_, lines, _) = tokio::task::block_in_place(|| embarc(&env, &["add", "--refresh", url]));
+    assert_eq!(
+        by_post(&lines, "twitter:1641086480675225601")["outcome"],
+        "archived"
+    );
+    let show = Command::cargo_bin("embarc")
+        .expect("binary")
+        .arg("--archive")
+        .arg(&env.archive)
+        .args(["show", "--json", "twitter:1641086480675225601"])
+        .output()
+        .expect("show");
+    assert_eq!(
+        String::from_utf8_lossy(&show.stdout).lines().count(),
+        2,
+        "the old capture stays"
+    );
+    let verify = Command::cargo_bin("embarc")
+        .expect("binary")
+        .arg("--archive")
+        .arg(&env.archive)
+        .arg("verify")
+        .output()
+        .expect("verify");
+    assert_eq!(
+        verify.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&verify.stdout)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn outcomes_of_a_vanished_post_are_facts_not_failures() {
+    let env = env().await;
+    let urls: Vec<String> = [TOMBSTONE_ID, GONE_ID, PROTECTED_ID]
+        .iter()
+        .map(|id| format!("https://x.com/someone/status/{id}"))
+        .collect();
+    let mut args = vec!["add"];
+    args.extend(urls.iter().map(String::as_str));
+    let (code, lines, err) = tokio::task::block_in_place(|| embarc(&env, &args));
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(
+        by_post(&lines, &format!("twitter:{TOMBSTONE_ID}"))["outcome"],
+        "tombstone"
+    );
+    assert_eq!(
+        by_post(&lines, &format!("twitter:{GONE_ID}"))["outcome"],
+        "not_found"
+    );
+    assert_eq!(
+        by_post(&lines, &format!("twitter:{PROTECTED_ID}"))["outcome"],
+        "protected"
+    );
+    // Recorded, so a re-run asks nothing.
+    let before = env.server.total();
+    let (_, lines, _) = tokio::task::block_in_place(|| embarc(&env, &args));
+    assert!(
+        lines.iter().all(|l| l["outcome"] == "unchanged"),
+        "{lines:?}"
+    );
+    assert_eq!(env.server.total(), before);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rate_limits_are_waited_out_and_outages_fail_by_name() {
+    let env = env().await;
+    let limited = format!("https://twitter.com/a/status/{LIMITED_ID}");
+    let down = format!("https://twitter.com/a/status/{DOWN_ID}");
+    let (code, lines, _) = tokio::task::block_in_place(|| embarc(&env, &["add", &limited, &down]));
+    assert_eq!(code, Some(1), "one post failed");
+    assert_eq!(
+        by_post(&lines, &format!("twitter:{LIMITED_ID}"))["outcome"],
+        "archived"
+    );
+    let failed = by_post(&lines, &format!("twitter:{DOWN_ID}"));
+    assert_eq!(failed["outcome"], "failed");
+    assert!(
+        failed["error"].as_str().expect("error").contains("503"),
+        "{failed}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn short_links_resolve_hop_by_hop_and_are_remembered() {
+    let env = env().await;
+    let (code, lines, err) = tokio::task::block_in_place(|| {
+        embarc(
+            &env,
+            &[
+                "add",
+                "https://t.co/rQd6FIwZ0U",
+                "pic.twitter.com/Br0wser123",
+                "https://t.co/L00pA",
+                "https://t.co/Meta169",
+                "https://t.co/Ext3rnal",
+            ],
+        )
+    });
+    assert_eq!(code, Some(1), "{err}");
+    assert_eq!(
+        by_post(&lines, "twitter:1641086480675225601")["outcome"],
+        "archived"
+    );
+    // The browser page's meta refresh leads to jack's first post (not in the fake: not found).
+    assert!(lines.iter().any(|l| l["post"] == "twitter:20"), "{lines:?}");
+    let failures: Vec<&Value> = lines.iter().filter(|l| l["post"].is_null()).collect();
+    assert_eq!(failures.len(), 3, "{lines:?}");
+    let text = serde_json::to_string(&failures).expect("json");
+    assert!(text.contains("loop"), "{text}");
+    assert!(text.contains("refused"), "{text}");
+    assert!(text.contains("leads to no post"), "{text}");
+    // The resolution is kept: no request to t.co the second time.
+    let before = env.server.count("/t.co/rQd6FIwZ0U");
+    tokio::task::block_in_place(|| embarc(&env, &["add", "https://t.co/rQd6FIwZ0U"]));
+    assert_eq!(env.server.count("/t.co/rQd6FIwZ0U"), before);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn archive_records_which_article_cites_which_post() {
+    let env = env().await;
+    let articles = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        articles.path().join("a.html"),
+        r#"<blockquote class="twitter-tweet"><p>x</p>&mdash; S (@SamuelSusla) <a href="https://twitter.com/SamuelSusla/status/1641086480675225601">March 29, 2023</a></blockquote>"#,
+    )
+    .expect("write");
+    std::fs::write(articles.path().join("b.txt"), "If you are interested... pic.twitter.com/rQd6FIwZ0U\n— sammy (@SamuelSusla) March 29, 2023\n").expect("write");
+    let dir = articles.path().to_string_lossy().into_owned();
+    let (code, lines, err) = tokio::task::block_in_place(|| embarc(&env, &["archive", &dir]));
+    assert_eq!(code, Some(0), "{err}");
+    let line = by_post(&lines, "twitter:1641086480675225601");
+    let cited: Vec<&str> = line["articles"]
+        .as_array()
+        .expect("articles")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert_eq!(cited.len(), 1, "{line}");
+    let short = lines
+        .iter()
+        .find(|l| l["articles"].to_string().contains("b.txt"))
+        .expect("b.txt line");
+    assert_eq!(short["post"], "twitter:1641086480675225601");
+    let refs = std::fs::read_dir(env.archive.join("refs/articles"))
+        .expect("article refs")
+        .count();
+    assert_eq!(refs, 2);
+}

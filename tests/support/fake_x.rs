@@ -1,0 +1,169 @@
+//! A fake X on one local port, playing every host embarc talks to with the
+//! real answers in `shared/corpus/responses/` and X's behaviours: redirects and
+//! browser-style t.co pages, tombstones, `{}` for a bad token, 404, 403, 429
+//! with `x-rate-limit-reset`, 503 bursts, a redirect to 169.254.169.254, and
+//! redirect loops. Map each host to it with the flags from [`mirror_flags`].
+
+use super::{Reply, Server, response};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Ids with scripted behaviour.
+pub const TOMBSTONE_ID: &str = "1111111111111111111";
+/// Syndication 404 and oEmbed 404.
+pub const GONE_ID: &str = "2222222222222222222";
+/// Syndication `{}` and oEmbed 403.
+pub const PROTECTED_ID: &str = "3333333333333333333";
+/// First syndication request 429 (reset in 1 s), then the photo tweet.
+pub const LIMITED_ID: &str = "4444444444444444444";
+/// Syndication 503 for ever.
+pub const DOWN_ID: &str = "5555555555555555555";
+
+/// Hosts and the path prefixes they get on the fake server.
+pub const HOSTS: &[(&str, &str)] = &[
+    ("cdn.syndication.twimg.com", "syndication"),
+    ("publish.twitter.com", "publish"),
+    ("t.co", "t.co"),
+    ("pbs.twimg.com", "pbs"),
+    ("video.twimg.com", "video"),
+    ("twitter.com", "twitter"),
+];
+
+/// `--mirror` values pointing every host at `base`.
+pub fn mirror_flags(base: &str) -> Vec<String> {
+    HOSTS
+        .iter()
+        .map(|(h, p)| format!("{h}={base}/{p}"))
+        .collect()
+}
+
+/// The responses folder (`EMBARC_RESPONSES`, default `../shared/corpus/responses`).
+pub fn responses_dir() -> PathBuf {
+    std::env::var_os("EMBARC_RESPONSES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/responses")
+        })
+}
+
+fn query(path: &str) -> HashMap<String, String> {
+    let q = path.split_once('?').map_or("", |(_, q)| q);
+    url::form_urlencoded::parse(q.as_bytes())
+        .into_owned()
+        .collect()
+}
+
+fn json(status: u16, body: &[u8]) -> Reply {
+    Reply::Raw(response(
+        status,
+        &[("content-type", "application/json;charset=utf-8")],
+        body,
+    ))
+}
+
+/// Starts the fake X.
+pub async fn start() -> Server {
+    let dir = responses_dir();
+    let syndication: HashMap<String, Vec<u8>> = std::fs::read_dir(dir.join("syndication"))
+        .expect("responses/syndication")
+        .filter_map(Result::ok)
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let id = name.strip_suffix(".json")?.to_string();
+            Some((id, std::fs::read(e.path()).ok()?))
+        })
+        .collect();
+    let oembed: HashMap<String, Vec<u8>> = std::fs::read_dir(dir.join("oembed"))
+        .expect("responses/oembed")
+        .filter_map(Result::ok)
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let id = name
+                .strip_prefix("twitter-")?
+                .strip_suffix(".json")?
+                .to_string();
+            Some((id, std::fs::read(e.path()).ok()?))
+        })
+        .collect();
+    let handler = move |path: String, nth: u32| -> Reply {
+        let (prefix, rest) = path
+            .trim_start_matches('/')
+            .split_once('/')
+            .unwrap_or(("", ""));
+        match prefix {
+            "syndication" => {
+                let q = query(&path);
+                let id = q.get("id").cloned().unwrap_or_default();
+                let token_ok = id
+                    .parse::<u64>()
+                    .is_ok_and(|n| q.get("token") == Some(&embarc::capture::token::syndication_token(n)));
+                if !token_ok {
+                    return json(200, b"{}");
+                }
+                match id.as_str() {
+                    TOMBSTONE_ID => json(200, &syndication["tombstone-deleted"]),
+                    GONE_ID => Reply::Raw(response(404, &[("content-type", "text/html")], b"<html>not found</html>")),
+                    PROTECTED_ID => json(200, b"{}"),
+                    LIMITED_ID if nth == 1 => {
+                        let reset = time::OffsetDateTime::now_utc().unix_timestamp() + 1;
+                        Reply::Raw(response(429, &[("x-rate-limit-reset", &reset.to_string())], b"{}"))
+                    }
+                    LIMITED_ID => json(200, &syndication["1641086480675225601"]),
+                    DOWN_ID => Reply::Raw(response(503, &[("retry-after", "0")], b"busy")),
+                    other => match syndication.get(other) {
+                        Some(body) => json(200, body),
+                        None => Reply::Raw(response(404, &[], b"")),
+                    },
+                }
+            }
+            "publish" => {
+                let url = query(&path).get("url").cloned().unwrap_or_default();
+                let id = url.rsplit('/').next().unwrap_or("").to_string();
+                match id.as_str() {
+                    PROTECTED_ID => json(
+                        403,
+                        br#"{"error":"Sorry, you are not authorized to see this status.","request":"/oembed"}"#,
+                    ),
+                    _ => match oembed.get(&id) {
+                        Some(body) => json(200, body),
+                        None if syndication.contains_key(&id) || id == LIMITED_ID => json(
+                            200,
+                            format!(r#"{{"url":"https://twitter.com/i/status/{id}","author_name":"A","author_url":"https://twitter.com/a","html":"<blockquote class=\"twitter-tweet\"><p>post {id}</p>&mdash; A (@a) <a href=\"https://twitter.com/a/status/{id}\">June 1, 2023</a></blockquote>","type":"rich","version":"1.0"}}"#).as_bytes(),
+                        ),
+                        None => Reply::Raw(response(404, &[("content-type", "text/html")], b"")),
+                    },
+                }
+            }
+            "t.co" => match rest {
+                // 301 as to curl.
+                "rQd6FIwZ0U" => Reply::Raw(response(
+                    301,
+                    &[("location", "https://twitter.com/SamuelSusla/status/1641086480675225601/photo/1")],
+                    b"",
+                )),
+                // The page browsers get.
+                "Br0wser123" => Reply::Raw(response(
+                    200,
+                    &[("content-type", "text/html; charset=utf-8")],
+                    br#"<head><meta name="referrer" content="always"><noscript><META http-equiv="refresh" content="0;URL=https://twitter.com/jack/status/20"></noscript><title>https://twitter.com/jack/status/20</title></head><script>window.opener = null; location.replace("https:\/\/twitter.com\/jack\/status\/20")</script>"#,
+                )),
+                "L00pA" => Reply::Raw(response(301, &[("location", "https://t.co/L00pB")], b"")),
+                "L00pB" => Reply::Raw(response(301, &[("location", "https://t.co/L00pA")], b"")),
+                "Meta169" => Reply::Raw(response(302, &[("location", "http://169.254.169.254/latest/meta-data/")], b"")),
+                "Ext3rnal" => Reply::Raw(response(301, &[("location", "https://example.com/story")], b"")),
+                _ => Reply::Raw(response(404, &[], b"")),
+            },
+            "pbs" | "video" => {
+                // name=orig missing for one photo key, to exercise the fallbacks.
+                if rest.contains("FallbackKey") && rest.contains("name=orig") {
+                    return Reply::Raw(response(404, &[], b""));
+                }
+                let ctype = if rest.contains(".mp4") { "video/mp4" } else { "image/jpeg" };
+                Reply::Raw(response(200, &[("content-type", ctype)], format!("{prefix}/{rest}").as_bytes()))
+            }
+            _ => Reply::Raw(response(404, &[], b"")),
+        }
+    };
+    super::start(Arc::new(handler)).await
+}
