@@ -230,3 +230,33 @@ async fn archive_records_which_article_cites_which_post() {
         .count();
     assert_eq!(refs, 2);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_post_reached_by_url_and_by_short_link_is_captured_once() {
+    let env = env().await;
+    let (code, lines, err) = tokio::task::block_in_place(|| {
+        embarc(
+            &env,
+            &[
+                "add",
+                "https://twitter.com/SamuelSusla/status/1641086480675225601",
+                "pic.twitter.com/rQd6FIwZ0U",
+            ],
+        )
+    });
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["capture"], lines[1]["capture"], "{lines:?}");
+    let show = Command::cargo_bin("embarc")
+        .expect("binary")
+        .arg("--archive")
+        .arg(&env.archive)
+        .args(["show", "--json", "twitter:1641086480675225601"])
+        .output()
+        .expect("show");
+    assert_eq!(
+        String::from_utf8_lossy(&show.stdout).lines().count(),
+        1,
+        "one capture"
+    );
+}

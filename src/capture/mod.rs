@@ -15,7 +15,10 @@ use crate::store::Archive;
 use crate::store::index::Index;
 use crate::store::record::{CaptureOutcome, PostKey};
 use serde::Serialize;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use time::OffsetDateTime;
+use tokio::sync::OnceCell;
 
 /// What to capture: a post, or a short link that should lead to one.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -79,76 +82,120 @@ fn outcome_name(o: CaptureOutcome) -> &'static str {
     }
 }
 
-/// Resolves (if needed) and captures one target. A post that already has a
-/// capture is `unchanged` and costs no request, unless `refresh`.
-pub async fn run(
-    client: &Client,
-    archive: &Archive,
-    endpoints: &twitter::Endpoints,
-    target: &Target,
-    quote: Option<Quote>,
-    articles: Vec<String>,
-    refresh: bool,
-) -> PostReport {
-    let report = |post: Option<&PostKey>, url: String, outcome, error| PostReport {
-        post: post.map(PostKey::label),
-        url,
-        outcome,
-        capture: None,
-        media: 0,
-        articles: articles.clone(),
-        error,
-    };
-    let post = match target {
-        Target::Post(p) => p.clone(),
-        Target::Other(u) => {
-            return report(
-                None,
-                u.clone(),
-                "skipped",
-                Some("not a post of a supported provider".into()),
-            );
+/// Everything one run of captures shares: the client, the archive, the
+/// endpoints, and the posts in flight (a post reached twice, by URL and by a
+/// short link, is captured once; the second caller shares the first's result).
+#[derive(Clone)]
+pub struct Capturer {
+    /// The HTTP client.
+    pub client: Client,
+    /// Where captures go.
+    pub archive: Archive,
+    /// X's endpoints.
+    pub endpoints: twitter::Endpoints,
+    inflight: Arc<Mutex<HashMap<PostKey, Arc<OnceCell<PostReport>>>>>,
+}
+
+impl Capturer {
+    /// A capturer writing into `archive`.
+    pub fn new(client: Client, archive: Archive, endpoints: twitter::Endpoints) -> Self {
+        Capturer {
+            client,
+            archive,
+            endpoints,
+            inflight: Arc::default(),
         }
-        Target::Short(s) => {
-            let r = resolve::resolve(client, archive, s).await;
-            match r.post {
-                Some(p) => p,
-                None => return report(None, format!("https://{s}"), "failed", r.error),
+    }
+
+    fn cell(&self, post: &PostKey) -> Arc<OnceCell<PostReport>> {
+        let key = PostKey {
+            url: String::new(),
+            ..post.clone()
+        };
+        let mut cells = self.inflight.lock().unwrap_or_else(|e| e.into_inner());
+        cells.entry(key).or_default().clone()
+    }
+
+    /// Resolves (if needed) and captures one target. A post that already has
+    /// a capture is `unchanged` and costs no request, unless `refresh`.
+    pub async fn run(
+        &self,
+        target: &Target,
+        quote: Option<Quote>,
+        articles: Vec<String>,
+        refresh: bool,
+    ) -> PostReport {
+        let report = |post: Option<&PostKey>, url: String, outcome, error| PostReport {
+            post: post.map(PostKey::label),
+            url,
+            outcome,
+            capture: None,
+            media: 0,
+            articles: articles.clone(),
+            error,
+        };
+        let post = match target {
+            Target::Post(p) => p.clone(),
+            Target::Other(u) => {
+                return report(
+                    None,
+                    u.clone(),
+                    "skipped",
+                    Some("not a post of a supported provider".into()),
+                );
             }
+            Target::Short(s) => {
+                let r = resolve::resolve(&self.client, &self.archive, s).await;
+                match r.post {
+                    Some(p) => p,
+                    None => return report(None, format!("https://{s}"), "failed", r.error),
+                }
+            }
+        };
+        if post.provider != "twitter" {
+            return report(Some(&post), post.url.clone(), "skipped", None);
         }
-    };
-    if post.provider != "twitter" {
-        return report(Some(&post), post.url.clone(), "skipped", None);
-    }
-    if !refresh && let Ok(Some((digest, record))) = latest_capture(archive, &post) {
-        let mut r = report(Some(&post), post.url.clone(), "unchanged", None);
-        r.capture = Some(digest.to_string());
-        r.media = record.media.len();
-        return r;
-    }
-    match twitter::capture(
-        client,
-        archive,
-        endpoints,
-        &post,
-        quote,
-        OffsetDateTime::now_utc(),
-    )
-    .await
-    {
-        Ok((digest, record)) => PostReport {
-            post: Some(post.label()),
-            url: post.url.clone(),
-            outcome: outcome_name(record.outcome),
-            capture: Some(digest.to_string()),
-            media: record.media.len(),
+        let cell = self.cell(&post);
+        let shared = cell
+            .get_or_init(|| async {
+                if !refresh && let Ok(Some((digest, record))) = latest_capture(&self.archive, &post)
+                {
+                    let mut r = report(Some(&post), post.url.clone(), "unchanged", None);
+                    r.capture = Some(digest.to_string());
+                    r.media = record.media.len();
+                    return r;
+                }
+                let now = OffsetDateTime::now_utc();
+                match twitter::capture(
+                    &self.client,
+                    &self.archive,
+                    &self.endpoints,
+                    &post,
+                    quote,
+                    now,
+                )
+                .await
+                {
+                    Ok((digest, record)) => PostReport {
+                        post: Some(post.label()),
+                        url: post.url.clone(),
+                        outcome: outcome_name(record.outcome),
+                        capture: Some(digest.to_string()),
+                        media: record.media.len(),
+                        articles: Vec::new(),
+                        error: record
+                            .error
+                            .clone()
+                            .filter(|_| record.outcome == CaptureOutcome::Failed),
+                    },
+                    Err(e) => report(Some(&post), post.url.clone(), "failed", Some(e.to_string())),
+                }
+            })
+            .await;
+        PostReport {
             articles,
-            error: record
-                .error
-                .clone()
-                .filter(|_| record.outcome == CaptureOutcome::Failed),
-        },
-        Err(e) => report(Some(&post), post.url.clone(), "failed", Some(e.to_string())),
+            ..shared.clone()
+        }
     }
 }
 

@@ -5,7 +5,7 @@ use super::output::clean;
 use super::{Global, exit};
 use anyhow::{Context, Result};
 use embarc::capture::twitter::Endpoints;
-use embarc::capture::{PostReport, Target};
+use embarc::capture::{Capturer, PostReport, Target};
 use embarc::embed::{Form, Provider, Quote};
 use embarc::input::{self, Input};
 use embarc::net::{Client, NetConfig};
@@ -232,26 +232,15 @@ fn run_jobs(
     let total = jobs.len();
     let reports: Vec<(Target, PostReport)> = runtime.block_on(async {
         let gate = Arc::new(tokio::sync::Semaphore::new(usize::from(concurrency)));
+        let capturer = Capturer::new(client, archive.clone(), endpoints);
         let mut set = tokio::task::JoinSet::new();
         for job in jobs {
-            let (client, archive, endpoints, gate) = (
-                client.clone(),
-                archive.clone(),
-                endpoints.clone(),
-                gate.clone(),
-            );
+            let (capturer, gate) = (capturer.clone(), gate.clone());
             set.spawn(async move {
                 let _permit = gate.acquire_owned().await;
-                let r = embarc::capture::run(
-                    &client,
-                    &archive,
-                    &endpoints,
-                    &job.target,
-                    job.quote,
-                    job.articles,
-                    refresh,
-                )
-                .await;
+                let r = capturer
+                    .run(&job.target, job.quote, job.articles, refresh)
+                    .await;
                 (job.target, r)
             });
         }
