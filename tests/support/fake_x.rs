@@ -20,6 +20,32 @@ pub const LIMITED_ID: &str = "4444444444444444444";
 /// Syndication 503 for ever.
 pub const DOWN_ID: &str = "5555555555555555555";
 
+/// Ids of 19 digits starting with 9 not in the corpus are synthetic posts with
+/// two photos each (for load tests).
+pub fn synthetic_id(n: u64) -> String {
+    format!("9{n:018}")
+}
+
+fn synthetic(id: &str) -> Vec<u8> {
+    let text = format!("synthetic post {id} https://t.co/aaaaaaaaaa https://t.co/bbbbbbbbbb");
+    let a = text.find("https://t.co/a").unwrap_or(0);
+    let b = text.find("https://t.co/b").unwrap_or(0);
+    format!(
+        r#"{{"__typename":"Tweet","id_str":"{id}","lang":"en","created_at":"2024-06-20T10:00:00.000Z","text":"{text}","display_text_range":[0,{a}],
+        "entities":{{"hashtags":[],"urls":[],"user_mentions":[],"symbols":[],"media":[
+          {{"indices":[{a},{a_end}],"display_url":"pic.twitter.com/aaaaaaaaaa","expanded_url":"https://twitter.com/s/status/{id}/photo/1","url":"https://t.co/aaaaaaaaaa"}},
+          {{"indices":[{b},{b_end}],"display_url":"pic.twitter.com/bbbbbbbbbb","expanded_url":"https://twitter.com/s/status/{id}/photo/2","url":"https://t.co/bbbbbbbbbb"}}]}},
+        "user":{{"id_str":"1","name":"Synthetic","screen_name":"synthetic","profile_image_url_https":"https://pbs.twimg.com/profile_images/1/synthetic_normal.jpg"}},
+        "mediaDetails":[
+          {{"type":"photo","media_url_https":"https://pbs.twimg.com/media/{id}a.jpg","original_info":{{"width":1200,"height":800}}}},
+          {{"type":"photo","media_url_https":"https://pbs.twimg.com/media/{id}b.jpg","original_info":{{"width":1200,"height":800}}}}],
+        "favorite_count":1,"conversation_count":0}}"#,
+        a_end = a + 23,
+        b_end = b + 23,
+    )
+    .into_bytes()
+}
+
 /// Hosts and the path prefixes they get on the fake server.
 pub const HOSTS: &[(&str, &str)] = &[
     ("cdn.syndication.twimg.com", "syndication"),
@@ -113,6 +139,7 @@ pub async fn start() -> Server {
                     DOWN_ID => Reply::Raw(response(503, &[("retry-after", "0")], b"busy")),
                     other => match syndication.get(other) {
                         Some(body) => json(200, body),
+                        None if other.len() == 19 && other.starts_with('9') => json(200, &synthetic(other)),
                         None => Reply::Raw(response(404, &[], b"")),
                     },
                 }
@@ -127,10 +154,15 @@ pub async fn start() -> Server {
                     ),
                     _ => match oembed.get(&id) {
                         Some(body) => json(200, body),
-                        None if syndication.contains_key(&id) || id == LIMITED_ID => json(
+                        None if syndication.contains_key(&id)
+                            || id == LIMITED_ID
+                            || (id.len() == 19 && id.starts_with('9')) =>
+                        {
+                            json(
                             200,
                             format!(r#"{{"url":"https://twitter.com/i/status/{id}","author_name":"A","author_url":"https://twitter.com/a","html":"<blockquote class=\"twitter-tweet\"><p>post {id}</p>&mdash; A (@a) <a href=\"https://twitter.com/a/status/{id}\">June 1, 2023</a></blockquote>","type":"rich","version":"1.0"}}"#).as_bytes(),
-                        ),
+                            )
+                        }
                         None => Reply::Raw(response(404, &[("content-type", "text/html")], b"")),
                     },
                 }
@@ -160,7 +192,12 @@ pub async fn start() -> Server {
                     return Reply::Raw(response(404, &[], b""));
                 }
                 let ctype = if rest.contains(".mp4") { "video/mp4" } else { "image/jpeg" };
-                Reply::Raw(response(200, &[("content-type", ctype)], format!("{prefix}/{rest}").as_bytes()))
+                // Synthetic posts' photos weigh 64 KB, like small real JPEGs.
+                let mut body = format!("{prefix}/{rest}").into_bytes();
+                if rest.starts_with("media/9") {
+                    body.resize(64 * 1024, b'.');
+                }
+                Reply::Raw(response(200, &[("content-type", ctype)], &body))
             }
             _ => Reply::Raw(response(404, &[], b"")),
         }
