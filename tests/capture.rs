@@ -260,3 +260,76 @@ async fn a_post_reached_by_url_and_by_short_link_is_captured_once() {
         "one capture"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ctrl_c_stops_cleanly_keeping_what_finished() {
+    let env = env().await;
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("embarc"));
+    cmd.arg("--archive").arg(&env.archive).arg("--json");
+    for m in fake_x::mirror_flags(&env.server.base) {
+        cmd.arg("--mirror").arg(m);
+    }
+    // One quick post, then slow ones (their answers take three seconds).
+    cmd.args([
+        "add",
+        "--concurrency",
+        "4",
+        "https://twitter.com/SamuelSusla/status/1641086480675225601",
+    ]);
+    for n in 0..12 {
+        cmd.arg(format!("https://twitter.com/s/status/8{n:018}"));
+    }
+    let child = cmd
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let finished = env.archive.join("refs/posts/twitter/1641086480675225601");
+    while !(finished.is_dir()
+        && std::fs::read_dir(&finished).map(|d| d.count()).unwrap_or(0) > 0
+        && env.server.total() >= 6)
+    {
+        assert!(std::time::Instant::now() < deadline, "no progress");
+        tokio::task::yield_now().await;
+    }
+    // SAFETY: sends SIGINT to our own child process.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let out = tokio::task::block_in_place(|| child.wait_with_output()).expect("wait");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("interrupted"));
+    // What finished is kept.
+    let ls = Command::cargo_bin("embarc")
+        .expect("binary")
+        .arg("--archive")
+        .arg(&env.archive)
+        .args(["ls", "--json"])
+        .output()
+        .expect("ls");
+    assert!(String::from_utf8_lossy(&ls.stdout).contains("twitter:1641086480675225601"));
+    // Nothing partial: the archive verifies and tmp/ is empty.
+    let verify = Command::cargo_bin("embarc")
+        .expect("binary")
+        .arg("--archive")
+        .arg(&env.archive)
+        .arg("verify")
+        .output()
+        .expect("verify");
+    assert_eq!(
+        verify.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&verify.stdout)
+    );
+    assert_eq!(
+        std::fs::read_dir(env.archive.join("tmp"))
+            .expect("tmp")
+            .count(),
+        0
+    );
+}

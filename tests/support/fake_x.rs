@@ -137,6 +137,15 @@ pub async fn start() -> Server {
                     }
                     LIMITED_ID => json(200, &syndication["1641086480675225601"]),
                     DOWN_ID => Reply::Raw(response(503, &[("retry-after", "0")], b"busy")),
+                    // Slow posts: the answer comes after three seconds.
+                    other if other.len() == 19 && other.starts_with('8') => {
+                        let body = synthetic(&format!("9{}", &other[1..]));
+                        let head = format!(
+                            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                            body.len()
+                        );
+                        Reply::Slow(head.into_bytes(), vec![(3000, body)])
+                    }
                     other => match syndication.get(other) {
                         Some(body) => json(200, body),
                         None if other.len() == 19 && other.starts_with('9') => json(200, &synthetic(other)),
