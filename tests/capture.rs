@@ -333,3 +333,30 @@ async fn ctrl_c_stops_cleanly_keeping_what_finished() {
         0
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn article_urls_are_fetched_and_archived() {
+    let env = env().await;
+    let news = format!("news.example={}/articles", env.server.base);
+    let (code, lines, err) = tokio::task::block_in_place(|| {
+        embarc(
+            &env,
+            &[
+                "--mirror",
+                &news,
+                "archive",
+                "https://news.example/2024/story.html",
+            ],
+        )
+    });
+    assert_eq!(code, Some(0), "{err}");
+    let line = by_post(&lines, "twitter:1641086480675225601");
+    assert_eq!(line["outcome"], "archived");
+    assert_eq!(line["articles"][0], "https://news.example/2024/story.html");
+    assert_eq!(env.server.count("/articles/2024/story.html"), 1);
+    // Without a mirror, a private address is refused by name.
+    let (code, _, err) =
+        tokio::task::block_in_place(|| embarc(&env, &["archive", "http://127.0.0.1:9/story.html"]));
+    assert_eq!(code, Some(1));
+    assert!(err.contains("refused"), "{err}");
+}

@@ -258,3 +258,84 @@ fn mirror_flags_parse() {
     assert!("t.co".parse::<Mirror>().is_err());
     assert!("t.co=ftp://x".parse::<Mirror>().is_err());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_truncated_body_is_retried() {
+    let s = support::start(Arc::new(|_path: String, nth: u32| {
+        if nth == 1 {
+            // Promises 100 bytes, sends 5, closes.
+            Reply::Raw(
+                b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\nconnection: close\r\n\r\nshort"
+                    .to_vec(),
+            )
+        } else {
+            Reply::Raw(response(200, &[], b"complete"))
+        }
+    }))
+    .await;
+    let (_d, a) = archive();
+    let c = Client::new(config(&s.base)).expect("client");
+    let f = c
+        .get("https://twitter.com/t", &a, 1024)
+        .await
+        .expect("retried");
+    assert_eq!(f.body.as_deref(), Some(&b"complete"[..]));
+    assert_eq!((f.attempts, s.count("/t")), (2, 2));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn requests_to_one_host_are_spaced_by_the_rate_limit() {
+    let s = server().await;
+    let (_d, a) = archive();
+    let gap = Duration::from_millis(150);
+    let c = Client::new(NetConfig {
+        min_interval: gap,
+        ..config(&s.base)
+    })
+    .expect("client");
+    let gets = (0..4).map(|_| c.get("https://twitter.com/ok?x=1", &a, 1024));
+    for r in futures_join(gets).await {
+        assert_eq!(r.expect("get").status(), 200);
+    }
+    let at = s.arrivals("/ok?x=1");
+    assert_eq!(at.len(), 4);
+    for w in at.windows(2) {
+        // The server sees each request at least the gap after the previous (less
+        // a little for scheduling between send and arrival).
+        assert!(
+            w[1] - w[0] >= gap - Duration::from_millis(30),
+            "{:?}",
+            w[1] - w[0]
+        );
+    }
+}
+
+async fn futures_join<F: std::future::Future>(fs: impl Iterator<Item = F>) -> Vec<F::Output> {
+    let mut set = Vec::new();
+    for f in fs {
+        set.push(f);
+    }
+    let mut out = Vec::new();
+    // Poll them together: each in its own task would need 'static futures.
+    let mut pinned: Vec<std::pin::Pin<Box<F>>> = set.into_iter().map(Box::pin).collect();
+    let mut done: Vec<Option<F::Output>> = pinned.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (i, f) in pinned.iter_mut().enumerate() {
+            if done[i].is_none() {
+                match f.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => done[i] = Some(v),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+    out.extend(done.into_iter().flatten());
+    out
+}

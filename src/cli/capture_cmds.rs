@@ -28,6 +28,9 @@ pub struct AddArgs {
     /// Posts captured at once
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
     concurrency: u16,
+    /// At most this many requests per second to any one host (default: no limit)
+    #[arg(long, value_name = "PER_SECOND")]
+    rate: Option<f64>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -44,6 +47,26 @@ pub struct ArchiveArgs {
     /// Posts captured at once
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
     concurrency: u16,
+    /// At most this many requests per second to any one host (default: no limit)
+    #[arg(long, value_name = "PER_SECOND")]
+    rate: Option<f64>,
+}
+
+/// How a run of captures behaves.
+struct Limits {
+    refresh: bool,
+    concurrency: u16,
+    rate: Option<f64>,
+}
+
+impl From<&AddArgs> for Limits {
+    fn from(a: &AddArgs) -> Self {
+        Limits {
+            refresh: a.refresh,
+            concurrency: a.concurrency,
+            rate: a.rate,
+        }
+    }
 }
 
 /// One post to capture, with who cites it.
@@ -65,8 +88,7 @@ pub fn add(args: AddArgs, global: &Global) -> Result<u8> {
     }
     run_jobs(
         jobs.into_values().collect(),
-        args.refresh,
-        args.concurrency,
+        &Limits::from(&args),
         global,
         Vec::new(),
     )
@@ -150,13 +172,12 @@ pub fn archive(args: ArchiveArgs, global: &Global) -> Result<u8> {
         }
         cited.push((source.name.clone(), targets));
     }
-    let code = run_jobs(
-        jobs.into_values().collect(),
-        args.refresh,
-        args.concurrency,
-        global,
-        cited,
-    )?;
+    let limits = Limits {
+        refresh: args.refresh,
+        concurrency: args.concurrency,
+        rate: args.rate,
+    };
+    let code = run_jobs(jobs.into_values().collect(), &limits, global, cited)?;
     Ok(if failed > 0 { exit::SOME_FAILED } else { code })
 }
 
@@ -167,16 +188,21 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
         .context("starting the async runtime")
 }
 
-fn net_config(global: &Global) -> NetConfig {
+fn net_config(global: &Global, rate: Option<f64>) -> NetConfig {
     NetConfig {
         mirrors: global.mirror.clone(),
+        min_interval: rate
+            .filter(|r| r.is_finite() && *r > 0.0)
+            .map_or(std::time::Duration::ZERO, |r| {
+                std::time::Duration::from_secs_f64(1.0 / r)
+            }),
         ..NetConfig::default()
     }
 }
 
 /// Fetches an article page (any public host; same caps and timeouts).
 async fn fetch_article(url: &str, global: &Global) -> Result<Vec<u8>, String> {
-    let mut cfg = net_config(global);
+    let mut cfg = net_config(global, None);
     cfg.allowed_hosts = None;
     cfg.max_body = 64 * 1024 * 1024;
     let client = Client::new(cfg).map_err(|e| e.to_string())?;
@@ -208,14 +234,14 @@ async fn fetch_article(url: &str, global: &Global) -> Result<Vec<u8>, String> {
 
 fn run_jobs(
     jobs: Vec<Job>,
-    refresh: bool,
-    concurrency: u16,
+    limits: &Limits,
     global: &Global,
     cited: Vec<(String, Vec<Target>)>,
 ) -> Result<u8> {
+    let (refresh, concurrency) = (limits.refresh, limits.concurrency);
     let archive = Archive::open_or_create(&global.archive)?;
     let runtime = runtime()?;
-    let client = Client::new(net_config(global))?;
+    let client = Client::new(net_config(global, limits.rate))?;
     let endpoints = Endpoints::default();
     let bar = if global.quiet || jobs.len() < 2 {
         ProgressBar::hidden()

@@ -70,6 +70,8 @@ pub struct NetConfig {
     pub max_wait: Duration,
     /// Requests in flight per host.
     pub per_host: usize,
+    /// Least time between two requests to one host (a rate limit; zero for none).
+    pub min_interval: Duration,
 }
 
 impl Default for NetConfig {
@@ -88,6 +90,7 @@ impl Default for NetConfig {
             max_attempts: 4,
             max_wait: Duration::from_secs(120),
             per_host: 4,
+            min_interval: Duration::ZERO,
         }
     }
 }
@@ -201,7 +204,13 @@ impl Fetched {
 pub struct Client {
     http: reqwest::Client,
     cfg: Arc<NetConfig>,
-    hosts: Arc<Mutex<HashMap<String, Arc<Semaphore>>>>,
+    hosts: Arc<Mutex<HashMap<String, Arc<HostGate>>>>,
+}
+
+/// Per-host limits: requests in flight, and when the next may start.
+struct HostGate {
+    slots: Semaphore,
+    next_start: tokio::sync::Mutex<tokio::time::Instant>,
 }
 
 impl Client {
@@ -306,11 +315,16 @@ impl Client {
         })
     }
 
-    fn host_gate(&self, host: &str) -> Arc<Semaphore> {
+    fn host_gate(&self, host: &str) -> Arc<HostGate> {
         let mut hosts = self.hosts.lock().unwrap_or_else(|e| e.into_inner());
         hosts
             .entry(host.to_string())
-            .or_insert_with(|| Arc::new(Semaphore::new(self.cfg.per_host.max(1))))
+            .or_insert_with(|| {
+                Arc::new(HostGate {
+                    slots: Semaphore::new(self.cfg.per_host.max(1)),
+                    next_start: tokio::sync::Mutex::new(tokio::time::Instant::now()),
+                })
+            })
             .clone()
     }
 
@@ -332,10 +346,19 @@ impl Client {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let permit = gate.acquire().await.map_err(|_| NetError::Transport {
-                url: url.to_string(),
-                message: "client shut down".into(),
-            })?;
+            let permit = gate
+                .slots
+                .acquire()
+                .await
+                .map_err(|_| NetError::Transport {
+                    url: url.to_string(),
+                    message: "client shut down".into(),
+                })?;
+            if !self.cfg.min_interval.is_zero() {
+                let mut next = gate.next_start.lock().await;
+                tokio::time::sleep_until(*next).await;
+                *next = tokio::time::Instant::now() + self.cfg.min_interval;
+            }
             let result = self
                 .once(url, &target, via.clone(), archive, keep_up_to)
                 .await;

@@ -208,6 +208,12 @@ pub async fn start() -> Server {
                 }
                 Reply::Raw(response(200, &[("content-type", ctype)], &body))
             }
+            // An article page on a news site (map a host to BASE/articles).
+            "articles" => Reply::Raw(response(
+                200,
+                &[("content-type", "text/html; charset=utf-8")],
+                br#"<html><body><p>Story.</p><blockquote class="twitter-tweet"><p>x</p>&mdash; sammy (@SamuelSusla) <a href="https://twitter.com/SamuelSusla/status/1641086480675225601">March 29, 2023</a></blockquote></body></html>"#,
+            )),
             _ => Reply::Raw(response(404, &[], b"")),
         }
     };

@@ -44,6 +44,7 @@ pub struct Server {
     /// `http://127.0.0.1:PORT`.
     pub base: String,
     counts: Arc<Mutex<HashMap<String, u32>>>,
+    arrivals: Arc<Mutex<Vec<(String, std::time::Instant)>>>,
 }
 
 impl Server {
@@ -53,6 +54,19 @@ impl Server {
             .lock()
             .map(|c| c.get(path).copied().unwrap_or(0))
             .unwrap_or(0)
+    }
+
+    /// When each request for a path arrived, in order.
+    pub fn arrivals(&self, path: &str) -> Vec<std::time::Instant> {
+        self.arrivals
+            .lock()
+            .map(|a| {
+                a.iter()
+                    .filter(|(p, _)| p == path)
+                    .map(|(_, t)| *t)
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     /// All requests seen.
@@ -66,26 +80,32 @@ pub async fn start(handler: Handler) -> Server {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
     let counts = Arc::new(Mutex::new(HashMap::new()));
-    let c = counts.clone();
+    let arrivals = Arc::new(Mutex::new(Vec::new()));
+    let (c, a) = (counts.clone(), arrivals.clone());
     tokio::spawn(async move {
         loop {
             let Ok((stream, _)) = listener.accept().await else {
                 return;
             };
             let handler = handler.clone();
-            let counts = c.clone();
+            let (counts, arrivals) = (c.clone(), a.clone());
             tokio::spawn(async move {
-                let _ = serve(stream, handler, counts).await;
+                let _ = serve(stream, handler, counts, arrivals).await;
             });
         }
     });
-    Server { base, counts }
+    Server {
+        base,
+        counts,
+        arrivals,
+    }
 }
 
 async fn serve(
     mut stream: TcpStream,
     handler: Handler,
     counts: Arc<Mutex<HashMap<String, u32>>>,
+    arrivals: Arc<Mutex<Vec<(String, std::time::Instant)>>>,
 ) -> std::io::Result<()> {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 4096];
@@ -98,6 +118,9 @@ async fn serve(
     }
     let head = String::from_utf8_lossy(&buf);
     let path = head.split_whitespace().nth(1).unwrap_or("/").to_string();
+    if let Ok(mut a) = arrivals.lock() {
+        a.push((path.clone(), std::time::Instant::now()));
+    }
     let nth = {
         let mut c = counts.lock().map_err(|_| std::io::Error::other("lock"))?;
         let n = c.entry(path.clone()).or_insert(0);
