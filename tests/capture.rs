@@ -360,3 +360,88 @@ async fn article_urls_are_fetched_and_archived() {
     assert_eq!(code, Some(1));
     assert!(err.contains("refused"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_empty_syndication_answer_falls_back_to_oembed() {
+    let env = env().await;
+    let id = fake_x::EMPTY_ID;
+    let (code, lines, err) = tokio::task::block_in_place(|| {
+        embarc(
+            &env,
+            &["add", &format!("https://twitter.com/a/status/{id}")],
+        )
+    });
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(
+        by_post(&lines, &format!("twitter:{id}"))["outcome"],
+        "archived"
+    );
+    let show = Command::cargo_bin("embarc")
+        .expect("binary")
+        .arg("--archive")
+        .arg(&env.archive)
+        .args(["show", "--json", &format!("twitter:{id}")])
+        .output()
+        .expect("show");
+    let capture: Value =
+        serde_json::from_slice(show.stdout.split(|b| *b == b'\n').next().expect("line"))
+            .expect("json");
+    assert_eq!(capture["text"], format!("post {id}"));
+    assert_eq!(capture["handle"], "a");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_quoted_post_gets_its_own_capture_and_earlier_articles_are_listed() {
+    let env = env().await;
+    let articles = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        articles.path().join("q.html"),
+        r#"<a href="https://twitter.com/x/status/1641895049427550208">quote tweet</a>"#,
+    )
+    .expect("write");
+    let dir = articles.path().to_string_lossy().into_owned();
+    let (code, _, err) = tokio::task::block_in_place(|| embarc(&env, &["archive", &dir]));
+    assert_eq!(code, Some(0), "{err}");
+    let raw: Value = serde_json::from_slice(
+        &std::fs::read(fake_x::responses_dir().join("syndication/1641895049427550208.json"))
+            .expect("read"),
+    )
+    .expect("json");
+    let quoted_id = raw["quoted_tweet"]["id_str"].as_str().expect("quoted id");
+    let show = Command::cargo_bin("embarc")
+        .expect("binary")
+        .arg("--archive")
+        .arg(&env.archive)
+        .args(["show", "--json", &format!("twitter:{quoted_id}")])
+        .output()
+        .expect("show");
+    assert_eq!(
+        show.status.code(),
+        Some(0),
+        "the quoted post is archived under its own id"
+    );
+    let capture: Value =
+        serde_json::from_slice(show.stdout.split(|b| *b == b'\n').next().expect("line"))
+            .expect("json");
+    assert!(
+        capture["media"]
+            .as_array()
+            .expect("media")
+            .iter()
+            .any(|m| m["role"] == "photo"),
+        "{capture}"
+    );
+    // `add` later still lists the article that cited the post.
+    let (_, lines, _) = tokio::task::block_in_place(|| {
+        embarc(&env, &["add", "https://x.com/x/status/1641895049427550208"])
+    });
+    let line = by_post(&lines, "twitter:1641895049427550208");
+    assert_eq!(line["outcome"], "unchanged");
+    assert!(
+        line["articles"][0]
+            .as_str()
+            .expect("article")
+            .ends_with("q.html"),
+        "{line}"
+    );
+}

@@ -94,6 +94,9 @@ pub async fn capture(
             record.outcome = CaptureOutcome::Ok;
             store_media(client, archive, &tweet, "", &mut record).await;
             record.normalized = Some(normalized(&tweet));
+            if let Some(quoted) = &tweet.quoted {
+                quoted_capture(archive, &record, quoted, now)?;
+            }
         }
         Judged::Tombstone(text) => {
             record.outcome = CaptureOutcome::Tombstone;
@@ -141,6 +144,42 @@ pub async fn capture(
     }
     let d = archive.put_capture(&record)?;
     Ok((d, record))
+}
+
+/// The quoted post gets a capture of its own, from the same answer: its text,
+/// author and media (stored with the quoting post, roles without `quoted_`),
+/// so `show` and render find it by its own id.
+fn quoted_capture(
+    archive: &Archive,
+    parent: &CaptureRecord,
+    quoted: &Tweet,
+    now: OffsetDateTime,
+) -> Result<(), crate::Error> {
+    let key = PostKey {
+        provider: "twitter".into(),
+        id: quoted.id.clone(),
+        url: format!(
+            "https://twitter.com/{}/status/{}",
+            quoted.author.handle, quoted.id
+        ),
+    };
+    let mut record = CaptureRecord::new(key, now, CaptureOutcome::Ok);
+    record.normalized = Some(normalized(quoted));
+    // The answer it came from (the syndication exchange of the quoting post).
+    record.exchanges = parent.exchanges.iter().take(1).cloned().collect();
+    record.media = parent
+        .media
+        .iter()
+        .filter_map(|m| {
+            let role = m.role.strip_prefix("quoted_")?;
+            Some(Media {
+                role: role.to_string(),
+                ..m.clone()
+            })
+        })
+        .collect();
+    archive.put_capture(&record)?;
+    Ok(())
 }
 
 enum Judged {

@@ -232,6 +232,23 @@ async fn fetch_article(url: &str, global: &Global) -> Result<Vec<u8>, String> {
     Err(format!("{url}: too many redirects"))
 }
 
+/// Every article the archive already records as citing each post.
+fn earlier_citations(archive: &Archive) -> BTreeMap<String, Vec<String>> {
+    let mut by_post: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (_, digest) in archive.list_refs(&["articles"]).unwrap_or_default() {
+        let Ok(record) = archive.read_json::<ArticleRecord>(&digest) else {
+            continue;
+        };
+        for p in record.posts {
+            let list = by_post.entry(p.label()).or_default();
+            if !list.contains(&record.article) {
+                list.push(record.article.clone());
+            }
+        }
+    }
+    by_post
+}
+
 fn run_jobs(
     jobs: Vec<Job>,
     limits: &Limits,
@@ -240,6 +257,7 @@ fn run_jobs(
 ) -> Result<u8> {
     let (refresh, concurrency) = (limits.refresh, limits.concurrency);
     let archive = Archive::open_or_create(&global.archive)?;
+    let earlier = earlier_citations(&archive);
     let runtime = runtime()?;
     let client = Client::new(net_config(global, limits.rate))?;
     let endpoints = Endpoints::default();
@@ -258,7 +276,7 @@ fn run_jobs(
     let total = jobs.len();
     let reports: Vec<(Target, PostReport)> = runtime.block_on(async {
         let gate = Arc::new(tokio::sync::Semaphore::new(usize::from(concurrency)));
-        let capturer = Capturer::new(client, archive.clone(), endpoints);
+        let capturer = Capturer::new(client.clone(), archive.clone(), endpoints);
         let mut set = tokio::task::JoinSet::new();
         for job in jobs {
             let (capturer, gate) = (capturer.clone(), gate.clone());
@@ -278,7 +296,7 @@ fn run_jobs(
                 next = set.join_next() => match next {
                     Some(Ok(r)) => {
                         bar.inc(1);
-                        bar.set_message(r.1.outcome);
+                        bar.set_message(format!("{:.1} MB received", client.bytes_received() as f64 / 1e6));
                         out.push(r);
                     }
                     Some(Err(_)) => bar.inc(1),
@@ -334,6 +352,16 @@ fn run_jobs(
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
     let mut sorted = reports;
+    // `articles`: every article citing the post, in this run and before.
+    for (_, r) in &mut sorted {
+        if let Some(before) = r.post.as_ref().and_then(|p| earlier.get(p)) {
+            for a in before {
+                if !r.articles.contains(a) {
+                    r.articles.push(a.clone());
+                }
+            }
+        }
+    }
     sorted.sort_by(|a, b| a.0.cmp(&b.0));
     for (_, r) in &sorted {
         *counts.entry(r.outcome).or_default() += 1;

@@ -205,6 +205,7 @@ pub struct Client {
     http: reqwest::Client,
     cfg: Arc<NetConfig>,
     hosts: Arc<Mutex<HashMap<String, Arc<HostGate>>>>,
+    received: Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// Per-host limits: requests in flight, and when the next may start.
@@ -241,7 +242,13 @@ impl Client {
             http,
             cfg: Arc::new(cfg),
             hosts: Arc::new(Mutex::new(HashMap::new())),
+            received: Arc::default(),
         })
+    }
+
+    /// Body bytes received so far by this client (and its clones).
+    pub fn bytes_received(&self) -> u64 {
+        self.received.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The configuration.
@@ -496,6 +503,8 @@ impl Client {
                 });
             }
             writer.write(&chunk)?;
+            self.received
+                .fetch_add(chunk.len() as u64, std::sync::atomic::Ordering::Relaxed);
             if let Some(k) = kept.as_mut() {
                 if k.len() + chunk.len() <= keep_up_to {
                     k.extend_from_slice(&chunk);

@@ -19,6 +19,8 @@ pub const PROTECTED_ID: &str = "3333333333333333333";
 pub const LIMITED_ID: &str = "4444444444444444444";
 /// Syndication 503 for ever.
 pub const DOWN_ID: &str = "5555555555555555555";
+/// Syndication `{}` (as for a token it dislikes), oEmbed 200.
+pub const EMPTY_ID: &str = "6666666666666666666";
 
 /// Ids of 19 digits starting with 9 not in the corpus are synthetic posts with
 /// two photos each (for load tests).
@@ -130,7 +132,7 @@ pub async fn start() -> Server {
                 match id.as_str() {
                     TOMBSTONE_ID => json(200, &syndication["tombstone-deleted"]),
                     GONE_ID => Reply::Raw(response(404, &[("content-type", "text/html")], b"<html>not found</html>")),
-                    PROTECTED_ID => json(200, b"{}"),
+                    PROTECTED_ID | EMPTY_ID => json(200, b"{}"),
                     LIMITED_ID if nth == 1 => {
                         let reset = time::OffsetDateTime::now_utc().unix_timestamp() + 1;
                         Reply::Raw(response(429, &[("x-rate-limit-reset", &reset.to_string())], b"{}"))
@@ -165,6 +167,7 @@ pub async fn start() -> Server {
                         Some(body) => json(200, body),
                         None if syndication.contains_key(&id)
                             || id == LIMITED_ID
+                            || id == EMPTY_ID
                             || (id.len() == 19 && id.starts_with('9')) =>
                         {
                             json(
