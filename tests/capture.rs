@@ -445,3 +445,47 @@ async fn the_quoted_post_gets_its_own_capture_and_earlier_articles_are_listed() 
         "{line}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn broken_answers_end_archived_or_as_named_failures() {
+    use fake_x::{BOMB_ID, ENDLESS_ID, RESET_ID, TRICKLE_ID, TRUNCATED_ID};
+    let env = env().await;
+    let urls: Vec<String> = [RESET_ID, TRUNCATED_ID, ENDLESS_ID, BOMB_ID, TRICKLE_ID]
+        .iter()
+        .map(|id| format!("https://twitter.com/a/status/{id}"))
+        .collect();
+    let mut args = vec!["add", "--read-timeout", "1", "--concurrency", "5"];
+    args.extend(urls.iter().map(String::as_str));
+    let (code, lines, err) = tokio::task::block_in_place(|| embarc(&env, &args));
+    assert_eq!(code, Some(1), "{err}");
+    let outcome = |id: &str| by_post(&lines, &format!("twitter:{id}")).clone();
+    assert_eq!(
+        outcome(RESET_ID)["outcome"],
+        "archived",
+        "a reset is retried"
+    );
+    assert_eq!(
+        outcome(TRUNCATED_ID)["outcome"],
+        "archived",
+        "a truncated body is retried"
+    );
+    for (id, why) in [
+        (ENDLESS_ID, "larger than"),
+        (BOMB_ID, "too large"),
+        (TRICKLE_ID, "timed out"),
+    ] {
+        let line = outcome(id);
+        assert_eq!(line["outcome"], "failed", "{line}");
+        assert!(
+            line["error"].as_str().expect("error").contains(why),
+            "{id}: {line}"
+        );
+    }
+    assert_eq!(
+        std::fs::read_dir(env.archive.join("tmp"))
+            .expect("tmp")
+            .count(),
+        0,
+        "nothing partial left"
+    );
+}

@@ -51,7 +51,7 @@ pub async fn resolve(client: &Client, archive: &Archive, short: &str) -> Resolut
         if hops.len() >= MAX_HOPS {
             break Err(format!("more than {MAX_HOPS} redirects"));
         }
-        let fetched = match client.get(&url, archive, 256 * 1024).await {
+        let fetched = match client.get_small(&url, archive, 256 * 1024).await {
             Ok(f) => f,
             Err(e) => break Err(e.to_string()),
         };

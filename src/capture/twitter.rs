@@ -64,7 +64,7 @@ pub async fn capture(
         return Ok((d, record));
     };
     let syn = client
-        .get(&syndication_url(endpoints, id), archive, MAX_JSON as usize)
+        .get_small(&syndication_url(endpoints, id), archive, MAX_JSON)
         .await;
     let answer = match &syn {
         Ok(f) => {
@@ -81,7 +81,7 @@ pub async fn capture(
         )
         .collect::<String>()
     );
-    let oembed = client.get(&oembed_url, archive, MAX_JSON as usize).await;
+    let oembed = client.get_small(&oembed_url, archive, MAX_JSON).await;
     let oembed_status = match &oembed {
         Ok(f) => {
             record.exchanges.push(f.exchange.clone());

@@ -31,6 +31,9 @@ pub struct AddArgs {
     /// At most this many requests per second to any one host (default: no limit)
     #[arg(long, value_name = "PER_SECOND")]
     rate: Option<f64>,
+    /// Give up on a response silent for this many seconds
+    #[arg(long, value_name = "SECONDS", default_value_t = 30.0)]
+    read_timeout: f64,
 }
 
 #[derive(clap::Args, Debug)]
@@ -50,6 +53,9 @@ pub struct ArchiveArgs {
     /// At most this many requests per second to any one host (default: no limit)
     #[arg(long, value_name = "PER_SECOND")]
     rate: Option<f64>,
+    /// Give up on a response silent for this many seconds
+    #[arg(long, value_name = "SECONDS", default_value_t = 30.0)]
+    read_timeout: f64,
 }
 
 /// How a run of captures behaves.
@@ -57,6 +63,7 @@ struct Limits {
     refresh: bool,
     concurrency: u16,
     rate: Option<f64>,
+    read_timeout: f64,
 }
 
 impl From<&AddArgs> for Limits {
@@ -65,6 +72,7 @@ impl From<&AddArgs> for Limits {
             refresh: a.refresh,
             concurrency: a.concurrency,
             rate: a.rate,
+            read_timeout: a.read_timeout,
         }
     }
 }
@@ -176,6 +184,7 @@ pub fn archive(args: ArchiveArgs, global: &Global) -> Result<u8> {
         refresh: args.refresh,
         concurrency: args.concurrency,
         rate: args.rate,
+        read_timeout: args.read_timeout,
     };
     let code = run_jobs(jobs.into_values().collect(), &limits, global, cited)?;
     Ok(if failed > 0 { exit::SOME_FAILED } else { code })
@@ -188,9 +197,10 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
         .context("starting the async runtime")
 }
 
-fn net_config(global: &Global, rate: Option<f64>) -> NetConfig {
+fn net_config(global: &Global, rate: Option<f64>, read_timeout: f64) -> NetConfig {
     NetConfig {
         mirrors: global.mirror.clone(),
+        read_timeout: std::time::Duration::from_secs_f64(read_timeout.clamp(0.1, 3600.0)),
         min_interval: rate
             .filter(|r| r.is_finite() && *r > 0.0)
             .map_or(std::time::Duration::ZERO, |r| {
@@ -202,7 +212,7 @@ fn net_config(global: &Global, rate: Option<f64>) -> NetConfig {
 
 /// Fetches an article page (any public host; same caps and timeouts).
 async fn fetch_article(url: &str, global: &Global) -> Result<Vec<u8>, String> {
-    let mut cfg = net_config(global, None);
+    let mut cfg = net_config(global, None, 30.0);
     cfg.allowed_hosts = None;
     cfg.max_body = 64 * 1024 * 1024;
     let client = Client::new(cfg).map_err(|e| e.to_string())?;
@@ -259,7 +269,7 @@ fn run_jobs(
     let archive = Archive::open_or_create(&global.archive)?;
     let earlier = earlier_citations(&archive);
     let runtime = runtime()?;
-    let client = Client::new(net_config(global, limits.rate))?;
+    let client = Client::new(net_config(global, limits.rate, limits.read_timeout))?;
     let endpoints = Endpoints::default();
     let bar = if global.quiet || jobs.len() < 2 {
         ProgressBar::hidden()

@@ -344,6 +344,30 @@ impl Client {
         archive: &Archive,
         keep_up_to: usize,
     ) -> Result<Fetched, NetError> {
+        self.get_limited(url, archive, keep_up_to, self.cfg.max_body)
+            .await
+    }
+
+    /// [`Client::get`] for an answer that must be small (a JSON document): a
+    /// body over `limit` bytes is refused as it arrives.
+    pub async fn get_small(
+        &self,
+        url: &str,
+        archive: &Archive,
+        limit: u64,
+    ) -> Result<Fetched, NetError> {
+        let keep = usize::try_from(limit).unwrap_or(usize::MAX);
+        self.get_limited(url, archive, keep, limit.min(self.cfg.max_body))
+            .await
+    }
+
+    async fn get_limited(
+        &self,
+        url: &str,
+        archive: &Archive,
+        keep_up_to: usize,
+        limit: u64,
+    ) -> Result<Fetched, NetError> {
         let (target, via) = self.route(url)?;
         let host = url::Url::parse(url)
             .ok()
@@ -367,7 +391,7 @@ impl Client {
                 *next = tokio::time::Instant::now() + self.cfg.min_interval;
             }
             let result = self
-                .once(url, &target, via.clone(), archive, keep_up_to)
+                .once(url, &target, via.clone(), archive, keep_up_to, limit)
                 .await;
             drop(permit);
             let retry_in = match &result {
@@ -428,6 +452,7 @@ impl Client {
         via: Option<String>,
         archive: &Archive,
         keep_up_to: usize,
+        limit: u64,
     ) -> Result<Fetched, NetError> {
         let started_at = OffsetDateTime::now_utc();
         let clock = Instant::now();
@@ -467,13 +492,10 @@ impl Client {
                 )
             })
             .collect();
-        if response
-            .content_length()
-            .is_some_and(|n| n > self.cfg.max_body)
-        {
+        if response.content_length().is_some_and(|n| n > limit) {
             return Err(NetError::TooLarge {
                 url: url.to_string(),
-                limit: self.cfg.max_body,
+                limit,
             });
         }
         let mut writer = archive.writer()?;
@@ -496,10 +518,10 @@ impl Client {
             })?
             .map_err(transport)?;
             let Some(chunk) = chunk else { break };
-            if writer.len() + chunk.len() as u64 > self.cfg.max_body {
+            if writer.len() + chunk.len() as u64 > limit {
                 return Err(NetError::TooLarge {
                     url: url.to_string(),
-                    limit: self.cfg.max_body,
+                    limit,
                 });
             }
             writer.write(&chunk)?;

@@ -19,6 +19,16 @@ pub const PROTECTED_ID: &str = "3333333333333333333";
 pub const LIMITED_ID: &str = "4444444444444444444";
 /// Syndication 503 for ever.
 pub const DOWN_ID: &str = "5555555555555555555";
+/// Syndication body reset mid-way on the first request, whole on the second.
+pub const RESET_ID: &str = "7000000000000000005";
+/// Syndication body cut short (promised length not sent) on the first request.
+pub const TRUNCATED_ID: &str = "7000000000000000001";
+/// Syndication body that never ends.
+pub const ENDLESS_ID: &str = "7000000000000000002";
+/// Syndication body gzip-compressed from 50 MB of JSON-ish zeros.
+pub const BOMB_ID: &str = "7000000000000000003";
+/// Syndication answers one byte, then nothing for ten seconds.
+pub const TRICKLE_ID: &str = "7000000000000000004";
 /// Syndication `{}` (as for a token it dislikes), oEmbed 200.
 pub const EMPTY_ID: &str = "6666666666666666666";
 
@@ -133,6 +143,32 @@ pub async fn start() -> Server {
                     TOMBSTONE_ID => json(200, &syndication["tombstone-deleted"]),
                     GONE_ID => Reply::Raw(response(404, &[("content-type", "text/html")], b"<html>not found</html>")),
                     PROTECTED_ID | EMPTY_ID => json(200, b"{}"),
+                    RESET_ID if nth == 1 => Reply::Reset(
+                        b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 4000\r\n\r\n{\"__typename\"".to_vec(),
+                    ),
+                    RESET_ID => json(200, &synthetic(&format!("9{}", &id[1..]))),
+                    TRUNCATED_ID if nth == 1 => Reply::Raw(
+                        b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 4000\r\nconnection: close\r\n\r\n{\"__typename\":\"Tweet\"".to_vec(),
+                    ),
+                    TRUNCATED_ID => json(200, &synthetic(&format!("9{}", &id[1..]))),
+                    ENDLESS_ID => Reply::Endless(
+                        b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n".to_vec(),
+                    ),
+                    BOMB_ID => {
+                        use std::io::Write;
+                        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+                        let _ = gz.write_all(&vec![b' '; 50 << 20]);
+                        let body = gz.finish().unwrap_or_default();
+                        Reply::Raw(response(
+                            200,
+                            &[("content-type", "application/json"), ("content-encoding", "gzip")],
+                            &body,
+                        ))
+                    }
+                    TRICKLE_ID => Reply::Slow(
+                        b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 100\r\nconnection: close\r\n\r\n".to_vec(),
+                        vec![(0, b"{".to_vec()), (10_000, b"}".to_vec())],
+                    ),
                     LIMITED_ID if nth == 1 => {
                         let reset = time::OffsetDateTime::now_utc().unix_timestamp() + 1;
                         Reply::Raw(response(429, &[("x-rate-limit-reset", &reset.to_string())], b"{}"))
