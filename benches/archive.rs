@@ -1,8 +1,13 @@
-//! Capture throughput: `embarc add` of 1,000 posts with 2 photos each (plus
-//! avatar) from the fake X on 127.0.0.1, then the re-run that must send no
-//! request. Reports wall time, posts/s, requests/s and the embarc process's
-//! peak memory. `cargo bench --bench archive`; `EMBARC_BENCH_POSTS` scales it,
-//! `EMBARC_BENCH_DIR` picks the archive folder (default: a tmpfs).
+//! Capture throughput against `curl --parallel`: `embarc add` of 1,000 posts
+//! with 2 photos each (plus avatar and oEmbed: 5 requests a post) from the fake
+//! X on 127.0.0.1, next to curl fetching the same 5,000 URLs into files (no
+//! hashing, no fsync); then one post with a 300 MB video, next to curl fetching
+//! that video; then the re-run that must send no request. Reports wall time and
+//! each process's peak RSS. Targets (issue 4): ≤ 1.5× curl's time; peak RSS ≤
+//! 100 MB whatever the media size.
+//!
+//! `cargo bench --bench archive`; `EMBARC_BENCH_POSTS` scales it,
+//! `EMBARC_BENCH_DIR` picks the folder (default: a tmpfs).
 
 #[path = "../tests/support/mod.rs"]
 mod support;
@@ -11,15 +16,31 @@ use std::process::Command;
 use std::time::Instant;
 use support::fake_x;
 
-fn child_peak_rss_mb() -> f64 {
-    // SAFETY: getrusage writes into the struct we pass and reads nothing else.
+/// Runs a command, returning wall seconds, its own peak RSS in MB, and stdout.
+fn measure(cmd: &mut Command) -> (f64, f64, String) {
+    let t = Instant::now();
+    let child = cmd
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let pid = child.id() as libc::pid_t;
+    let mut stdout = child.stdout.expect("stdout");
+    let reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = std::io::Read::read_to_string(&mut stdout, &mut s);
+        s
+    });
+    // SAFETY: wait4 on our own child; it writes only into the structs we pass.
+    let mut status = 0;
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let rc = unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) };
-    if rc == 0 {
-        usage.ru_maxrss as f64 / 1024.0
-    } else {
-        f64::NAN
-    }
+    unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    let secs = t.elapsed().as_secs_f64();
+    (
+        secs,
+        usage.ru_maxrss as f64 / 1024.0,
+        reader.join().unwrap_or_default(),
+    )
 }
 
 fn main() {
@@ -40,43 +61,89 @@ fn main() {
     let archive = scratch.path().join("archive");
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let server = runtime.block_on(fake_x::start());
-    let urls: Vec<String> = (0..posts)
-        .map(|n| {
-            format!(
-                "https://twitter.com/synthetic/status/{}",
-                fake_x::synthetic_id(n)
-            )
-        })
-        .collect();
-    let run = |label: &str| {
-        let before = server.total();
-        let t = Instant::now();
+    let base = server.base.clone();
+    let embarc = |args: &[String]| {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_embarc"));
         cmd.arg("--archive").arg(&archive).args(["--json", "-q"]);
-        for m in fake_x::mirror_flags(&server.base) {
+        for m in fake_x::mirror_flags(&base) {
             cmd.arg("--mirror").arg(m);
         }
-        let out = cmd
-            .args(["add", "--concurrency", "16"])
-            .args(&urls)
-            .output()
-            .expect("embarc");
-        let secs = t.elapsed().as_secs_f64();
-        let requests = server.total() - before;
-        let text = String::from_utf8_lossy(&out.stdout);
-        let archived = text.matches("\"outcome\":\"archived\"").count();
-        let unchanged = text.matches("\"outcome\":\"unchanged\"").count();
-        println!(
-            "{label:<8} {posts} posts in {secs:>6.2}s = {:>7.1} posts/s, {requests:>5} requests ({:>7.1}/s); archived {archived}, unchanged {unchanged}; exit {:?}",
-            posts as f64 / secs,
-            f64::from(requests) / secs,
-            out.status.code()
-        );
+        cmd.args(["add", "--concurrency", "16"]).args(args);
+        cmd
     };
-    run("first");
-    run("re-run");
+    let curl = |urls: &[String], dir: &std::path::Path| {
+        std::fs::create_dir_all(dir).expect("curl dir");
+        let config: String = urls
+            .iter()
+            .enumerate()
+            .map(|(i, u)| format!("url = \"{u}\"\noutput = \"{}/{i}\"\n", dir.display()))
+            .collect();
+        let path = dir.join("curl.cfg");
+        std::fs::write(&path, config).expect("curl config");
+        let mut cmd = Command::new("curl");
+        cmd.args(["--parallel", "--parallel-max", "16", "-s", "-K"])
+            .arg(&path);
+        cmd
+    };
+
+    // 1,000 posts with two photos.
+    let ids: Vec<String> = (0..posts).map(fake_x::synthetic_id).collect();
+    let urls: Vec<String> = ids
+        .iter()
+        .map(|id| format!("https://twitter.com/synthetic/status/{id}"))
+        .collect();
+    let before = server.total();
+    let (secs, rss, out) = measure(&mut embarc(&urls));
+    let requests = server.total() - before;
+    let archived = out.matches("\"outcome\":\"archived\"").count();
     println!(
-        "peak memory of the embarc processes: {:.0} MB",
-        child_peak_rss_mb()
+        "embarc add  {posts} posts: {secs:>6.2}s, {requests} requests ({:>6.0}/s), peak RSS {rss:>5.0} MB, archived {archived}",
+        f64::from(requests) / secs
+    );
+    let same: Vec<String> = ids
+        .iter()
+        .flat_map(|id| {
+            let n: u64 = id.parse().unwrap_or(0);
+            [
+                format!("{base}/syndication/tweet-result?id={id}&lang=en&token={}", embarc::capture::token::syndication_token(n)),
+                format!("{base}/publish/oembed?url=https%3A%2F%2Ftwitter.com%2Fi%2Fstatus%2F{id}&omit_script=1&dnt=true"),
+                format!("{base}/pbs/profile_images/1/synthetic.jpg"),
+                format!("{base}/pbs/media/{id}a?format=jpg&name=orig"),
+                format!("{base}/pbs/media/{id}b?format=jpg&name=orig"),
+            ]
+        })
+        .collect();
+    let (curl_secs, curl_rss, _) = measure(&mut curl(&same, &scratch.path().join("curl-posts")));
+    println!(
+        "curl        {} URLs:   {curl_secs:>6.2}s, peak RSS {curl_rss:>5.0} MB  -> embarc/curl = {:.2}x",
+        same.len(),
+        secs / curl_secs
+    );
+
+    // One 300 MB video.
+    let video_post = format!("https://twitter.com/video/status/{}", fake_x::VIDEO_ID);
+    let (secs, rss, out) = measure(&mut embarc(std::slice::from_ref(&video_post)));
+    println!(
+        "embarc add  1 post with a {} MB video: {secs:>6.2}s, peak RSS {rss:>5.0} MB, archived {}",
+        fake_x::VIDEO_BYTES / 1_000_000,
+        out.matches("\"outcome\":\"archived\"").count()
+    );
+    let video = format!(
+        "{base}/video/ext_tw_video/{}/pu/vid/1280x720/big.mp4",
+        fake_x::VIDEO_ID
+    );
+    let (curl_secs, curl_rss, _) = measure(&mut curl(&[video], &scratch.path().join("curl-video")));
+    println!(
+        "curl        the video:  {curl_secs:>6.2}s, peak RSS {curl_rss:>5.0} MB  -> embarc/curl = {:.2}x",
+        secs / curl_secs
+    );
+
+    // The re-run: no request.
+    let before = server.total();
+    let (secs, rss, out) = measure(&mut embarc(&urls));
+    println!(
+        "re-run      {posts} posts: {secs:>6.2}s, {} requests, peak RSS {rss:>5.0} MB, unchanged {}",
+        server.total() - before,
+        out.matches("\"outcome\":\"unchanged\"").count()
     );
 }

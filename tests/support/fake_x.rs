@@ -29,6 +29,22 @@ pub const ENDLESS_ID: &str = "7000000000000000002";
 pub const BOMB_ID: &str = "7000000000000000003";
 /// Syndication answers one byte, then nothing for ten seconds.
 pub const TRICKLE_ID: &str = "7000000000000000004";
+/// A post with one 300 MB video (streamed, never held).
+pub const VIDEO_ID: &str = "7000000000000000009";
+/// The size of that video.
+pub const VIDEO_BYTES: u64 = 300 * 1000 * 1000;
+
+fn video_post(id: &str) -> Vec<u8> {
+    format!(
+        r#"{{"__typename":"Tweet","id_str":"{id}","text":"a long video","display_text_range":[0,12],"entities":{{}},
+        "user":{{"name":"V","screen_name":"video"}},
+        "mediaDetails":[{{"type":"video","media_url_https":"https://pbs.twimg.com/ext_tw_video_thumb/{id}/pu/img/poster.jpg",
+          "video_info":{{"variants":[{{"bitrate":832000,"content_type":"video/mp4","url":"https://video.twimg.com/ext_tw_video/{id}/pu/vid/640x360/small.mp4"}},
+          {{"bitrate":2176000,"content_type":"video/mp4","url":"https://video.twimg.com/ext_tw_video/{id}/pu/vid/1280x720/big.mp4"}}]}}}}]}}"#
+    )
+    .into_bytes()
+}
+
 /// Syndication `{}` (as for a token it dislikes), oEmbed 200.
 pub const EMPTY_ID: &str = "6666666666666666666";
 
@@ -143,6 +159,7 @@ pub async fn start() -> Server {
                     TOMBSTONE_ID => json(200, &syndication["tombstone-deleted"]),
                     GONE_ID => Reply::Raw(response(404, &[("content-type", "text/html")], b"<html>not found</html>")),
                     PROTECTED_ID | EMPTY_ID => json(200, b"{}"),
+                    VIDEO_ID => json(200, &video_post(VIDEO_ID)),
                     RESET_ID if nth == 1 => Reply::Reset(
                         b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 4000\r\n\r\n{\"__typename\"".to_vec(),
                     ),
@@ -234,6 +251,10 @@ pub async fn start() -> Server {
                 "Ext3rnal" => Reply::Raw(response(301, &[("location", "https://example.com/story")], b"")),
                 _ => Reply::Raw(response(404, &[], b"")),
             },
+            "video" if rest.ends_with("/big.mp4") => Reply::Sized(
+                format!("HTTP/1.1 200 OK\r\ncontent-type: video/mp4\r\ncontent-length: {VIDEO_BYTES}\r\nconnection: close\r\n\r\n").into_bytes(),
+                VIDEO_BYTES,
+            ),
             "pbs" | "video" => {
                 // name=orig missing for one photo key, to exercise the fallbacks.
                 if rest.contains("FallbackKey") && rest.contains("name=orig") {

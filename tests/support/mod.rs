@@ -22,6 +22,8 @@ pub enum Reply {
     Endless(Vec<u8>),
     /// Write these bytes, then reset the connection.
     Reset(Vec<u8>),
+    /// Write the head, then this many bytes of filler, streamed.
+    Sized(Vec<u8>, u64),
 }
 
 /// A response with status, headers and body.
@@ -141,6 +143,15 @@ async fn serve(
             let block = vec![b'x'; 64 * 1024];
             loop {
                 stream.write_all(&block).await?;
+            }
+        }
+        Reply::Sized(head, mut left) => {
+            stream.write_all(&head).await?;
+            let block = vec![b'v'; 256 * 1024];
+            while left > 0 {
+                let n = left.min(block.len() as u64) as usize;
+                stream.write_all(&block[..n]).await?;
+                left -= n as u64;
             }
         }
         Reply::Reset(bytes) => {
