@@ -17,6 +17,10 @@ use std::time::Instant;
 use support::fake_x;
 
 /// Runs a command, returning wall seconds, its own peak RSS in MB, and stdout.
+#[expect(
+    clippy::zombie_processes,
+    reason = "the child is reaped with wait4, which also gives its own rusage"
+)]
 fn measure(cmd: &mut Command) -> (f64, f64, String) {
     let t = Instant::now();
     let child = cmd
