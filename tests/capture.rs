@@ -489,3 +489,32 @@ async fn broken_answers_end_archived_or_as_named_failures() {
         "nothing partial left"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn scan_fetches_article_urls_too() {
+    let env = env().await;
+    let news = format!("news.example={}/articles", env.server.base);
+    let out = Command::cargo_bin("embarc")
+        .expect("binary")
+        .args([
+            "--mirror",
+            &news,
+            "scan",
+            "--json",
+            "https://news.example/story.html",
+        ])
+        .output()
+        .expect("scan");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let line: Value =
+        serde_json::from_slice(out.stdout.split(|b| *b == b'\n').next().expect("line"))
+            .expect("json");
+    assert_eq!(line["article"], "https://news.example/story.html");
+    assert_eq!(line["form"], "blockquote");
+    assert_eq!(line["id"], "1641086480675225601");
+}

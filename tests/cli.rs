@@ -224,14 +224,19 @@ fn a_missing_file_fails_alone_and_sets_exit_code_1() {
 }
 
 #[test]
-fn article_urls_say_not_yet_instead_of_crashing() {
+fn article_urls_at_private_addresses_are_refused_by_name() {
     embarc()
-        .args(["scan", "https://example.com/news/story.html"])
+        .args([
+            "scan",
+            "http://127.0.0.1:9/story.html",
+            "http://169.254.169.254/latest/",
+        ])
         .assert()
         .code(1)
         .stderr(
-            predicate::str::contains("https://example.com/news/story.html")
-                .and(predicate::str::contains("not supported yet")),
+            predicate::str::contains("http://127.0.0.1:9/story.html")
+                .and(predicate::str::contains("169.254.169.254"))
+                .and(predicate::str::contains("refused")),
         );
 }
 

@@ -210,6 +210,13 @@ fn net_config(global: &Global, rate: Option<f64>, read_timeout: f64) -> NetConfi
     }
 }
 
+/// [`fetch_article`] for synchronous callers (`embarc scan URL`).
+pub fn fetch_article_blocking(url: &str, global: &Global) -> Result<Vec<u8>, String> {
+    runtime()
+        .map_err(|e| e.to_string())?
+        .block_on(fetch_article(url, global))
+}
+
 /// Fetches an article page (any public host; same caps and timeouts).
 async fn fetch_article(url: &str, global: &Global) -> Result<Vec<u8>, String> {
     let mut cfg = net_config(global, None, 30.0);

@@ -3,7 +3,7 @@
 use super::output::clean;
 use super::{Global, exit};
 use anyhow::{Context, Result};
-use embarc::input::{self, Input};
+use embarc::input::{self, Input, Origin, Source};
 use embarc::scan::{self, Outcome, Report, ScanOptions};
 use embarc::{Embed, Kind, Provider};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -98,16 +98,53 @@ pub fn run(args: ScanArgs, global: &Global) -> Result<u8> {
     let mut out = std::io::BufWriter::new(stdout.lock());
     let table = !global.json;
     let mut first_error: Option<anyhow::Error> = None;
-    scan::scan_all(&sources, &opts, |report| {
-        progress.inc(1);
-        match print_report(&report, table, global, &mut tally, &mut out, &progress) {
-            Ok(()) => ControlFlow::Continue(()),
-            Err(e) => {
+    // Runs of files go to the parallel scanner; article URLs are fetched in
+    // their place (any public host, with the capture's caps and timeouts).
+    let mut rest: &[Source] = &sources;
+    while !rest.is_empty() && first_error.is_none() {
+        let files = rest
+            .iter()
+            .take_while(|s| !matches!(s.origin, Origin::Url(_)))
+            .count();
+        let (batch, after) = rest.split_at(files.max(1));
+        rest = after;
+        if files == 0 {
+            let source = &batch[0];
+            let Origin::Url(url) = &source.origin else {
+                continue;
+            };
+            let outcome = match super::capture_cmds::fetch_article_blocking(url, global) {
+                Ok(bytes) => scan::scan_bytes(
+                    &bytes,
+                    Some(Kind::Html).filter(|_| opts.kind.is_none()),
+                    &opts,
+                ),
+                Err(e) => scan::Outcome::Failed(embarc::Error::Io {
+                    path: url.into(),
+                    source: std::io::Error::other(e),
+                }),
+            };
+            let report = scan::Report {
+                article: source.name.clone(),
+                outcome,
+            };
+            progress.inc(1);
+            if let Err(e) = print_report(&report, table, global, &mut tally, &mut out, &progress) {
                 first_error = Some(e);
-                ControlFlow::Break(())
             }
+            continue;
         }
-    });
+        scan::scan_all(batch, &opts, |report| {
+            progress.inc(1);
+            match print_report(&report, table, global, &mut tally, &mut out, &progress) {
+                Ok(()) => ControlFlow::Continue(()),
+                Err(e) => {
+                    first_error = Some(e);
+                    ControlFlow::Break(())
+                }
+            }
+        });
+    }
     progress.finish_and_clear();
     if let Some(e) = first_error {
         return Err(e);
