@@ -42,6 +42,22 @@ fn embarc(env: &Env, args: &[&str]) -> (Option<i32>, Vec<Value>, String) {
     )
 }
 
+/// `embarc show --json POST` on the test archive: its exit code and lines.
+fn show(env: &Env, post: &str) -> (Option<i32>, Vec<Value>) {
+    let out = Command::cargo_bin("embarc")
+        .expect("binary")
+        .arg("--archive")
+        .arg(&env.archive)
+        .args(["show", "--json", post])
+        .output()
+        .expect("show");
+    let lines = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON"))
+        .collect();
+    (out.status.code(), lines)
+}
+
 fn by_post<'a>(lines: &'a [Value], post: &str) -> &'a Value {
     lines
         .iter()
@@ -85,15 +101,8 @@ async fn add_captures_a_post_with_its_media_and_a_rerun_sends_nothing() {
         by_post(&lines, "twitter:1641086480675225601")["outcome"],
         "archived"
     );
-    let show = Command::cargo_bin("embarc")
-        .expect("binary")
-        .arg("--archive")
-        .arg(&env.archive)
-        .args(["show", "--json", "twitter:1641086480675225601"])
-        .output()
-        .expect("show");
     assert_eq!(
-        String::from_utf8_lossy(&show.stdout).lines().count(),
+        show(&env, "twitter:1641086480675225601").1.len(),
         2,
         "the old capture stays"
     );
@@ -247,15 +256,8 @@ async fn a_post_reached_by_url_and_by_short_link_is_captured_once() {
     assert_eq!(code, Some(0), "{err}");
     assert_eq!(lines.len(), 2);
     assert_eq!(lines[0]["capture"], lines[1]["capture"], "{lines:?}");
-    let show = Command::cargo_bin("embarc")
-        .expect("binary")
-        .arg("--archive")
-        .arg(&env.archive)
-        .args(["show", "--json", "twitter:1641086480675225601"])
-        .output()
-        .expect("show");
     assert_eq!(
-        String::from_utf8_lossy(&show.stdout).lines().count(),
+        show(&env, "twitter:1641086480675225601").1.len(),
         1,
         "one capture"
     );
@@ -376,16 +378,8 @@ async fn an_empty_syndication_answer_falls_back_to_oembed() {
         by_post(&lines, &format!("twitter:{id}"))["outcome"],
         "archived"
     );
-    let show = Command::cargo_bin("embarc")
-        .expect("binary")
-        .arg("--archive")
-        .arg(&env.archive)
-        .args(["show", "--json", &format!("twitter:{id}")])
-        .output()
-        .expect("show");
-    let capture: Value =
-        serde_json::from_slice(show.stdout.split(|b| *b == b'\n').next().expect("line"))
-            .expect("json");
+    let (_, captures) = show(&env, &format!("twitter:{id}"));
+    let capture = &captures[0];
     assert_eq!(capture["text"], format!("post {id}"));
     assert_eq!(capture["handle"], "a");
 }
@@ -408,21 +402,13 @@ async fn the_quoted_post_gets_its_own_capture_and_earlier_articles_are_listed() 
     )
     .expect("json");
     let quoted_id = raw["quoted_tweet"]["id_str"].as_str().expect("quoted id");
-    let show = Command::cargo_bin("embarc")
-        .expect("binary")
-        .arg("--archive")
-        .arg(&env.archive)
-        .args(["show", "--json", &format!("twitter:{quoted_id}")])
-        .output()
-        .expect("show");
+    let (code, captures) = show(&env, &format!("twitter:{quoted_id}"));
     assert_eq!(
-        show.status.code(),
+        code,
         Some(0),
         "the quoted post is archived under its own id"
     );
-    let capture: Value =
-        serde_json::from_slice(show.stdout.split(|b| *b == b'\n').next().expect("line"))
-            .expect("json");
+    let capture = &captures[0];
     assert!(
         capture["media"]
             .as_array()

@@ -22,18 +22,8 @@ pub struct AddArgs {
     /// Posts to capture: URLs in any form, short links included
     #[arg(value_name = "URL", required = true)]
     urls: Vec<String>,
-    /// Capture again posts already archived (a new capture; the old ones stay)
-    #[arg(long)]
-    refresh: bool,
-    /// Posts captured at once
-    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
-    concurrency: u16,
-    /// At most this many requests per second to any one host (default: no limit)
-    #[arg(long, value_name = "PER_SECOND")]
-    rate: Option<f64>,
-    /// Give up on a response silent for this many seconds
-    #[arg(long, value_name = "SECONDS", default_value_t = 30.0)]
-    read_timeout: f64,
+    #[command(flatten)]
+    limits: Limits,
 }
 
 #[derive(clap::Args, Debug)]
@@ -44,6 +34,13 @@ pub struct ArchiveArgs {
     /// Read every input as this kind instead of guessing
     #[arg(long, value_enum)]
     kind: Option<embarc::Kind>,
+    #[command(flatten)]
+    limits: Limits,
+}
+
+/// How a run of captures behaves (options shared by `add` and `archive`).
+#[derive(clap::Args, Debug)]
+struct Limits {
     /// Capture again posts already archived (a new capture; the old ones stay)
     #[arg(long)]
     refresh: bool,
@@ -56,25 +53,6 @@ pub struct ArchiveArgs {
     /// Give up on a response silent for this many seconds
     #[arg(long, value_name = "SECONDS", default_value_t = 30.0)]
     read_timeout: f64,
-}
-
-/// How a run of captures behaves.
-struct Limits {
-    refresh: bool,
-    concurrency: u16,
-    rate: Option<f64>,
-    read_timeout: f64,
-}
-
-impl From<&AddArgs> for Limits {
-    fn from(a: &AddArgs) -> Self {
-        Limits {
-            refresh: a.refresh,
-            concurrency: a.concurrency,
-            rate: a.rate,
-            read_timeout: a.read_timeout,
-        }
-    }
 }
 
 /// One post to capture, with who cites it.
@@ -96,7 +74,7 @@ pub fn add(args: AddArgs, global: &Global) -> Result<u8> {
     }
     run_jobs(
         jobs.into_values().collect(),
-        &Limits::from(&args),
+        &args.limits,
         global,
         Vec::new(),
     )
@@ -180,13 +158,7 @@ pub fn archive(args: ArchiveArgs, global: &Global) -> Result<u8> {
         }
         cited.push((source.name.clone(), targets));
     }
-    let limits = Limits {
-        refresh: args.refresh,
-        concurrency: args.concurrency,
-        rate: args.rate,
-        read_timeout: args.read_timeout,
-    };
-    let code = run_jobs(jobs.into_values().collect(), &limits, global, cited)?;
+    let code = run_jobs(jobs.into_values().collect(), &args.limits, global, cited)?;
     Ok(if failed > 0 { exit::SOME_FAILED } else { code })
 }
 
