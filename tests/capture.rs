@@ -58,6 +58,23 @@ fn show(env: &Env, post: &str) -> (Option<i32>, Vec<Value>) {
     (out.status.code(), lines)
 }
 
+/// `embarc verify` on the test archive exits 0 (every object intact, every ref whole).
+fn assert_verifies(env: &Env) {
+    let out = Command::cargo_bin("embarc")
+        .expect("binary")
+        .arg("--archive")
+        .arg(&env.archive)
+        .arg("verify")
+        .output()
+        .expect("verify");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
 fn by_post<'a>(lines: &'a [Value], post: &str) -> &'a Value {
     lines
         .iter()
@@ -106,19 +123,7 @@ async fn add_captures_a_post_with_its_media_and_a_rerun_sends_nothing() {
         2,
         "the old capture stays"
     );
-    let verify = Command::cargo_bin("embarc")
-        .expect("binary")
-        .arg("--archive")
-        .arg(&env.archive)
-        .arg("verify")
-        .output()
-        .expect("verify");
-    assert_eq!(
-        verify.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&verify.stdout)
-    );
+    assert_verifies(&env);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -315,19 +320,7 @@ async fn ctrl_c_stops_cleanly_keeping_what_finished() {
         .expect("ls");
     assert!(String::from_utf8_lossy(&ls.stdout).contains("twitter:1641086480675225601"));
     // Nothing partial: the archive verifies and tmp/ is empty.
-    let verify = Command::cargo_bin("embarc")
-        .expect("binary")
-        .arg("--archive")
-        .arg(&env.archive)
-        .arg("verify")
-        .output()
-        .expect("verify");
-    assert_eq!(
-        verify.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&verify.stdout)
-    );
+    assert_verifies(&env);
     assert_eq!(
         std::fs::read_dir(env.archive.join("tmp"))
             .expect("tmp")
@@ -503,4 +496,22 @@ async fn scan_fetches_article_urls_too() {
     assert_eq!(line["article"], "https://news.example/story.html");
     assert_eq!(line["form"], "blockquote");
     assert_eq!(line["id"], "1641086480675225601");
+}
+
+#[test]
+fn show_and_add_accept_provider_colon_id() {
+    use embarc::capture::Target;
+    match Target::parse("twitter:20") {
+        Target::Post(p) => assert_eq!((p.provider.as_str(), p.id.as_str()), ("twitter", "20")),
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        Target::parse("https://x.com/jack/status/20"),
+        Target::Post(_)
+    ));
+    assert!(matches!(
+        Target::parse("pic.twitter.com/AbC"),
+        Target::Short(_)
+    ));
+    assert!(matches!(Target::parse("nope:20"), Target::Other(_)));
 }

@@ -32,8 +32,21 @@ pub enum Target {
 }
 
 impl Target {
-    /// Reads a URL in any form (post URL, short link, `provider:id`).
+    /// Reads a URL in any form (post URL, short link) or `provider:id`.
     pub fn parse(s: &str) -> Target {
+        if let Some((name, id)) = s.split_once(':')
+            && !id.is_empty()
+            && !id.starts_with("//")
+            && let Some(spec) = crate::providers::PROVIDERS
+                .iter()
+                .find(|p| p.provider.as_str() == name)
+        {
+            return Target::Post(PostKey {
+                provider: spec.provider.as_str().into(),
+                id: id.into(),
+                url: String::new(),
+            });
+        }
         match classify_url(s) {
             Some(UrlMatch::Post(p, post)) => Target::Post(PostKey {
                 provider: p.as_str().into(),

@@ -2,9 +2,8 @@
 
 use super::output::clean;
 use super::{Global, exit};
-use anyhow::{Context, Result, bail};
-use embarc::Provider;
-use embarc::providers::{UrlMatch, classify_url};
+use anyhow::Result;
+use embarc::capture::Target;
 use embarc::store::index::Index;
 use embarc::store::record::{CaptureRecord, PostKey};
 use embarc::store::{Archive, verify};
@@ -43,23 +42,7 @@ fn parse_percent(s: &str) -> Result<f64, String> {
 fn open_for_reading(dir: &Path) -> Result<Option<Archive>> {
     match Archive::open(dir) {
         Ok(a) => Ok(Some(a)),
-        Err(embarc::Error::NotAnArchive { .. }) => {
-            let empty = !dir.exists()
-                || std::fs::read_dir(dir)
-                    .with_context(|| format!("{}: cannot list", dir.display()))?
-                    .filter_map(|e| e.ok())
-                    .all(|e| {
-                        let n = e.file_name();
-                        n == ".gitignore" || n == "FORMAT.md" || n == "README.md"
-                    });
-            if empty {
-                Ok(None)
-            } else {
-                bail!(embarc::Error::NotAnArchive {
-                    path: dir.to_path_buf()
-                })
-            }
-        }
+        Err(embarc::Error::NotAnArchive { .. }) if embarc::store::is_blank_folder(dir)? => Ok(None),
         Err(e) => Err(e.into()),
     }
 }
@@ -113,36 +96,9 @@ pub fn ls(global: &Global) -> Result<u8> {
 
 /// Reads `provider:id` or a post URL in any form.
 pub fn parse_post(s: &str) -> Option<PostKey> {
-    if let Some((provider, id)) = s.split_once(':') {
-        let known = [
-            Provider::Twitter,
-            Provider::Youtube,
-            Provider::Instagram,
-            Provider::Tiktok,
-            Provider::Bluesky,
-            Provider::Mastodon,
-            Provider::Threads,
-            Provider::Facebook,
-            Provider::Reddit,
-        ];
-        if let Some(p) = known.iter().find(|p| p.as_str() == provider)
-            && !id.is_empty()
-            && !id.starts_with("//")
-        {
-            return Some(PostKey {
-                provider: p.as_str().into(),
-                id: id.into(),
-                url: String::new(),
-            });
-        }
-    }
-    match classify_url(s)? {
-        UrlMatch::Post(p, post) => Some(PostKey {
-            provider: p.as_str().into(),
-            id: post.id,
-            url: post.url,
-        }),
-        UrlMatch::ShortLink(_) => None,
+    match Target::parse(s) {
+        Target::Post(post) => Some(post),
+        Target::Short(_) | Target::Other(_) => None,
     }
 }
 

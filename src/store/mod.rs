@@ -65,15 +65,8 @@ impl Archive {
             archive.clean_tmp(STALE_TMP)?;
             return Ok(archive);
         }
-        if root.exists() {
-            let entries = fs::read_dir(&root).with_path(&root)?;
-            for entry in entries {
-                let entry = entry.with_path(&root)?;
-                let name = entry.file_name();
-                if !HARMLESS.iter().any(|h| name == *h) {
-                    return Err(Error::NotAnArchive { path: root });
-                }
-            }
+        if !is_blank_folder(&root)? {
+            return Err(Error::NotAnArchive { path: root });
         }
         for dir in ["objects/sha256", "refs", "tmp"] {
             fs::create_dir_all(root.join(dir)).with_path(root.join(dir))?;
@@ -640,6 +633,21 @@ fn ensure_dir(dir: &Path) -> Result<()> {
 /// Makes a directory's entries durable.
 fn sync_dir(dir: &Path) -> Result<()> {
     File::open(dir).and_then(|f| f.sync_all()).with_path(dir)
+}
+
+/// Whether `dir` is missing or holds nothing but harmless files (`.gitignore`,
+/// `FORMAT.md`…): a folder that may become an archive, and lists as empty.
+pub fn is_blank_folder(dir: &Path) -> Result<bool> {
+    if !dir.exists() {
+        return Ok(true);
+    }
+    for entry in fs::read_dir(dir).with_path(dir)? {
+        let name = entry.with_path(dir)?.file_name();
+        if !HARMLESS.iter().any(|h| name == *h) {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
 /// Writes a small file durably under its final name via `tmp_dir`, refusing to
