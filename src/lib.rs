@@ -15,6 +15,7 @@ pub mod error;
 pub mod input;
 pub mod net;
 pub mod providers;
+pub mod render;
 pub mod scan;
 pub mod store;
 

@@ -25,7 +25,7 @@ pub enum Answer {
 }
 
 /// A normalized post.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Tweet {
     /// The tweet id.
     pub id: String,
@@ -55,7 +55,7 @@ pub struct Tweet {
 }
 
 /// Who wrote a post.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Author {
     /// Display name.
     pub name: String,
@@ -72,7 +72,7 @@ pub struct Author {
 }
 
 /// A run of a post's text.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Segment {
     /// Plain text.
@@ -105,7 +105,7 @@ pub enum Segment {
 }
 
 /// Kind of media.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MediaKind {
     /// A photo.
@@ -117,7 +117,7 @@ pub enum MediaKind {
 }
 
 /// One photo, video or GIF, with the URLs to archive.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MediaItem {
     /// Photo, video or GIF.
     pub kind: MediaKind,
@@ -136,7 +136,7 @@ pub struct MediaItem {
 }
 
 /// The post replied to.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReplyTo {
     /// Its author's handle.
     pub handle: String,
@@ -145,7 +145,7 @@ pub struct ReplyTo {
 }
 
 /// A link card.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Card {
     /// `summary_large_image`, `poll2choice_text_only`…
     pub name: String,

@@ -3,6 +3,7 @@
 
 mod capture_cmds;
 mod output;
+mod render;
 mod scan;
 mod store_cmds;
 
@@ -83,6 +84,8 @@ enum Command {
     Verify(store_cmds::VerifyArgs),
     /// Rebuild index.sqlite from objects and refs
     Reindex,
+    /// Write articles with their embeds replaced by static cards from the archive
+    Render(render::RenderArgs),
 }
 
 /// Runs the command line and returns the process exit code.
@@ -107,6 +110,7 @@ pub fn main() -> ExitCode {
         Command::Show(args) => store_cmds::show(args, &cli.global),
         Command::Verify(args) => store_cmds::verify(args, &cli.global),
         Command::Reindex => store_cmds::reindex(&cli.global),
+        Command::Render(args) => render::run(args, &cli.global),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -39,7 +39,7 @@ fn parse_percent(s: &str) -> Result<f64, String> {
 
 /// Opens the archive for reading; `None` when the folder is not there yet (or
 /// is the empty default folder), which lists as an empty archive.
-fn open_for_reading(dir: &Path) -> Result<Option<Archive>> {
+pub(crate) fn open_for_reading(dir: &Path) -> Result<Option<Archive>> {
     match Archive::open(dir) {
         Ok(a) => Ok(Some(a)),
         Err(embarc::Error::NotAnArchive { .. }) if embarc::store::is_blank_folder(dir)? => Ok(None),

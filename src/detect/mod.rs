@@ -128,6 +128,12 @@ pub fn quote_of_blockquote(markup: &[u8]) -> Option<crate::embed::Quote> {
     quote::from_blockquote(markup)
 }
 
+/// The charset an article is read in (a BOM, else for HTML a `<meta>`
+/// declaration, else UTF-8) and the BOM's length, as detection reads it.
+pub fn charset(input: &[u8], kind: Kind) -> (&'static encoding_rs::Encoding, usize) {
+    encoding::sniff(input, kind)
+}
+
 /// Finds every embed in an article. Spans are byte offsets into `input`.
 pub fn detect(input: &[u8], kind: Kind) -> Vec<Embed> {
     if !might_contain_embeds(input) {

@@ -1,0 +1,403 @@
+//! `embarc render`: articles rewritten with static cards, or one card on stdout.
+
+use super::output::clean;
+use super::{Global, exit};
+use anyhow::{Context, Result, bail};
+use embarc::input::{self, Input, Origin, Source};
+use embarc::render::card::CardOptions;
+use embarc::render::publish::{self, MediaMode};
+use embarc::render::{EmbedResult, PageLinks, Renderer};
+use embarc::store::Archive;
+use embarc::{Form, Kind};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde::Serialize;
+use std::collections::HashMap;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+#[derive(clap::Args, Debug)]
+pub struct RenderArgs {
+    /// Articles: files, folders (recursive, layout kept), or `-` for stdin
+    #[arg(value_name = "INPUT")]
+    inputs: Vec<String>,
+    /// The output folder: pages, `embarc.css` and `media/`
+    #[arg(short = 'o', long = "out", value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Print one post's card (a URL in any form or `twitter:ID`) to stdout
+    #[arg(long, value_name = "POST", conflicts_with = "inputs")]
+    post: Option<String>,
+    /// Hard-link media files from the archive instead of copying them
+    #[arg(long)]
+    link: bool,
+    /// Refer to media as URL/HEX.EXT (a CDN you upload `DIR/media/` to)
+    #[arg(long, value_name = "URL")]
+    media_base: Option<String>,
+    /// Read every input as this kind instead of guessing from extension and content
+    #[arg(long, value_enum)]
+    kind: Option<Kind>,
+    /// Language of dates in a `--post` card (articles use their own `lang`)
+    #[arg(long, value_name = "LANG")]
+    lang: Option<String>,
+    /// Skip articles larger than this many bytes
+    #[arg(long, value_name = "BYTES", default_value_t = 256 * 1024 * 1024)]
+    max_size: u64,
+}
+
+/// One `render --json` line per article.
+#[derive(Serialize)]
+struct ArticleLine<'a> {
+    article: &'a str,
+    output: Option<String>,
+    cards: usize,
+    article_quotes: usize,
+    kept: usize,
+    failed: usize,
+    embeds: Vec<EmbedLine<'a>>,
+    error: Option<String>,
+}
+
+#[derive(Serialize)]
+struct EmbedLine<'a> {
+    provider: &'static str,
+    form: &'static str,
+    post: Option<&'a str>,
+    span: [usize; 2],
+    line: usize,
+    result: &'static str,
+    reason: Option<&'a str>,
+}
+
+pub fn run(args: RenderArgs, global: &Global) -> Result<u8> {
+    let archive = match super::store_cmds::open_for_reading(&global.archive)? {
+        Some(a) => a,
+        None => bail!(
+            "{}: the archive is empty; run `embarc archive ARTICLE…` first (or pass --archive)",
+            global.archive.display()
+        ),
+    };
+    let media_mode = if args.link {
+        MediaMode::Link
+    } else {
+        MediaMode::Copy
+    };
+    if let Some(post) = &args.post {
+        return one_card(&archive, post, &args, media_mode);
+    }
+    let Some(out) = args.out.clone() else {
+        eprintln!("embarc: render needs an output folder: `embarc render ARTICLE… -o DIR` (or `--post POST` for one card)");
+        return Ok(exit::FATAL);
+    };
+    let mut inputs: Vec<Input> = args.inputs.iter().map(|a| Input::parse(a)).collect();
+    if inputs.is_empty() {
+        if std::io::stdin().is_terminal() {
+            eprintln!("embarc: no input: pass articles or folders to render, or pipe one into `embarc render - -o DIR`");
+            return Ok(exit::FATAL);
+        }
+        inputs.push(Input::Stdin);
+    }
+    // Each source with the path its page takes under DIR.
+    let mut failed = 0usize;
+    let mut jobs: Vec<(Source, PathBuf)> = Vec::new();
+    for i in &inputs {
+        let root = match i {
+            Input::Path(p) if p.is_dir() => Some(p.clone()),
+            _ => None,
+        };
+        for item in input::expand(std::slice::from_ref(i)) {
+            match item {
+                Ok(s) => {
+                    let rel = relative_output(&s, root.as_deref());
+                    jobs.push((s, rel));
+                }
+                Err(e) => {
+                    failed += 1;
+                    eprintln!("embarc: {}", clean(&e.to_string()));
+                }
+            }
+        }
+    }
+    std::fs::create_dir_all(&out)
+        .with_context(|| format!("{}: cannot create the output folder", out.display()))?;
+    let progress = if global.quiet || jobs.len() < 2 {
+        ProgressBar::hidden()
+    } else {
+        let bar = ProgressBar::with_draw_target(Some(jobs.len() as u64), ProgressDrawTarget::stderr());
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} rendering {pos}/{len} articles [{bar:30}] {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+        );
+        bar
+    };
+    let mut renderer = Renderer::new(&archive);
+    let mut written: HashMap<PathBuf, String> = HashMap::new();
+    let (mut pages, mut cards, mut quotes, mut kept) = (0usize, 0usize, 0usize, 0usize);
+    let stdout = std::io::stdout();
+    let mut json = std::io::BufWriter::new(stdout.lock());
+    for (source, rel) in &jobs {
+        progress.inc(1);
+        let mut line = ArticleLine {
+            article: &source.name,
+            output: None,
+            cards: 0,
+            article_quotes: 0,
+            kept: 0,
+            failed: 0,
+            embeds: Vec::new(),
+            error: None,
+        };
+        let bytes = match read(source, args.max_size) {
+            Ok(b) => b,
+            Err(e) => {
+                failed += 1;
+                line.error = Some(e.to_string());
+                progress.suspend(|| eprintln!("embarc: {}", clean(&e.to_string())));
+                print_line(global, &mut json, &line)?;
+                continue;
+            }
+        };
+        let Some(bytes) = bytes else {
+            if !global.quiet {
+                progress.suspend(|| eprintln!("embarc: warning: skipped {}: binary file, not an article", clean(&source.name)));
+            }
+            continue;
+        };
+        let kind = args
+            .kind
+            .or(source.kind_hint)
+            .unwrap_or_else(|| input::sniff_kind(&bytes));
+        let rel = if kind == Kind::Html {
+            rel.clone()
+        } else {
+            rel.with_extension("html")
+        };
+        let dest = out.join(&rel);
+        if let Some(first) = written.get(&dest) {
+            failed += 1;
+            let msg = format!(
+                "{}: its page {} was already written from {}; render them into separate folders",
+                source.name,
+                dest.display(),
+                first
+            );
+            progress.suspend(|| eprintln!("embarc: {}", clean(&msg)));
+            line.error = Some(msg);
+            print_line(global, &mut json, &line)?;
+            continue;
+        }
+        if let Origin::File(p) = &source.origin
+            && dest.exists()
+            && p.canonicalize().ok() == dest.canonicalize().ok()
+        {
+            failed += 1;
+            let msg = format!(
+                "{}: rendering would overwrite the article itself; choose another -o folder",
+                source.name
+            );
+            progress.suspend(|| eprintln!("embarc: {}", clean(&msg)));
+            line.error = Some(msg);
+            print_line(global, &mut json, &line)?;
+            continue;
+        }
+        let up = "../".repeat(rel.components().count().saturating_sub(1));
+        let links = PageLinks {
+            stylesheet: format!("{up}{}", embarc::render::STYLESHEET_NAME),
+            media_base: args
+                .media_base
+                .clone()
+                .unwrap_or_else(|| format!("{up}{}/", embarc::render::MEDIA_DIR)),
+        };
+        let title = Path::new(&source.name)
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| source.name.clone());
+        let rendered = renderer.article(&bytes, kind, &title, &links);
+        for r in &rendered.embeds {
+            let (result, reason) = match &r.result {
+                EmbedResult::Card => {
+                    line.cards += 1;
+                    ("card", None)
+                }
+                EmbedResult::ArticleQuote => {
+                    line.article_quotes += 1;
+                    ("article_quote", None)
+                }
+                EmbedResult::Kept(why) => {
+                    line.kept += 1;
+                    ("kept", Some(why.as_str()))
+                }
+                EmbedResult::Failed(why) => {
+                    line.failed += 1;
+                    ("failed", Some(why.as_str()))
+                }
+            };
+            let at = line_of(&bytes, r.embed.span.start);
+            let is_link = matches!(r.embed.form, Form::Link | Form::ShortLink);
+            match &r.result {
+                EmbedResult::Failed(why) => progress.suspend(|| {
+                    eprintln!("embarc: {}:{at}: {}: {}", clean(&source.name), r.post.as_deref().unwrap_or("embed"), clean(why))
+                }),
+                EmbedResult::Kept(why) if !is_link && !global.quiet => progress.suspend(|| {
+                    eprintln!(
+                        "embarc: warning: {}:{at}: {} {} kept as it was: {}",
+                        clean(&source.name),
+                        r.embed.provider.as_str(),
+                        r.post.as_deref().unwrap_or(r.embed.form.as_str()),
+                        clean(why)
+                    )
+                }),
+                _ => {}
+            }
+            line.embeds.push(EmbedLine {
+                provider: r.embed.provider.as_str(),
+                form: r.embed.form.as_str(),
+                post: r.post.as_deref(),
+                span: [r.embed.span.start, r.embed.span.end],
+                line: at,
+                result,
+                reason,
+            });
+        }
+        if let Err(e) = publish::write_file(&dest, &rendered.html) {
+            failed += 1;
+            line.error = Some(e.to_string());
+            progress.suspend(|| eprintln!("embarc: {}", clean(&e.to_string())));
+        } else {
+            pages += 1;
+            written.insert(dest.clone(), source.name.clone());
+            line.output = Some(dest.display().to_string());
+            if global.verbose {
+                progress.suspend(|| {
+                    eprintln!(
+                        "embarc: {} → {} ({} cards, {} kept)",
+                        clean(&source.name),
+                        dest.display(),
+                        line.cards + line.article_quotes,
+                        line.kept
+                    )
+                });
+            }
+        }
+        failed += line.failed;
+        cards += line.cards;
+        quotes += line.article_quotes;
+        kept += line.kept;
+        print_line(global, &mut json, &line)?;
+    }
+    progress.finish_and_clear();
+    json.flush()?;
+    let media = renderer.used_media().copied().collect::<Vec<_>>();
+    let mut published = publish::Published::default();
+    if pages > 0 {
+        publish::write_file(
+            &out.join(embarc::render::STYLESHEET_NAME),
+            embarc::render::STYLESHEET.as_bytes(),
+        )?;
+        match publish::media(&archive, media.iter().copied(), &out.join(embarc::render::MEDIA_DIR), media_mode) {
+            Ok(p) => published = p,
+            Err(e) => {
+                failed += 1;
+                eprintln!("embarc: {}", clean(&e.to_string()));
+            }
+        }
+    }
+    if !global.quiet {
+        eprintln!(
+            "embarc: rendered {pages} page{} into {}: {} card{}{}, {kept} embed{} kept as {}, {} media file{} ({} new, {:.1} MB){}",
+            plural(pages),
+            out.display(),
+            cards + quotes,
+            plural(cards + quotes),
+            if quotes > 0 { format!(" ({quotes} from the article's own quote)") } else { String::new() },
+            plural(kept),
+            if kept == 1 { "it was" } else { "they were" },
+            media.len(),
+            plural(media.len()),
+            published.written,
+            published.bytes as f64 / 1e6,
+            if failed > 0 { format!("; {failed} failed") } else { String::new() },
+        );
+    }
+    Ok(if failed > 0 { exit::SOME_FAILED } else { exit::OK })
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+fn print_line(global: &Global, out: &mut impl Write, line: &ArticleLine) -> Result<()> {
+    if global.json {
+        serde_json::to_writer(&mut *out, line)?;
+        writeln!(out)?;
+    }
+    Ok(())
+}
+
+/// The article's bytes, `None` for a binary file.
+fn read(source: &Source, max: u64) -> embarc::Result<Option<Vec<u8>>> {
+    if let Origin::Url(url) = &source.origin {
+        return Err(embarc::Error::BadRecord {
+            path: PathBuf::from(url),
+            reason: "render reads local files only (it never touches the network); save the page and render the file".into(),
+        });
+    }
+    let bytes = input::read(source, max)?;
+    Ok((!input::looks_binary(&bytes)).then_some(bytes))
+}
+
+/// Where a source's page goes under the output folder: its path under the
+/// folder given (layout kept), its file name for a file, `stdin` for stdin.
+fn relative_output(s: &Source, root: Option<&Path>) -> PathBuf {
+    match &s.origin {
+        Origin::File(p) => root
+            .and_then(|r| p.strip_prefix(r).ok())
+            .filter(|rel| !rel.as_os_str().is_empty())
+            .map(Path::to_path_buf)
+            .or_else(|| p.file_name().map(PathBuf::from))
+            .unwrap_or_else(|| PathBuf::from("article.html")),
+        _ => PathBuf::from("stdin.html"),
+    }
+}
+
+fn line_of(bytes: &[u8], at: usize) -> usize {
+    1 + memchr::memchr_iter(b'\n', &bytes[..at.min(bytes.len())]).count()
+}
+
+fn one_card(archive: &Archive, post: &str, args: &RenderArgs, mode: MediaMode) -> Result<u8> {
+    let Some(key) = embarc::render::post_key(archive, post)? else {
+        eprintln!("embarc: {}: not a post URL, short link or PROVIDER:ID", clean(post));
+        return Ok(exit::FATAL);
+    };
+    let links = PageLinks {
+        media_base: args
+            .media_base
+            .clone()
+            .unwrap_or_else(|| format!("{}/", embarc::render::MEDIA_DIR)),
+        ..PageLinks::default()
+    };
+    let opts = CardOptions {
+        lang: args.lang.clone(),
+    };
+    let mut renderer = Renderer::new(archive);
+    let Some(html) = renderer.post_card(&key, &opts, &links)? else {
+        eprintln!(
+            "embarc: {} is not in the archive; capture it with `embarc add {}`",
+            key.label(),
+            clean(post)
+        );
+        return Ok(exit::SOME_FAILED);
+    };
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(html.as_bytes())?;
+    stdout.write_all(b"\n")?;
+    stdout.flush()?;
+    if let Some(out) = &args.out {
+        let media = renderer.used_media().copied().collect::<Vec<_>>();
+        publish::media(archive, media, &out.join(embarc::render::MEDIA_DIR), mode)?;
+        publish::write_file(
+            &out.join(embarc::render::STYLESHEET_NAME),
+            embarc::render::STYLESHEET.as_bytes(),
+        )?;
+    }
+    Ok(exit::OK)
+}

@@ -1,0 +1,357 @@
+//! Render: archived posts back into pages as script-free, self-hosted cards.
+//! Reads the archive only, never the network. [`view`] decides what a card
+//! shows from a post's captures, [`card`] turns that into escaped HTML through
+//! a template, [`page`] splices cards into an article in place of its embeds.
+//! What is not archived keeps its original markup and is reported.
+
+pub mod card;
+pub mod page;
+pub mod publish;
+pub mod view;
+
+use crate::capture::Target;
+use crate::embed::{Embed, Form, Kind, Provider, Span};
+use crate::store::Archive;
+use crate::store::record::{CaptureRecord, PostKey, ShortLinkRecord};
+use card::{CardOptions, MediaLinks};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// The stylesheet every rendered page links (light and dark schemes, mobile).
+pub const STYLESHEET: &str = include_str!("embarc.css");
+/// Its file name in the output folder.
+pub const STYLESHEET_NAME: &str = "embarc.css";
+/// The folder media are published under in the output folder.
+pub const MEDIA_DIR: &str = "media";
+
+/// What became of one embed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EmbedResult {
+    /// Replaced by a card from an archived capture.
+    Card,
+    /// Replaced by a card of the article's own quote (never captured OK).
+    ArticleQuote,
+    /// Left as it was, for this reason (not archived, a link in prose…).
+    Kept(String),
+    /// The archive could not be read for it.
+    Failed(String),
+}
+
+/// One embed of a rendered article.
+#[derive(Debug, Clone)]
+pub struct EmbedReport {
+    /// The embed as detected.
+    pub embed: Embed,
+    /// The post it was rendered as (`provider:id`).
+    pub post: Option<String>,
+    /// What happened.
+    pub result: EmbedResult,
+}
+
+/// An article rendered.
+#[derive(Debug, Clone)]
+pub struct RenderedArticle {
+    /// The page (HTML), in the article's charset for an HTML article, UTF-8 otherwise.
+    pub html: Vec<u8>,
+    /// Every embed found, in order.
+    pub embeds: Vec<EmbedReport>,
+}
+
+/// Where a page sits relative to the output folder's stylesheet and media.
+#[derive(Debug, Clone)]
+pub struct PageLinks {
+    /// The stylesheet's href (`embarc.css`, `../embarc.css`).
+    pub stylesheet: String,
+    /// Prefix of media hrefs (`media/`, `../media/`, or a CDN base URL).
+    pub media_base: String,
+}
+
+impl Default for PageLinks {
+    fn default() -> Self {
+        PageLinks {
+            stylesheet: STYLESHEET_NAME.into(),
+            media_base: format!("{MEDIA_DIR}/"),
+        }
+    }
+}
+
+/// Renders articles and cards from one archive, remembering the posts read
+/// and the media files used (to publish them next to the pages).
+pub struct Renderer<'a> {
+    archive: &'a Archive,
+    posts: HashMap<PostKey, Arc<Vec<CaptureRecord>>>,
+    shorts: HashMap<String, Option<PostKey>>,
+    used: std::collections::BTreeSet<view::MediaRef>,
+}
+
+impl<'a> Renderer<'a> {
+    /// A renderer over `archive`.
+    pub fn new(archive: &'a Archive) -> Self {
+        Renderer {
+            archive,
+            posts: HashMap::new(),
+            shorts: HashMap::new(),
+            used: Default::default(),
+        }
+    }
+
+    /// The media files the cards rendered so far refer to.
+    pub fn used_media(&self) -> impl Iterator<Item = &view::MediaRef> {
+        self.used.iter()
+    }
+
+    /// Every capture of a post, oldest first (cached).
+    fn captures(&mut self, key: &PostKey) -> crate::Result<Arc<Vec<CaptureRecord>>> {
+        let lookup = PostKey {
+            url: String::new(),
+            ..key.clone()
+        };
+        if let Some(c) = self.posts.get(&lookup) {
+            return Ok(c.clone());
+        }
+        let records: Vec<CaptureRecord> = self
+            .archive
+            .captures(&lookup)?
+            .into_iter()
+            .map(|(_, r)| r)
+            .collect();
+        let records = Arc::new(records);
+        self.posts.insert(lookup, records.clone());
+        Ok(records)
+    }
+
+    /// The post a short link was resolved to, if it was.
+    fn short_link(&mut self, link: &str) -> crate::Result<Option<PostKey>> {
+        if let Some(p) = self.shorts.get(link) {
+            return Ok(p.clone());
+        }
+        let (host, code) = link.split_once('/').unwrap_or(("t.co", link));
+        let post = match self.archive.list_refs(&["short", host, code])?.first() {
+            Some((_, d)) => self.archive.read_json::<ShortLinkRecord>(d)?.post,
+            None => None,
+        };
+        self.shorts.insert(link.to_string(), post.clone());
+        Ok(post)
+    }
+
+    /// One post's card as an HTML fragment, or `None` when the archive has no
+    /// capture of it.
+    pub fn post_card(
+        &mut self,
+        key: &PostKey,
+        opts: &CardOptions,
+        links: &PageLinks,
+    ) -> crate::Result<Option<String>> {
+        let captures = self.captures(key)?;
+        if captures.is_empty() {
+            return Ok(None);
+        }
+        let Some(v) = view::post_view(&key.label(), &captures, None) else {
+            return Ok(None);
+        };
+        Ok(Some(self.card(&v, opts, links)))
+    }
+
+    fn card(&mut self, v: &view::PostView, opts: &CardOptions, links: &PageLinks) -> String {
+        let mut media = MediaLinks::new(&links.media_base);
+        let html = card::card_html(v, opts, &mut media);
+        self.used.extend(media.used);
+        html
+    }
+
+    /// Renders an article: every embed of an archived post replaced by its card.
+    /// `title` names the page of a Markdown or text article.
+    pub fn article(
+        &mut self,
+        input: &[u8],
+        kind: Kind,
+        title: &str,
+        links: &PageLinks,
+    ) -> RenderedArticle {
+        let embeds = crate::detect(input, kind);
+        let lang = page_lang(input, kind);
+        let opts = CardOptions { lang: lang.clone() };
+        let mut replacements = Vec::new();
+        let mut reports = Vec::with_capacity(embeds.len());
+        let mut keep_widgets_js = false;
+        for embed in embeds {
+            let (post, result, html) = self.one(&embed, input, kind, &opts, links);
+            if let Some(html) = html {
+                replacements.push(page::Replacement {
+                    span: embed.span,
+                    html,
+                });
+            } else if embed.provider == Provider::Twitter
+                && !matches!(embed.form, Form::Link | Form::ShortLink | Form::PlainText)
+            {
+                keep_widgets_js = true;
+            }
+            reports.push(EmbedReport {
+                embed,
+                post,
+                result,
+            });
+        }
+        let page_opts = page::PageOptions {
+            stylesheet: links.stylesheet.clone(),
+            keep_widgets_js,
+            title: title.to_string(),
+            lang,
+        };
+        RenderedArticle {
+            html: page::rewrite(input, kind, &replacements, &page_opts),
+            embeds: reports,
+        }
+    }
+
+    fn one(
+        &mut self,
+        embed: &Embed,
+        input: &[u8],
+        kind: Kind,
+        opts: &CardOptions,
+        links: &PageLinks,
+    ) -> (Option<String>, EmbedResult, Option<String>) {
+        if matches!(embed.form, Form::Link | Form::ShortLink)
+            && (kind == Kind::Html || !alone_on_line(input, embed.span))
+        {
+            return (None, EmbedResult::Kept("a link in the text, not an embed".into()), None);
+        }
+        let key = match (&embed.id, &embed.short_link) {
+            (Some(id), _) => Some(PostKey {
+                provider: embed.provider.as_str().into(),
+                id: id.clone(),
+                url: embed.url.clone().unwrap_or_default(),
+            }),
+            (None, Some(link)) => match self.short_link(link) {
+                Ok(p) => p,
+                Err(e) => return (None, EmbedResult::Failed(unreadable(&e)), None),
+            },
+            _ => None,
+        };
+        let Some(key) = key else {
+            let what = embed
+                .short_link
+                .as_deref()
+                .map(|l| format!("{l} was not resolved to a post in the archive"))
+                .unwrap_or_else(|| "the article does not say which post this is".into());
+            return (None, EmbedResult::Kept(what), None);
+        };
+        let label = key.label();
+        let captures = match self.captures(&key) {
+            Ok(c) => c,
+            Err(e) => return (Some(label), EmbedResult::Failed(unreadable(&e)), None),
+        };
+        if captures.is_empty() {
+            return (
+                Some(label),
+                EmbedResult::Kept("not in the archive; run `embarc archive` on this article".into()),
+                None,
+            );
+        }
+        match view::post_view(&label, &captures, embed.quote.as_ref()) {
+            Some(v) => {
+                let result = if matches!(v.state, view::State::ArticleQuote(_)) {
+                    EmbedResult::ArticleQuote
+                } else {
+                    EmbedResult::Card
+                };
+                let html = self.card(&v, opts, links);
+                (Some(label), result, Some(html))
+            }
+            None => {
+                let why = match captures.last() {
+                    Some(c) => format!(
+                        "never captured OK (the latest capture, {}, says {}) and the article quotes nothing of it",
+                        crate::store::stamp(c.captured_at),
+                        c.outcome.as_str()
+                    ),
+                    None => "never captured".into(),
+                };
+                (Some(label), EmbedResult::Kept(why), None)
+            }
+        }
+    }
+}
+
+fn unreadable(e: &crate::Error) -> String {
+    format!("{e}; run `embarc verify`")
+}
+
+/// Whether a span is alone on its line(s) (whitespace around it), as a post
+/// URL pasted on a line of its own to be embedded.
+fn alone_on_line(input: &[u8], span: Span) -> bool {
+    let line_start = memchr::memrchr(b'\n', &input[..span.start.min(input.len())]).map_or(0, |p| p + 1);
+    let end = span.end.min(input.len());
+    let line_end = memchr::memchr(b'\n', &input[end..]).map_or(input.len(), |p| end + p);
+    let blank = |b: &[u8]| b.iter().all(|c| c.is_ascii_whitespace() || matches!(c, b'<' | b'>'));
+    blank(&input[line_start..span.start.min(input.len())]) && blank(&input[end..line_end])
+}
+
+/// The page's language: `<html lang>` for HTML, `lang:` in Markdown front matter.
+pub fn page_lang(input: &[u8], kind: Kind) -> Option<String> {
+    let head = &input[..input.len().min(16 * 1024)];
+    let lower = head.to_ascii_lowercase();
+    let value = match kind {
+        Kind::Html => {
+            let at = memchr::memmem::find(&lower, b"<html")?;
+            let end = at + memchr::memchr(b'>', &lower[at..])?;
+            let tag = &head[at..end];
+            let l = memchr::memmem::find(&tag.to_ascii_lowercase(), b" lang=")
+                .or_else(|| memchr::memmem::find(&tag.to_ascii_lowercase(), b"\nlang="))?;
+            let v = &tag[l + 6..];
+            let v = v.strip_prefix(b"\"").or_else(|| v.strip_prefix(b"'")).unwrap_or(v);
+            let stop = v
+                .iter()
+                .position(|&b| matches!(b, b'"' | b'\'' | b' ' | b'>' | b'/'))
+                .unwrap_or(v.len());
+            &v[..stop]
+        }
+        Kind::Markdown => {
+            if !lower.starts_with(b"---") {
+                return None;
+            }
+            let text = std::str::from_utf8(head).ok()?;
+            let line = text
+                .lines()
+                .skip(1)
+                .take_while(|l| l.trim() != "---")
+                .find_map(|l| l.strip_prefix("lang:"))?;
+            return Some(line.trim().trim_matches(['"', '\'']).to_string())
+                .filter(|l| view::valid_lang(l));
+        }
+        Kind::Text => return None,
+    };
+    let v = std::str::from_utf8(value).ok()?.trim().to_string();
+    view::valid_lang(&v).then_some(v)
+}
+
+/// Parses `--post` arguments: a URL in any form or `provider:id`; a short link
+/// is looked up among the archive's resolutions.
+pub fn post_key(archive: &Archive, s: &str) -> crate::Result<Option<PostKey>> {
+    match Target::parse(s) {
+        Target::Post(p) => Ok(Some(p)),
+        Target::Short(link) => Renderer::new(archive).short_link(&link),
+        Target::Other(_) => Ok(None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn page_language() {
+        assert_eq!(page_lang(b"<!doctype html><html class=x lang=\"fr-FR\">", Kind::Html).as_deref(), Some("fr-FR"));
+        assert_eq!(page_lang(b"<html>", Kind::Html), None);
+        assert_eq!(page_lang(b"<html lang='\"><script>'>", Kind::Html), None);
+        assert_eq!(page_lang(b"---\ntitle: x\nlang: de\n---\n# x", Kind::Markdown).as_deref(), Some("de"));
+    }
+
+    #[test]
+    fn bare_lines() {
+        let t = b"intro\nhttps://x.com/a/status/1\nmore https://x.com/a/status/2 text";
+        assert!(alone_on_line(t, Span { start: 6, end: 31 }));
+        assert!(!alone_on_line(t, Span { start: 37, end: 62 }));
+    }
+}

@@ -1,0 +1,383 @@
+//! Rewriting an article around its cards: each replaced embed's byte span is
+//! cut out and the card put in its place, every other byte of an HTML article
+//! kept as it was on disk (in the article's own charset); X's `widgets.js`
+//! removed once nothing needs it; the stylesheet linked once. Markdown and
+//! text articles become HTML pages with the cards as HTML blocks.
+
+use crate::embed::{Kind, Span};
+use encoding_rs::{Encoding, UTF_16BE, UTF_16LE, UTF_8};
+
+/// A card to put in place of `span`.
+#[derive(Debug, Clone)]
+pub struct Replacement {
+    /// The bytes replaced (an embed's span).
+    pub span: Span,
+    /// The card's HTML (UTF-8, no blank line).
+    pub html: String,
+}
+
+/// What the page needs besides the cards.
+#[derive(Debug, Clone, Default)]
+pub struct PageOptions {
+    /// The stylesheet's href, relative to the page.
+    pub stylesheet: String,
+    /// Whether X embeds the page still has (unrendered) need `widgets.js`.
+    pub keep_widgets_js: bool,
+    /// The page title for Markdown and text articles.
+    pub title: String,
+    /// The page language for Markdown and text articles.
+    pub lang: Option<String>,
+}
+
+/// The article with the replacements applied. Replacements must not overlap
+/// (later overlapping ones are skipped) and are applied in span order.
+pub fn rewrite(input: &[u8], kind: Kind, replacements: &[Replacement], opts: &PageOptions) -> Vec<u8> {
+    match kind {
+        Kind::Html => rewrite_html(input, replacements, opts),
+        Kind::Markdown => markdown_page(input, replacements, opts),
+        Kind::Text => text_page(input, replacements, opts),
+    }
+}
+
+fn sorted(replacements: &[Replacement], len: usize) -> Vec<&Replacement> {
+    let mut r: Vec<&Replacement> = replacements
+        .iter()
+        .filter(|r| r.span.start <= r.span.end && r.span.end <= len)
+        .collect();
+    r.sort_by_key(|r| (r.span.start, r.span.end));
+    let mut out: Vec<&Replacement> = Vec::with_capacity(r.len());
+    for x in r {
+        if out.last().is_none_or(|p| p.span.end <= x.span.start) {
+            out.push(x);
+        }
+    }
+    out
+}
+
+/// Cuts: spans to replace with a string (cards, or nothing for scripts).
+fn splice(input: &[u8], mut cuts: Vec<(usize, usize, Vec<u8>)>) -> Vec<u8> {
+    cuts.sort_by_key(|c| (c.0, c.1));
+    let extra: usize = cuts.iter().map(|c| c.2.len()).sum();
+    let mut out = Vec::with_capacity(input.len() + extra);
+    let mut at = 0;
+    for (start, end, with) in cuts {
+        if start < at {
+            continue;
+        }
+        out.extend_from_slice(&input[at..start]);
+        out.extend_from_slice(&with);
+        at = end;
+    }
+    out.extend_from_slice(&input[at..]);
+    out
+}
+
+fn rewrite_html(input: &[u8], replacements: &[Replacement], opts: &PageOptions) -> Vec<u8> {
+    let reps = sorted(replacements, input.len());
+    if reps.is_empty() {
+        return input.to_vec();
+    }
+    let (encoding, _) = crate::detect::charset(input, Kind::Html);
+    let link = format!(
+        "<link rel=\"stylesheet\" href=\"{}\">",
+        escape_attr(&opts.stylesheet)
+    );
+    let mut cuts: Vec<(usize, usize, Vec<u8>)> = Vec::new();
+    let head_end = if encoding == UTF_16LE || encoding == UTF_16BE {
+        None
+    } else {
+        find_ci(input, b"</head")
+    };
+    match head_end {
+        Some(at) => cuts.push((at, at, encode(&format!("{link}\n"), encoding))),
+        None => {
+            let first = reps[0].span.start;
+            cuts.push((first, first, encode(&link, encoding)));
+        }
+    }
+    for r in &reps {
+        cuts.push((r.span.start, r.span.end, encode(&r.html, encoding)));
+    }
+    if !opts.keep_widgets_js && encoding != UTF_16LE && encoding != UTF_16BE {
+        for (s, e) in widget_scripts(input) {
+            if !reps.iter().any(|r| r.span.start < e && s < r.span.end) {
+                cuts.push((s, e, Vec::new()));
+            }
+        }
+    }
+    splice(input, cuts)
+}
+
+/// The card in the article's charset: UTF-8 as is, UTF-16 re-encoded, any
+/// other (ASCII-compatible) charset as ASCII with character references.
+fn encode(html: &str, encoding: &'static Encoding) -> Vec<u8> {
+    if encoding == UTF_8 {
+        return html.as_bytes().to_vec();
+    }
+    if encoding == UTF_16LE || encoding == UTF_16BE {
+        let le = encoding == UTF_16LE;
+        return html
+            .encode_utf16()
+            .flat_map(|u| if le { u.to_le_bytes() } else { u.to_be_bytes() })
+            .collect();
+    }
+    let mut out = Vec::with_capacity(html.len());
+    for c in html.chars() {
+        if c.is_ascii() {
+            out.push(c as u8);
+        } else {
+            out.extend_from_slice(format!("&#x{:X};", u32::from(c)).as_bytes());
+        }
+    }
+    out
+}
+
+fn escape_attr(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '"' => out.push_str("&quot;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn escape_text(s: &str, out: &mut String) {
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            c => out.push(c),
+        }
+    }
+}
+
+fn find_ci(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len())
+        .position(|w| w.eq_ignore_ascii_case(needle))
+}
+
+/// Byte ranges of `<script … src="…/widgets.js" …></script>` elements (X's
+/// embed script under either host), with the line break after each.
+pub fn widget_scripts(input: &[u8]) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let finder = memchr::memmem::Finder::new(b"widgets.js");
+    for hit in finder.find_iter(input) {
+        // The enclosing start tag: the last `<` before, no `>` in between.
+        let Some(lt) = memchr::memrchr(b'<', &input[..hit]) else {
+            continue;
+        };
+        if memchr::memchr(b'>', &input[lt..hit]).is_some()
+            || !input[lt..].get(..7).is_some_and(|t| t.eq_ignore_ascii_case(b"<script"))
+        {
+            continue;
+        }
+        let tag = &input[lt..hit];
+        let lower = tag.to_ascii_lowercase();
+        if !(lower.windows(20).any(|w| w == b"platform.twitter.com")
+            || lower.windows(14).any(|w| w == b"platform.x.com"))
+        {
+            continue;
+        }
+        let Some(close) = find_ci(&input[hit..], b"</script") else {
+            continue;
+        };
+        let after = hit + close;
+        let Some(gt) = memchr::memchr(b'>', &input[after..]) else {
+            continue;
+        };
+        let mut end = after + gt + 1;
+        if input.get(end) == Some(&b'\r') {
+            end += 1;
+        }
+        if input.get(end) == Some(&b'\n') {
+            end += 1;
+        }
+        if out.last().is_none_or(|&(_, e)| e <= lt) {
+            out.push((lt, end));
+        }
+    }
+    out
+}
+
+fn page(body: &str, opts: &PageOptions) -> Vec<u8> {
+    let mut title = String::new();
+    escape_text(&opts.title, &mut title);
+    let lang = opts
+        .lang
+        .as_deref()
+        .filter(|l| super::view::valid_lang(l))
+        .map(|l| format!(" lang=\"{l}\""))
+        .unwrap_or_default();
+    format!(
+        "<!DOCTYPE html>\n<html{lang}>\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <title>{title}</title>\n<link rel=\"stylesheet\" href=\"{}\">\n</head>\n<body>\n<main>\n{body}</main>\n</body>\n</html>\n",
+        escape_attr(&opts.stylesheet)
+    )
+    .into_bytes()
+}
+
+fn decode_piece(piece: &[u8], encoding: &'static Encoding) -> String {
+    encoding.decode_without_bom_handling(piece).0.into_owned()
+}
+
+/// A Markdown article as an HTML page: each card becomes an HTML block of its
+/// own, then CommonMark (with tables, footnotes, strikethrough and front
+/// matter skipped) renders the whole.
+fn markdown_page(input: &[u8], replacements: &[Replacement], opts: &PageOptions) -> Vec<u8> {
+    let (encoding, bom) = crate::detect::charset(input, Kind::Markdown);
+    let reps = sorted(replacements, input.len());
+    let widgets = if opts.keep_widgets_js {
+        Vec::new()
+    } else {
+        widget_scripts(input)
+    };
+    let mut source = String::with_capacity(input.len() + reps.len() * 2048);
+    let mut at = bom.min(input.len());
+    let mut cuts: Vec<(usize, usize, Option<&str>)> = reps
+        .iter()
+        .map(|r| (r.span.start, r.span.end, Some(r.html.as_str())))
+        .collect();
+    cuts.extend(widgets.into_iter().map(|(s, e)| (s, e, None)));
+    cuts.sort_by_key(|c| (c.0, c.1));
+    for (start, end, html) in cuts {
+        if start < at {
+            continue;
+        }
+        source.push_str(&decode_piece(&input[at..start], encoding));
+        if let Some(html) = html {
+            source.push_str("\n\n");
+            source.push_str(html);
+            source.push_str("\n\n");
+        }
+        at = end;
+    }
+    source.push_str(&decode_piece(&input[at..], encoding));
+    let mut options = pulldown_cmark::Options::empty();
+    options.insert(pulldown_cmark::Options::ENABLE_TABLES);
+    options.insert(pulldown_cmark::Options::ENABLE_FOOTNOTES);
+    options.insert(pulldown_cmark::Options::ENABLE_STRIKETHROUGH);
+    options.insert(pulldown_cmark::Options::ENABLE_YAML_STYLE_METADATA_BLOCKS);
+    let parser = pulldown_cmark::Parser::new_ext(&source, options);
+    let mut body = String::with_capacity(source.len() * 2);
+    pulldown_cmark::html::push_html(&mut body, parser);
+    page(&body, opts)
+}
+
+/// A text article as an HTML page: paragraphs at blank lines, line breaks
+/// kept, every character escaped, the cards as blocks between paragraphs.
+fn text_page(input: &[u8], replacements: &[Replacement], opts: &PageOptions) -> Vec<u8> {
+    let (encoding, bom) = crate::detect::charset(input, Kind::Text);
+    let reps = sorted(replacements, input.len());
+    let mut body = String::with_capacity(input.len() * 2);
+    let mut at = bom.min(input.len());
+    for r in reps {
+        if r.span.start < at {
+            continue;
+        }
+        paragraphs(&decode_piece(&input[at..r.span.start], encoding), &mut body);
+        body.push_str(&r.html);
+        body.push('\n');
+        at = r.span.end;
+    }
+    paragraphs(&decode_piece(&input[at..], encoding), &mut body);
+    page(&body, opts)
+}
+
+fn paragraphs(text: &str, out: &mut String) {
+    let text = text.replace("\r\n", "\n");
+    for para in text.split("\n\n") {
+        let para = para.trim_matches('\n');
+        if para.trim().is_empty() {
+            continue;
+        }
+        out.push_str("<p>");
+        for (i, line) in para.split('\n').enumerate() {
+            if i > 0 {
+                out.push_str("<br>\n");
+            }
+            escape_text(line, out);
+        }
+        out.push_str("</p>\n");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rep(start: usize, end: usize, html: &str) -> Replacement {
+        Replacement {
+            span: Span { start, end },
+            html: html.into(),
+        }
+    }
+
+    fn opts() -> PageOptions {
+        PageOptions {
+            stylesheet: "embarc.css".into(),
+            title: "t".into(),
+            ..PageOptions::default()
+        }
+    }
+
+    #[test]
+    fn html_keeps_every_other_byte() {
+        let page = b"<html><head><title>x</title></head><body>\n<p>before</p>\n<blockquote class=\"twitter-tweet\">x</blockquote>\n<script async src=\"https://platform.twitter.com/widgets.js\" charset=\"utf-8\"></script>\n<p>after</p></body></html>";
+        let s = find_ci(page, b"<blockquote").unwrap();
+        let e = find_ci(page, b"</blockquote>").unwrap() + 13;
+        let out = rewrite(page, Kind::Html, &[rep(s, e, "<figure>card</figure>")], &opts());
+        let out = String::from_utf8(out).unwrap();
+        assert_eq!(
+            out,
+            "<html><head><title>x</title><link rel=\"stylesheet\" href=\"embarc.css\">\n</head><body>\n<p>before</p>\n<figure>card</figure>\n<p>after</p></body></html>"
+        );
+    }
+
+    #[test]
+    fn widgets_js_stays_when_an_embed_still_needs_it() {
+        let page = b"<p>x</p><script src=\"//platform.twitter.com/widgets.js\"></script>";
+        let o = PageOptions {
+            keep_widgets_js: true,
+            ..opts()
+        };
+        let out = rewrite(page, Kind::Html, &[rep(0, 8, "<b>c</b>")], &o);
+        assert!(String::from_utf8(out).unwrap().contains("widgets.js"));
+    }
+
+    #[test]
+    fn legacy_charsets_get_character_references() {
+        let page = b"<meta charset=\"shift_jis\"><p>\x82\xa0</p>XX";
+        let len = page.len();
+        let out = rewrite(page, Kind::Html, &[rep(len - 2, len, "<p>é😀</p>")], &opts());
+        assert!(out.ends_with(b"<p>&#xE9;&#x1F600;</p>"));
+        assert!(out.windows(2).any(|w| w == b"\x82\xa0"));
+    }
+
+    #[test]
+    fn markdown_cards_are_html_blocks() {
+        let md = b"# Title\n\nSome *text*.\n\n{{< tweet user=\"a\" id=\"1\" >}}\n\nEnd.\n";
+        let s = find_ci(md, b"{{<").unwrap();
+        let e = find_ci(md, b">}}").unwrap() + 3;
+        let out = rewrite(md, Kind::Markdown, &[rep(s, e, "<figure class=\"c\">\n<p>card</p>\n</figure>")], &opts());
+        let out = String::from_utf8(out).unwrap();
+        assert!(out.contains("<h1>Title</h1>"));
+        assert!(out.contains("<figure class=\"c\">\n<p>card</p>\n</figure>"));
+        assert!(out.contains("<p>End.</p>"));
+        assert!(!out.contains("{{&lt;"));
+    }
+
+    #[test]
+    fn text_is_escaped() {
+        let out = rewrite(b"a <b> & c\n\nPOST", Kind::Text, &[rep(12, 16, "<figure></figure>")], &opts());
+        let out = String::from_utf8(out).unwrap();
+        assert!(out.contains("<p>a &lt;b&gt; &amp; c</p>\n<figure></figure>"));
+    }
+}

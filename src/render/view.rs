@@ -1,0 +1,454 @@
+//! What a card shows, decided from a post's captures: the latest good capture's
+//! author, text runs, media (as archive objects), quoted post, time and likes,
+//! plus whether the post has since gone. Pure: no I/O, no HTML. Every string
+//! here is untrusted text; only [`safe_url`] decides what may become a link.
+
+use crate::embed::Quote;
+use crate::store::Digest;
+use crate::store::record::{CaptureOutcome, CaptureRecord, Media};
+use crate::capture::syndication::{MediaKind, Segment, Tweet};
+use std::collections::HashMap;
+use time::OffsetDateTime;
+
+/// A post as a card shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PostView {
+    /// `provider:id`.
+    pub label: String,
+    /// The original post, when its URL is http(s).
+    pub url: Option<String>,
+    /// Author's display name (may be empty when unknown).
+    pub name: String,
+    /// Author's handle without `@`, when it is a valid handle.
+    pub handle: Option<String>,
+    /// The avatar object.
+    pub avatar: Option<MediaRef>,
+    /// The verification badge.
+    pub badge: Option<Badge>,
+    /// "Replying to @handle" and the replied post's URL.
+    pub reply_to: Option<(String, Option<String>)>,
+    /// The text as runs.
+    pub runs: Vec<Run>,
+    /// Media stored, in the post's order.
+    pub media: Vec<MediaView>,
+    /// Media the post had that the archive does not hold.
+    pub missing_media: usize,
+    /// The quoted post.
+    pub quoted: Option<Box<PostView>>,
+    /// When it was posted.
+    pub created_at: Option<OffsetDateTime>,
+    /// The post's language code.
+    pub lang: Option<String>,
+    /// Likes.
+    pub likes: Option<u64>,
+    /// Where the card's content comes from and whether the post is still up.
+    pub state: State,
+}
+
+/// Whether the post is still on its platform, as far as the archive knows.
+#[derive(Debug, Clone, PartialEq)]
+pub enum State {
+    /// The latest capture found it.
+    Live,
+    /// A later capture found it gone (deleted, missing or protected) at this time.
+    GoneSince(OffsetDateTime, CaptureOutcome),
+    /// Never captured; the card shows what the citing article quoted. Carries
+    /// the time the platform was found to refuse it, if it was.
+    ArticleQuote(Option<(OffsetDateTime, CaptureOutcome)>),
+}
+
+/// A verification badge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Badge {
+    /// Blue or legacy verification.
+    Blue,
+    /// A verified organisation.
+    Business,
+    /// A government account.
+    Government,
+}
+
+/// One run of a post's text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Run {
+    /// Plain text (no newlines).
+    Text(String),
+    /// A line break.
+    Break,
+    /// A link: shown text and an http(s) target.
+    Link(String, String),
+}
+
+/// An archived file a card shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct MediaRef {
+    /// Its object.
+    pub digest: Digest,
+    /// The file extension to publish it under (from a fixed list).
+    pub ext: &'static str,
+}
+
+/// A photo, video or GIF of a post.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MediaView {
+    /// A photo with its alt text.
+    Photo {
+        /// The file.
+        file: MediaRef,
+        /// Alt text, when the author wrote one.
+        alt: Option<String>,
+        /// Original size.
+        size: Option<(u64, u64)>,
+    },
+    /// A video or a GIF (an MP4 on X).
+    Video {
+        /// The MP4.
+        file: MediaRef,
+        /// The still.
+        poster: Option<MediaRef>,
+        /// Original size.
+        size: Option<(u64, u64)>,
+        /// A GIF: loops muted, no controls needed.
+        gif: bool,
+    },
+}
+
+/// The card for a post from its captures (oldest first), or from the citing
+/// article's quote; `None` when there is nothing to show.
+pub fn post_view(
+    label: &str,
+    captures: &[CaptureRecord],
+    article_quote: Option<&Quote>,
+) -> Option<PostView> {
+    let good = captures
+        .iter()
+        .rposition(|c| c.outcome == CaptureOutcome::Ok && c.normalized.is_some());
+    // The first refusal after the last good capture (failures are not facts).
+    let after = good.map_or(0, |i| i + 1);
+    let gone = captures[after..]
+        .iter()
+        .find(|c| {
+            matches!(
+                c.outcome,
+                CaptureOutcome::Tombstone | CaptureOutcome::NotFound | CaptureOutcome::Protected
+            )
+        })
+        .map(|c| (c.captured_at, c.outcome));
+    if let Some(i) = good {
+        let record = &captures[i];
+        let mut view = from_capture(label, record)?;
+        if let Some((at, outcome)) = gone {
+            view.state = State::GoneSince(at, outcome);
+        }
+        return Some(view);
+    }
+    let quote = article_quote
+        .or_else(|| captures.iter().rev().find_map(|c| c.article_quote.as_ref()))
+        .filter(|q| !q.is_empty())?;
+    let url = captures
+        .last()
+        .and_then(|c| safe_url(&c.post.url))
+        .filter(|u| !u.is_empty());
+    Some(PostView {
+        label: label.to_string(),
+        url,
+        name: quote.author.clone().unwrap_or_default(),
+        handle: quote.handle.as_deref().and_then(valid_handle),
+        avatar: None,
+        badge: None,
+        reply_to: None,
+        runs: text_runs(quote.text.as_deref().unwrap_or("")),
+        media: Vec::new(),
+        missing_media: 0,
+        quoted: None,
+        created_at: None,
+        lang: None,
+        likes: None,
+        state: State::ArticleQuote(gone),
+    })
+}
+
+/// The card of one good capture.
+fn from_capture(label: &str, record: &CaptureRecord) -> Option<PostView> {
+    let n = record.normalized.as_ref()?;
+    let by_url: HashMap<&str, &Media> = record.media.iter().map(|m| (m.url.as_str(), m)).collect();
+    let tweet = n
+        .extra
+        .get("tweet")
+        .and_then(|v| serde_json::from_value::<Tweet>(v.clone()).ok());
+    let url = safe_url(&record.post.url);
+    match tweet {
+        Some(t) => {
+            // The permalink with the author's handle (an article may cite
+            // `/i/status/ID`); the record's URL when the data is odd.
+            let url = valid_handle(&t.author.handle)
+                .filter(|_| !t.id.is_empty() && t.id.bytes().all(|b| b.is_ascii_digit()))
+                .map(|h| format!("https://twitter.com/{h}/status/{}", t.id))
+                .or(url);
+            Some(tweet_view(label, url, &t, &by_url, true))
+        }
+        // oEmbed's answer: author and text only.
+        None => Some(PostView {
+            label: label.to_string(),
+            url,
+            name: n.author_name.clone().unwrap_or_default(),
+            handle: n.author_handle.as_deref().and_then(valid_handle),
+            avatar: None,
+            badge: None,
+            reply_to: None,
+            runs: text_runs(n.text.as_deref().unwrap_or("")),
+            media: Vec::new(),
+            missing_media: 0,
+            quoted: None,
+            created_at: n.created_at.as_deref().and_then(parse_time),
+            lang: n.lang.clone(),
+            likes: None,
+            state: State::Live,
+        }),
+    }
+}
+
+fn tweet_view(
+    label: &str,
+    url: Option<String>,
+    t: &Tweet,
+    by_url: &HashMap<&str, &Media>,
+    with_quoted: bool,
+) -> PostView {
+    fn find<'m, 's>(
+        by_url: &HashMap<&str, &'m Media>,
+        mut candidates: impl Iterator<Item = &'s String>,
+    ) -> Option<&'m Media> {
+        candidates.find_map(|u| by_url.get(u.as_str()).copied())
+    }
+    let avatar = find(
+        by_url,
+        t
+            .author
+            .avatar
+            .iter()
+            .chain(t.author.avatar_fallbacks.iter()),
+    )
+    .and_then(|m| media_ref(m, true));
+    let mut media = Vec::new();
+    let mut missing_media = 0;
+    for item in &t.media {
+        let file = find(by_url, std::iter::once(&item.url).chain(item.fallbacks.iter()));
+        let size = item.width.zip(item.height);
+        let shown = match item.kind {
+            MediaKind::Photo => file.and_then(|m| media_ref(m, true)).map(|file| MediaView::Photo {
+                file,
+                alt: item.alt.clone().filter(|a| !a.trim().is_empty()),
+                size,
+            }),
+            MediaKind::Video | MediaKind::Gif => {
+                file.and_then(|m| media_ref(m, false)).map(|file| MediaView::Video {
+                    file,
+                    poster: item
+                        .poster
+                        .as_ref()
+                        .and_then(|p| by_url.get(p.as_str()))
+                        .and_then(|m| media_ref(m, true)),
+                    size,
+                    gif: item.kind == MediaKind::Gif,
+                })
+            }
+        };
+        match shown {
+            Some(v) => media.push(v),
+            None => missing_media += 1,
+        }
+    }
+    let badge = match t.author.verified_type.as_deref() {
+        Some("Business") => Some(Badge::Business),
+        Some("Government") => Some(Badge::Government),
+        _ if t.author.verified => Some(Badge::Blue),
+        _ => None,
+    };
+    let reply_to = t.reply_to.as_ref().and_then(|r| {
+        let handle = valid_handle(&r.handle)?;
+        let link = r
+            .id
+            .as_deref()
+            .filter(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()))
+            .map(|id| format!("https://x.com/{handle}/status/{id}"));
+        Some((handle, link))
+    });
+    let quoted = t.quoted.as_ref().filter(|_| with_quoted).map(|q| {
+        let qurl = valid_handle(&q.author.handle)
+            .filter(|_| q.id.bytes().all(|b| b.is_ascii_digit()))
+            .map(|h| format!("https://twitter.com/{h}/status/{}", q.id));
+        Box::new(tweet_view(
+            &format!("twitter:{}", q.id),
+            qurl,
+            q,
+            by_url,
+            false,
+        ))
+    });
+    PostView {
+        label: label.to_string(),
+        url,
+        name: t.author.name.clone(),
+        handle: valid_handle(&t.author.handle),
+        avatar,
+        badge,
+        reply_to,
+        runs: segment_runs(&t.segments),
+        media,
+        missing_media,
+        quoted,
+        created_at: t.created_at.as_deref().and_then(parse_time),
+        lang: t.lang.clone().filter(|l| valid_lang(l)),
+        likes: t.favorite_count,
+        state: State::Live,
+    }
+}
+
+/// Runs from parsed segments: entities become links to X, URLs show their
+/// display text and go to their expanded target (when http/https).
+fn segment_runs(segments: &[Segment]) -> Vec<Run> {
+    let mut runs = Vec::new();
+    for s in segments {
+        match s {
+            Segment::Text { text } => runs.extend(text_runs(text)),
+            Segment::Link { display, href } => match safe_url(href) {
+                Some(href) => runs.push(Run::Link(display.clone(), href)),
+                None => runs.extend(text_runs(display)),
+            },
+            Segment::Hashtag { tag } => runs.push(Run::Link(
+                format!("#{tag}"),
+                format!("https://x.com/hashtag/{}", encode(tag)),
+            )),
+            Segment::Mention { handle } => match valid_handle(handle) {
+                Some(h) => runs.push(Run::Link(format!("@{h}"), format!("https://x.com/{h}"))),
+                None => runs.extend(text_runs(&format!("@{handle}"))),
+            },
+            Segment::Cashtag { symbol } => runs.push(Run::Link(
+                format!("${symbol}"),
+                format!("https://x.com/search?q=%24{}", encode(symbol)),
+            )),
+        }
+    }
+    runs
+}
+
+/// Plain text as runs, newlines as breaks.
+fn text_runs(text: &str) -> Vec<Run> {
+    let mut runs = Vec::new();
+    for (i, line) in text.split('\n').enumerate() {
+        if i > 0 {
+            runs.push(Run::Break);
+        }
+        let line = line.trim_end_matches('\r');
+        if !line.is_empty() {
+            runs.push(Run::Text(line.to_string()));
+        }
+    }
+    runs
+}
+
+fn encode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+/// The URL if it is absolute http(s), normalized (so no scheme trick such as
+/// `javascript:`, `data:` or a control character survives); else `None`.
+pub fn safe_url(s: &str) -> Option<String> {
+    let u = url::Url::parse(s.trim()).ok()?;
+    matches!(u.scheme(), "http" | "https")
+        .then(|| u.host_str().is_some_and(|h| !h.is_empty()))
+        .filter(|ok| *ok)
+        .map(|_| u.to_string())
+}
+
+/// A handle as X allows them: 1–15 of `[A-Za-z0-9_]`.
+fn valid_handle(h: &str) -> Option<String> {
+    let h = h.trim_start_matches('@');
+    (!h.is_empty() && h.len() <= 15 && h.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
+        .then(|| h.to_string())
+}
+
+/// A BCP 47-shaped language tag (letters, digits, hyphens; short).
+pub fn valid_lang(l: &str) -> bool {
+    !l.is_empty()
+        && l.len() <= 35
+        && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        && l.as_bytes()[0].is_ascii_alphabetic()
+}
+
+fn parse_time(s: &str) -> Option<OffsetDateTime> {
+    OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok()
+}
+
+/// The archived file as the page may use it: an extension from a fixed list by
+/// its Content-Type, so a file that claims to be HTML is never published as
+/// `.html`. `image` says what the card needs (`<img>` or `<video>`).
+fn media_ref(m: &Media, image: bool) -> Option<MediaRef> {
+    let ct = m
+        .content_type
+        .as_deref()
+        .unwrap_or("")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    let from_type = match ct.as_str() {
+        "image/jpeg" | "image/jpg" => Some("jpg"),
+        "image/png" => Some("png"),
+        "image/gif" => Some("gif"),
+        "image/webp" => Some("webp"),
+        "video/mp4" => Some("mp4"),
+        _ => None,
+    };
+    // X's CDN sometimes answers `application/octet-stream`: trust the path then.
+    let from_path = || {
+        let path = m.url.split(['?', '#']).next().unwrap_or("");
+        let ext = path.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase());
+        let format = crate::providers::split_url(&m.url).and_then(|p| p.query_param("format"));
+        match ext.as_deref().or(format.as_deref()) {
+            Some("jpg" | "jpeg") => Some("jpg"),
+            Some("png") => Some("png"),
+            Some("gif") => Some("gif"),
+            Some("webp") => Some("webp"),
+            Some("mp4") => Some("mp4"),
+            _ => None,
+        }
+    };
+    let ext = from_type.or_else(from_path)?;
+    (image == (ext != "mp4")).then_some(MediaRef {
+        digest: m.digest,
+        ext,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_http_and_https_become_links() {
+        assert_eq!(safe_url("https://example.com/a?b#c").as_deref(), Some("https://example.com/a?b#c"));
+        for bad in ["javascript:alert(1)", "JAVASCRIPT:alert(1)", "data:text/html,x", "//x.com", "vbscript:x", "", "http://"] {
+            assert_eq!(safe_url(bad), None, "{bad}");
+        }
+        // Quotes and brackets are percent-encoded by normalization.
+        assert!(!safe_url("https://e.com/\"><script>").unwrap().contains('"'));
+    }
+
+    #[test]
+    fn handles_are_checked() {
+        assert_eq!(valid_handle("@jack").as_deref(), Some("jack"));
+        assert_eq!(valid_handle("a\"b"), None);
+        assert_eq!(valid_handle("sixteen_chars_xx"), None);
+    }
+
+    #[test]
+    fn text_keeps_lines_as_breaks() {
+        assert_eq!(
+            text_runs("a\n\nb"),
+            vec![Run::Text("a".into()), Run::Break, Run::Break, Run::Text("b".into())]
+        );
+    }
+}
