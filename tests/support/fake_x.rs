@@ -45,6 +45,101 @@ fn video_post(id: &str) -> Vec<u8> {
     .into_bytes()
 }
 
+/// A post whose every field is hostile: markup, quotes, `javascript:` links,
+/// `onerror=`, flags and emoji before entities (see [`hostile_post`]).
+pub const HOSTILE_ID: &str = "7000000000000000007";
+/// A synthetic post with two photos on the first request, a tombstone after.
+pub const DELETED_LATER_ID: &str = "7000000000000000008";
+
+/// What the hostile post's fields say, for tests to compare with.
+pub mod hostile {
+    /// The author's name.
+    pub const NAME: &str = "<img src=x onerror=alert(1)>\"'&amp;";
+    /// The photo's alt text.
+    pub const ALT: &str = "\"><script>alert(4)</script>";
+    /// The text before the first entity (flags and emoji shift code points).
+    pub const LEAD: &str = "🇺🇦👍🏽 <script>alert(2)</script> & \"q\" 'a' onerror=alert(3) ";
+    /// Display text of a link whose target is `javascript:`.
+    pub const BAD_LINK: &str = "<b>click</b>";
+    /// A link target with quotes and markup in it.
+    pub const ODD_HREF: &str = "https://example.com/a\"><script>alert(5)</script>";
+}
+
+/// The hostile post's syndication JSON: indices in code points over the
+/// HTML-escaped text, as X sends it.
+pub fn hostile_post(id: &str) -> Vec<u8> {
+    fn esc(s: &str) -> String {
+        s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    }
+    let lead = esc(hostile::LEAD);
+    let mut text = lead.clone();
+    let cp = |s: &str| s.chars().count();
+    let bad = (cp(&text), cp(&text) + 23);
+    text.push_str("https://t.co/bad0000000 ");
+    let odd = (cp(&text), cp(&text) + 23);
+    text.push_str("https://t.co/odd0000000 ");
+    let tag = (cp(&text), cp(&text) + 5);
+    text.push_str("#tag1 ");
+    let media = (cp(&text), cp(&text) + 23);
+    text.push_str("https://t.co/pic0000000");
+    let end = cp(&text);
+    let body = serde_json::json!({
+        "__typename": "Tweet", "id_str": id, "lang": "en\"><x", "created_at": "2024-06-20T10:00:00.000Z",
+        "text": text, "display_text_range": [0, media.0],
+        "entities": {
+            "urls": [
+                {"indices": [bad.0, bad.1], "url": "https://t.co/bad0000000", "display_url": hostile::BAD_LINK, "expanded_url": "javascript:alert(6)"},
+                {"indices": [odd.0, odd.1], "url": "https://t.co/odd0000000", "display_url": "example.com/a…", "expanded_url": hostile::ODD_HREF}
+            ],
+            "hashtags": [{"indices": [tag.0, tag.1], "text": "tag1"}],
+            "media": [{"indices": [media.0, end], "url": "https://t.co/pic0000000", "display_url": "pic.twitter.com/pic0000000", "expanded_url": "https://twitter.com/evil/status/1/photo/1"}]
+        },
+        "user": {"id_str": "9", "name": hostile::NAME, "screen_name": "evil_user", "is_blue_verified": true,
+                 "profile_image_url_https": "https://pbs.twimg.com/profile_images/9/evil_normal.jpg"},
+        "mediaDetails": [{"type": "photo", "media_url_https": "https://pbs.twimg.com/media/Hostile.jpg", "ext_alt_text": hostile::ALT,
+                          "original_info": {"width": 600, "height": 300}}],
+        "favorite_count": 1234, "conversation_count": 0
+    });
+    serde_json::to_vec(&body).unwrap_or_default()
+}
+
+/// A small real PNG (a gradient whose colours come from `seed`), so pages
+/// rendered from the fake X show pictures in a browser.
+pub fn png(seed: &str, width: u32, height: u32) -> Vec<u8> {
+    use std::io::Write;
+    let h = seed.bytes().fold(2166136261u32, |h, b| (h ^ u32::from(b)).wrapping_mul(16777619));
+    let [r, g, b, _] = h.to_le_bytes();
+    let mut raw = Vec::with_capacity((width as usize * 3 + 1) * height as usize);
+    for y in 0..height {
+        raw.push(0);
+        for x in 0..width {
+            let t = ((x + y) * 255 / (width + height).max(1)) as u8;
+            raw.extend_from_slice(&[r / 2 + t / 2, g / 2 + t / 3, b / 2 + (255 - t) / 2]);
+        }
+    }
+    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
+    let _ = z.write_all(&raw);
+    let idat = z.finish().unwrap_or_default();
+    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
+    let mut chunk = |kind: &[u8], data: &[u8]| {
+        out.extend_from_slice(&(data.len() as u32).to_be_bytes());
+        let mut crc = flate2::Crc::new();
+        crc.update(kind);
+        crc.update(data);
+        out.extend_from_slice(kind);
+        out.extend_from_slice(data);
+        out.extend_from_slice(&crc.sum().to_be_bytes());
+    };
+    let mut ihdr = Vec::new();
+    ihdr.extend_from_slice(&width.to_be_bytes());
+    ihdr.extend_from_slice(&height.to_be_bytes());
+    ihdr.extend_from_slice(&[8, 2, 0, 0, 0]);
+    chunk(b"IHDR", &ihdr);
+    chunk(b"IDAT", &idat);
+    chunk(b"IEND", &[]);
+    out
+}
+
 /// Syndication `{}` (as for a token it dislikes), oEmbed 200.
 pub const EMPTY_ID: &str = "6666666666666666666";
 
@@ -160,6 +255,9 @@ pub async fn start() -> Server {
                     GONE_ID => Reply::Raw(response(404, &[("content-type", "text/html")], b"<html>not found</html>")),
                     PROTECTED_ID | EMPTY_ID => json(200, b"{}"),
                     VIDEO_ID => json(200, &video_post(VIDEO_ID)),
+                    HOSTILE_ID => json(200, &hostile_post(HOSTILE_ID)),
+                    DELETED_LATER_ID if nth == 1 => json(200, &synthetic(DELETED_LATER_ID)),
+                    DELETED_LATER_ID => json(200, &syndication["tombstone-deleted"]),
                     RESET_ID if nth == 1 => Reply::Reset(
                         b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 4000\r\n\r\n{\"__typename\"".to_vec(),
                     ),
@@ -259,6 +357,10 @@ pub async fn start() -> Server {
                 // name=orig missing for one photo key, to exercise the fallbacks.
                 if rest.contains("FallbackKey") && rest.contains("name=orig") {
                     return Reply::Raw(response(404, &[], b""));
+                }
+                if !rest.contains(".mp4") && !rest.starts_with("media/9") {
+                    let (w, h) = if rest.starts_with("profile_images") { (96, 96) } else { (600, 338) };
+                    return Reply::Raw(response(200, &[("content-type", "image/png")], &png(rest, w, h)));
                 }
                 let ctype = if rest.contains(".mp4") { "video/mp4" } else { "image/jpeg" };
                 // Synthetic posts' photos weigh 64 KB, like small real JPEGs.
