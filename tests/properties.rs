@@ -158,3 +158,97 @@ proptest! {
         let _ = embarc::capture::syndication::parse(&body);
     }
 }
+
+/// Text with the pieces an attacker would put in a post: markup, quotes,
+/// `javascript:`, event handlers, entities, emoji and flags.
+fn hostile_text() -> impl Strategy<Value = String> {
+    let piece = prop_oneof![
+        prop::sample::select(vec![
+            "<", ">", "\"", "'", "&", "&amp;", "&lt;b&gt;", "javascript:alert(1)", " onerror=alert(1) ",
+            "<script>alert(1)</script>", "</p></figure>", "<img src=x onerror=y>", "🇺🇦", "👍🏽", "\u{202E}",
+            "https://", "\n", "`", "=", "{{", "}}", "{%",
+        ])
+        .prop_map(str::to_string),
+        "\\PC{0,6}",
+    ];
+    prop::collection::vec(piece, 0..12).prop_map(|v| v.concat())
+}
+
+fn card_of(name: &str, text: &str, link: &str, href: &str, alt: &str, handle: &str, url: &str) -> String {
+    use embarc::render::{card, view};
+    use embarc::store::record::{CaptureOutcome, CaptureRecord, Media, NormalizedPost, PostKey};
+    let photo = "https://pbs.twimg.com/media/P.jpg?name=orig";
+    let tweet = serde_json::json!({
+        "id": "1", "text": text, "created_at": "2024-06-20T10:00:00Z", "lang": handle,
+        "author": {"name": name, "handle": handle, "avatar": null, "avatar_fallbacks": [], "verified": false, "verified_type": null},
+        "segments": [
+            {"kind": "text", "text": text},
+            {"kind": "link", "display": link, "href": href},
+            {"kind": "mention", "handle": handle},
+            {"kind": "hashtag", "tag": link},
+        ],
+        "media": [{"kind": "photo", "url": photo, "fallbacks": [], "poster": null, "alt": alt, "width": 4, "height": 3}],
+        "quoted": null, "reply_to": {"handle": handle, "id": link}, "favorite_count": 5, "conversation_count": 0, "card": null,
+    });
+    let mut extra = serde_json::Map::new();
+    extra.insert("tweet".into(), tweet);
+    let key = PostKey { provider: "twitter".into(), id: "1".into(), url: url.into() };
+    let mut record = CaptureRecord::new(key, time::OffsetDateTime::UNIX_EPOCH, CaptureOutcome::Ok);
+    record.normalized = Some(NormalizedPost { extra, ..NormalizedPost::default() });
+    record.media.push(Media {
+        role: "photo".into(),
+        url: photo.into(),
+        digest: embarc::store::Digest::of(b"p"),
+        bytes: 1,
+        content_type: Some("image/jpeg".into()),
+    });
+    let v = view::post_view("twitter:1", &[record], None).expect("a view");
+    card::card_html(&v, &card::CardOptions::default(), &mut card::MediaLinks::new("media/"))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 1000, ..ProptestConfig::default() })]
+
+    /// Whatever a post's name, text, link, alt text, handle and URL say, the
+    /// card is only the elements the template writes, with no handler and no
+    /// link but http(s), and every string reads back as the text it was.
+    #[test]
+    fn post_fields_never_become_markup(
+        name in hostile_text(), text in hostile_text(), link in hostile_text(),
+        href in hostile_text(), alt in hostile_text(), handle in hostile_text(), url in hostile_text(),
+    ) {
+        use scraper::{Html, Selector};
+        let html = card_of(&name, &text, &link, &href, &alt, &handle, &url);
+        let doc = Html::parse_fragment(&html);
+        let allowed = ["html", "figure", "blockquote", "header", "img", "span", "a", "svg", "title", "path",
+                       "p", "br", "div", "footer", "time"];
+        for e in doc.select(&Selector::parse("*").expect("sel")) {
+            prop_assert!(allowed.contains(&e.value().name()), "element {} in {}", e.value().name(), html);
+            for (k, v) in e.value().attrs() {
+                prop_assert!(!k.starts_with("on"), "{}={} in {}", k, v, html);
+                if matches!(k, "href" | "src" | "cite") {
+                    prop_assert!(v.starts_with("https://") || v.starts_with("http://") || v.starts_with("media/"), "{}={}", k, v);
+                }
+            }
+        }
+        let img = doc.select(&Selector::parse(".embarc-media img").expect("sel")).next().expect("photo");
+        let want_alt = if alt.trim().is_empty() { "Image".to_string() } else { alt.replace('\n', " ") };
+        prop_assert_eq!(img.value().attr("alt").map(|a| a.replace('\n', " ")), Some(want_alt));
+        let shown: String = doc
+            .select(&Selector::parse(".embarc-text").expect("sel"))
+            .next()
+            .expect("text")
+            .text()
+            .collect();
+        let text_part: String = text.split('\n').collect();
+        prop_assert!(shown.starts_with(&text_part), "{:?} vs {:?}", shown, text_part);
+        let name_shown: String = doc
+            .select(&Selector::parse(".embarc-name").expect("sel"))
+            .next()
+            .expect("name")
+            .text()
+            .collect();
+        let want = name.replace('\n', " ");
+        prop_assert_eq!(name_shown.trim(), want.trim());
+    }
+}

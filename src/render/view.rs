@@ -152,7 +152,7 @@ pub fn post_view(
     Some(PostView {
         label: label.to_string(),
         url,
-        name: quote.author.clone().unwrap_or_default(),
+        name: one_line(quote.author.as_deref().unwrap_or_default()),
         handle: quote.handle.as_deref().and_then(valid_handle),
         avatar: None,
         badge: None,
@@ -191,7 +191,7 @@ fn from_capture(label: &str, record: &CaptureRecord) -> Option<PostView> {
         None => Some(PostView {
             label: label.to_string(),
             url,
-            name: n.author_name.clone().unwrap_or_default(),
+            name: one_line(n.author_name.as_deref().unwrap_or_default()),
             handle: n.author_handle.as_deref().and_then(valid_handle),
             avatar: None,
             badge: None,
@@ -238,7 +238,7 @@ fn tweet_view(
         let shown = match item.kind {
             MediaKind::Photo => file.and_then(|m| media_ref(m, true)).map(|file| MediaView::Photo {
                 file,
-                alt: item.alt.clone().filter(|a| !a.trim().is_empty()),
+                alt: item.alt.as_deref().map(one_line).filter(|a| !a.trim().is_empty()),
                 size,
             }),
             MediaKind::Video | MediaKind::Gif => {
@@ -289,7 +289,7 @@ fn tweet_view(
     PostView {
         label: label.to_string(),
         url,
-        name: t.author.name.clone(),
+        name: one_line(&t.author.name),
         handle: valid_handle(&t.author.handle),
         avatar,
         badge,
@@ -313,11 +313,11 @@ fn segment_runs(segments: &[Segment]) -> Vec<Run> {
         match s {
             Segment::Text { text } => runs.extend(text_runs(text)),
             Segment::Link { display, href } => match safe_url(href) {
-                Some(href) => runs.push(Run::Link(display.clone(), href)),
+                Some(href) => runs.push(Run::Link(one_line(display), href)),
                 None => runs.extend(text_runs(display)),
             },
             Segment::Hashtag { tag } => runs.push(Run::Link(
-                format!("#{tag}"),
+                format!("#{}", one_line(tag)),
                 format!("https://x.com/hashtag/{}", encode(tag)),
             )),
             Segment::Mention { handle } => match valid_handle(handle) {
@@ -325,7 +325,7 @@ fn segment_runs(segments: &[Segment]) -> Vec<Run> {
                 None => runs.extend(text_runs(&format!("@{handle}"))),
             },
             Segment::Cashtag { symbol } => runs.push(Run::Link(
-                format!("${symbol}"),
+                format!("${}", one_line(symbol)),
                 format!("https://x.com/search?q=%24{}", encode(symbol)),
             )),
         }
@@ -346,6 +346,12 @@ fn text_runs(text: &str) -> Vec<Run> {
         }
     }
     runs
+}
+
+/// Names, alt texts and link texts on one line: the card has no blank line
+/// (a Markdown HTML block ends at one), and an attribute keeps its meaning.
+fn one_line(s: &str) -> String {
+    s.replace(['\r', '\n'], " ")
 }
 
 fn encode(s: &str) -> String {
