@@ -1,0 +1,180 @@
+//! A rendered article in a real browser: headless Chromium loads it through a
+//! logging proxy on 127.0.0.1 that every request must cross (even loopback),
+//! takes a screenshot, and the test checks that the page asked nothing of any
+//! host but its own (Chromium's own calls to Google, which no flag stops, are
+//! told apart: tunnels to hosts the page never names). Needs Debian's
+//! `chromium` (installed by .ci/run).
+
+mod support;
+
+use assert_cmd::Command;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use support::{Reply, fake_x, response};
+
+/// The page's host: only the proxy knows it, so nothing can reach it by DNS.
+const SITE: &str = "http://embarc.test";
+
+fn chromium() -> PathBuf {
+    let found = ["chromium", "chromium-browser", "google-chrome"]
+        .iter()
+        .find_map(|name| {
+            std::env::var_os("PATH").and_then(|paths| {
+                std::env::split_paths(&paths)
+                    .map(|d| d.join(name))
+                    .find(|p| p.is_file())
+            })
+        });
+    found.unwrap_or_else(|| {
+        panic!("this test needs Chromium: `apt-get install chromium fonts-noto-color-emoji fonts-wqy-microhei` (.ci/run does it)")
+    })
+}
+
+fn embarc(archive: &Path, mirror: &str, args: &[&str]) {
+    let mut cmd = Command::cargo_bin("embarc").expect("binary");
+    cmd.arg("--archive").arg(archive);
+    for m in fake_x::mirror_flags(mirror) {
+        cmd.arg("--mirror").arg(m);
+    }
+    let out = cmd.args(args).output().expect("run");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn content_type(path: &str) -> &'static str {
+    match path.rsplit('.').next() {
+        Some("html") => "text/html; charset=utf-8",
+        Some("css") => "text/css",
+        Some("png") => "image/png",
+        Some("jpg") => "image/jpeg",
+        Some("mp4") => "video/mp4",
+        _ => "application/octet-stream",
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rendered_page_loads_nothing_from_any_other_host() {
+    let browser = chromium();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let x = fake_x::start().await;
+    let archive = dir.path().join("archive");
+    let article = dir.path().join("story.html");
+    std::fs::write(
+        &article,
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\"><title>Flattening</title>\
+         <style>body{margin:0 auto;padding:8px;max-width:600px;font-family:sans-serif}</style></head><body>\n\
+         <h1>View flattening comes to iOS</h1>\n<p>Matt Carroll on the new renderer — 日本語 ✓:</p>\n\
+         <blockquote class=\"twitter-tweet\"><p lang=\"en\" dir=\"ltr\">…</p>&mdash; Matt Carroll (@mattcarrollcode) <a href=\"https://twitter.com/mattcarrollcode/status/1641895049427550208\">March 31, 2023</a></blockquote>\n\
+         <script async src=\"https://platform.twitter.com/widgets.js\" charset=\"utf-8\"></script>\n\
+         <p>And a video:</p>\n<blockquote class=\"twitter-tweet\"><a href=\"https://twitter.com/Rainmaker1973/status/1684218600456876032\"></a></blockquote>\n\
+         <script async src=\"https://platform.twitter.com/widgets.js\" charset=\"utf-8\"></script>\n</body></html>\n",
+    )
+    .expect("article");
+    let a = article.to_str().expect("utf-8");
+    let out = dir.path().join("site");
+    tokio::task::block_in_place(|| {
+        embarc(&archive, &x.base, &["archive", a]);
+        embarc(&archive, &x.base, &["render", a, "-o", out.to_str().expect("utf-8")]);
+    });
+
+    // The proxy: serves the output folder as SITE, refuses and logs the rest.
+    let log: Arc<Mutex<Vec<String>>> = Arc::default();
+    let (seen, root) = (log.clone(), out.clone());
+    let proxy = support::start(Arc::new(move |target: String, _| {
+        if let Ok(mut l) = seen.lock() {
+            l.push(target.clone());
+        }
+        let Some(path) = target.strip_prefix(SITE) else {
+            return Reply::Raw(response(403, &[], b"not this host"));
+        };
+        let path = path.split('?').next().unwrap_or("/").trim_start_matches('/');
+        match std::fs::read(root.join(path)) {
+            Ok(body) if !path.contains("..") => Reply::Raw(response(200, &[("content-type", content_type(path))], &body)),
+            _ => Reply::Raw(response(404, &[], b"")),
+        }
+    }))
+    .await;
+
+    let profile = tempfile::tempdir().expect("profile");
+    let shot = dir.path().join("card.png");
+    let status = tokio::task::block_in_place(|| {
+        std::process::Command::new(&browser)
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--disable-extensions",
+                "--disable-default-apps",
+                // The browser's own calls home (time, sign-in, variations,
+                // safe browsing…), which are not the page's requests.
+                "--disable-breakpad",
+                "--disable-client-side-phishing-detection",
+                "--disable-component-extensions-with-background-pages",
+                "--disable-domain-reliability",
+                "--disable-features=NetworkTimeServiceQuerying,Translate,OptimizationHints,MediaRouter,AutofillServerCommunication,CertificateTransparencyComponentUpdater,SafeBrowsing,InterestFeedContentSuggestions,PrivacySandboxSettings4",
+                "--metrics-recording-only",
+                "--no-default-browser-check",
+                "--no-pings",
+                "--password-store=basic",
+                "--use-mock-keychain",
+                "--allow-browser-signin=false",
+                "--disable-search-engine-choice-screen",
+                "--disable-field-trial-config",
+                "--variations-server-url=http://embarc.test/none",
+                "--hide-scrollbars",
+                "--force-device-scale-factor=1",
+                "--window-size=640,1500",
+                "--virtual-time-budget=5000",
+            ])
+            .arg(format!("--user-data-dir={}", profile.path().display()))
+            .arg(format!("--proxy-server={}", proxy.base))
+            // Loopback is not exempt: every request crosses the proxy.
+            .arg("--proxy-bypass-list=<-loopback>")
+            .arg(format!("--screenshot={}", shot.display()))
+            .arg(format!("{SITE}/story.html"))
+            .output()
+            .expect("chromium runs")
+    });
+    let requests = log.lock().expect("log").clone();
+    assert!(
+        shot.is_file(),
+        "no screenshot: {}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    let png = std::fs::read(&shot).expect("png");
+    assert!(png.starts_with(b"\x89PNG") && png.len() > 20_000, "a real picture");
+    if let Some(keep) = std::env::var_os("EMBARC_SCREENSHOT") {
+        std::fs::copy(&shot, keep).expect("copy screenshot");
+    }
+    // The page, its stylesheet and its pictures came from the site...
+    assert!(requests.iter().any(|r| r == &format!("{SITE}/story.html")), "{requests:?}");
+    assert!(requests.iter().any(|r| r == &format!("{SITE}/embarc.css")), "{requests:?}");
+    let pictures = requests.iter().filter(|r| r.starts_with(&format!("{SITE}/media/"))).count();
+    assert!(pictures >= 3, "avatars, photos and the video poster: {requests:?}");
+    // ...and nothing else was asked of anyone. Chromium itself still calls
+    // Google (sign-in, search preconnect) whatever the flags: a tunnel to a
+    // Google host that the page and stylesheet never name cannot be the page's.
+    let page = std::fs::read_to_string(out.join("story.html")).expect("page")
+        + &std::fs::read_to_string(out.join("embarc.css")).expect("css");
+    let browser_own = |r: &str| {
+        r.strip_suffix(":443").is_some_and(|host| {
+            (host.ends_with(".google.com") || host.ends_with(".googleapis.com") || host.ends_with(".gstatic.com"))
+                && !page.contains(host)
+        })
+    };
+    let foreign: Vec<_> = requests
+        .iter()
+        .filter(|r| !r.starts_with(SITE) && !browser_own(r))
+        .collect();
+    assert!(foreign.is_empty(), "requests to other hosts: {foreign:?}");
+    assert!(!page.contains("platform.twitter.com"), "widgets.js removed");
+}
