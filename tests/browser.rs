@@ -78,7 +78,11 @@ async fn a_rendered_page_loads_nothing_from_any_other_host() {
     let out = dir.path().join("site");
     tokio::task::block_in_place(|| {
         embarc(&archive, &x.base, &["archive", a]);
-        embarc(&archive, &x.base, &["render", a, "-o", out.to_str().expect("utf-8")]);
+        embarc(
+            &archive,
+            &x.base,
+            &["render", a, "-o", out.to_str().expect("utf-8")],
+        );
     });
 
     // The proxy: serves the output folder as SITE, refuses and logs the rest.
@@ -91,9 +95,17 @@ async fn a_rendered_page_loads_nothing_from_any_other_host() {
         let Some(path) = target.strip_prefix(SITE) else {
             return Reply::Raw(response(403, &[], b"not this host"));
         };
-        let path = path.split('?').next().unwrap_or("/").trim_start_matches('/');
+        let path = path
+            .split('?')
+            .next()
+            .unwrap_or("/")
+            .trim_start_matches('/');
         match std::fs::read(root.join(path)) {
-            Ok(body) if !path.contains("..") => Reply::Raw(response(200, &[("content-type", content_type(path))], &body)),
+            Ok(body) if !path.contains("..") => Reply::Raw(response(
+                200,
+                &[("content-type", content_type(path))],
+                &body,
+            )),
             _ => Reply::Raw(response(404, &[], b"")),
         }
     }))
@@ -151,15 +163,30 @@ async fn a_rendered_page_loads_nothing_from_any_other_host() {
         String::from_utf8_lossy(&status.stderr)
     );
     let png = std::fs::read(&shot).expect("png");
-    assert!(png.starts_with(b"\x89PNG") && png.len() > 20_000, "a real picture");
+    assert!(
+        png.starts_with(b"\x89PNG") && png.len() > 20_000,
+        "a real picture"
+    );
     if let Some(keep) = std::env::var_os("EMBARC_SCREENSHOT") {
         std::fs::copy(&shot, keep).expect("copy screenshot");
     }
     // The page, its stylesheet and its pictures came from the site...
-    assert!(requests.iter().any(|r| r == &format!("{SITE}/story.html")), "{requests:?}");
-    assert!(requests.iter().any(|r| r == &format!("{SITE}/embarc.css")), "{requests:?}");
-    let pictures = requests.iter().filter(|r| r.starts_with(&format!("{SITE}/media/"))).count();
-    assert!(pictures >= 3, "avatars, photos and the video poster: {requests:?}");
+    assert!(
+        requests.iter().any(|r| r == &format!("{SITE}/story.html")),
+        "{requests:?}"
+    );
+    assert!(
+        requests.iter().any(|r| r == &format!("{SITE}/embarc.css")),
+        "{requests:?}"
+    );
+    let pictures = requests
+        .iter()
+        .filter(|r| r.starts_with(&format!("{SITE}/media/")))
+        .count();
+    assert!(
+        pictures >= 3,
+        "avatars, photos and the video poster: {requests:?}"
+    );
     // ...and nothing else was asked of anyone. Chromium itself still calls
     // Google (sign-in, search preconnect) whatever the flags: a tunnel to a
     // Google host that the page and stylesheet never name cannot be the page's.
@@ -167,7 +194,9 @@ async fn a_rendered_page_loads_nothing_from_any_other_host() {
         + &std::fs::read_to_string(out.join("embarc.css")).expect("css");
     let browser_own = |r: &str| {
         r.strip_suffix(":443").is_some_and(|host| {
-            (host.ends_with(".google.com") || host.ends_with(".googleapis.com") || host.ends_with(".gstatic.com"))
+            (host.ends_with(".google.com")
+                || host.ends_with(".googleapis.com")
+                || host.ends_with(".gstatic.com"))
                 && !page.contains(host)
         })
     };

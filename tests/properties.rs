@@ -164,9 +164,28 @@ proptest! {
 fn hostile_text() -> impl Strategy<Value = String> {
     let piece = prop_oneof![
         prop::sample::select(vec![
-            "<", ">", "\"", "'", "&", "&amp;", "&lt;b&gt;", "javascript:alert(1)", " onerror=alert(1) ",
-            "<script>alert(1)</script>", "</p></figure>", "<img src=x onerror=y>", "🇺🇦", "👍🏽", "\u{202E}",
-            "https://", "\n", "`", "=", "{{", "}}", "{%",
+            "<",
+            ">",
+            "\"",
+            "'",
+            "&",
+            "&amp;",
+            "&lt;b&gt;",
+            "javascript:alert(1)",
+            " onerror=alert(1) ",
+            "<script>alert(1)</script>",
+            "</p></figure>",
+            "<img src=x onerror=y>",
+            "🇺🇦",
+            "👍🏽",
+            "\u{202E}",
+            "https://",
+            "\n",
+            "`",
+            "=",
+            "{{",
+            "}}",
+            "{%",
         ])
         .prop_map(str::to_string),
         "\\PC{0,6}",
@@ -174,7 +193,15 @@ fn hostile_text() -> impl Strategy<Value = String> {
     prop::collection::vec(piece, 0..12).prop_map(|v| v.concat())
 }
 
-fn card_of(name: &str, text: &str, link: &str, href: &str, alt: &str, handle: &str, url: &str) -> String {
+fn card_of(
+    name: &str,
+    text: &str,
+    link: &str,
+    href: &str,
+    alt: &str,
+    handle: &str,
+    url: &str,
+) -> String {
     use embarc::render::{card, view};
     use embarc::store::record::{CaptureOutcome, CaptureRecord, Media, NormalizedPost, PostKey};
     let photo = "https://pbs.twimg.com/media/P.jpg?name=orig";
@@ -192,9 +219,16 @@ fn card_of(name: &str, text: &str, link: &str, href: &str, alt: &str, handle: &s
     });
     let mut extra = serde_json::Map::new();
     extra.insert("tweet".into(), tweet);
-    let key = PostKey { provider: "twitter".into(), id: "1".into(), url: url.into() };
+    let key = PostKey {
+        provider: "twitter".into(),
+        id: "1".into(),
+        url: url.into(),
+    };
     let mut record = CaptureRecord::new(key, time::OffsetDateTime::UNIX_EPOCH, CaptureOutcome::Ok);
-    record.normalized = Some(NormalizedPost { extra, ..NormalizedPost::default() });
+    record.normalized = Some(NormalizedPost {
+        extra,
+        ..NormalizedPost::default()
+    });
     record.media.push(Media {
         role: "photo".into(),
         url: photo.into(),
@@ -202,8 +236,16 @@ fn card_of(name: &str, text: &str, link: &str, href: &str, alt: &str, handle: &s
         bytes: 1,
         content_type: Some("image/jpeg".into()),
     });
-    let v = view::post_view("twitter:1", &[record], None).expect("a view");
-    card::card_html(&v, &card::CardOptions::default(), &mut card::MediaLinks::new("media/"))
+    // Through the record's JSON, as render reads it from the archive.
+    let capture: view::Capture =
+        serde_json::from_slice(&serde_json::to_vec(&record).expect("JSON")).expect("readable");
+    assert_eq!(capture, view::Capture::from(&record));
+    let v = view::post_view("twitter:1", &[capture], None).expect("a view");
+    card::card_html(
+        &v,
+        &card::CardOptions::default(),
+        &mut card::MediaLinks::new("media/"),
+    )
 }
 
 proptest! {

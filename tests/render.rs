@@ -67,13 +67,22 @@ fn text_of(e: ElementRef) -> String {
 /// What a user checks first: no script, no event handler, no link or source
 /// with another scheme than http(s) or a relative media path.
 fn assert_inert(html: &Html) {
-    assert!(html.select(&sel("script")).next().is_none(), "a script element");
+    assert!(
+        html.select(&sel("script")).next().is_none(),
+        "a script element"
+    );
     for e in html.select(&sel("*")) {
         for (name, value) in e.value().attrs() {
-            assert!(!name.to_ascii_lowercase().starts_with("on"), "event handler {name}={value}");
+            assert!(
+                !name.to_ascii_lowercase().starts_with("on"),
+                "event handler {name}={value}"
+            );
             if matches!(name, "href" | "src" | "poster" | "cite") {
                 assert!(
-                    value.starts_with("https://") || value.starts_with("http://") || value.starts_with("media/") || value == "embarc.css",
+                    value.starts_with("https://")
+                        || value.starts_with("http://")
+                        || value.starts_with("media/")
+                        || value == "embarc.css",
                     "{name}={value}"
                 );
             }
@@ -89,7 +98,11 @@ fn assert_media_published(out: &Path, html: &Html) -> usize {
         for attr in ["src", "poster"] {
             if let Some(src) = e.value().attr(attr) {
                 let bytes = std::fs::read(out.join(src)).unwrap_or_else(|e| panic!("{src}: {e}"));
-                let hex = src.trim_start_matches("media/").split('.').next().unwrap_or("");
+                let hex = src
+                    .trim_start_matches("media/")
+                    .split('.')
+                    .next()
+                    .unwrap_or("");
                 assert_eq!(hex::encode(Sha256::digest(&bytes)), hex, "{src}");
                 n += 1;
             }
@@ -100,7 +113,10 @@ fn assert_media_published(out: &Path, html: &Html) -> usize {
 
 fn card(env: &Env, post: &str, out: &Path) -> (Html, String) {
     let r = tokio::task::block_in_place(|| {
-        embarc(env, &["render", "--post", post, "-o", out.to_str().expect("utf-8")])
+        embarc(
+            env,
+            &["render", "--post", post, "-o", out.to_str().expect("utf-8")],
+        )
     });
     assert_eq!(r.code, Some(0), "render --post {post}: {}", r.stderr);
     (Html::parse_fragment(&r.stdout), r.stdout)
@@ -128,15 +144,39 @@ async fn real_captures_render_as_faithful_cards() {
         let answer = corpus_post(id);
         let (html, raw) = card(&env, &format!("twitter:{id}"), &out);
         assert_inert(&html);
-        assert!(!raw.contains("\n\n"), "no blank line, so Markdown keeps it one block");
-        let top = html.select(&sel("figure.embarc-post > blockquote")).next().expect("card");
+        assert!(
+            !raw.contains("\n\n"),
+            "no blank line, so Markdown keeps it one block"
+        );
+        let top = html
+            .select(&sel("figure.embarc-post > blockquote"))
+            .next()
+            .expect("card");
         // Author.
-        let name = text_of(top.select(&sel(".embarc-head .embarc-name > a")).next().expect("name"));
-        assert_eq!(name.trim(), answer["user"]["name"].as_str().unwrap_or(""), "{id}");
-        let handle = text_of(top.select(&sel(".embarc-head .embarc-handle")).next().expect("handle"));
-        assert_eq!(handle, format!("@{}", answer["user"]["screen_name"].as_str().unwrap_or("")));
+        let name = text_of(
+            top.select(&sel(".embarc-head .embarc-name > a"))
+                .next()
+                .expect("name"),
+        );
+        assert_eq!(
+            name.trim(),
+            answer["user"]["name"].as_str().unwrap_or(""),
+            "{id}"
+        );
+        let handle = text_of(
+            top.select(&sel(".embarc-head .embarc-handle"))
+                .next()
+                .expect("handle"),
+        );
+        assert_eq!(
+            handle,
+            format!("@{}", answer["user"]["screen_name"].as_str().unwrap_or(""))
+        );
         // Links: each URL entity shows its display_url and goes to expanded_url.
-        let text = top.select(&sel(":scope > .embarc-text")).next().expect("text");
+        let text = top
+            .select(&sel(":scope > .embarc-text"))
+            .next()
+            .expect("text");
         let links: Vec<(String, String)> = text
             .select(&sel("a"))
             .map(|a| (text_of(a), a.value().attr("href").unwrap_or("").to_string()))
@@ -145,50 +185,114 @@ async fn real_captures_render_as_faithful_cards() {
             let shown = u["display_url"].as_str().unwrap_or("");
             let target = u["expanded_url"].as_str().unwrap_or("");
             assert!(
-                links.iter().any(|(t, h)| t == shown && url::Url::parse(h).ok() == url::Url::parse(target).ok()),
+                links
+                    .iter()
+                    .any(|(t, h)| t == shown
+                        && url::Url::parse(h).ok() == url::Url::parse(target).ok()),
                 "{id}: link {shown} → {target} in {links:?}"
             );
         }
         for a in text.select(&sel("a")) {
             assert_eq!(a.value().attr("rel"), Some("noopener noreferrer nofollow"));
         }
-        for t in answer["entities"]["hashtags"].as_array().into_iter().flatten() {
+        for t in answer["entities"]["hashtags"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
             let tag = t["text"].as_str().unwrap_or("");
-            assert!(links.contains(&(format!("#{tag}"), format!("https://x.com/hashtag/{tag}"))), "{id}: #{tag}");
+            assert!(
+                links.contains(&(format!("#{tag}"), format!("https://x.com/hashtag/{tag}"))),
+                "{id}: #{tag}"
+            );
         }
-        for m in answer["entities"]["user_mentions"].as_array().into_iter().flatten() {
+        for m in answer["entities"]["user_mentions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
             let sn = m["screen_name"].as_str().unwrap_or("");
-            assert!(links.contains(&(format!("@{sn}"), format!("https://x.com/{sn}"))), "{id}: @{sn}");
+            assert!(
+                links.contains(&(format!("@{sn}"), format!("https://x.com/{sn}"))),
+                "{id}: @{sn}"
+            );
         }
         // The media t.co is dropped from the text.
-        assert!(!text_of(text).contains("https://t.co/"), "{id}: {}", text_of(text));
+        assert!(
+            !text_of(text).contains("https://t.co/"),
+            "{id}: {}",
+            text_of(text)
+        );
         // Media: as many as the answer has, photos as <img>, videos as <video>.
-        let details = answer["mediaDetails"].as_array().cloned().unwrap_or_default();
+        let details = answer["mediaDetails"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
         let media = top.select(&sel(":scope > .embarc-media > *")).count();
         assert_eq!(media, details.len(), "{id}");
         let videos = details.iter().filter(|m| m["type"] != "photo").count();
-        assert_eq!(top.select(&sel(":scope > .embarc-media > video[controls][preload=none]")).count(), videos, "{id}");
+        assert_eq!(
+            top.select(&sel(
+                ":scope > .embarc-media > video[controls][preload=none]"
+            ))
+            .count(),
+            videos,
+            "{id}"
+        );
         for img in top.select(&sel(":scope > .embarc-media > img")) {
-            assert!(img.value().attr("alt").is_some_and(|a| !a.is_empty()), "{id}: alt");
+            assert!(
+                img.value().attr("alt").is_some_and(|a| !a.is_empty()),
+                "{id}: alt"
+            );
         }
-        assert!(assert_media_published(&out, &html) >= 1 + details.len(), "{id}: avatar and media files");
+        assert!(
+            assert_media_published(&out, &html) >= 1 + details.len(),
+            "{id}: avatar and media files"
+        );
         // Time and likes.
         let time = top.select(&sel("footer time")).next().expect("time");
         let created = answer["created_at"].as_str().unwrap_or("");
-        assert_eq!(&time.value().attr("datetime").unwrap_or("")[..19], &created[..19], "{id}");
+        assert_eq!(
+            &time.value().attr("datetime").unwrap_or("")[..19],
+            &created[..19],
+            "{id}"
+        );
         let likes = text_of(top.select(&sel(".embarc-likes")).next().expect("likes"));
         let n = answer["favorite_count"].as_u64().unwrap_or(0);
-        assert_eq!(likes.trim_start_matches("♥ "), if n > 999 { format!("{}.{}K", n / 1000, n % 1000 / 100).replace(".0K", "K") } else { n.to_string() }, "{id}");
+        assert_eq!(
+            likes.trim_start_matches("♥ "),
+            if n > 999 {
+                format!("{}.{}K", n / 1000, n % 1000 / 100).replace(".0K", "K")
+            } else {
+                n.to_string()
+            },
+            "{id}"
+        );
         // The link to the original post.
-        let more = top.select(&sel("a.embarc-more")).next().expect("link to the post");
-        assert!(more.value().attr("href").unwrap_or("").ends_with(&format!("/status/{id}")));
+        let more = top
+            .select(&sel("a.embarc-more"))
+            .next()
+            .expect("link to the post");
+        assert!(
+            more.value()
+                .attr("href")
+                .unwrap_or("")
+                .ends_with(&format!("/status/{id}"))
+        );
         // The quoted post, nested.
         let quoted = top.select(&sel("blockquote.embarc-quoted")).next();
-        assert_eq!(quoted.is_some(), answer.get("quoted_tweet").is_some(), "{id}");
+        assert_eq!(
+            quoted.is_some(),
+            answer.get("quoted_tweet").is_some(),
+            "{id}"
+        );
         if let Some(q) = quoted {
             let qa = &answer["quoted_tweet"];
             assert!(text_of(q).contains(qa["user"]["name"].as_str().unwrap_or("?")));
-            assert_eq!(q.select(&sel(".embarc-media img")).count(), qa["mediaDetails"].as_array().map_or(0, Vec::len));
+            assert_eq!(
+                q.select(&sel(".embarc-media img")).count(),
+                qa["mediaDetails"].as_array().map_or(0, Vec::len)
+            );
         }
     }
     // The badge of a verified account.
@@ -207,7 +311,10 @@ async fn hostile_fields_never_become_markup() {
     assert!(!raw.contains("javascript:"), "{raw}");
     let name = text_of(html.select(&sel(".embarc-name > a")).next().expect("name"));
     assert_eq!(name.trim(), hostile::NAME);
-    let img = html.select(&sel(".embarc-media img")).next().expect("photo");
+    let img = html
+        .select(&sel(".embarc-media img"))
+        .next()
+        .expect("photo");
     assert_eq!(img.value().attr("alt"), Some(hostile::ALT));
     let text = text_of(html.select(&sel(".embarc-text")).next().expect("text"));
     // Flags and emoji before the entities do not shift them.
@@ -215,13 +322,31 @@ async fn hostile_fields_never_become_markup() {
     assert!(text.contains(hostile::BAD_LINK), "shown as text: {text:?}");
     assert!(text.contains("#tag1"), "{text:?}");
     let links: Vec<_> = html.select(&sel(".embarc-text a")).collect();
-    assert!(links.iter().all(|a| text_of(*a) != hostile::BAD_LINK), "a javascript: link was made");
-    let odd = links.iter().find(|a| text_of(**a) == "example.com/a…").expect("odd link");
+    assert!(
+        links.iter().all(|a| text_of(*a) != hostile::BAD_LINK),
+        "a javascript: link was made"
+    );
+    let odd = links
+        .iter()
+        .find(|a| text_of(**a) == "example.com/a…")
+        .expect("odd link");
     let href = odd.value().attr("href").unwrap_or("");
-    assert!(href.starts_with("https://example.com/a") && !href.contains('"') && !href.contains('<'), "{href}");
+    assert!(
+        href.starts_with("https://example.com/a") && !href.contains('"') && !href.contains('<'),
+        "{href}"
+    );
     // The bad language code is not echoed into an attribute.
-    assert!(html.select(&sel("[lang]")).all(|e| e.value().attr("lang").is_some_and(|l| !l.contains('"'))));
-    assert_eq!(html.select(&sel(".embarc-likes")).next().map(text_of).as_deref(), Some("♥ 1.2K"));
+    assert!(
+        html.select(&sel("[lang]"))
+            .all(|e| e.value().attr("lang").is_some_and(|l| !l.contains('"')))
+    );
+    assert_eq!(
+        html.select(&sel(".embarc-likes"))
+            .next()
+            .map(text_of)
+            .as_deref(),
+        Some("♥ 1.2K")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -235,8 +360,15 @@ async fn a_deleted_post_renders_from_its_last_good_capture() {
     let card_text = text_of(html.root_element());
     assert!(card_text.contains("synthetic post"), "{card_text}");
     assert_eq!(html.select(&sel(".embarc-media img")).count(), 2);
-    let gone = text_of(html.select(&sel(".embarc-gone")).next().expect("gone notice"));
-    assert!(gone.starts_with("No longer available on X since "), "{gone}");
+    let gone = text_of(
+        html.select(&sel(".embarc-gone"))
+            .next()
+            .expect("gone notice"),
+    );
+    assert!(
+        gone.starts_with("No longer available on X since "),
+        "{gone}"
+    );
     assert_media_published(&out, &html);
 }
 
@@ -261,12 +393,21 @@ async fn an_article_keeps_every_byte_but_its_embeds() {
     let middle = "<p>Entre les deux.</p>\n";
     let second = blockquote(TOMBSTONE_ID, "Words the article kept of a deleted post");
     let tail = "<p>Après.</p>\n</body></html>\n";
-    let article = write(&env, "story.html", &format!("{head}{first}{middle}{second}{tail}"));
+    let article = write(
+        &env,
+        "story.html",
+        &format!("{head}{first}{middle}{second}{tail}"),
+    );
     let a = article.to_str().expect("utf-8");
     let r = tokio::task::block_in_place(|| embarc(&env, &["archive", a]));
     assert_eq!(r.code, Some(0), "{}", r.stderr);
     let out = env.dir.path().join("site");
-    let r = tokio::task::block_in_place(|| embarc(&env, &["render", a, "-o", out.to_str().expect("utf-8"), "--json"]));
+    let r = tokio::task::block_in_place(|| {
+        embarc(
+            &env,
+            &["render", a, "-o", out.to_str().expect("utf-8"), "--json"],
+        )
+    });
     assert_eq!(r.code, Some(0), "{}", r.stderr);
     let report: Value = serde_json::from_str(r.stdout.trim()).expect("one JSON line");
     assert_eq!(report["cards"], 1, "{report}");
@@ -275,9 +416,11 @@ async fn an_article_keeps_every_byte_but_its_embeds() {
     // Everything but the two embeds (and their widgets.js) is byte-identical;
     // the stylesheet is linked once in the head.
     let link = "<link rel=\"stylesheet\" href=\"embarc.css\">\n";
-    let first_card = &page[page.find("<figure").expect("card")..page.find("</figure>").expect("end") + 9];
+    let first_card =
+        &page[page.find("<figure").expect("card")..page.find("</figure>").expect("end") + 9];
     let rest = &page[page.find("</figure>").expect("end") + 9..];
-    let second_card = &rest[rest.find("<figure").expect("card 2")..rest.find("</figure>").expect("end 2") + 9];
+    let second_card =
+        &rest[rest.find("<figure").expect("card 2")..rest.find("</figure>").expect("end 2") + 9];
     let expected = format!(
         "{}{link}{}{first_card}\n{middle}{second_card}\n{tail}",
         &head[..head.find("</head>").expect("head")],
@@ -292,8 +435,15 @@ async fn an_article_keeps_every_byte_but_its_embeds() {
     // The deleted post shows what the article quoted, and says so.
     let quoted = html.select(&sel("figure")).nth(1).expect("second card");
     assert!(text_of(quoted).contains("Words the article kept of a deleted post"));
-    assert!(text_of(quoted).contains("no longer available on X since"), "{}", text_of(quoted));
-    assert_eq!(std::fs::read_to_string(out.join("embarc.css")).expect("css"), embarc::render::STYLESHEET);
+    assert!(
+        text_of(quoted).contains("no longer available on X since"),
+        "{}",
+        text_of(quoted)
+    );
+    assert_eq!(
+        std::fs::read_to_string(out.join("embarc.css")).expect("css"),
+        embarc::render::STYLESHEET
+    );
     assert_media_published(&out, &html);
 }
 
@@ -301,16 +451,39 @@ async fn an_article_keeps_every_byte_but_its_embeds() {
 async fn a_post_not_in_the_archive_keeps_its_markup_and_warns() {
     let env = env().await;
     add(&env, &["twitter:1641086480675225601"]);
-    let body = format!("<p>x</p>\n{}", blockquote("1629262255744503809", "never archived"));
+    let body = format!(
+        "<p>x</p>\n{}",
+        blockquote("1629262255744503809", "never archived")
+    );
     let article = write(&env, "other.html", &body);
     let out = env.dir.path().join("site");
     let r = tokio::task::block_in_place(|| {
-        embarc(&env, &["render", article.to_str().expect("utf-8"), "-o", out.to_str().expect("utf-8")])
+        embarc(
+            &env,
+            &[
+                "render",
+                article.to_str().expect("utf-8"),
+                "-o",
+                out.to_str().expect("utf-8"),
+            ],
+        )
     });
     assert_eq!(r.code, Some(0), "{}", r.stderr);
-    assert!(r.stderr.contains("twitter:1629262255744503809") && r.stderr.contains("not in the archive"), "{}", r.stderr);
-    assert!(r.stderr.contains("other.html:2"), "names the article and line: {}", r.stderr);
-    assert_eq!(std::fs::read_to_string(out.join("other.html")).expect("page"), body, "untouched, widgets.js kept");
+    assert!(
+        r.stderr.contains("twitter:1629262255744503809") && r.stderr.contains("not in the archive"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("other.html:2"),
+        "names the article and line: {}",
+        r.stderr
+    );
+    assert_eq!(
+        std::fs::read_to_string(out.join("other.html")).expect("page"),
+        body,
+        "untouched, widgets.js kept"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -330,23 +503,43 @@ async fn markdown_and_text_articles_become_pages_with_cards() {
     let out = env.dir.path().join("site");
     let folder = md.parent().expect("folder").parent().expect("articles");
     let r = tokio::task::block_in_place(|| {
-        embarc(&env, &["render", folder.to_str().expect("utf-8"), "-o", out.to_str().expect("utf-8")])
+        embarc(
+            &env,
+            &[
+                "render",
+                folder.to_str().expect("utf-8"),
+                "-o",
+                out.to_str().expect("utf-8"),
+            ],
+        )
     });
     assert_eq!(r.code, Some(0), "{}", r.stderr);
     let _ = (md, txt);
     // The folder's layout is kept; pages in a subfolder link ../ assets.
     let page = std::fs::read_to_string(out.join("posts/view.html")).expect("md page");
     let html = Html::parse_document(&page);
-    assert_eq!(html.select(&sel("h1")).map(text_of).collect::<Vec<_>>(), ["View flattening"]);
+    assert_eq!(
+        html.select(&sel("h1")).map(text_of).collect::<Vec<_>>(),
+        ["View flattening"]
+    );
     assert!(!page.contains("title: View"), "front matter is not shown");
     assert_eq!(html.select(&sel("figure.embarc-post")).count(), 1);
     assert!(page.contains("href=\"../embarc.css\""));
-    assert!(html.select(&sel("figure img")).all(|i| i.value().attr("src").is_some_and(|s| s.starts_with("../media/"))));
+    assert!(html.select(&sel("figure img")).all(|i| {
+        i.value()
+            .attr("src")
+            .is_some_and(|s| s.starts_with("../media/"))
+    }));
     assert!(text_of(html.select(&sel("time")).next().expect("time")).contains("März 2023"));
     assert!(page.contains("The end &amp; more."));
     let page = std::fs::read_to_string(out.join("posts/note.html")).expect("text page");
     assert!(page.contains("<p>Intro &lt;line&gt;.</p>"), "{page}");
-    assert_eq!(Html::parse_document(&page).select(&sel("figure.embarc-post")).count(), 1);
+    assert_eq!(
+        Html::parse_document(&page)
+            .select(&sel("figure.embarc-post"))
+            .count(),
+        1
+    );
     assert!(out.join("embarc.css").is_file());
 }
 
@@ -356,22 +549,54 @@ async fn media_can_be_hard_linked_or_served_from_a_cdn() {
     add(&env, &["twitter:1641086480675225601"]);
     let out = env.dir.path().join("linked");
     let r = tokio::task::block_in_place(|| {
-        embarc(&env, &["render", "--post", "twitter:1641086480675225601", "-o", out.to_str().expect("utf-8"), "--link"])
+        embarc(
+            &env,
+            &[
+                "render",
+                "--post",
+                "twitter:1641086480675225601",
+                "-o",
+                out.to_str().expect("utf-8"),
+                "--link",
+            ],
+        )
     });
     assert_eq!(r.code, Some(0), "{}", r.stderr);
     use std::os::unix::fs::MetadataExt;
-    let files: Vec<_> = std::fs::read_dir(out.join("media")).expect("media").filter_map(Result::ok).collect();
+    let files: Vec<_> = std::fs::read_dir(out.join("media"))
+        .expect("media")
+        .filter_map(Result::ok)
+        .collect();
     assert_eq!(files.len(), 2, "avatar and photo");
     for f in files {
-        assert!(f.metadata().expect("meta").nlink() >= 2, "hard-linked to the archive");
+        assert!(
+            f.metadata().expect("meta").nlink() >= 2,
+            "hard-linked to the archive"
+        );
     }
     let r = tokio::task::block_in_place(|| {
-        embarc(&env, &["render", "--post", "twitter:1641086480675225601", "--media-base", "https://cdn.example.org/m"])
+        embarc(
+            &env,
+            &[
+                "render",
+                "--post",
+                "twitter:1641086480675225601",
+                "--media-base",
+                "https://cdn.example.org/m",
+            ],
+        )
     });
     let html = Html::parse_fragment(&r.stdout);
-    let srcs: Vec<_> = html.select(&sel("img")).filter_map(|i| i.value().attr("src")).collect();
+    let srcs: Vec<_> = html
+        .select(&sel("img"))
+        .filter_map(|i| i.value().attr("src"))
+        .collect();
     assert_eq!(srcs.len(), 2);
-    assert!(srcs.iter().all(|s| s.starts_with("https://cdn.example.org/m/")), "{srcs:?}");
+    assert!(
+        srcs.iter()
+            .all(|s| s.starts_with("https://cdn.example.org/m/")),
+        "{srcs:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -396,13 +621,32 @@ async fn a_corrupt_media_object_fails_by_name_and_publishes_nothing_partial() {
     std::fs::write(&victim, bytes).expect("write");
     let out = env.dir.path().join("site");
     let r = tokio::task::block_in_place(|| {
-        embarc(&env, &["render", "--post", "twitter:1641086480675225601", "-o", out.to_str().expect("utf-8")])
+        embarc(
+            &env,
+            &[
+                "render",
+                "--post",
+                "twitter:1641086480675225601",
+                "-o",
+                out.to_str().expect("utf-8"),
+            ],
+        )
     });
     assert_ne!(r.code, Some(0));
     assert!(r.stderr.contains("embarc verify"), "{}", r.stderr);
-    let name = victim.file_name().expect("name").to_string_lossy().into_owned();
-    for f in std::fs::read_dir(out.join("media")).expect("media").filter_map(Result::ok) {
+    let name = victim
+        .file_name()
+        .expect("name")
+        .to_string_lossy()
+        .into_owned();
+    for f in std::fs::read_dir(out.join("media"))
+        .expect("media")
+        .filter_map(Result::ok)
+    {
         let f = f.file_name().to_string_lossy().into_owned();
-        assert!(!f.starts_with(&name[..16]) && !f.starts_with('.'), "partial or corrupt file {f}");
+        assert!(
+            !f.starts_with(&name[..16]) && !f.starts_with('.'),
+            "partial or corrupt file {f}"
+        );
     }
 }

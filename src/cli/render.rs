@@ -84,13 +84,17 @@ pub fn run(args: RenderArgs, global: &Global) -> Result<u8> {
         return one_card(&archive, post, &args, media_mode);
     }
     let Some(out) = args.out.clone() else {
-        eprintln!("embarc: render needs an output folder: `embarc render ARTICLE… -o DIR` (or `--post POST` for one card)");
+        eprintln!(
+            "embarc: render needs an output folder: `embarc render ARTICLE… -o DIR` (or `--post POST` for one card)"
+        );
         return Ok(exit::FATAL);
     };
     let mut inputs: Vec<Input> = args.inputs.iter().map(|a| Input::parse(a)).collect();
     if inputs.is_empty() {
         if std::io::stdin().is_terminal() {
-            eprintln!("embarc: no input: pass articles or folders to render, or pipe one into `embarc render - -o DIR`");
+            eprintln!(
+                "embarc: no input: pass articles or folders to render, or pipe one into `embarc render - -o DIR`"
+            );
             return Ok(exit::FATAL);
         }
         inputs.push(Input::Stdin);
@@ -121,11 +125,14 @@ pub fn run(args: RenderArgs, global: &Global) -> Result<u8> {
     let progress = if global.quiet || jobs.len() < 2 {
         ProgressBar::hidden()
     } else {
-        let bar = ProgressBar::with_draw_target(Some(jobs.len() as u64), ProgressDrawTarget::stderr());
+        let bar =
+            ProgressBar::with_draw_target(Some(jobs.len() as u64), ProgressDrawTarget::stderr());
         bar.set_style(
-            ProgressStyle::with_template("{spinner} rendering {pos}/{len} articles [{bar:30}] {msg}")
-                .unwrap_or_else(|_| ProgressStyle::default_bar())
-                .progress_chars("=> "),
+            ProgressStyle::with_template(
+                "{spinner} rendering {pos}/{len} articles [{bar:30}] {msg}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
         );
         bar
     };
@@ -158,7 +165,12 @@ pub fn run(args: RenderArgs, global: &Global) -> Result<u8> {
         };
         let Some(bytes) = bytes else {
             if !global.quiet {
-                progress.suspend(|| eprintln!("embarc: warning: skipped {}: binary file, not an article", clean(&source.name)));
+                progress.suspend(|| {
+                    eprintln!(
+                        "embarc: warning: skipped {}: binary file, not an article",
+                        clean(&source.name)
+                    )
+                });
             }
             continue;
         };
@@ -235,7 +247,12 @@ pub fn run(args: RenderArgs, global: &Global) -> Result<u8> {
             let is_link = matches!(r.embed.form, Form::Link | Form::ShortLink);
             match &r.result {
                 EmbedResult::Failed(why) => progress.suspend(|| {
-                    eprintln!("embarc: {}:{at}: {}: {}", clean(&source.name), r.post.as_deref().unwrap_or("embed"), clean(why))
+                    eprintln!(
+                        "embarc: {}:{at}: {}: {}",
+                        clean(&source.name),
+                        r.post.as_deref().unwrap_or("embed"),
+                        clean(why)
+                    )
                 }),
                 EmbedResult::Kept(why) if !is_link && !global.quiet => progress.suspend(|| {
                     eprintln!(
@@ -293,7 +310,12 @@ pub fn run(args: RenderArgs, global: &Global) -> Result<u8> {
             &out.join(embarc::render::STYLESHEET_NAME),
             embarc::render::STYLESHEET.as_bytes(),
         )?;
-        match publish::media(&archive, media.iter().copied(), &out.join(embarc::render::MEDIA_DIR), media_mode) {
+        match publish::media(
+            &archive,
+            media.iter().copied(),
+            &out.join(embarc::render::MEDIA_DIR),
+            media_mode,
+        ) {
             Ok(p) => published = p,
             Err(e) => {
                 failed += 1;
@@ -308,17 +330,29 @@ pub fn run(args: RenderArgs, global: &Global) -> Result<u8> {
             out.display(),
             cards + quotes,
             plural(cards + quotes),
-            if quotes > 0 { format!(" ({quotes} from the article's own quote)") } else { String::new() },
+            if quotes > 0 {
+                format!(" ({quotes} from the article's own quote)")
+            } else {
+                String::new()
+            },
             plural(kept),
             if kept == 1 { "it was" } else { "they were" },
             media.len(),
             plural(media.len()),
             published.written,
             published.bytes as f64 / 1e6,
-            if failed > 0 { format!("; {failed} failed") } else { String::new() },
+            if failed > 0 {
+                format!("; {failed} failed")
+            } else {
+                String::new()
+            },
         );
     }
-    Ok(if failed > 0 { exit::SOME_FAILED } else { exit::OK })
+    Ok(if failed > 0 {
+        exit::SOME_FAILED
+    } else {
+        exit::OK
+    })
 }
 
 fn plural(n: usize) -> &'static str {
@@ -365,7 +399,10 @@ fn line_of(bytes: &[u8], at: usize) -> usize {
 
 fn one_card(archive: &Archive, post: &str, args: &RenderArgs, mode: MediaMode) -> Result<u8> {
     let Some(key) = embarc::render::post_key(archive, post)? else {
-        eprintln!("embarc: {}: not a post URL, short link or PROVIDER:ID", clean(post));
+        eprintln!(
+            "embarc: {}: not a post URL, short link or PROVIDER:ID",
+            clean(post)
+        );
         return Ok(exit::FATAL);
     };
     let links = PageLinks {

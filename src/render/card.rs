@@ -126,14 +126,14 @@ fn render(post: &PostView, opts: &CardOptions, links: &mut MediaLinks, nested: b
             },
         })
         .collect::<Vec<_>>();
-    let quoted = post
-        .quoted
-        .as_ref()
-        .map(|q| render(q, opts, links, true));
+    let quoted = post.quoted.as_ref().map(|q| render(q, opts, links, true));
     let lang = opts.lang.as_deref();
     let notice = match &post.state {
         State::Live => None,
-        State::GoneSince(at, _) => Some(format!("No longer available on X since {}.", date_text(*at, lang))),
+        State::GoneSince(at, _) => Some(format!(
+            "No longer available on X since {}.",
+            date_text(*at, lang)
+        )),
         State::ArticleQuote(Some((at, _))) => Some(format!(
             "As quoted by this article; no longer available on X since {}.",
             date_text(*at, lang)
@@ -165,7 +165,8 @@ fn render(post: &PostView, opts: &CardOptions, links: &mut MediaLinks, nested: b
     };
     // Rendering our own template into a String cannot fail (no fallible
     // filters are used); keep a visible marker rather than panic if it does.
-    t.render().unwrap_or_else(|_| String::from("<!-- embarc: card could not be rendered -->"))
+    t.render()
+        .unwrap_or_else(|_| String::from("<!-- embarc: card could not be rendered -->"))
 }
 
 /// `1234` → `1.2K`, `1234567` → `1.2M` (react-tweet's rule).
@@ -188,13 +189,30 @@ pub fn compact_count(n: u64) -> String {
 /// Month names and date shapes per language; English otherwise.
 fn months(lang: &str) -> Option<[&'static str; 12]> {
     Some(match lang {
-        "fr" => ["janv.", "févr.", "mars", "avr.", "mai", "juin", "juil.", "août", "sept.", "oct.", "nov.", "déc."],
-        "de" => ["Jan.", "Feb.", "März", "Apr.", "Mai", "Juni", "Juli", "Aug.", "Sept.", "Okt.", "Nov.", "Dez."],
-        "es" => ["ene", "feb", "mar", "abr", "may", "jun", "jul", "ago", "sept", "oct", "nov", "dic"],
-        "it" => ["gen", "feb", "mar", "apr", "mag", "giu", "lug", "ago", "set", "ott", "nov", "dic"],
-        "pt" => ["jan.", "fev.", "mar.", "abr.", "mai.", "jun.", "jul.", "ago.", "set.", "out.", "nov.", "dez."],
-        "nl" => ["jan", "feb", "mrt", "apr", "mei", "jun", "jul", "aug", "sep", "okt", "nov", "dec"],
-        "en" => ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"],
+        "fr" => [
+            "janv.", "févr.", "mars", "avr.", "mai", "juin", "juil.", "août", "sept.", "oct.",
+            "nov.", "déc.",
+        ],
+        "de" => [
+            "Jan.", "Feb.", "März", "Apr.", "Mai", "Juni", "Juli", "Aug.", "Sept.", "Okt.", "Nov.",
+            "Dez.",
+        ],
+        "es" => [
+            "ene", "feb", "mar", "abr", "may", "jun", "jul", "ago", "sept", "oct", "nov", "dic",
+        ],
+        "it" => [
+            "gen", "feb", "mar", "apr", "mag", "giu", "lug", "ago", "set", "ott", "nov", "dic",
+        ],
+        "pt" => [
+            "jan.", "fev.", "mar.", "abr.", "mai.", "jun.", "jul.", "ago.", "set.", "out.", "nov.",
+            "dez.",
+        ],
+        "nl" => [
+            "jan", "feb", "mrt", "apr", "mei", "jun", "jul", "aug", "sep", "okt", "nov", "dec",
+        ],
+        "en" => [
+            "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+        ],
         _ => return None,
     })
 }
@@ -215,10 +233,22 @@ fn date_text(t: OffsetDateTime, lang: Option<&str>) -> String {
     match lang.as_str() {
         "ja" | "zh" => format!("{y}年{m}月{d}日"),
         "ko" => format!("{y}년 {m}월 {d}일"),
-        "de" => format!("{d}. {} {y}", months("de").unwrap_or_default()[usize::from(m) - 1]),
-        "es" | "pt" => format!("{d} de {} de {y}", months(&lang).unwrap_or_default()[usize::from(m) - 1]),
-        "fr" | "it" | "nl" => format!("{d} {} {y}", months(&lang).unwrap_or_default()[usize::from(m) - 1]),
-        _ => format!("{} {d}, {y}", months("en").unwrap_or_default()[usize::from(m) - 1]),
+        "de" => format!(
+            "{d}. {} {y}",
+            months("de").unwrap_or_default()[usize::from(m) - 1]
+        ),
+        "es" | "pt" => format!(
+            "{d} de {} de {y}",
+            months(&lang).unwrap_or_default()[usize::from(m) - 1]
+        ),
+        "fr" | "it" | "nl" => format!(
+            "{d} {} {y}",
+            months(&lang).unwrap_or_default()[usize::from(m) - 1]
+        ),
+        _ => format!(
+            "{} {d}, {y}",
+            months("en").unwrap_or_default()[usize::from(m) - 1]
+        ),
     }
 }
 
@@ -266,6 +296,9 @@ mod tests {
         assert_eq!(time_text(t, Some("de")), "20. Juni 2024 · 15:04 UTC");
         assert_eq!(time_text(t, Some("ja")), "2024年6月20日 · 15:04 UTC");
         assert_eq!(time_text(t, Some("xx")), "3:04 PM UTC · Jun 20, 2024");
-        assert_eq!(date_text(datetime!(2024-01-01 0:00 UTC), Some("es")), "1 de ene de 2024");
+        assert_eq!(
+            date_text(datetime!(2024-01-01 0:00 UTC), Some("es")),
+            "1 de ene de 2024"
+        );
     }
 }

@@ -12,10 +12,11 @@ pub mod view;
 use crate::capture::Target;
 use crate::embed::{Embed, Form, Kind, Provider, Span};
 use crate::store::Archive;
-use crate::store::record::{CaptureRecord, PostKey, ShortLinkRecord};
+use crate::store::record::{PostKey, ShortLinkRecord};
 use card::{CardOptions, MediaLinks};
 use std::collections::HashMap;
 use std::sync::Arc;
+use view::Capture;
 
 /// The stylesheet every rendered page links (light and dark schemes, mobile).
 pub const STYLESHEET: &str = include_str!("embarc.css");
@@ -79,7 +80,7 @@ impl Default for PageLinks {
 /// and the media files used (to publish them next to the pages).
 pub struct Renderer<'a> {
     archive: &'a Archive,
-    posts: HashMap<PostKey, Arc<Vec<CaptureRecord>>>,
+    posts: HashMap<PostKey, Arc<Vec<Capture>>>,
     shorts: HashMap<String, Option<PostKey>>,
     used: std::collections::BTreeSet<view::MediaRef>,
 }
@@ -101,7 +102,7 @@ impl<'a> Renderer<'a> {
     }
 
     /// Every capture of a post, oldest first (cached).
-    fn captures(&mut self, key: &PostKey) -> crate::Result<Arc<Vec<CaptureRecord>>> {
+    fn captures(&mut self, key: &PostKey) -> crate::Result<Arc<Vec<Capture>>> {
         let lookup = PostKey {
             url: String::new(),
             ..key.clone()
@@ -109,15 +110,29 @@ impl<'a> Renderer<'a> {
         if let Some(c) = self.posts.get(&lookup) {
             return Ok(c.clone());
         }
-        let records: Vec<CaptureRecord> = self
-            .archive
-            .captures(&lookup)?
-            .into_iter()
-            .map(|(_, r)| r)
-            .collect();
-        let records = Arc::new(records);
+        let records = Arc::new(read_captures(self.archive, &lookup)?);
         self.posts.insert(lookup, records.clone());
         Ok(records)
+    }
+
+    /// Reads the captures of many posts in parallel into the cache; errors
+    /// are left for the per-embed read to report.
+    fn prefetch(&mut self, keys: impl Iterator<Item = PostKey>) {
+        use rayon::prelude::*;
+        let mut wanted: Vec<PostKey> = keys.filter(|k| !self.posts.contains_key(k)).collect();
+        wanted.sort();
+        wanted.dedup();
+        let archive = self.archive;
+        let read: Vec<(PostKey, Vec<Capture>)> = wanted
+            .into_par_iter()
+            .filter_map(|k| {
+                let records = read_captures(archive, &k).ok()?;
+                Some((k, records))
+            })
+            .collect();
+        for (k, r) in read {
+            self.posts.insert(k, Arc::new(r));
+        }
     }
 
     /// The post a short link was resolved to, if it was.
@@ -169,6 +184,15 @@ impl<'a> Renderer<'a> {
         links: &PageLinks,
     ) -> RenderedArticle {
         let embeds = crate::detect(input, kind);
+        // Read every cited post's captures on all cores first (the archive
+        // reads dominate); the cards are then built in order.
+        self.prefetch(embeds.iter().filter_map(|e| {
+            e.id.as_ref().map(|id| PostKey {
+                provider: e.provider.as_str().into(),
+                id: id.clone(),
+                url: String::new(),
+            })
+        }));
         let lang = page_lang(input, kind);
         let opts = CardOptions { lang: lang.clone() };
         let mut replacements = Vec::new();
@@ -215,7 +239,11 @@ impl<'a> Renderer<'a> {
         if matches!(embed.form, Form::Link | Form::ShortLink)
             && (kind == Kind::Html || !alone_on_line(input, embed.span))
         {
-            return (None, EmbedResult::Kept("a link in the text, not an embed".into()), None);
+            return (
+                None,
+                EmbedResult::Kept("a link in the text, not an embed".into()),
+                None,
+            );
         }
         let key = match (&embed.id, &embed.short_link) {
             (Some(id), _) => Some(PostKey {
@@ -245,7 +273,9 @@ impl<'a> Renderer<'a> {
         if captures.is_empty() {
             return (
                 Some(label),
-                EmbedResult::Kept("not in the archive; run `embarc archive` on this article".into()),
+                EmbedResult::Kept(
+                    "not in the archive; run `embarc archive` on this article".into(),
+                ),
                 None,
             );
         }
@@ -274,6 +304,21 @@ impl<'a> Renderer<'a> {
     }
 }
 
+/// A post's captures, oldest first, each verified and read as render needs it.
+fn read_captures(archive: &Archive, key: &PostKey) -> crate::Result<Vec<Capture>> {
+    archive
+        .capture_digests(key)?
+        .iter()
+        .map(|d| {
+            let bytes = archive.read_object(d, 64 * 1024 * 1024)?;
+            serde_json::from_slice(&bytes).map_err(|e| crate::Error::BadRecord {
+                path: archive.object_path(d),
+                reason: e.to_string(),
+            })
+        })
+        .collect()
+}
+
 fn unreadable(e: &crate::Error) -> String {
     format!("{e}; run `embarc verify`")
 }
@@ -281,10 +326,14 @@ fn unreadable(e: &crate::Error) -> String {
 /// Whether a span is alone on its line(s) (whitespace around it), as a post
 /// URL pasted on a line of its own to be embedded.
 fn alone_on_line(input: &[u8], span: Span) -> bool {
-    let line_start = memchr::memrchr(b'\n', &input[..span.start.min(input.len())]).map_or(0, |p| p + 1);
+    let line_start =
+        memchr::memrchr(b'\n', &input[..span.start.min(input.len())]).map_or(0, |p| p + 1);
     let end = span.end.min(input.len());
     let line_end = memchr::memchr(b'\n', &input[end..]).map_or(input.len(), |p| end + p);
-    let blank = |b: &[u8]| b.iter().all(|c| c.is_ascii_whitespace() || matches!(c, b'<' | b'>'));
+    let blank = |b: &[u8]| {
+        b.iter()
+            .all(|c| c.is_ascii_whitespace() || matches!(c, b'<' | b'>'))
+    };
     blank(&input[line_start..span.start.min(input.len())]) && blank(&input[end..line_end])
 }
 
@@ -300,7 +349,10 @@ pub fn page_lang(input: &[u8], kind: Kind) -> Option<String> {
             let l = memchr::memmem::find(&tag.to_ascii_lowercase(), b" lang=")
                 .or_else(|| memchr::memmem::find(&tag.to_ascii_lowercase(), b"\nlang="))?;
             let v = &tag[l + 6..];
-            let v = v.strip_prefix(b"\"").or_else(|| v.strip_prefix(b"'")).unwrap_or(v);
+            let v = v
+                .strip_prefix(b"\"")
+                .or_else(|| v.strip_prefix(b"'"))
+                .unwrap_or(v);
             let stop = v
                 .iter()
                 .position(|&b| matches!(b, b'"' | b'\'' | b' ' | b'>' | b'/'))
@@ -342,10 +394,16 @@ mod tests {
 
     #[test]
     fn page_language() {
-        assert_eq!(page_lang(b"<!doctype html><html class=x lang=\"fr-FR\">", Kind::Html).as_deref(), Some("fr-FR"));
+        assert_eq!(
+            page_lang(b"<!doctype html><html class=x lang=\"fr-FR\">", Kind::Html).as_deref(),
+            Some("fr-FR")
+        );
         assert_eq!(page_lang(b"<html>", Kind::Html), None);
         assert_eq!(page_lang(b"<html lang='\"><script>'>", Kind::Html), None);
-        assert_eq!(page_lang(b"---\ntitle: x\nlang: de\n---\n# x", Kind::Markdown).as_deref(), Some("de"));
+        assert_eq!(
+            page_lang(b"---\ntitle: x\nlang: de\n---\n# x", Kind::Markdown).as_deref(),
+            Some("de")
+        );
     }
 
     #[test]

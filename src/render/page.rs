@@ -5,7 +5,7 @@
 //! text articles become HTML pages with the cards as HTML blocks.
 
 use crate::embed::{Kind, Span};
-use encoding_rs::{Encoding, UTF_16BE, UTF_16LE, UTF_8};
+use encoding_rs::{Encoding, UTF_8, UTF_16BE, UTF_16LE};
 
 /// A card to put in place of `span`.
 #[derive(Debug, Clone)]
@@ -31,7 +31,12 @@ pub struct PageOptions {
 
 /// The article with the replacements applied. Replacements must not overlap
 /// (later overlapping ones are skipped) and are applied in span order.
-pub fn rewrite(input: &[u8], kind: Kind, replacements: &[Replacement], opts: &PageOptions) -> Vec<u8> {
+pub fn rewrite(
+    input: &[u8],
+    kind: Kind,
+    replacements: &[Replacement],
+    opts: &PageOptions,
+) -> Vec<u8> {
     match kind {
         Kind::Html => rewrite_html(input, replacements, opts),
         Kind::Markdown => markdown_page(input, replacements, opts),
@@ -174,7 +179,9 @@ pub fn widget_scripts(input: &[u8]) -> Vec<(usize, usize)> {
             continue;
         };
         if memchr::memchr(b'>', &input[lt..hit]).is_some()
-            || !input[lt..].get(..7).is_some_and(|t| t.eq_ignore_ascii_case(b"<script"))
+            || !input[lt..]
+                .get(..7)
+                .is_some_and(|t| t.eq_ignore_ascii_case(b"<script"))
         {
             continue;
         }
@@ -333,7 +340,12 @@ mod tests {
         let page = b"<html><head><title>x</title></head><body>\n<p>before</p>\n<blockquote class=\"twitter-tweet\">x</blockquote>\n<script async src=\"https://platform.twitter.com/widgets.js\" charset=\"utf-8\"></script>\n<p>after</p></body></html>";
         let s = find_ci(page, b"<blockquote").unwrap();
         let e = find_ci(page, b"</blockquote>").unwrap() + 13;
-        let out = rewrite(page, Kind::Html, &[rep(s, e, "<figure>card</figure>")], &opts());
+        let out = rewrite(
+            page,
+            Kind::Html,
+            &[rep(s, e, "<figure>card</figure>")],
+            &opts(),
+        );
         let out = String::from_utf8(out).unwrap();
         assert_eq!(
             out,
@@ -356,7 +368,12 @@ mod tests {
     fn legacy_charsets_get_character_references() {
         let page = b"<meta charset=\"shift_jis\"><p>\x82\xa0</p>XX";
         let len = page.len();
-        let out = rewrite(page, Kind::Html, &[rep(len - 2, len, "<p>é😀</p>")], &opts());
+        let out = rewrite(
+            page,
+            Kind::Html,
+            &[rep(len - 2, len, "<p>é😀</p>")],
+            &opts(),
+        );
         assert!(out.ends_with(b"<p>&#xE9;&#x1F600;</p>"));
         assert!(out.windows(2).any(|w| w == b"\x82\xa0"));
     }
@@ -366,7 +383,12 @@ mod tests {
         let md = b"# Title\n\nSome *text*.\n\n{{< tweet user=\"a\" id=\"1\" >}}\n\nEnd.\n";
         let s = find_ci(md, b"{{<").unwrap();
         let e = find_ci(md, b">}}").unwrap() + 3;
-        let out = rewrite(md, Kind::Markdown, &[rep(s, e, "<figure class=\"c\">\n<p>card</p>\n</figure>")], &opts());
+        let out = rewrite(
+            md,
+            Kind::Markdown,
+            &[rep(s, e, "<figure class=\"c\">\n<p>card</p>\n</figure>")],
+            &opts(),
+        );
         let out = String::from_utf8(out).unwrap();
         assert!(out.contains("<h1>Title</h1>"));
         assert!(out.contains("<figure class=\"c\">\n<p>card</p>\n</figure>"));
@@ -376,7 +398,12 @@ mod tests {
 
     #[test]
     fn text_is_escaped() {
-        let out = rewrite(b"a <b> & c\n\nPOST", Kind::Text, &[rep(12, 16, "<figure></figure>")], &opts());
+        let out = rewrite(
+            b"a <b> & c\n\nPOST",
+            Kind::Text,
+            &[rep(12, 16, "<figure></figure>")],
+            &opts(),
+        );
         let out = String::from_utf8(out).unwrap();
         assert!(out.contains("<p>a &lt;b&gt; &amp; c</p>\n<figure></figure>"));
     }

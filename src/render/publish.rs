@@ -86,7 +86,12 @@ pub fn media(
 
 fn verify(archive: &Archive, d: &Digest) -> Result<()> {
     let object = archive.object_path(d);
-    copy(&mut archive.open_object(d)?, &mut std::io::sink(), &object, Path::new("-"))?;
+    copy(
+        &mut archive.open_object(d)?,
+        &mut std::io::sink(),
+        &object,
+        Path::new("-"),
+    )?;
     Ok(())
 }
 
@@ -115,7 +120,10 @@ fn temp_name(dir: &Path, name: &str) -> PathBuf {
 
 /// Writes `bytes` to `path` through a temporary file in the same folder.
 pub fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(io(dir))?;
     let mut tmp = tempfile::Builder::new()
         .prefix(".embarc-")

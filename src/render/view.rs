@@ -3,12 +3,14 @@
 //! plus whether the post has since gone. Pure: no I/O, no HTML. Every string
 //! here is untrusted text; only [`safe_url`] decides what may become a link.
 
+use crate::capture::syndication::{MediaKind, Segment, Tweet};
 use crate::embed::Quote;
 use crate::store::Digest;
 use crate::store::record::{CaptureOutcome, CaptureRecord, Media};
-use crate::capture::syndication::{MediaKind, Segment, Tweet};
+use serde::Deserialize;
 use std::collections::HashMap;
 use time::OffsetDateTime;
+use time::serde::rfc3339;
 
 /// A post as a card shows it.
 #[derive(Debug, Clone, PartialEq)]
@@ -113,11 +115,90 @@ pub enum MediaView {
     },
 }
 
+/// What render reads of a capture record (`embarc.capture.v1`): the same
+/// JSON, without the exchanges, and the parsed post read straight into a
+/// [`Tweet`] (no intermediate JSON tree), which is most of render's time.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct Capture {
+    /// The post's URL.
+    #[serde(default, rename = "post", deserialize_with = "post_url")]
+    pub url: String,
+    /// When.
+    #[serde(with = "rfc3339")]
+    pub captured_at: OffsetDateTime,
+    /// What it found.
+    pub outcome: CaptureOutcome,
+    /// The parsed post.
+    #[serde(default)]
+    pub normalized: Option<Normalized>,
+    /// The media stored.
+    #[serde(default)]
+    pub media: Vec<Media>,
+    /// What the citing article showed.
+    #[serde(default)]
+    pub article_quote: Option<Quote>,
+}
+
+/// The parsed post of a [`Capture`].
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+pub struct Normalized {
+    /// Author's display name.
+    #[serde(default)]
+    pub author_name: Option<String>,
+    /// Author's handle.
+    #[serde(default)]
+    pub author_handle: Option<String>,
+    /// The text.
+    #[serde(default)]
+    pub text: Option<String>,
+    /// Creation time (ISO 8601).
+    #[serde(default)]
+    pub created_at: Option<String>,
+    /// Language.
+    #[serde(default)]
+    pub lang: Option<String>,
+    /// The full post from the syndication answer, when it was the source.
+    #[serde(default)]
+    pub tweet: Option<Tweet>,
+}
+
+fn post_url<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    #[derive(Deserialize)]
+    struct Post {
+        #[serde(default)]
+        url: String,
+    }
+    Ok(Post::deserialize(d)?.url)
+}
+
+impl From<&CaptureRecord> for Capture {
+    fn from(r: &CaptureRecord) -> Self {
+        Capture {
+            url: r.post.url.clone(),
+            captured_at: r.captured_at,
+            outcome: r.outcome,
+            normalized: r.normalized.as_ref().map(|n| Normalized {
+                author_name: n.author_name.clone(),
+                author_handle: n.author_handle.clone(),
+                text: n.text.clone(),
+                created_at: n.created_at.clone(),
+                lang: n.lang.clone(),
+                tweet: n
+                    .extra
+                    .get("tweet")
+                    .and_then(|v| Tweet::deserialize(v).ok()),
+            }),
+            media: r.media.clone(),
+            article_quote: r.article_quote.clone(),
+        }
+    }
+}
+
 /// The card for a post from its captures (oldest first), or from the citing
 /// article's quote; `None` when there is nothing to show.
 pub fn post_view(
     label: &str,
-    captures: &[CaptureRecord],
+    captures: &[Capture],
     article_quote: Option<&Quote>,
 ) -> Option<PostView> {
     let good = captures
@@ -147,7 +228,7 @@ pub fn post_view(
         .filter(|q| !q.is_empty())?;
     let url = captures
         .last()
-        .and_then(|c| safe_url(&c.post.url))
+        .and_then(|c| safe_url(&c.url))
         .filter(|u| !u.is_empty());
     Some(PostView {
         label: label.to_string(),
@@ -169,15 +250,11 @@ pub fn post_view(
 }
 
 /// The card of one good capture.
-fn from_capture(label: &str, record: &CaptureRecord) -> Option<PostView> {
+fn from_capture(label: &str, record: &Capture) -> Option<PostView> {
     let n = record.normalized.as_ref()?;
     let by_url: HashMap<&str, &Media> = record.media.iter().map(|m| (m.url.as_str(), m)).collect();
-    let tweet = n
-        .extra
-        .get("tweet")
-        .and_then(|v| serde_json::from_value::<Tweet>(v.clone()).ok());
-    let url = safe_url(&record.post.url);
-    match tweet {
+    let url = safe_url(&record.url);
+    match &n.tweet {
         Some(t) => {
             // The permalink with the author's handle (an article may cite
             // `/i/status/ID`); the record's URL when the data is odd.
@@ -185,7 +262,7 @@ fn from_capture(label: &str, record: &CaptureRecord) -> Option<PostView> {
                 .filter(|_| !t.id.is_empty() && t.id.bytes().all(|b| b.is_ascii_digit()))
                 .map(|h| format!("https://twitter.com/{h}/status/{}", t.id))
                 .or(url);
-            Some(tweet_view(label, url, &t, &by_url, true))
+            Some(tweet_view(label, url, t, &by_url, true))
         }
         // oEmbed's answer: author and text only.
         None => Some(PostView {
@@ -223,8 +300,7 @@ fn tweet_view(
     }
     let avatar = find(
         by_url,
-        t
-            .author
+        t.author
             .avatar
             .iter()
             .chain(t.author.avatar_fallbacks.iter()),
@@ -233,25 +309,36 @@ fn tweet_view(
     let mut media = Vec::new();
     let mut missing_media = 0;
     for item in &t.media {
-        let file = find(by_url, std::iter::once(&item.url).chain(item.fallbacks.iter()));
+        let file = find(
+            by_url,
+            std::iter::once(&item.url).chain(item.fallbacks.iter()),
+        );
         let size = item.width.zip(item.height);
         let shown = match item.kind {
-            MediaKind::Photo => file.and_then(|m| media_ref(m, true)).map(|file| MediaView::Photo {
-                file,
-                alt: item.alt.as_deref().map(one_line).filter(|a| !a.trim().is_empty()),
-                size,
-            }),
+            MediaKind::Photo => {
+                file.and_then(|m| media_ref(m, true))
+                    .map(|file| MediaView::Photo {
+                        file,
+                        alt: item
+                            .alt
+                            .as_deref()
+                            .map(one_line)
+                            .filter(|a| !a.trim().is_empty()),
+                        size,
+                    })
+            }
             MediaKind::Video | MediaKind::Gif => {
-                file.and_then(|m| media_ref(m, false)).map(|file| MediaView::Video {
-                    file,
-                    poster: item
-                        .poster
-                        .as_ref()
-                        .and_then(|p| by_url.get(p.as_str()))
-                        .and_then(|m| media_ref(m, true)),
-                    size,
-                    gif: item.kind == MediaKind::Gif,
-                })
+                file.and_then(|m| media_ref(m, false))
+                    .map(|file| MediaView::Video {
+                        file,
+                        poster: item
+                            .poster
+                            .as_ref()
+                            .and_then(|p| by_url.get(p.as_str()))
+                            .and_then(|m| media_ref(m, true)),
+                        size,
+                        gif: item.kind == MediaKind::Gif,
+                    })
             }
         };
         match shown {
@@ -267,11 +354,10 @@ fn tweet_view(
     };
     let reply_to = t.reply_to.as_ref().and_then(|r| {
         let handle = valid_handle(&r.handle)?;
-        let link = r
-            .id
-            .as_deref()
-            .filter(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()))
-            .map(|id| format!("https://x.com/{handle}/status/{id}"));
+        let link =
+            r.id.as_deref()
+                .filter(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()))
+                .map(|id| format!("https://x.com/{handle}/status/{id}"));
         Some((handle, link))
     });
     let quoted = t.quoted.as_ref().filter(|_| with_quoted).map(|q| {
@@ -435,8 +521,19 @@ mod tests {
 
     #[test]
     fn only_http_and_https_become_links() {
-        assert_eq!(safe_url("https://example.com/a?b#c").as_deref(), Some("https://example.com/a?b#c"));
-        for bad in ["javascript:alert(1)", "JAVASCRIPT:alert(1)", "data:text/html,x", "//x.com", "vbscript:x", "", "http://"] {
+        assert_eq!(
+            safe_url("https://example.com/a?b#c").as_deref(),
+            Some("https://example.com/a?b#c")
+        );
+        for bad in [
+            "javascript:alert(1)",
+            "JAVASCRIPT:alert(1)",
+            "data:text/html,x",
+            "//x.com",
+            "vbscript:x",
+            "",
+            "http://",
+        ] {
             assert_eq!(safe_url(bad), None, "{bad}");
         }
         // Quotes and brackets are percent-encoded by normalization.
@@ -454,7 +551,12 @@ mod tests {
     fn text_keeps_lines_as_breaks() {
         assert_eq!(
             text_runs("a\n\nb"),
-            vec![Run::Text("a".into()), Run::Break, Run::Break, Run::Text("b".into())]
+            vec![
+                Run::Text("a".into()),
+                Run::Break,
+                Run::Break,
+                Run::Text("b".into())
+            ]
         );
     }
 }

@@ -390,10 +390,53 @@ impl Archive {
 
     /// Every capture of a post, oldest first.
     pub fn captures(&self, post: &PostKey) -> Result<Vec<(Digest, CaptureRecord)>> {
-        self.list_refs(&["posts", &post.provider, &post.id])?
+        self.capture_digests(post)?
             .into_iter()
-            .map(|(_, d)| Ok((d, self.read_json(&d)?)))
+            .map(|d| Ok((d, self.read_json(&d)?)))
             .collect()
+    }
+
+    /// The digests of a post's captures, oldest first. A capture ref is named
+    /// `STAMP-HEX` after its target, so one directory read lists them; a ref
+    /// named otherwise is read. (The record read next is verified against the
+    /// digest, and `verify` checks that every ref's name and content agree.)
+    pub fn capture_digests(&self, post: &PostKey) -> Result<Vec<Digest>> {
+        let dir = self.ref_path(&["posts", &post.provider, &post.id]);
+        let entries = match fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => {
+                return Err(Error::Io {
+                    path: dir,
+                    source: e,
+                });
+            }
+        };
+        let mut named = Vec::new();
+        for entry in entries {
+            let entry = entry.with_path(&dir)?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with('.') {
+                continue;
+            }
+            let digest = match name
+                .rsplit_once('-')
+                .and_then(|(_, hex)| Digest::parse(&format!("sha256:{hex}")))
+            {
+                Some(d) => d,
+                None => {
+                    let path = entry.path();
+                    let text = fs::read_to_string(&path).with_path(&path)?;
+                    Digest::parse(text.trim()).ok_or_else(|| Error::BadRecord {
+                        path,
+                        reason: "a ref must hold one line `sha256:HEX`".into(),
+                    })?
+                }
+            };
+            named.push((name, digest));
+        }
+        named.sort();
+        Ok(named.into_iter().map(|(_, d)| d).collect())
     }
 
     /// Removes temp files older than `older_than` (left by crashed writers).

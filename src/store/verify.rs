@@ -209,6 +209,21 @@ pub fn verify(
         {
             continue;
         }
+        // A capture ref is named after its target (readers list by name).
+        if let Some(hex) = segments
+            .last()
+            .and_then(|n| n.rsplit_once('-'))
+            .map(|(_, h)| h)
+            && hex.len() == 64
+            && hex != target.hex()
+        {
+            problems.push(Problem::Unreadable {
+                path: archive.root().join(&referrer),
+                error: format!(
+                    "the ref is named after sha256:{hex} but holds {target}; restore it from a copy"
+                ),
+            });
+        }
         match archive.read_json::<CaptureRecord>(&target) {
             Ok(record) => {
                 for d in record.objects() {

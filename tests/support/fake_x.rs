@@ -69,7 +69,9 @@ pub mod hostile {
 /// HTML-escaped text, as X sends it.
 pub fn hostile_post(id: &str) -> Vec<u8> {
     fn esc(s: &str) -> String {
-        s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
     }
     let lead = esc(hostile::LEAD);
     let mut text = lead.clone();
@@ -107,7 +109,9 @@ pub fn hostile_post(id: &str) -> Vec<u8> {
 /// rendered from the fake X show pictures in a browser.
 pub fn png(seed: &str, width: u32, height: u32) -> Vec<u8> {
     use std::io::Write;
-    let h = seed.bytes().fold(2166136261u32, |h, b| (h ^ u32::from(b)).wrapping_mul(16777619));
+    let h = seed.bytes().fold(2166136261u32, |h, b| {
+        (h ^ u32::from(b)).wrapping_mul(16777619)
+    });
     let [r, g, b, _] = h.to_le_bytes();
     let mut raw = Vec::with_capacity((width as usize * 3 + 1) * height as usize);
     for y in 0..height {
