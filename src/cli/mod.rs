@@ -2,6 +2,7 @@
 //! and choose the exit code (0 done, 1 some items failed, 2 usage or fatal).
 
 mod capture_cmds;
+mod export;
 mod output;
 mod scan;
 mod store_cmds;
@@ -83,6 +84,8 @@ enum Command {
     Verify(store_cmds::VerifyArgs),
     /// Rebuild index.sqlite from objects and refs
     Reindex,
+    /// Write the archive (or some posts of it) as WARC 1.1 and/or WACZ
+    Export(export::ExportArgs),
 }
 
 /// Runs the command line and returns the process exit code.
@@ -107,6 +110,7 @@ pub fn main() -> ExitCode {
         Command::Show(args) => store_cmds::show(args, &cli.global),
         Command::Verify(args) => store_cmds::verify(args, &cli.global),
         Command::Reindex => store_cmds::reindex(&cli.global),
+        Command::Export(args) => export::run(args, &cli.global),
     };
     match result {
         Ok(code) => ExitCode::from(code),
