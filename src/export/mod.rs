@@ -930,10 +930,11 @@ pub fn response_head(status: u16, headers: &[(String, String)]) -> Vec<u8> {
 /// The request embarc sent for `url`, reconstructed: capture records keep the
 /// response headers only, but embarc's one HTTP client sends the same request
 /// every time — the method, the original URL's path and query over HTTP/1.1,
-/// `host` (the original host, not a mirror's), `user-agent` (the default
-/// [`crate::net::NetConfig::user_agent`]), `accept: */*` (reqwest's default)
-/// and `accept-encoding: gzip, deflate, identity` ([`crate::net`]) — in the
-/// order the client writes them.
+/// then `accept-encoding: gzip, deflate, identity` ([`crate::net`]),
+/// `accept: */*` (reqwest's default), `user-agent` (the default
+/// [`crate::net::NetConfig::user_agent`]) and `host` (the original host, not
+/// a mirror's), in the order and case the client writes them (checked on the
+/// wire against reqwest 0.13).
 pub fn request_head(method: &str, url: &str, user_agent: &str) -> Vec<u8> {
     let (target, host) = match url::Url::parse(url) {
         Ok(u) => {
@@ -951,7 +952,7 @@ pub fn request_head(method: &str, url: &str, user_agent: &str) -> Vec<u8> {
         Err(_) => (url.to_string(), String::new()),
     };
     format!(
-        "{method} {target} HTTP/1.1\r\nuser-agent: {ua}\r\naccept-encoding: gzip, deflate, identity\r\naccept: */*\r\nhost: {host}\r\n\r\n",
+        "{method} {target} HTTP/1.1\r\naccept-encoding: gzip, deflate, identity\r\naccept: */*\r\nuser-agent: {ua}\r\nhost: {host}\r\n\r\n",
         target = clean_value(&target).replace(' ', "%20"),
         ua = clean_value(user_agent),
         host = clean_value(&host),
@@ -1016,8 +1017,10 @@ mod tests {
         );
         let text = String::from_utf8_lossy(&head);
         assert!(text.starts_with("GET /tweet-result?id=1&token=a HTTP/1.1\r\n"));
-        assert!(text.contains("host: cdn.syndication.twimg.com\r\n"));
-        assert!(text.contains("user-agent: embarc/0\r\n"));
+        assert_eq!(
+            text,
+            "GET /tweet-result?id=1&token=a HTTP/1.1\r\naccept-encoding: gzip, deflate, identity\r\naccept: */*\r\nuser-agent: embarc/0\r\nhost: cdn.syndication.twimg.com\r\n\r\n"
+        );
     }
 
     #[test]
@@ -1027,5 +1030,95 @@ mod tests {
         assert_eq!(packing(&h("video/mp4")), Packing::Store);
         assert_eq!(packing(&h("application/json")), Packing::Deflate);
         assert_eq!(packing(&h("image/svg+xml")), Packing::Deflate);
+    }
+
+    /// A body over [`SMALL_BODY`] takes the two-pass streaming path: it must
+    /// come out byte-identical, with both digests right; corrupted, it must
+    /// fail the export by name and leave no file.
+    #[test]
+    fn large_bodies_stream_through_and_corruption_stops_the_export() {
+        use crate::store::record::{CaptureOutcome, Exchange};
+        use flate2::read::MultiGzDecoder;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let archive = Archive::open_or_create(dir.path().join("a")).expect("archive");
+        let body: Vec<u8> = (0..3_000_000u32).map(|i| (i * 7 % 251) as u8).collect();
+        let d = archive.put_bytes(&body).expect("body");
+        let at = time::macros::datetime!(2024-06-20 10:00:00 UTC);
+        let mut record = CaptureRecord::new(
+            PostKey {
+                provider: "twitter".into(),
+                id: "20".into(),
+                url: "https://twitter.com/jack/status/20".into(),
+            },
+            at,
+            CaptureOutcome::Ok,
+        );
+        record.exchanges.push(Exchange {
+            url: "https://video.twimg.com/v.mp4".into(),
+            via: Some("http://127.0.0.1:1/video".into()),
+            method: "GET".into(),
+            status: 200,
+            headers: vec![("content-type".into(), "video/mp4".into())],
+            body: Some(d),
+            body_bytes: body.len() as u64,
+            started_at: at,
+            duration_ms: 1,
+        });
+        archive.put_capture(&record).expect("capture");
+        let plan = Plan::new(&archive, &Selection::All).expect("plan");
+        let out = dir.path().join("x.warc.gz");
+        let opts = Options {
+            warc: Some(out.clone()),
+            wacz: None,
+            now: at,
+        };
+        let s = export(&archive, &plan, &opts, &mut |_, _| {}).expect("export");
+        assert_eq!(s[0].records, 4, "warcinfo, response, request, metadata");
+        let mut all = Vec::new();
+        MultiGzDecoder::new(std::fs::File::open(&out).expect("open"))
+            .read_to_end(&mut all)
+            .expect("gunzip");
+        let text = String::from_utf8_lossy(&all);
+        assert!(text.contains(&format!("WARC-Payload-Digest: sha256:{}\r\n", d.hex())));
+        let head = response_head(200, &record.exchanges[0].headers);
+        let mut block = head.clone();
+        block.extend_from_slice(&body);
+        assert!(text.contains(&format!(
+            "WARC-Block-Digest: sha256:{}\r\n",
+            Digest::of(&block).hex()
+        )));
+        assert!(text.contains(&format!("Content-Length: {}\r\n\r\n", block.len())));
+        let at_block = all
+            .windows(head.len())
+            .position(|w| w == head.as_slice())
+            .expect("the response block");
+        assert_eq!(&all[at_block + head.len()..][..body.len()], &body[..]);
+
+        // Flip one byte near the end: only the end of a pass can tell.
+        let path = archive.object_path(&d);
+        let mut bytes = std::fs::read(&path).expect("object");
+        let last = bytes.len() - 10;
+        bytes[last] ^= 1;
+        std::fs::write(&path, bytes).expect("corrupt");
+        let out2 = dir.path().join("y.warc.gz");
+        let opts = Options {
+            warc: Some(out2.clone()),
+            ..opts
+        };
+        let err = export(&archive, &plan, &opts, &mut |_, _| {}).expect_err("corrupt");
+        assert!(matches!(err, ExportError::Object { .. }), "{err}");
+        assert!(err.to_string().contains("embarc verify"), "{err}");
+        assert!(err.to_string().contains("twitter:20"), "{err}");
+        assert!(!out2.exists());
+        let temps = std::fs::read_dir(dir.path())
+            .expect("dir")
+            .filter_map(Result::ok)
+            .filter(|e| {
+                e.file_name()
+                    .to_string_lossy()
+                    .starts_with(".embarc-export-")
+            })
+            .count();
+        assert_eq!(temps, 0, "no temp file left");
     }
 }
