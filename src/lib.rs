@@ -12,6 +12,7 @@ pub mod capture;
 pub mod detect;
 pub mod embed;
 pub mod error;
+pub mod export;
 pub mod input;
 pub mod net;
 pub mod providers;

@@ -2,6 +2,7 @@
 //! and choose the exit code (0 done, 1 some items failed, 2 usage or fatal).
 
 mod capture_cmds;
+mod export;
 mod output;
 mod render;
 mod scan;
@@ -86,6 +87,8 @@ enum Command {
     Reindex,
     /// Write articles with their embeds replaced by static cards from the archive
     Render(render::RenderArgs),
+    /// Write the archive (or some posts of it) as WARC 1.1 and/or WACZ
+    Export(export::ExportArgs),
 }
 
 /// Runs the command line and returns the process exit code.
@@ -111,6 +114,7 @@ pub fn main() -> ExitCode {
         Command::Verify(args) => store_cmds::verify(args, &cli.global),
         Command::Reindex => store_cmds::reindex(&cli.global),
         Command::Render(args) => render::run(args, &cli.global),
+        Command::Export(args) => export::run(args, &cli.global),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -1,0 +1,131 @@
+//! `embarc export --warc FILE` / `--wacz FILE`: the archive (or some posts of
+//! it) as WARC 1.1 and/or WACZ. Parses the flags, reports unknown items,
+//! shows progress, prints one summary per file written and picks the exit code.
+
+use super::output::clean;
+use super::{Global, exit};
+use anyhow::Result;
+use embarc::export::{self, ExportError, Options, Plan, Selection};
+use embarc::store::Archive;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde_json::json;
+use std::io::Write;
+use std::path::PathBuf;
+
+#[derive(clap::Args, Debug)]
+pub struct ExportArgs {
+    /// Write a WARC 1.1 file, one gzip member per record (name it `.warc.gz`)
+    #[arg(long, value_name = "FILE", required_unless_present = "wacz")]
+    warc: Option<PathBuf>,
+    /// Write a WACZ 1.1.1 file (may be given with --warc: both are written)
+    #[arg(long, value_name = "FILE")]
+    wacz: Option<PathBuf>,
+    /// Export only this post (repeatable): a URL in any form, a short link, or `provider:id`
+    #[arg(long = "post", value_name = "POST")]
+    posts: Vec<String>,
+    /// Export the posts this article cited (repeatable): its name as `embarc archive` was given it
+    #[arg(long = "article", value_name = "INPUT")]
+    articles: Vec<String>,
+}
+
+pub fn run(args: ExportArgs, global: &Global) -> Result<u8> {
+    if let (Some(a), Some(b)) = (&args.warc, &args.wacz)
+        && a == b
+    {
+        eprintln!("embarc: --warc and --wacz name the same file; give two names");
+        return Ok(exit::FATAL);
+    }
+    let archive = match Archive::open(&global.archive) {
+        Ok(a) => a,
+        Err(embarc::Error::NotAnArchive { .. })
+            if embarc::store::is_blank_folder(&global.archive)? =>
+        {
+            eprintln!(
+                "embarc: the archive at {} is empty: nothing to export",
+                global.archive.display()
+            );
+            return Ok(exit::FATAL);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let (selection, unknown) = export::select(&archive, &args.posts, &args.articles)?;
+    for u in &unknown {
+        eprintln!("embarc: {}: {}", clean(&u.item), u.reason);
+    }
+    if matches!(&selection, Selection::Posts(p) if p.is_empty()) {
+        eprintln!("embarc: nothing to export: no named post or article is in the archive");
+        return Ok(exit::FATAL);
+    }
+    let plan = Plan::new(&archive, &selection)?;
+    let opts = Options {
+        warc: args.warc.clone(),
+        wacz: args.wacz.clone(),
+        now: time::OffsetDateTime::now_utc(),
+    };
+    let bar = if global.quiet {
+        ProgressBar::hidden()
+    } else {
+        let bar = ProgressBar::with_draw_target(
+            Some(plan.captures().max(1) as u64),
+            ProgressDrawTarget::stderr(),
+        );
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{spinner} exporting [{bar:30}] {pos}/{len} captures, {msg}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+        );
+        bar
+    };
+    let started = std::time::Instant::now();
+    let result = export::export(&archive, &plan, &opts, &mut |done, bytes| {
+        bar.set_position(done as u64);
+        bar.set_message(format!("{:.1} MB written", bytes as f64 / 1e6));
+    });
+    bar.finish_and_clear();
+    let summaries = match result {
+        Ok(s) => s,
+        Err(e @ ExportError::Object { .. }) => {
+            eprintln!(
+                "embarc: export failed, no file written: {}",
+                clean(&e.to_string())
+            );
+            return Ok(exit::SOME_FAILED);
+        }
+        Err(ExportError::Empty(why)) => {
+            eprintln!("embarc: nothing to export: {why}");
+            return Ok(exit::FATAL);
+        }
+        Err(e) => return Err(anyhow::Error::new(e).context("export failed, no file written")),
+    };
+    let secs = started.elapsed().as_secs_f64();
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    for s in &summaries {
+        if global.json {
+            let mut line = serde_json::to_value(s)?;
+            line["unknown"] = json!(unknown);
+            serde_json::to_writer(&mut out, &line)?;
+            writeln!(out)?;
+        }
+        if !global.quiet {
+            eprintln!(
+                "embarc: wrote {}: {} {} records, {} posts ({} captures), {:.1} MB in {:.2}s, {}",
+                clean(&s.file),
+                s.format.to_uppercase(),
+                s.records,
+                s.posts,
+                s.captures,
+                s.bytes as f64 / 1e6,
+                secs,
+                s.sha256
+            );
+        }
+    }
+    out.flush()?;
+    Ok(if unknown.is_empty() {
+        exit::OK
+    } else {
+        exit::SOME_FAILED
+    })
+}

@@ -1,0 +1,1124 @@
+//! export: the archive as WARC 1.1 (`.warc.gz`, one gzip member per record)
+//! and WACZ 1.1.1, for pywb, ReplayWeb.page and the Wayback Machine's tools.
+//! It reads the archive only: what it selects (the whole archive, posts,
+//! the posts articles cited), in which order records go, and how each stored
+//! exchange, short-link hop and capture record becomes WARC records.
+//!
+//! It must write bodies exactly as they were received, streamed from the
+//! archive's verifying reader (never a whole media body in memory), never
+//! write bytes that fail verification, and never leave a partial file under
+//! the final name: everything goes to a temp file beside it, renamed at the end.
+//!
+//! Records, in order: one `warcinfo`; then for each post (by provider and id)
+//! and each of its captures (oldest first), every exchange not already
+//! written as a `response` then its `request` (each `WARC-Concurrent-To` the
+//! other), then the capture record itself as a `metadata` record whose target
+//! is the post URL; then each short link's 3xx hops as `response`/`request`
+//! pairs and its resolution record as `metadata`. Record ids are derived from
+//! the content (`urn:uuid:` version 8 from a SHA-256), dates are the capture
+//! times: two exports of one archive differ only in the warcinfo record's id
+//! and date.
+
+pub mod cdxj;
+pub mod wacz;
+pub mod warc;
+
+use crate::capture::Target;
+use crate::store::record::{CaptureRecord, Exchange, PostKey, ShortLinkRecord};
+use crate::store::{Archive, Digest};
+use serde::Serialize;
+use std::collections::{BTreeMap, HashSet};
+use std::fs::File;
+use std::io::{self, BufWriter, Read, Seek, Write};
+use std::path::{Path, PathBuf};
+use tempfile::NamedTempFile;
+use time::OffsetDateTime;
+use warc::{Fields, Packing, WarcWriter, record_id, warc_date};
+
+/// Bodies up to this size are read (verified) in one go; larger ones are
+/// streamed twice (see [`Exporter::body_record`]).
+const SMALL_BODY: u64 = 1024 * 1024;
+/// Largest record object (capture or short-link JSON) read.
+const MAX_RECORD: u64 = 64 * 1024 * 1024;
+
+/// Why an export failed. Nothing is written under the final name then.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    /// An object the export needs is missing or does not hash to its name.
+    #[error(
+        "{owner}: object {digest} is missing or corrupt ({reason}); run `embarc verify` to list every damaged object, restore them from a copy, then export again"
+    )]
+    Object {
+        /// The post or short link whose record needs it.
+        owner: String,
+        /// The object.
+        digest: Digest,
+        /// What went wrong.
+        reason: String,
+    },
+    /// Reading the archive's refs or records failed.
+    #[error(transparent)]
+    Store(#[from] crate::Error),
+    /// Writing an output file failed.
+    #[error("{}: {source}", path.display())]
+    Output {
+        /// The file being written.
+        path: PathBuf,
+        /// The error.
+        #[source]
+        source: io::Error,
+    },
+    /// The selection holds no capture at all.
+    #[error("nothing to export: {0}")]
+    Empty(String),
+}
+
+/// What to export.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Selection {
+    /// Every post and every short link in the archive.
+    All,
+    /// These posts (and the short links that led to them).
+    Posts(Vec<PostKey>),
+}
+
+/// An item named on the command line that the archive does not know.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Unknown {
+    /// The item as given.
+    pub item: String,
+    /// Why it selects nothing.
+    pub reason: String,
+}
+
+fn same_post(a: &PostKey, b: &PostKey) -> bool {
+    a.provider == b.provider && a.id == b.id
+}
+
+/// Turns `--post` and `--article` values into a selection (`All` when both
+/// are empty). Items the archive does not know are returned, not fatal.
+pub fn select(
+    archive: &Archive,
+    posts: &[String],
+    articles: &[String],
+) -> crate::Result<(Selection, Vec<Unknown>)> {
+    if posts.is_empty() && articles.is_empty() {
+        return Ok((Selection::All, Vec::new()));
+    }
+    let mut chosen: Vec<PostKey> = Vec::new();
+    let mut unknown = Vec::new();
+    let add = |p: PostKey, chosen: &mut Vec<PostKey>| {
+        if !chosen.iter().any(|c| same_post(c, &p)) {
+            chosen.push(p);
+        }
+    };
+    for item in posts {
+        let post = match Target::parse(item) {
+            Target::Post(p) => Some(p),
+            Target::Short(s) => short_link_post(archive, &s)?,
+            Target::Other(_) => {
+                unknown.push(Unknown {
+                    item: item.clone(),
+                    reason: "not a post URL, short link or `provider:id` (e.g. twitter:20)".into(),
+                });
+                continue;
+            }
+        };
+        match post {
+            Some(p) if has_captures(archive, &p)? => add(p, &mut chosen),
+            Some(p) => unknown.push(Unknown {
+                item: item.clone(),
+                reason: format!(
+                    "{} is not archived; capture it with `embarc add`",
+                    p.label()
+                ),
+            }),
+            None => unknown.push(Unknown {
+                item: item.clone(),
+                reason: "this short link was never resolved to a post in this archive".into(),
+            }),
+        }
+    }
+    for name in articles {
+        let key = Digest::of(name.as_bytes()).hex();
+        let records = archive.list_refs(&["articles", &key])?;
+        if records.is_empty() {
+            unknown.push(Unknown {
+                item: name.clone(),
+                reason: "no article of that name in the archive (give it as `embarc archive` was given it: the path or URL)".into(),
+            });
+            continue;
+        }
+        for (_, d) in records {
+            let record: crate::store::record::ArticleRecord = archive.read_json(&d)?;
+            for p in record.posts {
+                if has_captures(archive, &p)? {
+                    add(p, &mut chosen);
+                }
+            }
+        }
+    }
+    Ok((Selection::Posts(chosen), unknown))
+}
+
+fn has_captures(archive: &Archive, p: &PostKey) -> crate::Result<bool> {
+    Ok(!archive
+        .list_refs(&["posts", &p.provider, &p.id])?
+        .is_empty())
+}
+
+/// The post a short link resolved to, if the archive recorded it (under the
+/// host as written, or any of X's short-link hosts: they share codes).
+fn short_link_post(archive: &Archive, short: &str) -> crate::Result<Option<PostKey>> {
+    let (host, code) = short.split_once('/').unwrap_or(("t.co", short));
+    for h in [host, "t.co", "pic.twitter.com", "pic.x.com"] {
+        if let Some((_, d)) = archive.list_refs(&["short", h, code])?.first() {
+            let r: ShortLinkRecord = archive.read_json(d)?;
+            if r.post.is_some() {
+                return Ok(r.post);
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// The records an export will write, found before anything is written.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// Each post with its capture records' digests, oldest first.
+    posts: Vec<(PostKey, Vec<Digest>)>,
+    /// Short-link records to include (ref path, digest), in ref order.
+    short_links: Vec<(String, Digest)>,
+    /// Said in the warcinfo record.
+    description: String,
+}
+
+impl Plan {
+    /// Lists what `selection` covers in `archive`.
+    pub fn new(archive: &Archive, selection: &Selection) -> crate::Result<Plan> {
+        let mut posts: BTreeMap<(String, String), Vec<Digest>> = BTreeMap::new();
+        match selection {
+            Selection::All => {
+                for (segs, d) in archive.list_refs(&["posts"])? {
+                    if let [_, provider, id, _name] = segs.as_slice() {
+                        posts
+                            .entry((provider.clone(), id.clone()))
+                            .or_default()
+                            .push(d);
+                    }
+                }
+            }
+            Selection::Posts(list) => {
+                for p in list {
+                    let refs = archive.list_refs(&["posts", &p.provider, &p.id])?;
+                    posts
+                        .entry((p.provider.clone(), p.id.clone()))
+                        .or_default()
+                        .extend(refs.into_iter().map(|(_, d)| d));
+                }
+            }
+        }
+        let posts: Vec<(PostKey, Vec<Digest>)> = posts
+            .into_iter()
+            .filter(|(_, v)| !v.is_empty())
+            .map(|((provider, id), v)| {
+                (
+                    PostKey {
+                        provider,
+                        id,
+                        url: String::new(),
+                    },
+                    v,
+                )
+            })
+            .collect();
+        let mut short_links = Vec::new();
+        for (segs, d) in archive.list_refs(&["short"])? {
+            let keep = match selection {
+                Selection::All => true,
+                Selection::Posts(_) => {
+                    let r: ShortLinkRecord = archive.read_json(&d)?;
+                    r.post
+                        .is_some_and(|p| posts.iter().any(|(k, _)| same_post(k, &p)))
+                }
+            };
+            if keep {
+                short_links.push((segs.join("/"), d));
+            }
+        }
+        let description = match selection {
+            Selection::All => "the whole archive".to_string(),
+            Selection::Posts(_) => format!("{} selected posts", posts.len()),
+        };
+        Ok(Plan {
+            posts,
+            short_links,
+            description,
+        })
+    }
+
+    /// Posts covered.
+    pub fn posts(&self) -> usize {
+        self.posts.len()
+    }
+
+    /// Capture records covered.
+    pub fn captures(&self) -> usize {
+        self.posts.iter().map(|(_, v)| v.len()).sum()
+    }
+
+    /// Short-link resolutions covered.
+    pub fn short_links(&self) -> usize {
+        self.short_links.len()
+    }
+}
+
+/// Where to write, and the facts the warcinfo record states.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The `.warc.gz` to write.
+    pub warc: Option<PathBuf>,
+    /// The `.wacz` to write.
+    pub wacz: Option<PathBuf>,
+    /// The export's time (warcinfo date, WACZ `created`).
+    pub now: OffsetDateTime,
+}
+
+/// One file written (one JSON line of `export --json`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    /// The file.
+    pub file: String,
+    /// `warc` or `wacz`.
+    pub format: &'static str,
+    /// WARC records written (inside the WACZ for `wacz`).
+    pub records: u64,
+    /// Posts exported.
+    pub posts: usize,
+    /// Capture records exported.
+    pub captures: usize,
+    /// Size of the file.
+    pub bytes: u64,
+    /// `sha256:HEX` of the file.
+    pub sha256: String,
+}
+
+/// Progress as records are written: captures done, WARC bytes written.
+pub type Progress<'a> = &'a mut dyn FnMut(usize, u64);
+
+/// Writes the export `plan` describes into the files `opts` names. On error
+/// no final file is created (an existing file of that name is left as it was).
+pub fn export(
+    archive: &Archive,
+    plan: &Plan,
+    opts: &Options,
+    progress: Progress<'_>,
+) -> Result<Vec<Summary>, ExportError> {
+    if plan.captures() == 0 && plan.short_links() == 0 {
+        return Err(ExportError::Empty(format!(
+            "{} holds no capture",
+            plan.description
+        )));
+    }
+    let Some(first) = opts.warc.as_ref().or(opts.wacz.as_ref()) else {
+        return Err(ExportError::Empty("no output file named".into()));
+    };
+    let warc_name = match &opts.warc {
+        Some(p) => file_name(p),
+        None => wacz::WARC_NAME.to_string(),
+    };
+    let tmp = temp_beside(first)?;
+    let tmp_path = tmp.path().to_path_buf();
+    let out = |source| ExportError::Output {
+        path: tmp_path.clone(),
+        source,
+    };
+    let file = tmp.reopen().map_err(out)?;
+    let tally = wacz::Tally::new(BufWriter::with_capacity(1 << 20, file));
+    let mut ex = Exporter {
+        archive,
+        warc: WarcWriter::new(tally),
+        seen: HashSet::new(),
+        cdx: opts.wacz.as_ref().map(|_| Vec::new()),
+        pages: Vec::new(),
+        tmp_path: tmp_path.clone(),
+        user_agent: crate::net::NetConfig::default().user_agent,
+    };
+    ex.warcinfo(archive, plan, &warc_name, opts.now)?;
+    let mut done = 0usize;
+    for (post, captures) in &plan.posts {
+        let mut latest: Option<CaptureRecord> = None;
+        for d in captures {
+            let record: CaptureRecord = archive.read_json(d)?;
+            ex.capture(d, &record)?;
+            done += 1;
+            progress(done, ex.warc.offset());
+            latest = Some(record);
+        }
+        if let Some(r) = latest {
+            ex.pages.push(page(post, &r));
+        }
+    }
+    for (name, d) in &plan.short_links {
+        let record: ShortLinkRecord = archive.read_json(d)?;
+        ex.short_link(name, d, &record)?;
+    }
+    let records = ex.warc.records();
+    let (cdx, pages) = (ex.cdx.take(), std::mem::take(&mut ex.pages));
+    let tally = ex.warc.into_inner().map_err(out)?;
+    let (buffered, sha, crc, bytes) = tally.finish();
+    let file = buffered.into_inner().map_err(|e| out(e.into_error()))?;
+    file.sync_all().map_err(out)?;
+    drop(file);
+
+    let mut summaries = Vec::new();
+    let mut finished_wacz = None;
+    if let Some(wacz_path) = &opts.wacz {
+        let ztmp = temp_beside(wacz_path)?;
+        let zpath = ztmp.path().to_path_buf();
+        let zerr = |source| ExportError::Output {
+            path: zpath.clone(),
+            source,
+        };
+        let mut warc_file = tmp.reopen().map_err(out)?;
+        warc_file.rewind().map_err(out)?;
+        let title = format!(
+            "embarc export of {} ({})",
+            archive.root().display(),
+            plan.description
+        );
+        let zfile = ztmp.reopen().map_err(zerr)?;
+        let written = wacz::write(
+            wacz::Tally::new(BufWriter::with_capacity(1 << 20, zfile)),
+            wacz::Contents {
+                warc: &mut warc_file,
+                warc_bytes: bytes,
+                warc_crc: crc,
+                warc_sha256: sha,
+                cdxj: cdxj::index(cdx.as_deref().unwrap_or_default()),
+                pages,
+                created: opts.now,
+                title,
+            },
+        )
+        .map_err(zerr)?;
+        let (buffered, zsha, _, zbytes) = written.finish();
+        let zf = buffered.into_inner().map_err(|e| zerr(e.into_error()))?;
+        zf.sync_all().map_err(zerr)?;
+        summaries.push(Summary {
+            file: wacz_path.display().to_string(),
+            format: "wacz",
+            records,
+            posts: plan.posts(),
+            captures: plan.captures(),
+            bytes: zbytes,
+            sha256: zsha.to_string(),
+        });
+        finished_wacz = Some((ztmp, wacz_path.clone()));
+    }
+    // Every file is complete and flushed: only now do they get their names.
+    if let Some((ztmp, path)) = finished_wacz {
+        persist(ztmp, &path)?;
+    }
+    if let Some(warc_path) = &opts.warc {
+        persist(tmp, warc_path)?;
+        summaries.insert(
+            0,
+            Summary {
+                file: warc_path.display().to_string(),
+                format: "warc",
+                records,
+                posts: plan.posts(),
+                captures: plan.captures(),
+                bytes,
+                sha256: sha.to_string(),
+            },
+        );
+    }
+    Ok(summaries)
+}
+
+fn file_name(p: &Path) -> String {
+    p.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| p.display().to_string())
+}
+
+fn parent_dir(p: &Path) -> PathBuf {
+    match p.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// A temp file in the destination's folder, so the final rename is atomic.
+fn temp_beside(dest: &Path) -> Result<NamedTempFile, ExportError> {
+    let dir = parent_dir(dest);
+    NamedTempFile::with_prefix_in(".embarc-export-", &dir)
+        .map_err(|source| ExportError::Output { path: dir, source })
+}
+
+fn persist(tmp: NamedTempFile, dest: &Path) -> Result<(), ExportError> {
+    tmp.persist(dest).map_err(|e| ExportError::Output {
+        path: dest.to_path_buf(),
+        source: e.error,
+    })?;
+    let dir = parent_dir(dest);
+    File::open(&dir)
+        .and_then(|f| f.sync_all())
+        .map_err(|source| ExportError::Output { path: dir, source })
+}
+
+/// The post's URL (the canonical one, else X's id-only form).
+fn post_url(p: &PostKey) -> String {
+    if !p.url.is_empty() {
+        p.url.clone()
+    } else if p.provider == "twitter" {
+        format!("https://twitter.com/i/status/{}", p.id)
+    } else {
+        p.label()
+    }
+}
+
+fn page(post: &PostKey, r: &CaptureRecord) -> wacz::Page {
+    let n = r.normalized.as_ref();
+    let who = n
+        .and_then(|n| n.author_handle.as_deref())
+        .map(|h| format!("@{h}"))
+        .unwrap_or_else(|| post.label());
+    let text: String = n
+        .and_then(|n| n.text.as_deref())
+        .unwrap_or(r.outcome.as_str())
+        .chars()
+        .take(100)
+        .collect();
+    let url = if r.post.url.is_empty() {
+        post_url(post)
+    } else {
+        r.post.url.clone()
+    };
+    wacz::Page {
+        url,
+        ts: cdx_iso(r.captured_at),
+        title: format!("{who}: {text}"),
+    }
+}
+
+/// `YYYY-MM-DDThh:mm:ssZ`.
+fn cdx_iso(t: OffsetDateTime) -> String {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}
+
+/// A reader that remembers whether it (rather than the output) failed.
+struct Watched<'r> {
+    inner: &'r mut dyn Read,
+    failed: Option<String>,
+}
+
+impl Read for Watched<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.inner.read(buf).inspect_err(|e| {
+            self.failed = Some(e.to_string());
+        })
+    }
+}
+
+/// Writes one export's records.
+struct Exporter<'a, W: Write> {
+    archive: &'a Archive,
+    warc: WarcWriter<W>,
+    /// Exchanges already written (a quoted post's capture repeats its
+    /// quoting post's exchange): 32 bytes each.
+    seen: HashSet<[u8; 32]>,
+    /// CDXJ entries, for a WACZ (about 300 bytes per response record).
+    cdx: Option<Vec<cdxj::Entry>>,
+    pages: Vec<wacz::Page>,
+    tmp_path: PathBuf,
+    user_agent: String,
+}
+
+impl<W: Write> Exporter<'_, W> {
+    fn output_err(&self, source: io::Error) -> ExportError {
+        ExportError::Output {
+            path: self.tmp_path.clone(),
+            source,
+        }
+    }
+
+    fn warcinfo(
+        &mut self,
+        archive: &Archive,
+        plan: &Plan,
+        filename: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), ExportError> {
+        // The one record whose id must differ between exports: seeded by the
+        // time, the process and the output name.
+        let seed = format!(
+            "warcinfo\n{}\n{}\n{filename}",
+            now.unix_timestamp_nanos(),
+            std::process::id()
+        );
+        let mut f = Fields::new("warcinfo", &record_id(seed.as_bytes()), &warc_date(now));
+        f.push("WARC-Filename", filename);
+        f.push("Content-Type", "application/warc-fields");
+        let net = crate::net::NetConfig::default();
+        let block = format!(
+            "software: embarc/{version}\r\n\
+format: WARC File Format 1.1\r\n\
+conformsTo: https://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/\r\n\
+description: embarc export of {what}: {posts} posts, {captures} captures, {shorts} short links\r\n\
+isPartOf: {archive}\r\n\
+http-header-user-agent: {ua}\r\n\
+embarc-request-headers: reconstructed (embarc records response headers only; every request it sends carries the same User-Agent, Accept and Accept-Encoding)\r\n\
+embarc-limits: max-body={max_body} bytes; max-attempts={attempts}; per-host={per_host}\r\n",
+            version = env!("CARGO_PKG_VERSION"),
+            what = plan.description,
+            posts = plan.posts(),
+            captures = plan.captures(),
+            shorts = plan.short_links(),
+            archive = clean_value(&archive.root().display().to_string()),
+            ua = clean_value(&self.user_agent),
+            max_body = net.max_body,
+            attempts = net.max_attempts,
+            per_host = net.per_host,
+        );
+        self.warc
+            .write_record(&f, block.as_bytes(), &mut io::empty(), 0, Packing::Deflate)
+            .map_err(|e| self.output_err(e))?;
+        Ok(())
+    }
+
+    fn capture(&mut self, digest: &Digest, record: &CaptureRecord) -> Result<(), ExportError> {
+        let owner = record.post.label();
+        for ex in &record.exchanges {
+            self.exchange(ex, &owner)?;
+        }
+        let bytes = self
+            .archive
+            .read_object(digest, MAX_RECORD)
+            .map_err(|e| object_err(&owner, digest, e))?;
+        let mut f = Fields::new(
+            "metadata",
+            &record_id(&[b"metadata\n".as_slice(), &digest.0].concat()),
+            &warc_date(record.captured_at),
+        );
+        f.push("WARC-Target-URI", clean_value(&post_url(&record.post)));
+        if let Some(first) = record.exchanges.first() {
+            f.push(
+                "WARC-Refers-To",
+                record_id(&exchange_seed("response", first)),
+            );
+        }
+        f.push("Content-Type", "application/json");
+        // The block is the capture record object: its digest is its name.
+        f.push("WARC-Block-Digest", format!("sha256:{}", digest.hex()));
+        self.warc
+            .write_record(&f, &bytes, &mut io::empty(), 0, Packing::Deflate)
+            .map_err(|e| self.output_err(e))?;
+        Ok(())
+    }
+
+    /// A stored exchange as a `response` then its `request`.
+    fn exchange(&mut self, ex: &Exchange, owner: &str) -> Result<(), ExportError> {
+        let key = Digest::of(&exchange_seed("exchange", ex)).0;
+        if !self.seen.insert(key) {
+            return Ok(());
+        }
+        let resp_id = record_id(&exchange_seed("response", ex));
+        let req_id = record_id(&exchange_seed("request", ex));
+        let date = warc_date(ex.started_at);
+        let url = clean_value(&ex.url);
+        let head = response_head(ex.status, &ex.headers);
+        let mut f = Fields::new("response", &resp_id, &date);
+        f.push("WARC-Target-URI", url.clone());
+        f.push("WARC-Concurrent-To", req_id.clone());
+        f.push("Content-Type", "application/http;msgtype=response");
+        let packing = packing(&ex.headers);
+        let (payload, placed) = self.body_record(f, &head, ex.body.as_ref(), owner, packing)?;
+        if let Some(cdx) = self.cdx.as_mut() {
+            let mime = header(&ex.headers, "content-type")
+                .and_then(|v| v.split(';').next())
+                .map(|v| v.trim().to_ascii_lowercase())
+                .filter(|v| !v.is_empty())
+                .unwrap_or_else(|| "unk".into());
+            cdx.push(cdxj::Entry {
+                url: ex.url.clone(),
+                mime,
+                status: ex.status.to_string(),
+                digest: format!("sha256:{}", payload.hex()),
+                length: placed.length.to_string(),
+                offset: placed.offset.to_string(),
+                filename: wacz::WARC_NAME.into(),
+                timestamp: cdxj::timestamp(ex.started_at),
+            });
+        }
+        self.request(&req_id, &resp_id, &date, &ex.method, &ex.url)
+    }
+
+    /// The reconstructed request (see [`request_head`]).
+    fn request(
+        &mut self,
+        id: &str,
+        concurrent: &str,
+        date: &str,
+        method: &str,
+        url: &str,
+    ) -> Result<(), ExportError> {
+        let head = request_head(method, url, &self.user_agent);
+        let mut f = Fields::new("request", id, date);
+        f.push("WARC-Target-URI", clean_value(url));
+        f.push("WARC-Concurrent-To", concurrent);
+        f.push("Content-Type", "application/http;msgtype=request");
+        f.push(
+            "WARC-Block-Digest",
+            format!("sha256:{}", Digest::of(&head).hex()),
+        );
+        self.warc
+            .write_record(&f, &head, &mut io::empty(), 0, Packing::Deflate)
+            .map_err(|e| self.output_err(e))?;
+        Ok(())
+    }
+
+    /// Writes a record whose block is `head` + the body object, adding
+    /// `WARC-Block-Digest` and `WARC-Payload-Digest`; returns the payload
+    /// digest and where the record landed.
+    ///
+    /// Both digests go in the header, before the block. The payload digest
+    /// is free: it is the archive's own name for the body (the SHA-256 of the
+    /// exact bytes). The block digest covers the HTTP head too, and SHA-256
+    /// cannot be combined from parts, so the body is hashed before it is
+    /// written: a body up to [`SMALL_BODY`] is read once into memory
+    /// (verified) and used for both; a larger one is streamed twice through
+    /// the verifying reader — once hashed with the head, once copied into
+    /// the gzip member (which checks the object again at its end). Memory
+    /// stays at two copy buffers whatever the size; a corrupt object fails
+    /// either pass, and the export with it.
+    ///
+    /// Digests are written `sha256:` + lowercase hex, as the archive names
+    /// objects (so `sha256sum` checks them too); `warcio check` accepts hex as
+    /// well as base32 for SHA-256 (it tells them apart by length).
+    fn body_record(
+        &mut self,
+        mut f: Fields,
+        head: &[u8],
+        body: Option<&Digest>,
+        owner: &str,
+        packing: Packing,
+    ) -> Result<(Digest, warc::Placed), ExportError> {
+        let Some(d) = body else {
+            let payload = Digest::of(b"");
+            f.push(
+                "WARC-Block-Digest",
+                format!("sha256:{}", Digest::of(head).hex()),
+            );
+            f.push("WARC-Payload-Digest", format!("sha256:{}", payload.hex()));
+            let placed = self
+                .warc
+                .write_record(&f, head, &mut io::empty(), 0, packing)
+                .map_err(|e| self.output_err(e))?;
+            return Ok((payload, placed));
+        };
+        let path = self.archive.object_path(d);
+        let size = std::fs::metadata(&path)
+            .map_err(|e| object_err(owner, d, crate::Error::Io { path, source: e }))?
+            .len();
+        if size <= SMALL_BODY {
+            let bytes = self
+                .archive
+                .read_object(d, SMALL_BODY)
+                .map_err(|e| object_err(owner, d, e))?;
+            let mut h = crate::store::Hasher::new();
+            h.update(head);
+            h.update(&bytes);
+            f.push("WARC-Block-Digest", format!("sha256:{}", h.finish().hex()));
+            f.push("WARC-Payload-Digest", format!("sha256:{}", d.hex()));
+            let placed = self
+                .warc
+                .write_record(&f, head, &mut &bytes[..], bytes.len() as u64, packing)
+                .map_err(|e| self.output_err(e))?;
+            return Ok((*d, placed));
+        }
+        let mut first = self
+            .archive
+            .open_object(d)
+            .map_err(|e| object_err(owner, d, e))?;
+        let (block, len) =
+            warc::block_digest(head, &mut first).map_err(|e| ExportError::Object {
+                owner: owner.to_string(),
+                digest: *d,
+                reason: e.to_string(),
+            })?;
+        f.push("WARC-Block-Digest", format!("sha256:{}", block.hex()));
+        f.push("WARC-Payload-Digest", format!("sha256:{}", d.hex()));
+        let mut second = self
+            .archive
+            .open_object(d)
+            .map_err(|e| object_err(owner, d, e))?;
+        let mut watched = Watched {
+            inner: &mut second,
+            failed: None,
+        };
+        match self.warc.write_record(&f, head, &mut watched, len, packing) {
+            Ok(placed) => Ok((*d, placed)),
+            Err(e) => Err(match watched.failed {
+                Some(reason) => ExportError::Object {
+                    owner: owner.to_string(),
+                    digest: *d,
+                    reason,
+                },
+                None if e.kind() == io::ErrorKind::InvalidData => ExportError::Object {
+                    owner: owner.to_string(),
+                    digest: *d,
+                    reason: e.to_string(),
+                },
+                None => self.output_err(e),
+            }),
+        }
+    }
+
+    /// A short link's 3xx hops as `response`/`request` pairs (the Location is
+    /// the absolute URL the resolver followed; other headers were not kept),
+    /// then its resolution record as `metadata` (which keeps every hop,
+    /// including a browser-style 200 page's, whose body was not recorded).
+    fn short_link(
+        &mut self,
+        name: &str,
+        digest: &Digest,
+        record: &ShortLinkRecord,
+    ) -> Result<(), ExportError> {
+        for (i, hop) in record.hops.iter().enumerate() {
+            let Some(location) = hop
+                .location
+                .as_deref()
+                .filter(|_| (300..400).contains(&hop.status))
+            else {
+                continue;
+            };
+            let seed = |kind: &str| {
+                let mut s = format!("{kind}\nhop\n{i}\n").into_bytes();
+                s.extend_from_slice(&digest.0);
+                s
+            };
+            let (resp_id, req_id) = (record_id(&seed("response")), record_id(&seed("request")));
+            let date = warc_date(hop.at);
+            let headers = vec![("location".to_string(), location.to_string())];
+            let head = response_head(hop.status, &headers);
+            let mut f = Fields::new("response", &resp_id, &date);
+            f.push("WARC-Target-URI", clean_value(&hop.url));
+            f.push("WARC-Concurrent-To", req_id.clone());
+            f.push("Content-Type", "application/http;msgtype=response");
+            let (payload, placed) = self.body_record(f, &head, None, name, Packing::Deflate)?;
+            if let Some(cdx) = self.cdx.as_mut() {
+                cdx.push(cdxj::Entry {
+                    url: hop.url.clone(),
+                    mime: "unk".into(),
+                    status: hop.status.to_string(),
+                    digest: format!("sha256:{}", payload.hex()),
+                    length: placed.length.to_string(),
+                    offset: placed.offset.to_string(),
+                    filename: wacz::WARC_NAME.into(),
+                    timestamp: cdxj::timestamp(hop.at),
+                });
+            }
+            self.request(&req_id, &resp_id, &date, "GET", &hop.url)?;
+        }
+        let bytes = self
+            .archive
+            .read_object(digest, MAX_RECORD)
+            .map_err(|e| object_err(name, digest, e))?;
+        let mut f = Fields::new(
+            "metadata",
+            &record_id(&[b"metadata\n".as_slice(), &digest.0].concat()),
+            &warc_date(record.resolved_at),
+        );
+        f.push(
+            "WARC-Target-URI",
+            clean_value(&format!("https://{}", record.short_link)),
+        );
+        f.push("Content-Type", "application/json");
+        f.push("WARC-Block-Digest", format!("sha256:{}", digest.hex()));
+        self.warc
+            .write_record(&f, &bytes, &mut io::empty(), 0, Packing::Deflate)
+            .map_err(|e| self.output_err(e))?;
+        Ok(())
+    }
+}
+
+fn object_err(owner: &str, digest: &Digest, e: crate::Error) -> ExportError {
+    ExportError::Object {
+        owner: owner.to_string(),
+        digest: *digest,
+        reason: e.to_string(),
+    }
+}
+
+/// What identifies one stored exchange: same URL, time, status and body.
+fn exchange_seed(kind: &str, ex: &Exchange) -> Vec<u8> {
+    let mut s = format!(
+        "{kind}\n{}\n{}\n{}\n{}\n",
+        ex.url,
+        ex.started_at.unix_timestamp_nanos(),
+        ex.status,
+        ex.method
+    )
+    .into_bytes();
+    if let Some(d) = ex.body {
+        s.extend_from_slice(&d.0);
+    }
+    s
+}
+
+fn header<'h>(headers: &'h [(String, String)], name: &str) -> Option<&'h str> {
+    headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
+/// A field or header value on one line: CR, LF and other controls become spaces.
+fn clean_value(v: &str) -> String {
+    v.chars()
+        .map(|c| if c.is_control() && c != '\t' { ' ' } else { c })
+        .collect()
+}
+
+/// The response head as embarc received it, as far as it was recorded: the
+/// status line (`HTTP/1.1`, the status, its standard reason phrase — the
+/// version and phrase were not recorded) and every header in order, with
+/// names lowercase as the HTTP client gives them.
+///
+/// The body is stored de-chunked, so a `transfer-encoding` header would lie
+/// about the bytes that follow and make readers (warcio, pywb) try to
+/// de-chunk them again: it is kept as `x-archive-orig-transfer-encoding`
+/// (pywb's convention for headers that no longer apply). `content-encoding`
+/// stays: the body is stored compressed exactly as received.
+pub fn response_head(status: u16, headers: &[(String, String)]) -> Vec<u8> {
+    let reason = reqwest::StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .unwrap_or("");
+    let mut out = format!("HTTP/1.1 {status} {reason}\r\n").into_bytes();
+    for (name, value) in headers {
+        let name = name.to_ascii_lowercase();
+        let name = if name == "transfer-encoding" {
+            "x-archive-orig-transfer-encoding".to_string()
+        } else {
+            name
+        };
+        if name.is_empty() || name.bytes().any(|b| !b.is_ascii_graphic() || b == b':') {
+            continue;
+        }
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(clean_value(value).as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b"\r\n");
+    out
+}
+
+/// The request embarc sent for `url`, reconstructed: capture records keep the
+/// response headers only, but embarc's one HTTP client sends the same request
+/// every time — the method, the original URL's path and query over HTTP/1.1,
+/// then `accept-encoding: gzip, deflate, identity` ([`crate::net`]),
+/// `accept: */*` (reqwest's default), `user-agent` (the default
+/// [`crate::net::NetConfig::user_agent`]) and `host` (the original host, not
+/// a mirror's), in the order and case the client writes them (checked on the
+/// wire against reqwest 0.13).
+pub fn request_head(method: &str, url: &str, user_agent: &str) -> Vec<u8> {
+    let (target, host) = match url::Url::parse(url) {
+        Ok(u) => {
+            let mut target = u.path().to_string();
+            if let Some(q) = u.query() {
+                target.push('?');
+                target.push_str(q);
+            }
+            let mut host = u.host_str().unwrap_or("").to_string();
+            if let Some(port) = u.port() {
+                host.push_str(&format!(":{port}"));
+            }
+            (target, host)
+        }
+        Err(_) => (url.to_string(), String::new()),
+    };
+    format!(
+        "{method} {target} HTTP/1.1\r\naccept-encoding: gzip, deflate, identity\r\naccept: */*\r\nuser-agent: {ua}\r\nhost: {host}\r\n\r\n",
+        target = clean_value(&target).replace(' ', "%20"),
+        ua = clean_value(user_agent),
+        host = clean_value(&host),
+    )
+    .into_bytes()
+}
+
+/// Media and already-compressed bodies go in stored blocks: deflate would
+/// cost time and gain nothing.
+fn packing(headers: &[(String, String)]) -> Packing {
+    if header(headers, "content-encoding")
+        .is_some_and(|v| !v.trim().eq_ignore_ascii_case("identity"))
+    {
+        return Packing::Store;
+    }
+    let ct = header(headers, "content-type")
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    let compressed = (ct.starts_with("image/") && !ct.starts_with("image/svg"))
+        || ct.starts_with("video/")
+        || ct.starts_with("audio/")
+        || ct.starts_with("font/woff")
+        || ct.starts_with("application/zip")
+        || ct.starts_with("application/gzip")
+        || ct.starts_with("application/octet-stream");
+    if compressed {
+        Packing::Store
+    } else {
+        Packing::Deflate
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunked_responses_keep_the_header_under_another_name() {
+        let head = response_head(
+            200,
+            &[
+                ("content-type".into(), "application/json".into()),
+                ("transfer-encoding".into(), "chunked".into()),
+                ("content-encoding".into(), "gzip".into()),
+            ],
+        );
+        let text = String::from_utf8_lossy(&head);
+        assert!(text.starts_with("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"));
+        assert!(text.contains("x-archive-orig-transfer-encoding: chunked\r\n"));
+        assert!(!text.contains("\ntransfer-encoding"));
+        assert!(text.contains("content-encoding: gzip\r\n"));
+        assert!(text.ends_with("\r\n\r\n"));
+    }
+
+    #[test]
+    fn requests_name_the_original_host_and_path() {
+        let head = request_head(
+            "GET",
+            "https://cdn.syndication.twimg.com/tweet-result?id=1&token=a",
+            "embarc/0",
+        );
+        let text = String::from_utf8_lossy(&head);
+        assert!(text.starts_with("GET /tweet-result?id=1&token=a HTTP/1.1\r\n"));
+        assert_eq!(
+            text,
+            "GET /tweet-result?id=1&token=a HTTP/1.1\r\naccept-encoding: gzip, deflate, identity\r\naccept: */*\r\nuser-agent: embarc/0\r\nhost: cdn.syndication.twimg.com\r\n\r\n"
+        );
+    }
+
+    #[test]
+    fn media_is_stored_and_text_deflated() {
+        let h = |ct: &str| vec![("content-type".to_string(), ct.to_string())];
+        assert_eq!(packing(&h("image/jpeg")), Packing::Store);
+        assert_eq!(packing(&h("video/mp4")), Packing::Store);
+        assert_eq!(packing(&h("application/json")), Packing::Deflate);
+        assert_eq!(packing(&h("image/svg+xml")), Packing::Deflate);
+    }
+
+    /// A body over [`SMALL_BODY`] takes the two-pass streaming path: it must
+    /// come out byte-identical, with both digests right; corrupted, it must
+    /// fail the export by name and leave no file.
+    #[test]
+    fn large_bodies_stream_through_and_corruption_stops_the_export() {
+        use crate::store::record::{CaptureOutcome, Exchange};
+        use flate2::read::MultiGzDecoder;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let archive = Archive::open_or_create(dir.path().join("a")).expect("archive");
+        let body: Vec<u8> = (0..3_000_000u32).map(|i| (i * 7 % 251) as u8).collect();
+        let d = archive.put_bytes(&body).expect("body");
+        let at = time::macros::datetime!(2024-06-20 10:00:00 UTC);
+        let mut record = CaptureRecord::new(
+            PostKey {
+                provider: "twitter".into(),
+                id: "20".into(),
+                url: "https://twitter.com/jack/status/20".into(),
+            },
+            at,
+            CaptureOutcome::Ok,
+        );
+        record.exchanges.push(Exchange {
+            url: "https://video.twimg.com/v.mp4".into(),
+            via: Some("http://127.0.0.1:1/video".into()),
+            method: "GET".into(),
+            status: 200,
+            headers: vec![("content-type".into(), "video/mp4".into())],
+            body: Some(d),
+            body_bytes: body.len() as u64,
+            started_at: at,
+            duration_ms: 1,
+        });
+        archive.put_capture(&record).expect("capture");
+        let plan = Plan::new(&archive, &Selection::All).expect("plan");
+        let out = dir.path().join("x.warc.gz");
+        let opts = Options {
+            warc: Some(out.clone()),
+            wacz: None,
+            now: at,
+        };
+        let s = export(&archive, &plan, &opts, &mut |_, _| {}).expect("export");
+        assert_eq!(s[0].records, 4, "warcinfo, response, request, metadata");
+        let mut all = Vec::new();
+        MultiGzDecoder::new(std::fs::File::open(&out).expect("open"))
+            .read_to_end(&mut all)
+            .expect("gunzip");
+        let text = String::from_utf8_lossy(&all);
+        assert!(text.contains(&format!("WARC-Payload-Digest: sha256:{}\r\n", d.hex())));
+        let head = response_head(200, &record.exchanges[0].headers);
+        let mut block = head.clone();
+        block.extend_from_slice(&body);
+        assert!(text.contains(&format!(
+            "WARC-Block-Digest: sha256:{}\r\n",
+            Digest::of(&block).hex()
+        )));
+        assert!(text.contains(&format!("Content-Length: {}\r\n\r\n", block.len())));
+        let at_block = all
+            .windows(head.len())
+            .position(|w| w == head.as_slice())
+            .expect("the response block");
+        assert_eq!(&all[at_block + head.len()..][..body.len()], &body[..]);
+
+        // Flip one byte near the end: only the end of a pass can tell.
+        let path = archive.object_path(&d);
+        let mut bytes = std::fs::read(&path).expect("object");
+        let last = bytes.len() - 10;
+        bytes[last] ^= 1;
+        std::fs::write(&path, bytes).expect("corrupt");
+        let out2 = dir.path().join("y.warc.gz");
+        let opts = Options {
+            warc: Some(out2.clone()),
+            ..opts
+        };
+        let err = export(&archive, &plan, &opts, &mut |_, _| {}).expect_err("corrupt");
+        assert!(matches!(err, ExportError::Object { .. }), "{err}");
+        assert!(err.to_string().contains("embarc verify"), "{err}");
+        assert!(err.to_string().contains("twitter:20"), "{err}");
+        assert!(!out2.exists());
+        let temps = std::fs::read_dir(dir.path())
+            .expect("dir")
+            .filter_map(Result::ok)
+            .filter(|e| {
+                e.file_name()
+                    .to_string_lossy()
+                    .starts_with(".embarc-export-")
+            })
+            .count();
+        assert_eq!(temps, 0, "no temp file left");
+    }
+}
