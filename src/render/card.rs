@@ -173,7 +173,7 @@ fn render(post: &PostView, opts: &CardOptions, links: &mut MediaLinks, nested: b
 pub fn compact_count(n: u64) -> String {
     fn one_decimal(n: u64, unit: u64, suffix: &str) -> String {
         let tenths = n * 10 / unit;
-        if tenths % 10 == 0 || tenths >= 1000 {
+        if tenths.is_multiple_of(10) || tenths >= 1000 {
             format!("{}{suffix}", tenths / 10)
         } else {
             format!("{}.{}{suffix}", tenths / 10, tenths % 10)
