@@ -409,7 +409,7 @@ mod tests {
     #[test]
     fn bare_lines() {
         let t = b"intro\nhttps://x.com/a/status/1\nmore https://x.com/a/status/2 text";
-        assert!(alone_on_line(t, Span { start: 6, end: 31 }));
-        assert!(!alone_on_line(t, Span { start: 37, end: 62 }));
+        assert!(alone_on_line(t, Span { start: 6, end: 30 }));
+        assert!(!alone_on_line(t, Span { start: 36, end: 60 }));
     }
 }

@@ -401,7 +401,7 @@ mod tests {
         let out = rewrite(
             b"a <b> & c\n\nPOST",
             Kind::Text,
-            &[rep(12, 16, "<figure></figure>")],
+            &[rep(11, 15, "<figure></figure>")],
             &opts(),
         );
         let out = String::from_utf8(out).unwrap();
