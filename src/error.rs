@@ -66,6 +66,14 @@ pub enum Error {
         #[source]
         source: rusqlite::Error,
     },
+    /// Object storage refused or failed a request.
+    #[error("{url}: {reason}")]
+    Remote {
+        /// The archive URL (or the key's URL) concerned.
+        url: String,
+        /// What went wrong and what to check.
+        reason: String,
+    },
     /// Article URLs cannot be scanned by this version.
     #[error(
         "{url}: scanning an article by URL is not supported yet (the fetcher comes with `embarc archive`); save the page and scan the file"

@@ -245,7 +245,7 @@ fn run_jobs(
     cited: Vec<(String, Vec<Target>)>,
 ) -> Result<u8> {
     let (refresh, concurrency) = (limits.refresh, limits.concurrency);
-    let archive = Archive::open_or_create(&global.archive)?;
+    let archive = Archive::open_or_create(&global.archive)?.with_index(global.index.clone());
     let earlier = earlier_citations(&archive);
     let runtime = runtime()?;
     let client = Client::new(net_config(global, limits.rate, limits.read_timeout))?;

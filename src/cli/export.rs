@@ -36,7 +36,7 @@ pub fn run(args: ExportArgs, global: &Global) -> Result<u8> {
         return Ok(exit::FATAL);
     }
     let archive = match Archive::open(&global.archive) {
-        Ok(a) => a,
+        Ok(a) => a.with_index(global.index.clone()),
         Err(embarc::Error::NotAnArchive { .. })
             if embarc::store::is_blank_folder(&global.archive)? =>
         {

@@ -49,7 +49,7 @@ pub struct Global {
     /// Print more on stderr
     #[arg(short, long, global = true)]
     pub verbose: bool,
-    /// The archive folder
+    /// The archive: a folder, or a bucket prefix (s3://BUCKET/PREFIX, gs://…, az://…)
     #[arg(
         long,
         global = true,
@@ -58,6 +58,10 @@ pub struct Global {
         default_value = "archive"
     )]
     pub archive: std::path::PathBuf,
+    /// The index cache (default: index.sqlite in the archive folder; for an
+    /// archive in a bucket, under ~/.cache/embarc keyed by its URL)
+    #[arg(long, global = true, env = "EMBARC_INDEX", value_name = "PATH")]
+    pub index: Option<std::path::PathBuf>,
     /// Send requests for HOST to BASE_URL + the original path and query (repeatable)
     #[arg(
         long,

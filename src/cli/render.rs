@@ -68,7 +68,7 @@ struct EmbedLine<'a> {
 }
 
 pub fn run(args: RenderArgs, global: &Global) -> Result<u8> {
-    let archive = match super::store_cmds::open_for_reading(&global.archive)? {
+    let archive = match super::store_cmds::open_for_reading(global)? {
         Some(a) => a,
         None => bail!(
             "{}: the archive is empty; run `embarc archive ARTICLE…` first (or pass --archive)",

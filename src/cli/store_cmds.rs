@@ -10,7 +10,6 @@ use embarc::store::{Archive, verify};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::json;
 use std::io::Write;
-use std::path::Path;
 
 #[derive(clap::Args, Debug)]
 pub struct ShowArgs {
@@ -39,16 +38,17 @@ fn parse_percent(s: &str) -> Result<f64, String> {
 
 /// Opens the archive for reading; `None` when the folder is not there yet (or
 /// is the empty default folder), which lists as an empty archive.
-pub(crate) fn open_for_reading(dir: &Path) -> Result<Option<Archive>> {
+pub(crate) fn open_for_reading(global: &Global) -> Result<Option<Archive>> {
+    let dir = &global.archive;
     match Archive::open(dir) {
-        Ok(a) => Ok(Some(a)),
+        Ok(a) => Ok(Some(a.with_index(global.index.clone()))),
         Err(embarc::Error::NotAnArchive { .. }) if embarc::store::is_blank_folder(dir)? => Ok(None),
         Err(e) => Err(e.into()),
     }
 }
 
 pub fn ls(global: &Global) -> Result<u8> {
-    let Some(archive) = open_for_reading(&global.archive)? else {
+    let Some(archive) = open_for_reading(global)? else {
         if !global.quiet {
             eprintln!(
                 "embarc: the archive at {} is empty",
@@ -110,7 +110,7 @@ pub fn show(args: ShowArgs, global: &Global) -> Result<u8> {
         );
         return Ok(exit::FATAL);
     };
-    let Some(archive) = open_for_reading(&global.archive)? else {
+    let Some(archive) = open_for_reading(global)? else {
         eprintln!(
             "embarc: {} is not archived: the archive at {} is empty",
             post.label(),
@@ -190,7 +190,7 @@ pub fn show(args: ShowArgs, global: &Global) -> Result<u8> {
 }
 
 pub fn verify(args: VerifyArgs, global: &Global) -> Result<u8> {
-    let Some(archive) = open_for_reading(&global.archive)? else {
+    let Some(archive) = open_for_reading(global)? else {
         if !global.quiet {
             eprintln!(
                 "embarc: the archive at {} is empty: nothing to verify",
@@ -263,7 +263,7 @@ pub fn verify(args: VerifyArgs, global: &Global) -> Result<u8> {
 }
 
 pub fn reindex(global: &Global) -> Result<u8> {
-    let Some(archive) = open_for_reading(&global.archive)? else {
+    let Some(archive) = open_for_reading(global)? else {
         if !global.quiet {
             eprintln!(
                 "embarc: the archive at {} is empty: nothing to index",
@@ -278,7 +278,7 @@ pub fn reindex(global: &Global) -> Result<u8> {
         eprintln!(
             "embarc: indexed {n} capture{} in {}",
             if n == 1 { "" } else { "s" },
-            archive.root().join("index.sqlite").display()
+            archive.index_path().display()
         );
     }
     Ok(exit::OK)

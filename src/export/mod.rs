@@ -384,7 +384,7 @@ pub fn export(
         warc_file.rewind().map_err(out)?;
         let title = format!(
             "embarc export of {} ({})",
-            archive.root().display(),
+            archive.location(),
             plan.description
         );
         let zfile = ztmp.reopen().map_err(zerr)?;
@@ -586,7 +586,7 @@ embarc-limits: max-body={max_body} bytes; max-attempts={attempts}; per-host={per
             posts = plan.posts(),
             captures = plan.captures(),
             shorts = plan.short_links(),
-            archive = clean_value(&archive.root().display().to_string()),
+            archive = clean_value(&archive.location()),
             ua = clean_value(&self.user_agent),
             max_body = net.max_body,
             attempts = net.max_attempts,
@@ -728,10 +728,10 @@ embarc-limits: max-body={max_body} bytes; max-attempts={attempts}; per-host={per
                 .map_err(|e| self.output_err(e))?;
             return Ok((payload, placed));
         };
-        let path = self.archive.object_path(d);
-        let size = std::fs::metadata(&path)
-            .map_err(|e| object_err(owner, d, crate::Error::Io { path, source: e }))?
-            .len();
+        let size = self
+            .archive
+            .object_size(d)
+            .map_err(|e| object_err(owner, d, e))?;
         if size <= SMALL_BODY {
             let bytes = self
                 .archive

@@ -51,12 +51,12 @@ pub fn media(
         let name = format!("{}.{}", m.digest.hex(), m.ext);
         let dest = dir.join(&name);
         let object = archive.object_path(&m.digest);
-        let size = std::fs::metadata(&object).map_err(io(&object))?.len();
+        let size = archive.object_size(&m.digest)?;
         if std::fs::metadata(&dest).is_ok_and(|d| d.is_file() && d.len() == size) {
             done.present += 1;
             continue;
         }
-        if mode == MediaMode::Link {
+        if mode == MediaMode::Link && !archive.is_remote() {
             verify(archive, &m.digest)?;
             let tmp = temp_name(dir, &name);
             if std::fs::hard_link(&object, &tmp).is_ok() {

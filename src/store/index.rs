@@ -55,7 +55,13 @@ pub struct Index {
 impl Index {
     /// Opens (creating and building if missing) the index of `archive`.
     pub fn open(archive: &Archive) -> Result<Index> {
-        let path = archive.root().join("index.sqlite");
+        let path = archive.index_path();
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| Error::Io {
+                path: dir.to_path_buf(),
+                source: e,
+            })?;
+        }
         let fresh = !path.exists();
         let err = |source| Error::Index {
             path: path.clone(),

@@ -10,6 +10,8 @@
 pub mod digest;
 pub mod index;
 pub mod record;
+#[cfg(feature = "cloud")]
+pub mod remote;
 pub mod verify;
 
 use crate::error::{Error, IoContext, Result};
@@ -32,18 +34,110 @@ const HARMLESS: &[&str] = &[".gitignore", "FORMAT.md", "README.md", ".DS_Store"]
 pub const STALE_TMP: Duration = Duration::from_secs(3600);
 const BUF: usize = 256 * 1024;
 
-/// An archive on the local file system.
+/// An archive: a folder, or keys under a prefix of a bucket (`s3://…`,
+/// `gs://…`, `az://…`) with the same layout.
 #[derive(Debug, Clone)]
 pub struct Archive {
+    /// The folder; for a bucket, the local staging folder (`tmp/`, index).
     root: PathBuf,
+    index: Option<PathBuf>,
+    #[cfg(feature = "cloud")]
+    remote: Option<std::sync::Arc<remote::Remote>>,
+}
+
+/// Whether an `--archive` value names object storage rather than a folder.
+pub fn is_remote_location(location: &Path) -> bool {
+    location.to_str().is_some_and(|s| {
+        [
+            "s3://", "s3a://", "gs://", "az://", "abfs://", "abfss://", "azure://",
+        ]
+        .iter()
+        .any(|p| s.starts_with(p))
+    })
+}
+
+/// The user's cache folder (`$XDG_CACHE_HOME`, `~/.cache`, else the temp dir).
+pub fn cache_dir() -> PathBuf {
+    std::env::var_os("XDG_CACHE_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .unwrap_or_else(std::env::temp_dir)
+        .join("embarc")
 }
 
 impl Archive {
+    fn local(root: PathBuf) -> Archive {
+        Archive {
+            root,
+            index: None,
+            #[cfg(feature = "cloud")]
+            remote: None,
+        }
+    }
+
+    #[cfg(feature = "cloud")]
+    pub(crate) fn remote(&self) -> Option<&remote::Remote> {
+        self.remote.as_deref()
+    }
+
+    /// Opens (or, with `create`, makes) the archive under a bucket prefix. Its
+    /// local staging folder and default index live in the cache folder, keyed
+    /// by the URL.
+    #[cfg(feature = "cloud")]
+    fn open_remote(location: &Path, create: bool) -> Result<Archive> {
+        let url = location.to_string_lossy().trim_end_matches('/').to_string();
+        let r = remote::Remote::connect(&url)?;
+        let marker = r.get(MARKER, 4096)?;
+        if marker.is_none() {
+            let empty = r.is_empty()?;
+            if !create && !empty {
+                return Err(Error::Remote {
+                    url,
+                    reason: format!(
+                        "holds other keys and no {MARKER} marker: not an embarc archive; pass --archive with an archive or an empty prefix"
+                    ),
+                });
+            }
+            if !empty || !create {
+                return Err(Error::NotAnArchive {
+                    path: location.to_path_buf(),
+                });
+            }
+            r.put_new("FORMAT.md", FORMAT_MD.as_bytes().to_vec())?;
+            // The marker last: a half-made archive is not mistaken for one.
+            r.put_new(MARKER, MARKER_TEXT.as_bytes().to_vec())?;
+        }
+        let root = cache_dir()
+            .join("remote")
+            .join(&Digest::of(url.as_bytes()).hex()[..16]);
+        let tmp = root.join("tmp");
+        fs::create_dir_all(&tmp).with_path(&tmp)?;
+        let archive = Archive {
+            root,
+            index: None,
+            remote: Some(std::sync::Arc::new(r)),
+        };
+        archive.clean_tmp(STALE_TMP)?;
+        Ok(archive)
+    }
+
+    #[cfg(not(feature = "cloud"))]
+    fn open_remote(location: &Path, _create: bool) -> Result<Archive> {
+        Err(Error::Remote {
+            url: location.display().to_string(),
+            reason: "this embarc was built without the `cloud` feature; rebuild with it (it is on by default)".into(),
+        })
+    }
+
     /// Opens an existing archive; a folder without the marker is refused.
     pub fn open(root: impl Into<PathBuf>) -> Result<Archive> {
         let root = root.into();
+        if is_remote_location(&root) {
+            return Self::open_remote(&root, false);
+        }
         match fs::read_to_string(root.join(MARKER)) {
-            Ok(_) => Ok(Archive { root }),
+            Ok(_) => Ok(Archive::local(root)),
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 Err(Error::NotAnArchive { path: root })
             }
@@ -59,8 +153,11 @@ impl Archive {
     /// with other content is refused: embarc never scribbles into a random folder.
     pub fn open_or_create(root: impl Into<PathBuf>) -> Result<Archive> {
         let root = root.into();
+        if is_remote_location(&root) {
+            return Self::open_remote(&root, true);
+        }
         if root.join(MARKER).is_file() {
-            let archive = Archive { root };
+            let archive = Archive::local(root);
             // A writer clears what crashed writers left in tmp/ long ago.
             archive.clean_tmp(STALE_TMP)?;
             return Ok(archive);
@@ -78,18 +175,75 @@ impl Archive {
         // The marker last: a half-made archive is not mistaken for one.
         let marker = root.join(MARKER);
         write_durably(&root.join("tmp"), &marker, MARKER_TEXT.as_bytes(), true)?;
-        Ok(Archive { root })
+        Ok(Archive::local(root))
     }
 
-    /// The archive's folder.
+    /// Keeps the index at `path` instead of the default (`index.sqlite` in the
+    /// archive's folder, or in the cache folder for a bucket).
+    pub fn with_index(mut self, path: Option<PathBuf>) -> Archive {
+        self.index = path;
+        self
+    }
+
+    /// Where the index cache lives.
+    pub fn index_path(&self) -> PathBuf {
+        self.index
+            .clone()
+            .unwrap_or_else(|| self.root.join("index.sqlite"))
+    }
+
+    /// The archive's folder; for an archive in a bucket, its local staging
+    /// folder (see [`Archive::location`] for what to show people).
     pub fn root(&self) -> &Path {
         &self.root
     }
 
-    /// Where an object lives.
+    /// The archive as the user named it: the folder, or the bucket URL.
+    pub fn location(&self) -> String {
+        #[cfg(feature = "cloud")]
+        if let Some(r) = self.remote() {
+            return r.url().to_string();
+        }
+        self.root.display().to_string()
+    }
+
+    /// Whether the archive is in object storage.
+    pub fn is_remote(&self) -> bool {
+        #[cfg(feature = "cloud")]
+        if self.remote.is_some() {
+            return true;
+        }
+        false
+    }
+
+    /// An object's path below the archive's root (`objects/sha256/ab/HEX`).
+    pub fn object_rel(d: &Digest) -> String {
+        let hex = d.hex();
+        format!("objects/sha256/{}/{hex}", &hex[..2])
+    }
+
+    /// Where an object lives (for a bucket, its URL, to name it in messages).
     pub fn object_path(&self, d: &Digest) -> PathBuf {
+        #[cfg(feature = "cloud")]
+        if let Some(r) = self.remote() {
+            return r.display(&Self::object_rel(d));
+        }
         let hex = d.hex();
         self.root.join("objects/sha256").join(&hex[..2]).join(hex)
+    }
+
+    /// An object's size.
+    pub fn object_size(&self, d: &Digest) -> Result<u64> {
+        #[cfg(feature = "cloud")]
+        if let Some(r) = self.remote() {
+            let rel = Self::object_rel(d);
+            return r.size(&rel)?.ok_or_else(|| Error::Io {
+                path: r.display(&rel),
+                source: io::Error::from(io::ErrorKind::NotFound),
+            });
+        }
+        let path = self.object_path(d);
+        Ok(fs::metadata(&path).with_path(&path)?.len())
     }
 
     fn tmp_dir(&self) -> PathBuf {
@@ -98,6 +252,10 @@ impl Archive {
 
     /// Whether the object is present (not whether it is intact: see `verify`).
     pub fn contains(&self, d: &Digest) -> bool {
+        #[cfg(feature = "cloud")]
+        if let Some(r) = self.remote() {
+            return r.exists(&Self::object_rel(d)).unwrap_or(false);
+        }
         self.object_path(d).is_file()
     }
 
@@ -176,6 +334,12 @@ impl Archive {
     /// Renames a flushed temp file to its final name, unless an identical
     /// object is already there; then makes the directory entry durable.
     fn publish(&self, tmp: NamedTempFile, digest: &Digest) -> Result<()> {
+        // To a bucket: uploaded under its final key now that the digest is
+        // known; the temp file goes when `tmp` drops.
+        #[cfg(feature = "cloud")]
+        if let Some(r) = self.remote() {
+            return r.upload(&Self::object_rel(digest), tmp.path());
+        }
         let dest = self.object_path(digest);
         if dest.is_file() {
             return Ok(()); // written once; the temp file is removed on drop
@@ -218,6 +382,22 @@ impl Archive {
     /// do not hash to the name, so callers must not use the data before EOF.
     pub fn open_object(&self, d: &Digest) -> Result<VerifyingReader> {
         let path = self.object_path(d);
+        #[cfg(feature = "cloud")]
+        if let Some(r) = self.remote() {
+            // Fetched into an unnamed local file (gone when the reader is),
+            // then read and verified exactly as a local object.
+            use std::io::Seek;
+            let dir = self.tmp_dir();
+            let mut file = tempfile::tempfile_in(&dir).with_path(&dir)?;
+            r.download(&Self::object_rel(d), &mut file, u64::MAX)?;
+            file.rewind().with_path(&dir)?;
+            return Ok(VerifyingReader {
+                file,
+                hasher: Some(Hasher::new()),
+                expected: *d,
+                path,
+            });
+        }
         let file = File::open(&path).with_path(&path)?;
         Ok(VerifyingReader {
             file,
@@ -231,11 +411,7 @@ impl Archive {
     /// returning anything.
     pub fn read_object(&self, d: &Digest, max: u64) -> Result<Vec<u8>> {
         let path = self.object_path(d);
-        let file = File::open(&path).with_path(&path)?;
-        let mut bytes = Vec::new();
-        file.take(max + 1)
-            .read_to_end(&mut bytes)
-            .with_path(&path)?;
+        let bytes = self.read_raw(&path, d, max)?;
         if bytes.len() as u64 > max {
             return Err(Error::TooLarge {
                 path,
@@ -251,6 +427,26 @@ impl Archive {
                 actual,
             });
         }
+        Ok(bytes)
+    }
+
+    /// An object's bytes, unverified, at most `max + 1` of them.
+    fn read_raw(&self, path: &Path, d: &Digest, max: u64) -> Result<Vec<u8>> {
+        #[cfg(feature = "cloud")]
+        if let Some(r) = self.remote() {
+            return match r.get(&Self::object_rel(d), max) {
+                Ok(Some(bytes)) => Ok(bytes),
+                Ok(None) => Err(Error::Io {
+                    path: path.to_path_buf(),
+                    source: io::Error::from(io::ErrorKind::NotFound),
+                }),
+                Err(e) => Err(e),
+            };
+        }
+        let _ = d;
+        let file = File::open(path).with_path(path)?;
+        let mut bytes = Vec::new();
+        file.take(max + 1).read_to_end(&mut bytes).with_path(path)?;
         Ok(bytes)
     }
 
@@ -276,6 +472,10 @@ impl Archive {
     /// when it already exists (refs are never rewritten). Call only once the
     /// target and everything it refers to are stored.
     pub fn add_ref(&self, segments: &[&str], target: &Digest) -> Result<bool> {
+        #[cfg(feature = "cloud")]
+        if let Some(r) = self.remote() {
+            return r.put_new(&self.ref_rel(segments), format!("{target}\n").into_bytes());
+        }
         let path = self.ref_path(segments);
         let dir = path.parent().unwrap_or(&self.root).to_path_buf();
         ensure_dir(&dir)?;
@@ -296,6 +496,15 @@ impl Archive {
         }
     }
 
+    fn ref_rel(&self, segments: &[&str]) -> String {
+        let mut rel = String::from("refs");
+        for s in segments {
+            rel.push('/');
+            rel.push_str(&encode_segment(s));
+        }
+        rel
+    }
+
     fn ref_path(&self, segments: &[&str]) -> PathBuf {
         let mut p = self.root.join("refs");
         for s in segments {
@@ -307,6 +516,23 @@ impl Archive {
     /// Every ref under `refs/PREFIX…`, as (decoded segments below `refs/`,
     /// target), in name order.
     pub fn list_refs(&self, prefix: &[&str]) -> Result<Vec<(Vec<String>, Digest)>> {
+        #[cfg(feature = "cloud")]
+        if let Some(r) = self.remote() {
+            let mut out = Vec::new();
+            for item in r.list(&self.ref_rel(prefix))? {
+                let text = r.get(&item.rel, 4096)?.unwrap_or_default();
+                let target =
+                    Digest::parse(String::from_utf8_lossy(&text).trim()).ok_or_else(|| {
+                        Error::BadRecord {
+                            path: r.display(&item.rel),
+                            reason: "a ref must hold one line `sha256:HEX`".into(),
+                        }
+                    })?;
+                let segs = item.rel.split('/').skip(1).map(decode_segment).collect();
+                out.push((segs, target));
+            }
+            return Ok(out);
+        }
         let base = self.ref_path(prefix);
         let mut out = Vec::new();
         if !base.exists() {
@@ -401,6 +627,31 @@ impl Archive {
     /// named otherwise is read. (The record read next is verified against the
     /// digest, and `verify` checks that every ref's name and content agree.)
     pub fn capture_digests(&self, post: &PostKey) -> Result<Vec<Digest>> {
+        #[cfg(feature = "cloud")]
+        if let Some(r) = self.remote() {
+            let mut named = Vec::new();
+            for item in r.list(&self.ref_rel(&["posts", &post.provider, &post.id]))? {
+                let name = item.rel.rsplit('/').next().unwrap_or("").to_string();
+                let digest = match name
+                    .rsplit_once('-')
+                    .and_then(|(_, hex)| Digest::parse(&format!("sha256:{hex}")))
+                {
+                    Some(d) => d,
+                    None => {
+                        let text = r.get(&item.rel, 4096)?.unwrap_or_default();
+                        Digest::parse(String::from_utf8_lossy(&text).trim()).ok_or_else(|| {
+                            Error::BadRecord {
+                                path: r.display(&item.rel),
+                                reason: "a ref must hold one line `sha256:HEX`".into(),
+                            }
+                        })?
+                    }
+                };
+                named.push((name, digest));
+            }
+            named.sort();
+            return Ok(named.into_iter().map(|(_, d)| d).collect());
+        }
         let dir = self.ref_path(&["posts", &post.provider, &post.id]);
         let entries = match fs::read_dir(&dir) {
             Ok(e) => e,
@@ -522,6 +773,14 @@ impl Batch<'_> {
     pub fn commit(self) -> Result<Vec<Digest>> {
         if self.pending.is_empty() {
             return Ok(Vec::new());
+        }
+        if self.archive.is_remote() {
+            let mut digests = Vec::with_capacity(self.pending.len());
+            for (tmp, digest) in self.pending {
+                self.archive.publish(tmp, &digest)?;
+                digests.push(digest);
+            }
+            return Ok(digests);
         }
         sync_all_files(&self.pending)?;
         let mut digests = Vec::with_capacity(self.pending.len());

@@ -1,0 +1,415 @@
+//! The archive on object storage (S3 and S3-compatible servers, Google Cloud
+//! Storage, Azure) through `object_store`: the same layout as the folder
+//! archive, as keys under a prefix (`PREFIX/objects/sha256/ab/HEX`,
+//! `PREFIX/refs/…`). This module only moves bytes: the archive hashes every
+//! object in a local temp file first, so a key is written only once its digest
+//! is known, and never overwritten (create-only put where the store supports
+//! it, else a check first: an object's bytes are its name, so a racing writer
+//! can only write the same bytes). Credentials and endpoint come from the
+//! platform's usual environment variables (`AWS_ENDPOINT_URL`, `AWS_REGION`,
+//! `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_ALLOW_HTTP`…).
+//!
+//! The store's client is async; the archive's API is not. Calls run on this
+//! module's own small runtime, so they work from plain threads and from inside
+//! the capture's runtime alike.
+
+use crate::error::{Error, Result};
+use futures_util::StreamExt;
+use object_store::path::Path as Key;
+use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload, WriteMultipart};
+use std::collections::HashSet;
+use std::future::Future;
+use std::io::{Read, Seek, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use time::OffsetDateTime;
+
+/// Objects at most this large go up in one create-only request; larger ones
+/// by multipart upload (5 MiB parts, a few in flight).
+const SINGLE_PUT: u64 = 8 * 1024 * 1024;
+const PART: usize = 8 * 1024 * 1024;
+
+/// Whether an `--archive` value names object storage rather than a folder.
+pub fn is_url(location: &str) -> bool {
+    [
+        "s3://", "s3a://", "gs://", "az://", "abfs://", "abfss://", "azure://",
+    ]
+    .iter()
+    .any(|s| location.starts_with(s))
+}
+
+/// A connection to one bucket and prefix.
+pub struct Remote {
+    store: Arc<dyn ObjectStore>,
+    prefix: Key,
+    url: String,
+    rt: Option<tokio::runtime::Runtime>,
+    /// Objects seen present (they never change or go away by our hand).
+    known: Mutex<HashSet<String>>,
+}
+
+impl std::fmt::Debug for Remote {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Remote").field("url", &self.url).finish()
+    }
+}
+
+impl Drop for Remote {
+    fn drop(&mut self) {
+        // Never block (this may run inside another runtime's task).
+        if let Some(rt) = self.rt.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
+/// One listed key.
+#[derive(Debug, Clone)]
+pub struct Listed {
+    /// The key below the archive's prefix (`objects/sha256/ab/…`).
+    pub rel: String,
+    /// Its size.
+    pub size: u64,
+    /// When it was last written.
+    pub modified: OffsetDateTime,
+}
+
+impl Remote {
+    /// Connects to `url` (`s3://bucket/prefix`, `gs://…`, `az://…`) with the
+    /// settings of the environment. Nothing is requested yet.
+    pub fn connect(url: &str) -> Result<Remote> {
+        let err = |reason: String| Error::Remote {
+            url: url.to_string(),
+            reason,
+        };
+        let parsed = url::Url::parse(url).map_err(|e| err(format!("not a URL: {e}")))?;
+        let store: Arc<dyn ObjectStore> = match parsed.scheme() {
+            "s3" | "s3a" => Arc::new(
+                object_store::aws::AmazonS3Builder::from_env()
+                    .with_url(url)
+                    .build()
+                    .map_err(|e| err(e.to_string()))?,
+            ),
+            "gs" => Arc::new(
+                object_store::gcp::GoogleCloudStorageBuilder::from_env()
+                    .with_url(url)
+                    .build()
+                    .map_err(|e| err(e.to_string()))?,
+            ),
+            _ => Arc::new(
+                object_store::azure::MicrosoftAzureBuilder::from_env()
+                    .with_url(url)
+                    .build()
+                    .map_err(|e| err(e.to_string()))?,
+            ),
+        };
+        let prefix = Key::parse(parsed.path().trim_matches('/'))
+            .map_err(|e| err(format!("bad prefix: {e}")))?;
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("embarc-store")
+            .enable_all()
+            .build()
+            .map_err(|e| err(format!("cannot start the storage client: {e}")))?;
+        Ok(Remote {
+            store,
+            prefix,
+            url: url.trim_end_matches('/').to_string(),
+            rt: Some(rt),
+            known: Mutex::new(HashSet::new()),
+        })
+    }
+
+    /// The archive's URL, as given.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// `URL/rel`, for messages.
+    pub fn display(&self, rel: &str) -> PathBuf {
+        PathBuf::from(format!("{}/{rel}", self.url))
+    }
+
+    fn key(&self, rel: &str) -> Key {
+        let mut key = self.prefix.clone();
+        for part in rel.split('/').filter(|p| !p.is_empty()) {
+            key = key.clone().join(part);
+        }
+        key
+    }
+
+    fn rel_of(&self, key: &Key) -> String {
+        let prefix = self.prefix.as_ref();
+        let k = key.as_ref();
+        k.strip_prefix(prefix)
+            .map(|r| r.trim_start_matches('/'))
+            .unwrap_or(k)
+            .to_string()
+    }
+
+    fn error(&self, rel: &str, e: &object_store::Error) -> Error {
+        let hint = match e {
+            object_store::Error::NotFound { .. } => "not found",
+            object_store::Error::PermissionDenied { .. }
+            | object_store::Error::Unauthenticated { .. } => {
+                "access refused: check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (or the platform's credentials)"
+            }
+            _ => {
+                "check the bucket exists and the endpoint settings (AWS_ENDPOINT_URL, AWS_REGION, AWS_ALLOW_HTTP for http://)"
+            }
+        };
+        Error::Remote {
+            url: format!("{}/{rel}", self.url),
+            reason: format!("{hint}: {e}"),
+        }
+    }
+
+    /// Runs a request to completion from sync code, whatever the caller's
+    /// context (a plain thread, or a task of another runtime).
+    fn run<T: Send + 'static>(&self, f: impl Future<Output = T> + Send + 'static) -> Result<T> {
+        let Some(rt) = self.rt.as_ref() else {
+            return Err(Error::Remote {
+                url: self.url.clone(),
+                reason: "the storage client was shut down".into(),
+            });
+        };
+        match tokio::runtime::Handle::try_current() {
+            Err(_) => Ok(rt.block_on(f)),
+            Ok(caller) => {
+                let (tx, rx) = std::sync::mpsc::sync_channel(1);
+                rt.spawn(async move {
+                    let _ = tx.send(f.await);
+                });
+                let wait = || rx.recv();
+                let got = if caller.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread {
+                    tokio::task::block_in_place(wait)
+                } else {
+                    wait()
+                };
+                got.map_err(|_| Error::Remote {
+                    url: self.url.clone(),
+                    reason: "a storage request was abandoned".into(),
+                })
+            }
+        }
+    }
+
+    /// The size of `rel`, or `None` when there is no such key.
+    pub fn size(&self, rel: &str) -> Result<Option<u64>> {
+        let (store, key) = (self.store.clone(), self.key(rel));
+        match self.run(async move { store.head(&key).await })? {
+            Ok(meta) => Ok(Some(meta.size)),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(self.error(rel, &e)),
+        }
+    }
+
+    /// Whether an object key exists (remembered once seen).
+    pub fn exists(&self, rel: &str) -> Result<bool> {
+        if self.known.lock().is_ok_and(|k| k.contains(rel)) {
+            return Ok(true);
+        }
+        let found = self.size(rel)?.is_some();
+        if found && let Ok(mut k) = self.known.lock() {
+            k.insert(rel.to_string());
+        }
+        Ok(found)
+    }
+
+    /// The bytes of `rel` (at most `max`), or `None` when there is no such key.
+    pub fn get(&self, rel: &str, max: u64) -> Result<Option<Vec<u8>>> {
+        let (store, key) = (self.store.clone(), self.key(rel));
+        let got = self.run(async move {
+            let r = store.get(&key).await?;
+            if r.meta.size > max {
+                return Ok(Err(r.meta.size));
+            }
+            r.bytes().await.map(|b| Ok(b.to_vec()))
+        })?;
+        match got {
+            Ok(Ok(bytes)) => Ok(Some(bytes)),
+            Ok(Err(size)) => Err(Error::TooLarge {
+                path: self.display(rel),
+                size,
+                limit: max,
+            }),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(self.error(rel, &e)),
+        }
+    }
+
+    /// Streams `rel` into `out` (at most `max` bytes); returns the byte count.
+    pub fn download(&self, rel: &str, out: &mut std::fs::File, max: u64) -> Result<u64> {
+        self.stream(rel, max, &mut |chunk| {
+            out.write_all(chunk).map_err(|e| Error::Io {
+                path: self.display(rel),
+                source: e,
+            })
+        })
+    }
+
+    /// Feeds the bytes of `rel` to `sink` as they arrive (at most `max`), with
+    /// a few chunks in flight; returns the byte count.
+    pub fn stream(
+        &self,
+        rel: &str,
+        max: u64,
+        sink: &mut dyn FnMut(&[u8]) -> Result<()>,
+    ) -> Result<u64> {
+        type Chunk = std::result::Result<bytes::Bytes, object_store::Error>;
+        let Some(rt) = self.rt.as_ref() else {
+            return Err(Error::Remote {
+                url: self.url.clone(),
+                reason: "the storage client was shut down".into(),
+            });
+        };
+        let (store, key) = (self.store.clone(), self.key(rel));
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Chunk>(4);
+        rt.spawn(async move {
+            match store.get(&key).await {
+                Ok(r) => {
+                    let mut stream = r.into_stream();
+                    while let Some(chunk) = stream.next().await {
+                        if tx.send(chunk).is_err() {
+                            return;
+                        }
+                    }
+                }
+                Err(e) => {
+                    let _ = tx.send(Err(e));
+                }
+            }
+        });
+        let mut total = 0u64;
+        let mut wait = || -> Result<u64> {
+            for chunk in rx.iter() {
+                let chunk = chunk.map_err(|e| self.error(rel, &e))?;
+                total += chunk.len() as u64;
+                if total > max {
+                    return Err(Error::TooLarge {
+                        path: self.display(rel),
+                        size: total,
+                        limit: max,
+                    });
+                }
+                sink(&chunk)?;
+            }
+            Ok(total)
+        };
+        let in_worker = tokio::runtime::Handle::try_current()
+            .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+        if in_worker {
+            tokio::task::block_in_place(wait)
+        } else {
+            wait()
+        }
+    }
+
+    /// Writes `bytes` at `rel` unless the key exists. Returns whether this call
+    /// created it.
+    pub fn put_new(&self, rel: &str, bytes: Vec<u8>) -> Result<bool> {
+        if self.size(rel)?.is_some() {
+            return Ok(false);
+        }
+        let (store, key) = (self.store.clone(), self.key(rel));
+        let payload = PutPayload::from(bytes);
+        let created = self.run(async move {
+            let opts = PutOptions {
+                mode: PutMode::Create,
+                ..PutOptions::default()
+            };
+            match store.put_opts(&key, payload.clone(), opts).await {
+                Err(object_store::Error::NotImplemented { .. }) => {
+                    // No create-only put here: the check above stands.
+                    store.put(&key, payload).await.map(|_| true)
+                }
+                Err(object_store::Error::AlreadyExists { .. }) => Ok(false),
+                other => other.map(|_| true),
+            }
+        })?;
+        created.map_err(|e| self.error(rel, &e))
+    }
+
+    /// Uploads a local file (already hashed and named) to `rel` unless the key
+    /// exists: one request for a small file, multipart for a large one.
+    pub fn upload(&self, rel: &str, file: &Path) -> Result<()> {
+        if self.exists(rel)? {
+            return Ok(());
+        }
+        let io_err = |e: std::io::Error| Error::Io {
+            path: file.to_path_buf(),
+            source: e,
+        };
+        let size = std::fs::metadata(file).map_err(io_err)?.len();
+        if size <= SINGLE_PUT {
+            let bytes = std::fs::read(file).map_err(io_err)?;
+            self.put_new(rel, bytes)?;
+        } else {
+            let (store, key) = (self.store.clone(), self.key(rel));
+            let mut f = std::fs::File::open(file).map_err(io_err)?;
+            f.rewind().map_err(io_err)?;
+            let done = self.run(async move {
+                let upload = store.put_multipart(&key).await?;
+                let mut w = WriteMultipart::new_with_chunk_size(upload, PART);
+                let mut buf = vec![0u8; PART];
+                loop {
+                    w.wait_for_capacity(4).await?;
+                    let n = match tokio::task::block_in_place(|| f.read(&mut buf)) {
+                        Ok(0) => break,
+                        Ok(n) => n,
+                        Err(e) => {
+                            w.abort().await?;
+                            return Err(object_store::Error::Generic {
+                                store: "embarc",
+                                source: Box::new(e),
+                            });
+                        }
+                    };
+                    w.write(&buf[..n]);
+                }
+                w.finish().await.map(|_| ())
+            })?;
+            done.map_err(|e| self.error(rel, &e))?;
+        }
+        if let Ok(mut k) = self.known.lock() {
+            k.insert(rel.to_string());
+        }
+        Ok(())
+    }
+
+    /// Every key under `rel_prefix` (a folder of the layout), with sizes.
+    pub fn list(&self, rel_prefix: &str) -> Result<Vec<Listed>> {
+        let (store, key) = (self.store.clone(), self.key(rel_prefix));
+        let listed = self.run(async move {
+            let mut out = Vec::new();
+            let mut stream = store.list(Some(&key));
+            while let Some(meta) = stream.next().await {
+                out.push(meta?);
+            }
+            Ok::<_, object_store::Error>(out)
+        })?;
+        let mut out: Vec<Listed> = listed
+            .map_err(|e| self.error(rel_prefix, &e))?
+            .into_iter()
+            .map(|m| Listed {
+                rel: self.rel_of(&m.location),
+                size: m.size,
+                modified: OffsetDateTime::from_unix_timestamp(m.last_modified.timestamp())
+                    .unwrap_or(OffsetDateTime::UNIX_EPOCH),
+            })
+            .collect();
+        out.sort_by(|a, b| a.rel.cmp(&b.rel));
+        Ok(out)
+    }
+
+    /// Whether anything at all is stored under the prefix.
+    pub fn is_empty(&self) -> Result<bool> {
+        let (store, key) = (self.store.clone(), self.prefix.clone());
+        let first = self.run(async move { store.list(Some(&key)).next().await })?;
+        match first {
+            None => Ok(true),
+            Some(Ok(_)) => Ok(false),
+            Some(Err(e)) => Err(self.error("", &e)),
+        }
+    }
+}
