@@ -496,6 +496,7 @@ impl Archive {
         }
     }
 
+    #[cfg(feature = "cloud")]
     fn ref_rel(&self, segments: &[&str]) -> String {
         let mut rel = String::from("refs");
         for s in segments {
