@@ -96,11 +96,16 @@ impl Index {
     /// Rebuilds the index from `refs/posts/` and the records they point at.
     /// Returns the number of captures indexed.
     pub fn rebuild(&mut self, archive: &Archive) -> Result<usize> {
-        let refs = archive.list_refs(&["posts"])?;
-        let mut records = Vec::with_capacity(refs.len());
-        for (_, digest) in refs {
-            records.push((digest, archive.read_json::<CaptureRecord>(&digest)?));
-        }
+        let digests: Vec<Digest> = archive
+            .list_refs(&["posts"])?
+            .into_iter()
+            .map(|(_, d)| d)
+            .collect();
+        let records: Vec<(Digest, CaptureRecord)> = digests
+            .iter()
+            .copied()
+            .zip(archive.read_jsons::<CaptureRecord>(&digests)?)
+            .collect();
         let path = self.path.clone();
         let err = |source| Error::Index {
             path: path.clone(),

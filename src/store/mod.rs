@@ -90,7 +90,7 @@ impl Archive {
         let r = remote::Remote::connect(&url)?;
         let marker = r.get(MARKER, 4096)?;
         if marker.is_none() {
-            let empty = r.is_empty()?;
+            let empty = r.is_blank(&["FORMAT.md", MARKER])?;
             if !create && !empty {
                 return Err(Error::Remote {
                     url,
@@ -450,6 +450,67 @@ impl Archive {
         Ok(bytes)
     }
 
+    /// Reads and parses many JSON records (verified), in the order given: on
+    /// all cores, or for a bucket with several requests in flight.
+    pub fn read_jsons<T: serde::de::DeserializeOwned + Send>(
+        &self,
+        ds: &[Digest],
+    ) -> Result<Vec<T>> {
+        self.read_json_each(ds).into_iter().collect()
+    }
+
+    /// [`Archive::read_jsons`] with one result per record, so one bad record
+    /// does not hide the others.
+    pub fn read_json_each<T: serde::de::DeserializeOwned + Send>(
+        &self,
+        ds: &[Digest],
+    ) -> Vec<Result<T>> {
+        const MAX: u64 = 64 * 1024 * 1024;
+        let parse = |d: &Digest, bytes: Vec<u8>| -> Result<T> {
+            let actual = Digest::of(&bytes);
+            if actual != *d {
+                return Err(Error::Corrupt {
+                    path: self.object_path(d),
+                    expected: *d,
+                    actual,
+                });
+            }
+            serde_json::from_slice(&bytes).map_err(|e| Error::BadRecord {
+                path: self.object_path(d),
+                reason: e.to_string(),
+            })
+        };
+        #[cfg(feature = "cloud")]
+        if let Some(r) = self.remote() {
+            let rels: Vec<String> = ds.iter().map(Self::object_rel).collect();
+            return match r.get_many(&rels, MAX) {
+                Ok(all) => all
+                    .into_iter()
+                    .zip(ds)
+                    .map(|(bytes, d)| match bytes {
+                        Some(b) => parse(d, b),
+                        None => Err(Error::Io {
+                            path: self.object_path(d),
+                            source: io::Error::from(io::ErrorKind::NotFound),
+                        }),
+                    })
+                    .collect(),
+                // One request failed: read one by one to tell which.
+                Err(_) => ds
+                    .iter()
+                    .map(|d| {
+                        self.read_raw(&self.object_path(d), d, MAX)
+                            .and_then(|b| parse(d, b))
+                    })
+                    .collect(),
+            };
+        }
+        use rayon::prelude::*;
+        ds.par_iter()
+            .map(|d| parse(d, self.read_raw(&self.object_path(d), d, MAX)?))
+            .collect()
+    }
+
     /// Stores a JSON record as an object.
     pub fn put_json<T: serde::Serialize>(&self, record: &T) -> Result<Digest> {
         let bytes = serde_json::to_vec(record).map_err(|e| Error::Io {
@@ -519,20 +580,26 @@ impl Archive {
     pub fn list_refs(&self, prefix: &[&str]) -> Result<Vec<(Vec<String>, Digest)>> {
         #[cfg(feature = "cloud")]
         if let Some(r) = self.remote() {
-            let mut out = Vec::new();
-            for item in r.list(&self.ref_rel(prefix))? {
-                let text = r.get(&item.rel, 4096)?.unwrap_or_default();
-                let target =
-                    Digest::parse(String::from_utf8_lossy(&text).trim()).ok_or_else(|| {
-                        Error::BadRecord {
-                            path: r.display(&item.rel),
-                            reason: "a ref must hold one line `sha256:HEX`".into(),
-                        }
-                    })?;
-                let segs = item.rel.split('/').skip(1).map(decode_segment).collect();
-                out.push((segs, target));
-            }
-            return Ok(out);
+            // One small GET per ref, several in flight.
+            let items = r.list(&self.ref_rel(prefix))?;
+            let rels: Vec<String> = items.iter().map(|i| i.rel.clone()).collect();
+            let texts = r.get_many(&rels, 4096)?;
+            return items
+                .iter()
+                .zip(texts)
+                .map(|(item, text)| {
+                    let text = text.unwrap_or_default();
+                    let target =
+                        Digest::parse(String::from_utf8_lossy(&text).trim()).ok_or_else(|| {
+                            Error::BadRecord {
+                                path: r.display(&item.rel),
+                                reason: "a ref must hold one line `sha256:HEX`".into(),
+                            }
+                        })?;
+                    let segs = item.rel.split('/').skip(1).map(decode_segment).collect();
+                    Ok((segs, target))
+                })
+                .collect();
         }
         let base = self.ref_path(prefix);
         let mut out = Vec::new();

@@ -238,6 +238,42 @@ impl Remote {
         }
     }
 
+    /// The bytes of many keys (each at most `max`), 16 requests in flight, in
+    /// the order given; `None` for a missing key.
+    pub fn get_many(&self, rels: &[String], max: u64) -> Result<Vec<Option<Vec<u8>>>> {
+        let store = self.store.clone();
+        let keys: Vec<Key> = rels.iter().map(|r| self.key(r)).collect();
+        let got = self.run(async move {
+            futures_util::stream::iter(keys)
+                .map(|key| {
+                    let store = store.clone();
+                    async move {
+                        match store.get(&key).await {
+                            Ok(r) if r.meta.size > max => Ok(Err(r.meta.size)),
+                            Ok(r) => r.bytes().await.map(|b| Ok(Some(b.to_vec()))),
+                            Err(object_store::Error::NotFound { .. }) => Ok(Ok(None)),
+                            Err(e) => Err(e),
+                        }
+                    }
+                })
+                .buffered(16)
+                .collect::<Vec<_>>()
+                .await
+        })?;
+        got.into_iter()
+            .zip(rels)
+            .map(|(g, rel)| match g {
+                Ok(Ok(bytes)) => Ok(bytes),
+                Ok(Err(size)) => Err(Error::TooLarge {
+                    path: self.display(rel),
+                    size,
+                    limit: max,
+                }),
+                Err(e) => Err(self.error(rel, &e)),
+            })
+            .collect()
+    }
+
     /// Streams `rel` into `out` (at most `max` bytes); returns the byte count.
     pub fn download(&self, rel: &str, out: &mut std::fs::File, max: u64) -> Result<u64> {
         self.stream(rel, max, &mut |chunk| {
@@ -402,14 +438,27 @@ impl Remote {
         Ok(out)
     }
 
-    /// Whether anything at all is stored under the prefix.
-    pub fn is_empty(&self) -> Result<bool> {
+    /// Whether the prefix holds nothing but the given names (at its top):
+    /// an archive another process is creating right now is still blank.
+    pub fn is_blank(&self, harmless: &[&str]) -> Result<bool> {
         let (store, key) = (self.store.clone(), self.prefix.clone());
-        let first = self.run(async move { store.list(Some(&key)).next().await })?;
-        match first {
-            None => Ok(true),
-            Some(Ok(_)) => Ok(false),
-            Some(Err(e)) => Err(self.error("", &e)),
-        }
+        let names: Vec<String> = harmless.iter().map(|h| h.to_string()).collect();
+        let prefix = self.prefix.as_ref().to_string();
+        let found = self.run(async move {
+            let mut stream = store.list(Some(&key));
+            while let Some(meta) = stream.next().await {
+                let meta = meta?;
+                let k = meta.location.as_ref();
+                let rel = k
+                    .strip_prefix(prefix.as_str())
+                    .unwrap_or(k)
+                    .trim_start_matches('/');
+                if !names.iter().any(|n| n == rel) {
+                    return Ok(false);
+                }
+            }
+            Ok::<_, object_store::Error>(true)
+        })?;
+        found.map_err(|e| self.error("", &e))
     }
 }

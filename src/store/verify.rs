@@ -225,9 +225,14 @@ pub fn verify(
             _ => None,
         })
         .collect();
+    // Presence from the listing (no request per ref); records read several
+    // at a time (a sample of them when sampling).
+    let present: std::collections::HashSet<Digest> =
+        objects.iter().filter_map(|(_, d)| *d).collect();
+    let mut records = Vec::new();
     for (segments, target) in refs {
         let referrer = format!("refs/{}", segments.join("/"));
-        if !archive.contains(&target) {
+        if !present.contains(&target) {
             problems.push(Problem::Missing {
                 digest: target.to_string(),
                 referrer,
@@ -248,16 +253,25 @@ pub fn verify(
             && hex != target.hex()
         {
             problems.push(Problem::Unreadable {
-                path: archive.root().join(&referrer),
+                path: PathBuf::from(format!("{}/{referrer}", archive.location())),
                 error: format!(
                     "the ref is named after sha256:{hex} but holds {target}; restore it from a copy"
                 ),
             });
         }
-        match archive.read_json::<CaptureRecord>(&target) {
+        if sample_percent >= 100.0 || sampled(Path::new(&referrer), salt, sample_percent) {
+            records.push((referrer, target));
+        }
+    }
+    let digests: Vec<Digest> = records.iter().map(|(_, d)| *d).collect();
+    for ((referrer, target), record) in records
+        .iter()
+        .zip(archive.read_json_each::<CaptureRecord>(&digests))
+    {
+        match record {
             Ok(record) => {
                 for d in record.objects() {
-                    if !archive.contains(&d) {
+                    if !present.contains(&d) {
                         problems.push(Problem::Missing {
                             digest: d.to_string(),
                             referrer: format!("{target} ({referrer})"),
@@ -266,7 +280,7 @@ pub fn verify(
                 }
             }
             Err(e) => problems.push(Problem::Unreadable {
-                path: archive.object_path(&target),
+                path: archive.object_path(target),
                 error: e.to_string(),
             }),
         }
