@@ -148,6 +148,13 @@ impl Remote {
     }
 
     fn error(&self, rel: &str, e: &object_store::Error) -> Error {
+        let text = e.to_string();
+        if text.contains("NoSuchBucket") {
+            return Error::Remote {
+                url: self.url.clone(),
+                reason: "the bucket does not exist: create it first (embarc never creates buckets), or check AWS_ENDPOINT_URL".into(),
+            };
+        }
         let hint = match e {
             object_store::Error::NotFound { .. } => "not found",
             object_store::Error::PermissionDenied { .. }
