@@ -167,3 +167,4 @@ async fn serve(
     Ok(())
 }
 pub mod fake_x;
+pub mod s3;
