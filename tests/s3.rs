@@ -749,7 +749,7 @@ async fn without_index_the_cache_lives_under_the_users_cache_folder_per_archive(
         let first = sqlite_files(&cache);
         assert_eq!(first.len(), 1, "{first:?}");
         assert!(
-            first[0].starts_with(cache.join("embarc/index")),
+            first[0].starts_with(cache.join("embarc/remote")),
             "{first:?}"
         );
         let listing = run(&news, &["ls", "--json"]).ok("ls").stdout;
@@ -759,7 +759,7 @@ async fn without_index_the_cache_lives_under_the_users_cache_folder_per_archive(
         run(&other, &["add", &format!("twitter:{PHOTO}")]).ok("add other");
         assert_eq!(sqlite_files(&cache).len(), 2);
         assert!(sqlite_files(&home).is_empty(), "XDG_CACHE_HOME wins");
-        // Without XDG_CACHE_HOME: ~/.cache/embarc/index/.
+        // Without XDG_CACHE_HOME: ~/.cache/embarc/remote/.
         let out = command(&env, Some(&news), None)
             .env_remove("XDG_CACHE_HOME")
             .args(["ls", "--json"])
@@ -769,7 +769,7 @@ async fn without_index_the_cache_lives_under_the_users_cache_folder_per_archive(
         let in_home = sqlite_files(&home);
         assert_eq!(in_home.len(), 1, "{in_home:?}");
         assert!(
-            in_home[0].starts_with(home.join(".cache/embarc/index")),
+            in_home[0].starts_with(home.join(".cache/embarc/remote")),
             "{in_home:?}"
         );
     });

@@ -12,7 +12,6 @@ use crate::embed::Quote;
 use crate::net::Client;
 use crate::providers::{UrlMatch, classify_url};
 use crate::store::Archive;
-use crate::store::index::Index;
 use crate::store::record::{CaptureOutcome, PostKey};
 use serde::Serialize;
 use std::collections::HashMap;
@@ -212,13 +211,13 @@ impl Capturer {
     }
 }
 
-/// The newest capture of a post, from the index.
+/// The newest capture of a post, from its refs (the archive's truth: another
+/// process's or machine's capture counts even if this index has not seen it).
 pub fn latest_capture(
     archive: &Archive,
     post: &PostKey,
 ) -> Result<Option<(crate::store::Digest, crate::store::record::CaptureRecord)>, crate::Error> {
-    let index = Index::open(archive)?;
-    let Some(d) = index.captures_of(post)?.pop() else {
+    let Some(d) = archive.capture_digests(post)?.pop() else {
         return Ok(None);
     };
     Ok(Some((d, archive.read_json(&d)?)))

@@ -246,6 +246,9 @@ fn run_jobs(
 ) -> Result<u8> {
     let (refresh, concurrency) = (limits.refresh, limits.concurrency);
     let archive = Archive::open_or_create(&global.archive)?.with_index(global.index.clone());
+    // Build the index cache now if it is missing, once, before captures run
+    // side by side and each add to it.
+    embarc::store::index::Index::open(&archive)?;
     let earlier = earlier_citations(&archive);
     let runtime = runtime()?;
     let client = Client::new(net_config(global, limits.rate, limits.read_timeout))?;

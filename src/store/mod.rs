@@ -650,8 +650,12 @@ impl Archive {
             &["posts", &record.post.provider, &record.post.id, &name],
             &digest,
         )?;
-        // Keep the cache current (it is rebuilt from refs if this is lost).
-        index::Index::open(self)?.add(&digest, record)?;
+        // Keep the cache current. The capture is stored once its ref is: an
+        // index that cannot be updated now (busy, or being rebuilt by another
+        // process) only lags, and `embarc reindex` rebuilds it from refs.
+        if let Ok(index) = index::Index::open(self) {
+            let _ = index.add(&digest, record);
+        }
         Ok(digest)
     }
 
