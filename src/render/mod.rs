@@ -123,13 +123,22 @@ impl<'a> Renderer<'a> {
         wanted.sort();
         wanted.dedup();
         let archive = self.archive;
-        let read: Vec<(PostKey, Vec<Capture>)> = wanted
-            .into_par_iter()
-            .filter_map(|k| {
-                let records = read_captures(archive, &k).ok()?;
-                Some((k, records))
-            })
-            .collect();
+        let read_all = move || -> Vec<(PostKey, Vec<Capture>)> {
+            wanted
+                .into_par_iter()
+                .filter_map(|k| {
+                    let records = read_captures(archive, &k).ok()?;
+                    Some((k, records))
+                })
+                .collect()
+        };
+        let read = match rayon::ThreadPoolBuilder::new()
+            .num_threads(archive.io_threads())
+            .build()
+        {
+            Ok(pool) => pool.install(read_all),
+            Err(_) => read_all(),
+        };
         for (k, r) in read {
             self.posts.insert(k, Arc::new(r));
         }

@@ -207,6 +207,16 @@ impl Archive {
         self.root.display().to_string()
     }
 
+    /// How many objects to read at once: the cores for a folder, more for a
+    /// bucket, where each read waits on the network.
+    pub fn io_threads(&self) -> usize {
+        if self.is_remote() {
+            16
+        } else {
+            std::thread::available_parallelism().map_or(1, |n| n.get())
+        }
+    }
+
     /// Whether the archive is in object storage.
     pub fn is_remote(&self) -> bool {
         #[cfg(feature = "cloud")]

@@ -349,34 +349,38 @@ impl Remote {
     }
 
     /// Writes `bytes` at `rel` unless the key exists. Returns whether this call
-    /// created it.
+    /// created it. One create-only request (`If-None-Match: *`); where the
+    /// store has no such thing, a check first.
     pub fn put_new(&self, rel: &str, bytes: Vec<u8>) -> Result<bool> {
-        if self.size(rel)?.is_some() {
-            return Ok(false);
-        }
         let (store, key) = (self.store.clone(), self.key(rel));
         let payload = PutPayload::from(bytes);
-        let created = self.run(async move {
-            let opts = PutOptions {
-                mode: PutMode::Create,
-                ..PutOptions::default()
-            };
-            match store.put_opts(&key, payload.clone(), opts).await {
-                Err(object_store::Error::NotImplemented { .. }) => {
-                    // No create-only put here: the check above stands.
-                    store.put(&key, payload).await.map(|_| true)
-                }
-                Err(object_store::Error::AlreadyExists { .. }) => Ok(false),
-                other => other.map(|_| true),
-            }
+        let opts = PutOptions {
+            mode: PutMode::Create,
+            ..PutOptions::default()
+        };
+        let created = self.run({
+            let (store, key, payload) = (store.clone(), key.clone(), payload.clone());
+            async move { store.put_opts(&key, payload, opts).await }
         })?;
-        created.map_err(|e| self.error(rel, &e))
+        match created {
+            Ok(_) => Ok(true),
+            Err(object_store::Error::AlreadyExists { .. }) => Ok(false),
+            Err(object_store::Error::NotImplemented { .. }) => {
+                if self.size(rel)?.is_some() {
+                    return Ok(false);
+                }
+                self.run(async move { store.put(&key, payload).await })?
+                    .map(|_| true)
+                    .map_err(|e| self.error(rel, &e))
+            }
+            Err(e) => Err(self.error(rel, &e)),
+        }
     }
 
     /// Uploads a local file (already hashed and named) to `rel` unless the key
     /// exists: one request for a small file, multipart for a large one.
     pub fn upload(&self, rel: &str, file: &Path) -> Result<()> {
-        if self.exists(rel)? {
+        if self.known.lock().is_ok_and(|k| k.contains(rel)) {
             return Ok(());
         }
         let io_err = |e: std::io::Error| Error::Io {
@@ -385,9 +389,11 @@ impl Remote {
         };
         let size = std::fs::metadata(file).map_err(io_err)?.len();
         if size <= SINGLE_PUT {
+            // One create-only request: an existing key answers "already there".
             let bytes = std::fs::read(file).map_err(io_err)?;
             self.put_new(rel, bytes)?;
-        } else {
+        } else if !self.exists(rel)? {
+            // Large: look before sending megabytes that may be there already.
             let (store, key) = (self.store.clone(), self.key(rel));
             let mut f = std::fs::File::open(file).map_err(io_err)?;
             f.rewind().map_err(io_err)?;

@@ -190,28 +190,37 @@ pub fn verify(
         .filter(|(path, _)| sample_percent >= 100.0 || sampled(path, salt, sample_percent))
         .collect();
     let bytes = AtomicU64::new(0);
-    let mut problems: Vec<Problem> = chosen
-        .par_iter()
-        .filter_map(|(path, claimed)| {
-            let Some(claimed) = claimed else {
-                return Some(Problem::Stray { path: path.clone() });
-            };
-            match hash_object(archive, path, claimed) {
-                Ok((actual, n)) => {
-                    bytes.fetch_add(n, Ordering::Relaxed);
-                    progress(n);
-                    (actual != *claimed).then(|| Problem::Corrupt {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(archive.io_threads())
+        .build()
+        .map_err(|e| Error::Io {
+            path: archive.root().to_path_buf(),
+            source: std::io::Error::other(e),
+        })?;
+    let mut problems: Vec<Problem> = pool.install(|| {
+        chosen
+            .par_iter()
+            .filter_map(|(path, claimed)| {
+                let Some(claimed) = claimed else {
+                    return Some(Problem::Stray { path: path.clone() });
+                };
+                match hash_object(archive, path, claimed) {
+                    Ok((actual, n)) => {
+                        bytes.fetch_add(n, Ordering::Relaxed);
+                        progress(n);
+                        (actual != *claimed).then(|| Problem::Corrupt {
+                            path: path.clone(),
+                            actual: actual.to_string(),
+                        })
+                    }
+                    Err(e) => Some(Problem::Unreadable {
                         path: path.clone(),
-                        actual: actual.to_string(),
-                    })
+                        error: e.to_string(),
+                    }),
                 }
-                Err(e) => Some(Problem::Unreadable {
-                    path: path.clone(),
-                    error: e.to_string(),
-                }),
-            }
-        })
-        .collect();
+            })
+            .collect()
+    });
     report.objects_checked = chosen.len() as u64;
     report.bytes_checked = bytes.into_inner();
 
