@@ -280,13 +280,12 @@ impl<'a> Renderer<'a> {
             Err(e) => return (Some(label), EmbedResult::Failed(unreadable(&e)), None),
         };
         if captures.is_empty() {
-            return (
-                Some(label),
-                EmbedResult::Kept(
-                    "not in the archive; run `embarc archive` on this article".into(),
-                ),
-                None,
-            );
+            let why = if embed.provider == Provider::Twitter {
+                "not in the archive; run `embarc archive` on this article"
+            } else {
+                "not in the archive (embarc captures X posts only so far)"
+            };
+            return (Some(label), EmbedResult::Kept(why.into()), None);
         }
         match view::post_view(&label, &captures, embed.quote.as_ref()) {
             Some(v) => {
