@@ -84,7 +84,7 @@ pub fn card_html(post: &PostView, opts: &CardOptions, links: &mut MediaLinks) ->
     // Askama keeps template indentation; drop empty lines so no blank line
     // (which ends a Markdown HTML block) is ever produced.
     let mut out = String::with_capacity(html.len());
-    for line in html.lines() {
+    for line in html.split(['\r', '\n']) {
         let line = line.trim();
         if !line.is_empty() {
             if !out.is_empty() {
@@ -172,7 +172,7 @@ fn render(post: &PostView, opts: &CardOptions, links: &mut MediaLinks, nested: b
 /// `1234` → `1.2K`, `1234567` → `1.2M` (react-tweet's rule).
 pub fn compact_count(n: u64) -> String {
     fn one_decimal(n: u64, unit: u64, suffix: &str) -> String {
-        let tenths = n * 10 / unit;
+        let tenths = n / (unit / 10);
         if tenths.is_multiple_of(10) || tenths >= 1000 {
             format!("{}{suffix}", tenths / 10)
         } else {
@@ -286,6 +286,7 @@ mod tests {
         assert_eq!(compact_count(1234), "1.2K");
         assert_eq!(compact_count(999_999), "999K");
         assert_eq!(compact_count(1_250_000), "1.2M");
+        assert_eq!(compact_count(u64::MAX), "18446744073709.5M");
     }
 
     #[test]

@@ -419,25 +419,40 @@ fn segment_runs(segments: &[Segment]) -> Vec<Run> {
     runs
 }
 
-/// Plain text as runs, newlines as breaks.
+/// Plain text as runs, line breaks (`\n`, `\r\n`, a lone `\r`) as breaks,
+/// other control characters dropped: a card never holds a raw line break
+/// (which could end a Markdown HTML block and let the rest be read as
+/// Markdown).
 fn text_runs(text: &str) -> Vec<Run> {
+    let text = text.replace("\r\n", "\n").replace('\r', "\n");
     let mut runs = Vec::new();
     for (i, line) in text.split('\n').enumerate() {
         if i > 0 {
             runs.push(Run::Break);
         }
-        let line = line.trim_end_matches('\r');
+        let line = without_controls(line);
         if !line.is_empty() {
-            runs.push(Run::Text(line.to_string()));
+            runs.push(Run::Text(line));
         }
     }
     runs
 }
 
+/// The text without control characters (tabs become spaces).
+fn without_controls(s: &str) -> String {
+    s.chars()
+        .filter_map(|c| match c {
+            '\t' => Some(' '),
+            c if c.is_control() => None,
+            c => Some(c),
+        })
+        .collect()
+}
+
 /// Names, alt texts and link texts on one line: the card has no blank line
 /// (a Markdown HTML block ends at one), and an attribute keeps its meaning.
 fn one_line(s: &str) -> String {
-    s.replace(['\r', '\n'], " ")
+    without_controls(&s.replace(['\r', '\n'], " "))
 }
 
 fn encode(s: &str) -> String {

@@ -497,7 +497,7 @@ impl Archive {
                 Ok(all) => all
                     .into_iter()
                     .zip(ds)
-                    .map(|(bytes, d)| match bytes {
+                    .map(|(bytes, d)| match bytes? {
                         Some(b) => parse(d, b),
                         None => Err(Error::Io {
                             path: self.object_path(d),
@@ -505,14 +505,17 @@ impl Archive {
                         }),
                     })
                     .collect(),
-                // One request failed: read one by one to tell which.
-                Err(_) => ds
-                    .iter()
-                    .map(|d| {
-                        self.read_raw(&self.object_path(d), d, MAX)
-                            .and_then(|b| parse(d, b))
-                    })
-                    .collect(),
+                Err(e) => {
+                    let reason = e.to_string();
+                    ds.iter()
+                        .map(|d| {
+                            Err(Error::Remote {
+                                url: self.object_path(d).display().to_string(),
+                                reason: reason.clone(),
+                            })
+                        })
+                        .collect()
+                }
             };
         }
         use rayon::prelude::*;
@@ -591,22 +594,27 @@ impl Archive {
         #[cfg(feature = "cloud")]
         if let Some(r) = self.remote() {
             // One small GET per ref, several in flight.
-            let items = r.list(&self.ref_rel(prefix))?;
-            let rels: Vec<String> = items.iter().map(|i| i.rel.clone()).collect();
+            let base = self.ref_rel(prefix);
+            let mut rels: Vec<String> = r.list(&base)?.into_iter().map(|i| i.rel).collect();
+            // A listing holds what is *under* a prefix: a prefix that names
+            // one ref (`short/t.co/CODE`) is that key itself.
+            if rels.is_empty() && !prefix.is_empty() && r.size(&base)?.is_some() {
+                rels.push(base);
+            }
             let texts = r.get_many(&rels, 4096)?;
-            return items
+            return rels
                 .iter()
                 .zip(texts)
-                .map(|(item, text)| {
-                    let text = text.unwrap_or_default();
+                .map(|(rel, text)| {
+                    let text = text?.unwrap_or_default();
                     let target =
                         Digest::parse(String::from_utf8_lossy(&text).trim()).ok_or_else(|| {
                             Error::BadRecord {
-                                path: r.display(&item.rel),
+                                path: r.display(rel),
                                 reason: "a ref must hold one line `sha256:HEX`".into(),
                             }
                         })?;
-                    let segs = item.rel.split('/').skip(1).map(decode_segment).collect();
+                    let segs = rel.split('/').skip(1).map(decode_segment).collect();
                     Ok((segs, target))
                 })
                 .collect();

@@ -130,12 +130,17 @@ impl Remote {
         PathBuf::from(format!("{}/{rel}", self.url))
     }
 
+    /// The key of `rel`, taken as written: the archive's own segments are
+    /// already safe (refs are percent-encoded by the store module), so they
+    /// are not encoded a second time.
     fn key(&self, rel: &str) -> Key {
-        let mut key = self.prefix.clone();
-        for part in rel.split('/').filter(|p| !p.is_empty()) {
-            key = key.clone().join(part);
-        }
-        key
+        let rel = rel.trim_matches('/');
+        let full = match (self.prefix.as_ref(), rel) {
+            (p, "") => p.to_string(),
+            ("", r) => r.to_string(),
+            (p, r) => format!("{p}/{r}"),
+        };
+        Key::parse(&full).unwrap_or_else(|_| Key::from(full.as_str()))
     }
 
     fn rel_of(&self, key: &Key) -> String {
@@ -247,7 +252,7 @@ impl Remote {
 
     /// The bytes of many keys (each at most `max`), 16 requests in flight, in
     /// the order given; `None` for a missing key.
-    pub fn get_many(&self, rels: &[String], max: u64) -> Result<Vec<Option<Vec<u8>>>> {
+    pub fn get_many(&self, rels: &[String], max: u64) -> Result<Vec<Result<Option<Vec<u8>>>>> {
         let store = self.store.clone();
         let keys: Vec<Key> = rels.iter().map(|r| self.key(r)).collect();
         let got = self.run(async move {
@@ -267,7 +272,8 @@ impl Remote {
                 .collect::<Vec<_>>()
                 .await
         })?;
-        got.into_iter()
+        Ok(got
+            .into_iter()
             .zip(rels)
             .map(|(g, rel)| match g {
                 Ok(Ok(bytes)) => Ok(bytes),
@@ -278,7 +284,7 @@ impl Remote {
                 }),
                 Err(e) => Err(self.error(rel, &e)),
             })
-            .collect()
+            .collect())
     }
 
     /// Streams `rel` into `out` (at most `max` bytes); returns the byte count.
@@ -313,7 +319,9 @@ impl Remote {
                 Ok(r) => {
                     let mut stream = r.into_stream();
                     while let Some(chunk) = stream.next().await {
-                        if tx.send(chunk).is_err() {
+                        // The reader may be slow: wait off this worker, so
+                        // the runtime's other requests go on.
+                        if tokio::task::block_in_place(|| tx.send(chunk)).is_err() {
                             return;
                         }
                     }
@@ -402,7 +410,11 @@ impl Remote {
                 let mut w = WriteMultipart::new_with_chunk_size(upload, PART);
                 let mut buf = vec![0u8; PART];
                 loop {
-                    w.wait_for_capacity(4).await?;
+                    if let Err(e) = w.wait_for_capacity(4).await {
+                        // Abandoned parts are billed: abort the upload.
+                        let _ = w.abort().await;
+                        return Err(e);
+                    }
                     let n = match tokio::task::block_in_place(|| f.read(&mut buf)) {
                         Ok(0) => break,
                         Ok(n) => n,
