@@ -545,8 +545,59 @@ async fn markdown_and_text_articles_become_pages_with_cards() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn media_can_be_hard_linked_or_served_from_a_cdn() {
+    use std::os::unix::fs::PermissionsExt;
     let env = env().await;
     add(&env, &["twitter:1641086480675225601"]);
+    let render_linked = |out: &Path| {
+        tokio::task::block_in_place(|| {
+            embarc(
+                &env,
+                &[
+                    "render",
+                    "--post",
+                    "twitter:1641086480675225601",
+                    "-o",
+                    out.to_str().expect("utf-8"),
+                    "--link",
+                ],
+            )
+        })
+    };
+    // Objects only their owner may read are copied: a web server must read
+    // what is published (a link would share the private mode).
+    let copied = env.dir.path().join("copied");
+    for f in walkdir::WalkDir::new(env.archive.join("objects"))
+        .into_iter()
+        .filter_map(Result::ok)
+    {
+        if f.file_type().is_file() {
+            std::fs::set_permissions(f.path(), std::fs::Permissions::from_mode(0o600))
+                .expect("chmod");
+        }
+    }
+    assert_eq!(render_linked(&copied).code, Some(0));
+    for f in std::fs::read_dir(copied.join("media"))
+        .expect("media")
+        .filter_map(Result::ok)
+    {
+        let meta = f.metadata().expect("meta");
+        use std::os::unix::fs::MetadataExt;
+        assert_eq!(meta.nlink(), 1, "copied");
+        assert_eq!(
+            meta.permissions().mode() & 0o777,
+            0o644,
+            "readable by a web server"
+        );
+    }
+    for f in walkdir::WalkDir::new(env.archive.join("objects"))
+        .into_iter()
+        .filter_map(Result::ok)
+    {
+        if f.file_type().is_file() {
+            std::fs::set_permissions(f.path(), std::fs::Permissions::from_mode(0o644))
+                .expect("chmod");
+        }
+    }
     let out = env.dir.path().join("linked");
     let r = tokio::task::block_in_place(|| {
         embarc(
@@ -652,4 +703,33 @@ async fn a_corrupt_media_object_fails_by_name_and_publishes_nothing_partial() {
             "partial or corrupt file {f}"
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rendering_a_folder_into_itself_never_overwrites_an_article() {
+    let env = env().await;
+    add(&env, &["twitter:1641086480675225601"]);
+    let html = format!("<p>x</p>\n{}", blockquote("1641086480675225601", "w"));
+    let a = write(&env, "site/a.html", &html);
+    let md = "# A\n\nhttps://twitter.com/SamuelSusla/status/1641086480675225601\n";
+    let b = write(&env, "site/a.md", md);
+    let site = a
+        .parent()
+        .expect("site")
+        .to_str()
+        .expect("utf-8")
+        .to_string();
+    let r = tokio::task::block_in_place(|| embarc(&env, &["render", &site, "-o", &site]));
+    assert_eq!(r.code, Some(1), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("would overwrite an article"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(
+        std::fs::read_to_string(&a).expect("a.html"),
+        html,
+        "the HTML article is intact"
+    );
+    assert_eq!(std::fs::read_to_string(&b).expect("a.md"), md);
 }

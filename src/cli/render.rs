@@ -120,6 +120,15 @@ pub fn run(args: RenderArgs, global: &Global) -> Result<u8> {
             }
         }
     }
+    // No page may replace an input (`render site/ -o site/` would turn
+    // `a.md` into `a.html` over the article `a.html`).
+    let inputs_on_disk: std::collections::HashSet<PathBuf> = jobs
+        .iter()
+        .filter_map(|(s, _)| match &s.origin {
+            Origin::File(p) => p.canonicalize().ok(),
+            _ => None,
+        })
+        .collect();
     std::fs::create_dir_all(&out)
         .with_context(|| format!("{}: cannot create the output folder", out.display()))?;
     let progress = if global.quiet || jobs.len() < 2 {
@@ -197,14 +206,15 @@ pub fn run(args: RenderArgs, global: &Global) -> Result<u8> {
             print_line(global, &mut json, &line)?;
             continue;
         }
-        if let Origin::File(p) = &source.origin
-            && dest.exists()
-            && p.canonicalize().ok() == dest.canonicalize().ok()
+        if dest.exists()
+            && let Ok(d) = dest.canonicalize()
+            && inputs_on_disk.contains(&d)
         {
             failed += 1;
             let msg = format!(
-                "{}: rendering would overwrite the article itself; choose another -o folder",
-                source.name
+                "{}: its page {} would overwrite an article being rendered; choose another -o folder",
+                source.name,
+                dest.display()
             );
             progress.suspend(|| eprintln!("embarc: {}", clean(&msg)));
             line.error = Some(msg);

@@ -286,7 +286,7 @@ mod tests {
         assert_eq!(compact_count(1234), "1.2K");
         assert_eq!(compact_count(999_999), "999K");
         assert_eq!(compact_count(1_250_000), "1.2M");
-        assert_eq!(compact_count(u64::MAX), "18446744073709.5M");
+        assert_eq!(compact_count(u64::MAX), "18446744073709M");
     }
 
     #[test]

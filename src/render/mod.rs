@@ -368,10 +368,11 @@ pub fn page_lang(input: &[u8], kind: Kind) -> Option<String> {
             &v[..stop]
         }
         Kind::Markdown => {
-            if !lower.starts_with(b"---") {
+            let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
+            if !head.starts_with(b"---") {
                 return None;
             }
-            let text = std::str::from_utf8(head).ok()?;
+            let text = String::from_utf8_lossy(head);
             let line = text
                 .lines()
                 .skip(1)

@@ -103,7 +103,11 @@ fn rewrite_html(input: &[u8], replacements: &[Replacement], opts: &PageOptions) 
     for r in &reps {
         cuts.push((r.span.start, r.span.end, encode(&r.html, encoding)));
     }
-    if !opts.keep_widgets_js && encoding != UTF_16LE && encoding != UTF_16BE {
+    if !opts.keep_widgets_js
+        && encoding != UTF_16LE
+        && encoding != UTF_16BE
+        && !other_x_widgets(input, &reps)
+    {
         for (s, e) in widget_scripts(input) {
             if !reps.iter().any(|r| r.span.start < e && s < r.span.end) {
                 cuts.push((s, e, Vec::new()));
@@ -166,6 +170,26 @@ fn escape_text(s: &str, out: &mut String) {
 fn find_ci(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len())
         .position(|w| w.eq_ignore_ascii_case(needle))
+}
+
+/// X's widgets other than post embeds (timelines, follow/share/mention/
+/// hashtag buttons, grids, moments) outside the replaced spans: they still
+/// need `widgets.js`.
+fn other_x_widgets(input: &[u8], reps: &[&Replacement]) -> bool {
+    const CLASSES: &[&[u8]] = &[
+        b"twitter-timeline",
+        b"twitter-follow-button",
+        b"twitter-share-button",
+        b"twitter-mention-button",
+        b"twitter-hashtag-button",
+        b"twitter-grid",
+        b"twitter-moment",
+        b"twitter-dm-button",
+    ];
+    CLASSES.iter().any(|c| {
+        memchr::memmem::find_iter(input, c)
+            .any(|at| !reps.iter().any(|r| r.span.start <= at && at < r.span.end))
+    })
 }
 
 /// Byte ranges of `<script … src="…/widgets.js" …></script>` elements (X's
@@ -272,6 +296,7 @@ fn markdown_page(input: &[u8], replacements: &[Replacement], opts: &PageOptions)
     options.insert(pulldown_cmark::Options::ENABLE_FOOTNOTES);
     options.insert(pulldown_cmark::Options::ENABLE_STRIKETHROUGH);
     options.insert(pulldown_cmark::Options::ENABLE_YAML_STYLE_METADATA_BLOCKS);
+    options.insert(pulldown_cmark::Options::ENABLE_PLUSES_DELIMITED_METADATA_BLOCKS);
     let parser = pulldown_cmark::Parser::new_ext(&source, options);
     let mut body = String::with_capacity(source.len() * 2);
     pulldown_cmark::html::push_html(&mut body, parser);
@@ -351,6 +376,19 @@ mod tests {
             out,
             "<html><head><title>x</title><link rel=\"stylesheet\" href=\"embarc.css\">\n</head><body>\n<p>before</p>\n<figure>card</figure>\n<p>after</p></body></html>"
         );
+    }
+
+    #[test]
+    fn widgets_js_stays_for_a_timeline() {
+        let page = b"<blockquote class=\"twitter-tweet\">x</blockquote><a class=\"twitter-timeline\" href=\"https://twitter.com/a\">T</a><script src=\"https://platform.twitter.com/widgets.js\"></script>";
+        let end = find_ci(page, b"</blockquote>").unwrap() + 13;
+        let out = rewrite(
+            page,
+            Kind::Html,
+            &[rep(0, end, "<figure>c</figure>")],
+            &opts(),
+        );
+        assert!(String::from_utf8(out).unwrap().contains("widgets.js"));
     }
 
     #[test]

@@ -16,7 +16,8 @@ pub enum MediaMode {
     /// Copied (verified while copied).
     Copy,
     /// Hard-linked to the archive object (verified first); copied when the
-    /// output is on another filesystem.
+    /// output is on another filesystem, the archive is a bucket, or the
+    /// object is not readable by others (a link shares its mode).
     Link,
 }
 
@@ -56,7 +57,13 @@ pub fn media(
             done.present += 1;
             continue;
         }
-        if mode == MediaMode::Link && !archive.is_remote() {
+        // A link shares the object's mode: only an object others may read
+        // (what a web server needs) is linked; any other is copied.
+        let readable = {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::metadata(&object).is_ok_and(|md| md.permissions().mode() & 0o004 != 0)
+        };
+        if mode == MediaMode::Link && !archive.is_remote() && readable {
             verify(archive, &m.digest)?;
             let tmp = temp_name(dir, &name);
             if std::fs::hard_link(&object, &tmp).is_ok() {
@@ -69,6 +76,7 @@ pub fn media(
         let mut reader = archive.open_object(&m.digest)?;
         let mut tmp = tempfile::Builder::new()
             .prefix(".embarc-")
+            .permissions(published_mode())
             .tempfile_in(dir)
             .map_err(io(dir))?;
         // The verifying reader fails at EOF on a mismatch: nothing is renamed.
@@ -114,6 +122,13 @@ fn copy(r: &mut impl Read, w: &mut impl Write, from: &Path, to: &Path) -> Result
     }
 }
 
+/// Published files are for a web server to read: `rw-r--r--`, not the
+/// private mode temp files are made with.
+fn published_mode() -> std::fs::Permissions {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::Permissions::from_mode(0o644)
+}
+
 fn temp_name(dir: &Path, name: &str) -> PathBuf {
     dir.join(format!(".embarc-{}-{name}", std::process::id()))
 }
@@ -127,6 +142,7 @@ pub fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(io(dir))?;
     let mut tmp = tempfile::Builder::new()
         .prefix(".embarc-")
+        .permissions(published_mode())
         .tempfile_in(dir)
         .map_err(io(dir))?;
     tmp.write_all(bytes).map_err(io(path))?;

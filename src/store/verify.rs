@@ -241,7 +241,9 @@ pub fn verify(
     let mut records = Vec::new();
     for (segments, target) in refs {
         let referrer = format!("refs/{}", segments.join("/"));
-        if !present.contains(&target) {
+        // Not in the listing taken at the start: maybe written since (by
+        // another process or machine); ask before calling it missing.
+        if !present.contains(&target) && !archive.contains(&target) {
             problems.push(Problem::Missing {
                 digest: target.to_string(),
                 referrer,
@@ -280,7 +282,7 @@ pub fn verify(
         match record {
             Ok(record) => {
                 for d in record.objects() {
-                    if !present.contains(&d) {
+                    if !present.contains(&d) && !archive.contains(&d) {
                         problems.push(Problem::Missing {
                             digest: d.to_string(),
                             referrer: format!("{target} ({referrer})"),
