@@ -91,7 +91,19 @@ fn rewrite_html(input: &[u8], replacements: &[Replacement], opts: &PageOptions) 
     let head_end = if encoding == UTF_16LE || encoding == UTF_16BE {
         None
     } else {
-        find_ci(input, b"</head")
+        // `</head>` itself (not `</header>`), before the first card and
+        // outside every replaced span, or the link goes with the first card.
+        let mut from = 0;
+        let mut found = None;
+        while let Some(i) = find_ci(&input[from..], b"</head") {
+            let at = from + i;
+            if matches!(input.get(at + 6), Some(b'>' | b' ' | b'\t' | b'\n' | b'\r')) {
+                found = Some(at);
+                break;
+            }
+            from = at + 6;
+        }
+        found.filter(|&at| at <= reps[0].span.start)
     };
     match head_end {
         Some(at) => cuts.push((at, at, encode(&format!("{link}\n"), encoding))),
@@ -375,6 +387,23 @@ mod tests {
         assert_eq!(
             out,
             "<html><head><title>x</title><link rel=\"stylesheet\" href=\"embarc.css\">\n</head><body>\n<p>before</p>\n<figure>card</figure>\n<p>after</p></body></html>"
+        );
+    }
+
+    #[test]
+    fn the_stylesheet_goes_in_the_head_not_a_header() {
+        let page = b"<body><header>h</header><blockquote>x</blockquote></body>";
+        let s = find_ci(page, b"<blockquote").unwrap();
+        let out = rewrite(
+            page,
+            Kind::Html,
+            &[rep(s, page.len() - 7, "<figure>c</figure>")],
+            &opts(),
+        );
+        let out = String::from_utf8(out).unwrap();
+        assert_eq!(
+            out,
+            "<body><header>h</header><link rel=\"stylesheet\" href=\"embarc.css\"><figure>c</figure></body>"
         );
     }
 
