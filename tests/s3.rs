@@ -1002,3 +1002,42 @@ async fn a_missing_bucket_is_named() {
         assert_eq!(env.server.total(), 0, "refused before any capture");
     });
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_short_link_is_resolved_once_and_found_again_in_the_bucket() {
+    let env = env().await;
+    tokio::task::block_in_place(|| {
+        let short = "https://t.co/rQd6FIwZ0U";
+        let first = embarc(&env, &["add", "--json", short]).ok("add a short link");
+        assert_eq!(
+            by_post(&first.lines(), &format!("twitter:{PHOTO}"))["outcome"],
+            "archived"
+        );
+        assert!(
+            env.s3
+                .list("news/refs/short/")
+                .iter()
+                .any(|k| k.ends_with("/t.co/rQd6FIwZ0U")),
+            "the resolution is kept in the bucket"
+        );
+        let hops = env.server.count("/t.co/rQd6FIwZ0U");
+        assert_eq!(hops, 1);
+        // Again, from this machine and from a fresh one: the stored
+        // resolution is found, t.co is not asked again.
+        embarc(&env, &["add", short]).ok("again");
+        embarc_on(&env, "b", &["add", short]).ok("again from machine b");
+        assert_eq!(env.server.count("/t.co/rQd6FIwZ0U"), hops);
+        // The same code under pic.twitter.com, and render by short link.
+        let card = embarc(
+            &env,
+            &["render", "--post", "https://pic.twitter.com/rQd6FIwZ0U"],
+        )
+        .ok("render by short link");
+        assert!(
+            card.stdout
+                .contains(&format!("data-embarc-post=\"twitter:{PHOTO}\"")),
+            "{}",
+            card.stdout
+        );
+    });
+}

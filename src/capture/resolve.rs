@@ -29,11 +29,8 @@ pub struct Resolution {
 
 /// Resolves `short` (as scan reports it: `t.co/abc`, `pic.twitter.com/abc`).
 pub async fn resolve(client: &Client, archive: &Archive, short: &str) -> Resolution {
-    let (host, code) = short.split_once('/').unwrap_or(("t.co", short));
-    if let Ok(known) = archive.list_refs(&["short", host, code])
-        && let Some((_, digest)) = known.first()
-        && let Ok(record) = archive.read_json::<ShortLinkRecord>(digest)
-    {
+    let (_, code) = short.split_once('/').unwrap_or(("t.co", short));
+    if let Ok(Some(record)) = archive.short_link(short) {
         return Resolution {
             error: record
                 .post

@@ -115,7 +115,7 @@ pub fn select(
     for item in posts {
         let post = match Target::parse(item) {
             Target::Post(p) => Some(p),
-            Target::Short(s) => short_link_post(archive, &s)?,
+            Target::Short(s) => archive.short_link(&s)?.and_then(|r| r.post),
             Target::Other(_) => {
                 unknown.push(Unknown {
                     item: item.clone(),
@@ -165,21 +165,6 @@ fn has_captures(archive: &Archive, p: &PostKey) -> crate::Result<bool> {
     Ok(!archive
         .list_refs(&["posts", &p.provider, &p.id])?
         .is_empty())
-}
-
-/// The post a short link resolved to, if the archive recorded it (under the
-/// host as written, or any of X's short-link hosts: they share codes).
-fn short_link_post(archive: &Archive, short: &str) -> crate::Result<Option<PostKey>> {
-    let (host, code) = short.split_once('/').unwrap_or(("t.co", short));
-    for h in [host, "t.co", "pic.twitter.com", "pic.x.com"] {
-        if let Some((_, d)) = archive.list_refs(&["short", h, code])?.first() {
-            let r: ShortLinkRecord = archive.read_json(d)?;
-            if r.post.is_some() {
-                return Ok(r.post);
-            }
-        }
-    }
-    Ok(None)
 }
 
 /// The records an export will write, found before anything is written.

@@ -12,7 +12,7 @@ pub mod view;
 use crate::capture::Target;
 use crate::embed::{Embed, Form, Kind, Provider, Span};
 use crate::store::Archive;
-use crate::store::record::{PostKey, ShortLinkRecord};
+use crate::store::record::PostKey;
 use card::{CardOptions, MediaLinks};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -149,11 +149,7 @@ impl<'a> Renderer<'a> {
         if let Some(p) = self.shorts.get(link) {
             return Ok(p.clone());
         }
-        let (host, code) = link.split_once('/').unwrap_or(("t.co", link));
-        let post = match self.archive.list_refs(&["short", host, code])?.first() {
-            Some((_, d)) => self.archive.read_json::<ShortLinkRecord>(d)?.post,
-            None => None,
-        };
+        let post = self.archive.short_link(link)?.and_then(|r| r.post);
         self.shorts.insert(link.to_string(), post.clone());
         Ok(post)
     }
@@ -317,13 +313,7 @@ fn read_captures(archive: &Archive, key: &PostKey) -> crate::Result<Vec<Capture>
     archive
         .capture_digests(key)?
         .iter()
-        .map(|d| {
-            let bytes = archive.read_object(d, 64 * 1024 * 1024)?;
-            serde_json::from_slice(&bytes).map_err(|e| crate::Error::BadRecord {
-                path: archive.object_path(d),
-                reason: e.to_string(),
-            })
-        })
+        .map(|d| archive.read_json(d))
         .collect()
 }
 
@@ -392,7 +382,7 @@ pub fn page_lang(input: &[u8], kind: Kind) -> Option<String> {
 pub fn post_key(archive: &Archive, s: &str) -> crate::Result<Option<PostKey>> {
     match Target::parse(s) {
         Target::Post(p) => Ok(Some(p)),
-        Target::Short(link) => Renderer::new(archive).short_link(&link),
+        Target::Short(link) => Ok(archive.short_link(&link)?.and_then(|r| r.post)),
         Target::Other(_) => Ok(None),
     }
 }

@@ -85,7 +85,7 @@ fn rewrite_html(input: &[u8], replacements: &[Replacement], opts: &PageOptions) 
     let (encoding, _) = crate::detect::charset(input, Kind::Html);
     let link = format!(
         "<link rel=\"stylesheet\" href=\"{}\">",
-        escape_attr(&opts.stylesheet)
+        htmlize::escape_attribute(&opts.stylesheet)
     );
     let mut cuts: Vec<(usize, usize, Vec<u8>)> = Vec::new();
     let head_end = if encoding == UTF_16LE || encoding == UTF_16BE {
@@ -151,32 +151,6 @@ fn encode(html: &str, encoding: &'static Encoding) -> Vec<u8> {
         }
     }
     out
-}
-
-fn escape_attr(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '"' => out.push_str("&quot;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-fn escape_text(s: &str, out: &mut String) {
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            c => out.push(c),
-        }
-    }
 }
 
 fn find_ci(hay: &[u8], needle: &[u8]) -> Option<usize> {
@@ -250,8 +224,7 @@ pub fn widget_scripts(input: &[u8]) -> Vec<(usize, usize)> {
 }
 
 fn page(body: &str, opts: &PageOptions) -> Vec<u8> {
-    let mut title = String::new();
-    escape_text(&opts.title, &mut title);
+    let title = htmlize::escape_text(&opts.title);
     let lang = opts
         .lang
         .as_deref()
@@ -262,7 +235,7 @@ fn page(body: &str, opts: &PageOptions) -> Vec<u8> {
         "<!DOCTYPE html>\n<html{lang}>\n<head>\n<meta charset=\"utf-8\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
          <title>{title}</title>\n<link rel=\"stylesheet\" href=\"{}\">\n</head>\n<body>\n<main>\n{body}</main>\n</body>\n</html>\n",
-        escape_attr(&opts.stylesheet)
+        htmlize::escape_attribute(&opts.stylesheet)
     )
     .into_bytes()
 }
@@ -347,7 +320,7 @@ fn paragraphs(text: &str, out: &mut String) {
             if i > 0 {
                 out.push_str("<br>\n");
             }
-            escape_text(line, out);
+            out.push_str(&htmlize::escape_text(line));
         }
         out.push_str("</p>\n");
     }

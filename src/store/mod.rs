@@ -422,6 +422,11 @@ impl Archive {
     pub fn read_object(&self, d: &Digest, max: u64) -> Result<Vec<u8>> {
         let path = self.object_path(d);
         let bytes = self.read_raw(&path, d, max)?;
+        Self::verified(path, d, bytes, max)
+    }
+
+    /// `bytes` if they are at most `max` and hash to `d`.
+    fn verified(path: PathBuf, d: &Digest, bytes: Vec<u8>, max: u64) -> Result<Vec<u8>> {
         if bytes.len() as u64 > max {
             return Err(Error::TooLarge {
                 path,
@@ -477,14 +482,7 @@ impl Archive {
     ) -> Vec<Result<T>> {
         const MAX: u64 = 64 * 1024 * 1024;
         let parse = |d: &Digest, bytes: Vec<u8>| -> Result<T> {
-            let actual = Digest::of(&bytes);
-            if actual != *d {
-                return Err(Error::Corrupt {
-                    path: self.object_path(d),
-                    expected: *d,
-                    actual,
-                });
-            }
+            let bytes = Self::verified(self.object_path(d), d, bytes, MAX)?;
             serde_json::from_slice(&bytes).map_err(|e| Error::BadRecord {
                 path: self.object_path(d),
                 reason: e.to_string(),
@@ -702,6 +700,19 @@ impl Archive {
             }
         }
         Ok(digest)
+    }
+
+    /// The stored resolution of a short link (`t.co/abc`, `pic.twitter.com/abc`):
+    /// under the host as written, else under X's other short-link hosts, which
+    /// share codes. The first one recorded; `None` if it was never resolved.
+    pub fn short_link(&self, short: &str) -> Result<Option<record::ShortLinkRecord>> {
+        let (host, code) = short.split_once('/').unwrap_or(("t.co", short));
+        for h in [host, "t.co", "pic.twitter.com", "pic.x.com"] {
+            if let Some((_, d)) = self.list_refs(&["short", h, code])?.first() {
+                return Ok(Some(self.read_json(d)?));
+            }
+        }
+        Ok(None)
     }
 
     /// Every capture of a post, oldest first.

@@ -29,15 +29,6 @@ use time::OffsetDateTime;
 const SINGLE_PUT: u64 = 8 * 1024 * 1024;
 const PART: usize = 8 * 1024 * 1024;
 
-/// Whether an `--archive` value names object storage rather than a folder.
-pub fn is_url(location: &str) -> bool {
-    [
-        "s3://", "s3a://", "gs://", "az://", "abfs://", "abfss://", "azure://",
-    ]
-    .iter()
-    .any(|s| location.starts_with(s))
-}
-
 /// A connection to one bucket and prefix.
 pub struct Remote {
     store: Arc<dyn ObjectStore>,
@@ -187,18 +178,12 @@ impl Remote {
         };
         match tokio::runtime::Handle::try_current() {
             Err(_) => Ok(rt.block_on(f)),
-            Ok(caller) => {
+            Ok(_) => {
                 let (tx, rx) = std::sync::mpsc::sync_channel(1);
                 rt.spawn(async move {
                     let _ = tx.send(f.await);
                 });
-                let wait = || rx.recv();
-                let got = if caller.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread {
-                    tokio::task::block_in_place(wait)
-                } else {
-                    wait()
-                };
-                got.map_err(|_| Error::Remote {
+                wait_here(|| rx.recv()).map_err(|_| Error::Remote {
                     url: self.url.clone(),
                     reason: "a storage request was abandoned".into(),
                 })
@@ -332,7 +317,7 @@ impl Remote {
             }
         });
         let mut total = 0u64;
-        let mut wait = || -> Result<u64> {
+        let wait = || -> Result<u64> {
             for chunk in rx.iter() {
                 let chunk = chunk.map_err(|e| self.error(rel, &e))?;
                 total += chunk.len() as u64;
@@ -347,13 +332,7 @@ impl Remote {
             }
             Ok(total)
         };
-        let in_worker = tokio::runtime::Handle::try_current()
-            .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
-        if in_worker {
-            tokio::task::block_in_place(wait)
-        } else {
-            wait()
-        }
+        wait_here(wait)
     }
 
     /// Writes `bytes` at `rel` unless the key exists. Returns whether this call
@@ -485,5 +464,17 @@ impl Remote {
             Ok::<_, object_store::Error>(true)
         })?;
         found.map_err(|e| self.error("", &e))
+    }
+}
+
+/// Blocks the calling thread on `f`; on a worker of a multi-thread runtime
+/// (the capture's), tells that runtime first so its other tasks move on.
+fn wait_here<T>(f: impl FnOnce() -> T) -> T {
+    let in_worker = tokio::runtime::Handle::try_current()
+        .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+    if in_worker {
+        tokio::task::block_in_place(f)
+    } else {
+        f()
     }
 }
