@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize, Serializer};
 use std::fmt;
 
 /// A social platform whose posts embarc recognises.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Provider {
     /// X, formerly Twitter.
@@ -44,6 +44,24 @@ impl Provider {
             Provider::Facebook => "facebook",
             Provider::Reddit => "reddit",
         }
+    }
+
+    /// Every provider, in the registry's order of names.
+    pub const ALL: [Provider; 9] = [
+        Provider::Twitter,
+        Provider::Youtube,
+        Provider::Instagram,
+        Provider::Tiktok,
+        Provider::Bluesky,
+        Provider::Mastodon,
+        Provider::Threads,
+        Provider::Facebook,
+        Provider::Reddit,
+    ];
+
+    /// The provider named `name` ([`Provider::as_str`]).
+    pub fn from_name(name: &str) -> Option<Provider> {
+        Provider::ALL.into_iter().find(|p| p.as_str() == name)
     }
 }
 

@@ -10,11 +10,13 @@
 
 pub mod capture;
 pub mod detect;
+pub mod digest;
 pub mod embed;
 pub mod error;
 pub mod export;
 pub mod input;
 pub mod net;
+pub mod post;
 pub mod providers;
 pub mod render;
 pub mod scan;

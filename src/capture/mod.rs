@@ -1,29 +1,138 @@
-//! capture: turning a post reference into a capture record. This first part
-//! holds the pure pieces of X capture: the syndication token and the parser of
-//! syndication answers with its media rules. (The fetcher and the network rules
-//! come with the rest of the capture issue.)
+//! capture: turning a post into a stored capture record. One seam, [`Platform`],
+//! separates what each platform knows (which endpoints to ask, how to read the
+//! answers into a neutral [`Post`], what counts as deleted or private) from what
+//! is written once for all of them here: recording every exchange, fetching
+//! each file at its best URL with fallbacks into the archive, deciding the
+//! record, giving a quoted post its own capture, and sharing one capture between
+//! callers that reach the same post twice in a run. [`pipeline`] plans and runs
+//! many captures for articles.
+//!
+//! Adding a provider: a row in `providers.rs`, a module here implementing
+//! [`Platform`], and its line in [`platform`].
 
+pub mod pipeline;
 pub mod resolve;
-pub mod syndication;
-pub mod token;
 pub mod twitter;
 
-use crate::embed::Quote;
-use crate::net::Client;
+use crate::embed::{Provider, Quote};
+use crate::net::{Client, Fetched, NetError};
+use crate::post::{Post, PostId};
 use crate::providers::{UrlMatch, classify_url};
-use crate::store::Archive;
-use crate::store::record::{CaptureOutcome, PostKey};
+use crate::store::record::{CaptureOutcome, CaptureRecord, Media};
+use crate::store::{Archive, Digest};
 use serde::Serialize;
 use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use time::OffsetDateTime;
 use tokio::sync::OnceCell;
+
+/// A boxed future, for the [`Platform`] seam.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// One platform's capture: asks its endpoints through the [`Session`] (which
+/// records every exchange) and says what it found. Files are not fetched here:
+/// the post's [`Asset`](crate::post::Asset)s are fetched by the shared code.
+pub trait Platform: Send + Sync {
+    /// Asks the platform about `post`.
+    fn fetch<'a>(&'a self, session: &'a mut Session<'_>, post: &'a PostId) -> BoxFuture<'a, Found>;
+
+    /// The neutral post of an `embarc.capture.v1` record, from the
+    /// platform-specific part that record kept (`normalized` minus its neutral
+    /// fields) and its stored media. `None` when the platform wrote no v1 records.
+    fn upgrade_v1(&self, _legacy: &serde_json::Value, _media: &[Media]) -> Option<Post> {
+        None
+    }
+}
+
+/// The platform that captures `provider`'s posts, if embarc captures them yet.
+pub fn platform(provider: Provider) -> Option<&'static dyn Platform> {
+    static X: std::sync::OnceLock<twitter::X> = std::sync::OnceLock::new();
+    match provider {
+        Provider::Twitter => Some(X.get_or_init(twitter::X::default)),
+        _ => None,
+    }
+}
+
+/// The neutral post of a v1 record's platform part (see [`Platform::upgrade_v1`]).
+pub(crate) fn upgrade_v1(post: &PostId, legacy: &serde_json::Value, media: &[Media]) -> Option<Post> {
+    platform(post.provider)?.upgrade_v1(legacy, media)
+}
+
+/// What a platform said about a post.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Found {
+    /// The outcome.
+    pub outcome: CaptureOutcome,
+    /// The post, for [`CaptureOutcome::Ok`].
+    pub post: Option<Post>,
+    /// The source the post came from (`syndication`, `oembed`, `api`…).
+    pub source: Option<&'static str>,
+    /// Why it failed, or the platform's own words for a tombstone.
+    pub error: Option<String>,
+}
+
+impl Found {
+    /// A post found, from `source`.
+    pub fn post(post: Post, source: &'static str) -> Found {
+        Found {
+            outcome: CaptureOutcome::Ok,
+            post: Some(post),
+            source: Some(source),
+            error: None,
+        }
+    }
+
+    /// An outcome with no post (tombstone, not found, protected).
+    pub fn outcome(outcome: CaptureOutcome) -> Found {
+        Found {
+            outcome,
+            post: None,
+            source: None,
+            error: None,
+        }
+    }
+
+    /// A failure, with why.
+    pub fn failed(reason: impl Into<String>) -> Found {
+        Found {
+            error: Some(reason.into()),
+            ..Found::outcome(CaptureOutcome::Failed)
+        }
+    }
+}
+
+/// The requests of one capture: every response is stored in the archive and
+/// its exchange recorded, in order.
+pub struct Session<'a> {
+    client: &'a Client,
+    archive: &'a Archive,
+    exchanges: Vec<crate::net::Exchange>,
+}
+
+impl Session<'_> {
+    /// GETs a small answer (a JSON document of at most `limit` bytes), stored
+    /// and recorded; the body is kept in memory for parsing.
+    pub async fn get_json(&mut self, url: &str, limit: u64) -> Result<Fetched, NetError> {
+        let f = self.client.get_small(url, self.archive, limit).await?;
+        self.exchanges.push(f.exchange.clone());
+        Ok(f)
+    }
+
+    /// GETs a file (any size up to the client's cap), stored and recorded.
+    pub async fn get_file(&mut self, url: &str) -> Result<Fetched, NetError> {
+        let f = self.client.get(url, self.archive, 0).await?;
+        self.exchanges.push(f.exchange.clone());
+        Ok(f)
+    }
+}
 
 /// What to capture: a post, or a short link that should lead to one.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Target {
     /// A post known by id.
-    Post(PostKey),
+    Post(PostId),
     /// A short link as scan reports it (`t.co/abc`).
     Short(String),
     /// A URL that is not a post of a supported provider.
@@ -33,29 +142,29 @@ pub enum Target {
 impl Target {
     /// Reads a URL in any form (post URL, short link) or `provider:id`.
     pub fn parse(s: &str) -> Target {
-        if let Some((name, id)) = s.split_once(':')
-            && !id.is_empty()
-            && !id.starts_with("//")
-            && let Some(spec) = crate::providers::PROVIDERS
-                .iter()
-                .find(|p| p.provider.as_str() == name)
-        {
-            return Target::Post(PostKey {
-                provider: spec.provider.as_str().into(),
-                id: id.into(),
-                url: String::new(),
-            });
+        Target::parse_with_url(s).0
+    }
+
+    /// [`Target::parse`], with the post's canonical URL when the input gives one.
+    pub fn parse_with_url(s: &str) -> (Target, Option<String>) {
+        if let Some(post) = PostId::parse_label(s) {
+            return (Target::Post(post), None);
         }
         match classify_url(s) {
-            Some(UrlMatch::Post(p, post)) => Target::Post(PostKey {
-                provider: p.as_str().into(),
-                id: post.id,
-                url: post.url,
-            }),
-            Some(UrlMatch::ShortLink(link)) => Target::Short(link),
-            None => Target::Other(s.to_string()),
+            Some(UrlMatch::Post(p, post)) => {
+                (Target::Post(PostId::new(p, post.id)), Some(post.url))
+            }
+            Some(UrlMatch::ShortLink(link)) => (Target::Short(link), None),
+            None => (Target::Other(s.to_string()), None),
         }
     }
+}
+
+/// The canonical URL of a post known only by id (from the provider's row).
+pub fn canonical_url(post: &PostId) -> String {
+    (crate::providers::spec(post.provider).from_id)(&post.id)
+        .map(|p| p.url)
+        .unwrap_or_default()
 }
 
 /// One line of `archive --json` / `add --json` (docs/cli.md).
@@ -94,51 +203,46 @@ fn outcome_name(o: CaptureOutcome) -> &'static str {
     }
 }
 
-/// Everything one run of captures shares: the client, the archive, the
-/// endpoints, and the posts in flight (a post reached twice, by URL and by a
-/// short link, is captured once; the second caller shares the first's result).
+/// Everything captures running side by side share: the client, the archive,
+/// and the posts in flight (a post reached twice, by URL and by a short link,
+/// is captured once; the second caller shares the first's result).
 #[derive(Clone)]
 pub struct Capturer {
     /// The HTTP client.
     pub client: Client,
     /// Where captures go.
     pub archive: Archive,
-    /// X's endpoints.
-    pub endpoints: twitter::Endpoints,
-    inflight: Arc<Mutex<HashMap<PostKey, Arc<OnceCell<PostReport>>>>>,
+    inflight: Arc<Mutex<HashMap<PostId, Arc<OnceCell<PostReport>>>>>,
 }
 
 impl Capturer {
     /// A capturer writing into `archive`.
-    pub fn new(client: Client, archive: Archive, endpoints: twitter::Endpoints) -> Self {
+    pub fn new(client: Client, archive: Archive) -> Self {
         Capturer {
             client,
             archive,
-            endpoints,
             inflight: Arc::default(),
         }
     }
 
-    fn cell(&self, post: &PostKey) -> Arc<OnceCell<PostReport>> {
-        let key = PostKey {
-            url: String::new(),
-            ..post.clone()
-        };
+    fn cell(&self, post: &PostId) -> Arc<OnceCell<PostReport>> {
         let mut cells = self.inflight.lock().unwrap_or_else(|e| e.into_inner());
-        cells.entry(key).or_default().clone()
+        cells.entry(post.clone()).or_default().clone()
     }
 
     /// Resolves (if needed) and captures one target. A post that already has
     /// a capture is `unchanged` and costs no request, unless `refresh`.
+    /// `url` is the post's URL as cited, when known.
     pub async fn run(
         &self,
         target: &Target,
+        url: Option<&str>,
         quote: Option<Quote>,
         articles: Vec<String>,
         refresh: bool,
     ) -> PostReport {
-        let report = |post: Option<&PostKey>, url: String, outcome, error| PostReport {
-            post: post.map(PostKey::label),
+        let report = |post: Option<&PostId>, url: String, outcome, error| PostReport {
+            post: post.map(PostId::label),
             url,
             outcome,
             capture: None,
@@ -146,8 +250,13 @@ impl Capturer {
             articles: articles.clone(),
             error,
         };
-        let post = match target {
-            Target::Post(p) => p.clone(),
+        let (post, url) = match target {
+            Target::Post(p) => (
+                p.clone(),
+                url.map(str::to_string)
+                    .filter(|u| !u.is_empty())
+                    .unwrap_or_else(|| canonical_url(p)),
+            ),
             Target::Other(u) => {
                 return report(
                     None,
@@ -159,38 +268,29 @@ impl Capturer {
             Target::Short(s) => {
                 let r = resolve::resolve(&self.client, &self.archive, s).await;
                 match r.post {
-                    Some(p) => p,
+                    Some((p, url)) => (p, url),
                     None => return report(None, format!("https://{s}"), "failed", r.error),
                 }
             }
         };
-        if post.provider != "twitter" {
-            return report(Some(&post), post.url.clone(), "skipped", None);
-        }
+        let Some(platform) = platform(post.provider) else {
+            return report(Some(&post), url, "skipped", None);
+        };
         let cell = self.cell(&post);
         let shared = cell
             .get_or_init(|| async {
                 if !refresh && let Ok(Some((digest, record))) = latest_capture(&self.archive, &post)
                 {
-                    let mut r = report(Some(&post), post.url.clone(), "unchanged", None);
+                    let mut r = report(Some(&post), url.clone(), "unchanged", None);
                     r.capture = Some(digest.to_string());
                     r.media = record.media.len();
                     return r;
                 }
                 let now = OffsetDateTime::now_utc();
-                match twitter::capture(
-                    &self.client,
-                    &self.archive,
-                    &self.endpoints,
-                    &post,
-                    quote,
-                    now,
-                )
-                .await
-                {
+                match capture_post(self, platform, &post, &url, quote, now).await {
                     Ok((digest, record)) => PostReport {
                         post: Some(post.label()),
-                        url: post.url.clone(),
+                        url: url.clone(),
                         outcome: outcome_name(record.outcome),
                         capture: Some(digest.to_string()),
                         media: record.media.len(),
@@ -200,7 +300,7 @@ impl Capturer {
                             .clone()
                             .filter(|_| record.outcome == CaptureOutcome::Failed),
                     },
-                    Err(e) => report(Some(&post), post.url.clone(), "failed", Some(e.to_string())),
+                    Err(e) => report(Some(&post), url.clone(), "failed", Some(e.to_string())),
                 }
             })
             .await;
@@ -211,12 +311,113 @@ impl Capturer {
     }
 }
 
+/// Captures `post` now through `platform`: its answers, then every file of
+/// the post it found; stores the record (and the quoted post's own record).
+async fn capture_post(
+    capturer: &Capturer,
+    platform: &dyn Platform,
+    post: &PostId,
+    url: &str,
+    quote: Option<Quote>,
+    now: OffsetDateTime,
+) -> Result<(Digest, CaptureRecord), crate::Error> {
+    let mut session = Session {
+        client: &capturer.client,
+        archive: &capturer.archive,
+        exchanges: Vec::new(),
+    };
+    let found = platform.fetch(&mut session, post).await;
+    let mut record = CaptureRecord::new(post.clone(), url.to_string(), now, found.outcome);
+    record.article_quote = quote;
+    record.source = found.source.map(str::to_string);
+    record.error = found.error;
+    let answer = session.exchanges.first().cloned();
+    let mut quoted_record = None;
+    if let Some(mut p) = found.post {
+        let mut missing = store_assets(&mut session, &mut p, "", &mut record.media).await;
+        if let Some(q) = p.quoted.as_mut() {
+            let mut quoted_media = Vec::new();
+            missing.extend(store_assets(&mut session, &mut q.post, "quoted_", &mut quoted_media).await);
+            record.media.extend(quoted_media.iter().cloned());
+            // The quoted post gets a capture of its own, from the same answer,
+            // so `show` and render find it by its own id.
+            let mut r = CaptureRecord::new(
+                q.id.clone(),
+                q.post.url.clone().unwrap_or_else(|| canonical_url(&q.id)),
+                now,
+                CaptureOutcome::Ok,
+            );
+            r.source = record.source.clone();
+            r.normalized = Some(q.post.clone());
+            r.exchanges = answer.iter().cloned().collect();
+            r.media = quoted_media
+                .into_iter()
+                .map(|m| Media {
+                    role: m.role.trim_start_matches("quoted_").to_string(),
+                    ..m
+                })
+                .collect();
+            quoted_record = Some(r);
+        }
+        if !missing.is_empty() {
+            let note = format!("media not stored: {}", missing.join(", "));
+            record.error = Some(match record.error.take() {
+                Some(e) => format!("{e}; {note}"),
+                None => note,
+            });
+        }
+        record.normalized = Some(p);
+    }
+    record.exchanges = session.exchanges;
+    if let Some(q) = &quoted_record {
+        capturer.archive.put_capture(q)?;
+    }
+    let d = capturer.archive.put_capture(&record)?;
+    Ok((d, record))
+}
+
+/// Fetches every file of `post` (not of its quoted post) from its best URL,
+/// falling back in order; marks each stored asset and lists it in `media`
+/// (roles with `prefix`). Returns what could not be stored.
+async fn store_assets(
+    session: &mut Session<'_>,
+    post: &mut Post,
+    prefix: &str,
+    media: &mut Vec<Media>,
+) -> Vec<String> {
+    let mut missing = Vec::new();
+    for (role, asset) in post.assets_mut() {
+        let candidates: Vec<String> = asset.candidates().cloned().collect();
+        for candidate in candidates {
+            let Ok(f) = session.get_file(&candidate).await else {
+                continue;
+            };
+            if let (200..=299, Some(digest)) = (f.status(), f.exchange.body) {
+                let m = Media {
+                    role: format!("{prefix}{role}"),
+                    url: candidate,
+                    digest,
+                    bytes: f.exchange.body_bytes,
+                    content_type: f.header("content-type").map(str::to_string),
+                };
+                asset.stored = Some(m.stored_file());
+                media.push(m);
+                break;
+            }
+        }
+        if asset.stored.is_none() {
+            missing.push(format!("{prefix}{role} {}", asset.url));
+        }
+    }
+    missing
+}
+
 /// The newest capture of a post, from its refs (the archive's truth: another
 /// process's or machine's capture counts even if this index has not seen it).
 pub fn latest_capture(
     archive: &Archive,
-    post: &PostKey,
-) -> Result<Option<(crate::store::Digest, crate::store::record::CaptureRecord)>, crate::Error> {
+    post: &PostId,
+) -> Result<Option<(Digest, CaptureRecord)>, crate::Error> {
     let Some(d) = archive.capture_digests(post)?.pop() else {
         return Ok(None);
     };

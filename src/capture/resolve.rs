@@ -8,7 +8,8 @@
 use crate::net::{Client, Fetched};
 use crate::providers::{UrlMatch, classify_url};
 use crate::store::Archive;
-use crate::store::record::{Hop, PostKey, SHORT_LINK_SCHEMA, ShortLinkRecord};
+use crate::post::PostId;
+use crate::store::record::{Hop, SHORT_LINK_SCHEMA, ShortLinkRecord};
 use regex::bytes::Regex;
 use std::sync::LazyLock;
 use time::OffsetDateTime;
@@ -19,8 +20,8 @@ pub const MAX_HOPS: usize = 10;
 /// How a short link resolved.
 #[derive(Debug, Clone)]
 pub struct Resolution {
-    /// The post, when the chain ended at one.
-    pub post: Option<PostKey>,
+    /// The post, when the chain ended at one, with its URL.
+    pub post: Option<(PostId, String)>,
     /// Why not, when it did not.
     pub error: Option<String>,
     /// Whether the archive already knew it (no request sent).
@@ -36,7 +37,10 @@ pub async fn resolve(client: &Client, archive: &Archive, short: &str) -> Resolut
                 .post
                 .is_none()
                 .then(|| "the archived resolution led to no post".to_string()),
-            post: record.post,
+            post: record.post.clone().map(|p| {
+                let url = record.post_url().unwrap_or_else(|| super::canonical_url(&p));
+                (p, url)
+            }),
             cached: true,
         };
     }
@@ -44,7 +48,7 @@ pub async fn resolve(client: &Client, archive: &Archive, short: &str) -> Resolut
     let mut url = format!("https://t.co/{code}");
     let mut hops = Vec::new();
     let mut seen = vec![url.clone()];
-    let outcome: Result<Option<PostKey>, String> = loop {
+    let outcome: Result<Option<(PostId, String)>, String> = loop {
         if hops.len() >= MAX_HOPS {
             break Err(format!("more than {MAX_HOPS} redirects"));
         }
@@ -66,11 +70,7 @@ pub async fn resolve(client: &Client, archive: &Archive, short: &str) -> Resolut
             ));
         };
         if let Some(UrlMatch::Post(p, post)) = classify_url(&next) {
-            break Ok(Some(PostKey {
-                provider: p.as_str().into(),
-                id: post.id,
-                url: post.url,
-            }));
+            break Ok(Some((PostId::new(p, post.id), post.url)));
         }
         if seen.contains(&next) {
             break Err(format!("redirect loop at {next}"));
@@ -93,7 +93,7 @@ pub async fn resolve(client: &Client, archive: &Archive, short: &str) -> Resolut
                 short_link: short.to_string(),
                 resolved_at: OffsetDateTime::now_utc(),
                 hops,
-                post: post.clone(),
+                post: post.as_ref().map(|(p, _)| p.clone()),
             };
             let _ = archive.put_short_link(&record);
             Resolution {

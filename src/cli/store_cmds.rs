@@ -5,7 +5,7 @@ use super::{Global, exit};
 use anyhow::Result;
 use embarc::capture::Target;
 use embarc::store::index::Index;
-use embarc::store::record::{CaptureRecord, PostKey};
+use embarc::store::record::{CaptureRecord, PostId};
 use embarc::store::{Archive, verify};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::json;
@@ -95,7 +95,7 @@ pub fn ls(global: &Global) -> Result<u8> {
 }
 
 /// Reads `provider:id` or a post URL in any form.
-pub fn parse_post(s: &str) -> Option<PostKey> {
+pub fn parse_post(s: &str) -> Option<PostId> {
     match Target::parse(s) {
         Target::Post(post) => Some(post),
         Target::Short(_) | Target::Other(_) => None,
@@ -131,7 +131,9 @@ pub fn show(args: ShowArgs, global: &Global) -> Result<u8> {
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     for d in digests {
         let r: CaptureRecord = archive.read_json(&d)?;
-        let n = r.normalized.clone().unwrap_or_default();
+        let n = r.normalized.as_ref();
+        let author = n.map(|n| n.author.name.as_str()).filter(|a| !a.is_empty());
+        let handle = n.and_then(|n| n.author.handle.as_deref());
         let when = r
             .captured_at
             .format(&time::format_description::well_known::Rfc3339)
@@ -139,15 +141,16 @@ pub fn show(args: ShowArgs, global: &Global) -> Result<u8> {
         if global.json {
             let line = json!({
                 "post": r.post.label(),
-                "url": r.post.url,
+                "url": r.url,
                 "capture": d.to_string(),
                 "captured_at": when,
                 "outcome": r.outcome.as_str(),
                 "error": r.error,
-                "author": n.author_name,
-                "handle": n.author_handle,
-                "text": n.text,
-                "created_at": n.created_at,
+                "author": author,
+                "handle": handle,
+                "text": n.map(|n| &n.text),
+                "created_at": n.and_then(|n| n.created_at.as_deref()),
+                "source": r.source,
                 "media": r.media.iter().map(|m| json!({"role": m.role, "url": m.url, "digest": m.digest.to_string(), "bytes": m.bytes})).collect::<Vec<_>>(),
                 "exchanges": r.exchanges.len(),
                 "article_quote": r.article_quote,
@@ -156,19 +159,19 @@ pub fn show(args: ShowArgs, global: &Global) -> Result<u8> {
             writeln!(out)?;
         } else {
             writeln!(out, "{}  {}  {}", when, r.outcome.as_str(), d)?;
-            writeln!(out, "  post: {}  {}", r.post.label(), clean(&r.post.url))?;
+            writeln!(out, "  post: {}  {}", r.post.label(), clean(&r.url))?;
             if let Some(e) = &r.error {
                 writeln!(out, "  error: {}", clean(e))?;
             }
-            if n.author_name.is_some() || n.author_handle.is_some() {
+            if author.is_some() || handle.is_some() {
                 writeln!(
                     out,
                     "  by: {} (@{})",
-                    clean(n.author_name.as_deref().unwrap_or("?")),
-                    clean(n.author_handle.as_deref().unwrap_or("?"))
+                    clean(author.unwrap_or("?")),
+                    clean(handle.unwrap_or("?"))
                 )?;
             }
-            if let Some(t) = &n.text {
+            if let Some(t) = n.map(|n| &n.text) {
                 for line in t.lines() {
                     writeln!(out, "  | {}", clean(line))?;
                 }

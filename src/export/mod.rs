@@ -24,7 +24,7 @@ pub mod wacz;
 pub mod warc;
 
 use crate::capture::Target;
-use crate::store::record::{CaptureRecord, Exchange, PostKey, ShortLinkRecord};
+use crate::store::record::{CaptureRecord, Exchange, PostId, ShortLinkRecord};
 use crate::store::{Archive, Digest};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashSet};
@@ -79,7 +79,7 @@ pub enum Selection {
     /// Every post and every short link in the archive.
     All,
     /// These posts (and the short links that led to them).
-    Posts(Vec<PostKey>),
+    Posts(Vec<PostId>),
 }
 
 /// An item named on the command line that the archive does not know.
@@ -91,7 +91,7 @@ pub struct Unknown {
     pub reason: String,
 }
 
-fn same_post(a: &PostKey, b: &PostKey) -> bool {
+fn same_post(a: &PostId, b: &PostId) -> bool {
     a.provider == b.provider && a.id == b.id
 }
 
@@ -105,9 +105,9 @@ pub fn select(
     if posts.is_empty() && articles.is_empty() {
         return Ok((Selection::All, Vec::new()));
     }
-    let mut chosen: Vec<PostKey> = Vec::new();
+    let mut chosen: Vec<PostId> = Vec::new();
     let mut unknown = Vec::new();
-    let add = |p: PostKey, chosen: &mut Vec<PostKey>| {
+    let add = |p: PostId, chosen: &mut Vec<PostId>| {
         if !chosen.iter().any(|c| same_post(c, &p)) {
             chosen.push(p);
         }
@@ -161,9 +161,9 @@ pub fn select(
     Ok((Selection::Posts(chosen), unknown))
 }
 
-fn has_captures(archive: &Archive, p: &PostKey) -> crate::Result<bool> {
+fn has_captures(archive: &Archive, p: &PostId) -> crate::Result<bool> {
     Ok(!archive
-        .list_refs(&["posts", &p.provider, &p.id])?
+        .list_refs(&["posts", p.provider.as_str(), &p.id])?
         .is_empty())
 }
 
@@ -171,7 +171,7 @@ fn has_captures(archive: &Archive, p: &PostKey) -> crate::Result<bool> {
 #[derive(Debug, Clone)]
 pub struct Plan {
     /// Each post with its capture records' digests, oldest first.
-    posts: Vec<(PostKey, Vec<Digest>)>,
+    posts: Vec<(PostId, Vec<Digest>)>,
     /// Short-link records to include (ref path, digest), in ref order.
     short_links: Vec<(String, Digest)>,
     /// Said in the warcinfo record.
@@ -195,26 +195,19 @@ impl Plan {
             }
             Selection::Posts(list) => {
                 for p in list {
-                    let refs = archive.list_refs(&["posts", &p.provider, &p.id])?;
+                    let refs = archive.list_refs(&["posts", p.provider.as_str(), &p.id])?;
                     posts
-                        .entry((p.provider.clone(), p.id.clone()))
+                        .entry((p.provider.as_str().to_string(), p.id.clone()))
                         .or_default()
                         .extend(refs.into_iter().map(|(_, d)| d));
                 }
             }
         }
-        let posts: Vec<(PostKey, Vec<Digest>)> = posts
+        let posts: Vec<(PostId, Vec<Digest>)> = posts
             .into_iter()
             .filter(|(_, v)| !v.is_empty())
-            .map(|((provider, id), v)| {
-                (
-                    PostKey {
-                        provider,
-                        id,
-                        url: String::new(),
-                    },
-                    v,
-                )
+            .filter_map(|((provider, id), v)| {
+                Some((PostId::new(crate::embed::Provider::from_name(&provider)?, id), v))
             })
             .collect();
         let mut short_links = Vec::new();
@@ -454,33 +447,29 @@ fn persist(tmp: NamedTempFile, dest: &Path) -> Result<(), ExportError> {
         .map_err(|source| ExportError::Output { path: dir, source })
 }
 
-/// The post's URL (the canonical one, else X's id-only form).
-fn post_url(p: &PostKey) -> String {
-    if !p.url.is_empty() {
-        p.url.clone()
-    } else if p.provider == "twitter" {
-        format!("https://twitter.com/i/status/{}", p.id)
-    } else {
-        p.label()
-    }
+/// The post's URL (the canonical one, else its provider's id-only form).
+fn post_url(p: &PostId) -> String {
+    Some(crate::capture::canonical_url(p))
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(|| p.label())
 }
 
-fn page(post: &PostKey, r: &CaptureRecord) -> wacz::Page {
+fn page(post: &PostId, r: &CaptureRecord) -> wacz::Page {
     let n = r.normalized.as_ref();
     let who = n
-        .and_then(|n| n.author_handle.as_deref())
+        .and_then(|n| n.author.handle.as_deref())
         .map(|h| format!("@{h}"))
         .unwrap_or_else(|| post.label());
     let text: String = n
-        .and_then(|n| n.text.as_deref())
+        .map(|n| n.text.as_str())
         .unwrap_or(r.outcome.as_str())
         .chars()
         .take(100)
         .collect();
-    let url = if r.post.url.is_empty() {
+    let url = if r.url.is_empty() {
         post_url(post)
     } else {
-        r.post.url.clone()
+        r.url.clone()
     };
     wacz::Page {
         url,
@@ -597,7 +586,12 @@ embarc-limits: max-body={max_body} bytes; max-attempts={attempts}; per-host={per
             &record_id(&[b"metadata\n".as_slice(), &digest.0].concat()),
             &warc_date(record.captured_at),
         );
-        f.push("WARC-Target-URI", clean_value(&post_url(&record.post)));
+        let target = if record.url.is_empty() {
+            post_url(&record.post)
+        } else {
+            record.url.clone()
+        };
+        f.push("WARC-Target-URI", clean_value(&target));
         if let Some(first) = record.exchanges.first() {
             f.push(
                 "WARC-Refers-To",
@@ -1030,7 +1024,7 @@ mod tests {
         let d = archive.put_bytes(&body).expect("body");
         let at = time::macros::datetime!(2024-06-20 10:00:00 UTC);
         let mut record = CaptureRecord::new(
-            PostKey {
+            PostId {
                 provider: "twitter".into(),
                 id: "20".into(),
                 url: "https://twitter.com/jack/status/20".into(),

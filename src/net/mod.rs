@@ -4,14 +4,16 @@
 //! addresses (also after DNS) unless a host was mapped there with `--mirror`,
 //! retries 429/5xx/connection errors with backoff and jitter honouring
 //! `Retry-After` and `x-rate-limit-reset`, limits concurrency per host, applies
-//! connect, read and total timeouts, caps every body, and streams bodies into
-//! the archive while hashing them.
+//! connect, read and total timeouts, caps every body, and streams bodies into a
+//! sink the caller gives ([`BodyStore`]). It knows nothing of the archive.
 
 mod guard;
+mod sink;
 
-use crate::store::record::Exchange;
-use crate::store::{Archive, Digest};
+use crate::digest::Digest;
 pub use guard::is_public;
+use serde::{Deserialize, Serialize};
+pub use sink::{BodySink, BodyStore, Memory};
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
@@ -105,6 +107,35 @@ pub const X_HOSTS: &[&str] = &[
     "publish.x.com",
 ];
 
+/// One HTTP request and its response, as a capture records it: the body is
+/// named by its SHA-256 (the object the sink stored it as).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Exchange {
+    /// The original URL (never the mirror's).
+    pub url: String,
+    /// The mirror base URL the request actually went to, if any.
+    #[serde(default)]
+    pub via: Option<String>,
+    /// `GET`, …
+    pub method: String,
+    /// The response status.
+    pub status: u16,
+    /// Response headers in order, names lowercase.
+    #[serde(default)]
+    pub headers: Vec<(String, String)>,
+    /// The body exactly as received.
+    pub body: Option<Digest>,
+    /// Its size.
+    #[serde(default)]
+    pub body_bytes: u64,
+    /// When the request started.
+    #[serde(with = "time::serde::rfc3339")]
+    pub started_at: OffsetDateTime,
+    /// How long until the body was complete.
+    #[serde(default)]
+    pub duration_ms: u64,
+}
+
 /// Why a request did not produce a response.
 #[derive(Debug, thiserror::Error)]
 pub enum NetError {
@@ -145,7 +176,7 @@ pub enum NetError {
     Store(#[from] crate::Error),
 }
 
-/// A response whose body is stored in the archive.
+/// A response, its body named by the sink it went to.
 #[derive(Debug, Clone)]
 pub struct Fetched {
     /// The exchange as the capture record keeps it.
@@ -336,15 +367,15 @@ impl Client {
     }
 
     /// One GET (redirects are returned, not followed), retried on 429, 5xx and
-    /// connection errors. The body streams into `archive`; bodies of at most
+    /// connection errors. The body streams into a sink from `store`; bodies of at most
     /// `keep_up_to` bytes are also returned.
     pub async fn get(
         &self,
         url: &str,
-        archive: &Archive,
+        store: &dyn BodyStore,
         keep_up_to: usize,
     ) -> Result<Fetched, NetError> {
-        self.get_limited(url, archive, keep_up_to, self.cfg.max_body)
+        self.get_limited(url, store, keep_up_to, self.cfg.max_body)
             .await
     }
 
@@ -353,18 +384,56 @@ impl Client {
     pub async fn get_small(
         &self,
         url: &str,
-        archive: &Archive,
+        store: &dyn BodyStore,
         limit: u64,
     ) -> Result<Fetched, NetError> {
         let keep = usize::try_from(limit).unwrap_or(usize::MAX);
-        self.get_limited(url, archive, keep, limit.min(self.cfg.max_body))
+        self.get_limited(url, store, keep, limit.min(self.cfg.max_body))
             .await
+    }
+
+    /// Fetches a page to read (an article), following up to ten redirects,
+    /// each hop checked again; the body, decoded, at most `max` bytes. Nothing
+    /// is archived.
+    pub async fn get_page(&self, url: &str, max: u64) -> Result<Vec<u8>, NetError> {
+        let keep = usize::try_from(max).unwrap_or(usize::MAX);
+        let mut url = url.to_string();
+        for _ in 0..10 {
+            let f = self.get_limited(&url, &Memory, keep, max).await?;
+            match (f.status(), f.header("location")) {
+                (300..=399, Some(loc)) => {
+                    url = url::Url::parse(&url)
+                        .and_then(|b| b.join(loc))
+                        .map_err(|e| NetError::Refused {
+                            url: url.clone(),
+                            reason: format!("bad redirect {loc:?}: {e}"),
+                        })?
+                        .to_string();
+                }
+                (200..=299, _) => {
+                    return f.decoded_body(max).ok_or(NetError::Transport {
+                        url,
+                        message: "body could not be decoded".into(),
+                    });
+                }
+                (s, _) => {
+                    return Err(NetError::Transport {
+                        url,
+                        message: format!("HTTP {s}"),
+                    });
+                }
+            }
+        }
+        Err(NetError::Refused {
+            url,
+            reason: "too many redirects".into(),
+        })
     }
 
     async fn get_limited(
         &self,
         url: &str,
-        archive: &Archive,
+        store: &dyn BodyStore,
         keep_up_to: usize,
         limit: u64,
     ) -> Result<Fetched, NetError> {
@@ -391,7 +460,7 @@ impl Client {
                 *next = tokio::time::Instant::now() + self.cfg.min_interval;
             }
             let result = self
-                .once(url, &target, via.clone(), archive, keep_up_to, limit)
+                .once(url, &target, via.clone(), store, keep_up_to, limit)
                 .await;
             drop(permit);
             let retry_in = match &result {
@@ -450,7 +519,7 @@ impl Client {
         url: &str,
         target: &str,
         via: Option<String>,
-        archive: &Archive,
+        store: &dyn BodyStore,
         keep_up_to: usize,
         limit: u64,
     ) -> Result<Fetched, NetError> {
@@ -498,7 +567,8 @@ impl Client {
                 limit,
             });
         }
-        let mut writer = archive.writer()?;
+        let mut writer = store.sink()?;
+        let mut written: u64 = 0;
         let mut kept: Option<Vec<u8>> = Some(Vec::new());
         loop {
             let chunk = tokio::time::timeout_at(
@@ -518,13 +588,14 @@ impl Client {
             })?
             .map_err(transport)?;
             let Some(chunk) = chunk else { break };
-            if writer.len() + chunk.len() as u64 > limit {
+            if written + chunk.len() as u64 > limit {
                 return Err(NetError::TooLarge {
                     url: url.to_string(),
                     limit,
                 });
             }
             writer.write(&chunk)?;
+            written += chunk.len() as u64;
             self.received
                 .fetch_add(chunk.len() as u64, std::sync::atomic::Ordering::Relaxed);
             if let Some(k) = kept.as_mut() {

@@ -12,7 +12,7 @@ pub mod view;
 use crate::capture::Target;
 use crate::embed::{Embed, Form, Kind, Provider, Span};
 use crate::store::Archive;
-use crate::store::record::PostKey;
+use crate::store::record::{CaptureRecord, PostId};
 use card::{CardOptions, MediaLinks};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -80,8 +80,8 @@ impl Default for PageLinks {
 /// and the media files used (to publish them next to the pages).
 pub struct Renderer<'a> {
     archive: &'a Archive,
-    posts: HashMap<PostKey, Arc<Vec<Capture>>>,
-    shorts: HashMap<String, Option<PostKey>>,
+    posts: HashMap<PostId, Arc<Vec<Capture>>>,
+    shorts: HashMap<String, Option<PostId>>,
     used: std::collections::BTreeSet<view::MediaRef>,
 }
 
@@ -102,11 +102,8 @@ impl<'a> Renderer<'a> {
     }
 
     /// Every capture of a post, oldest first (cached).
-    fn captures(&mut self, key: &PostKey) -> crate::Result<Arc<Vec<Capture>>> {
-        let lookup = PostKey {
-            url: String::new(),
-            ..key.clone()
-        };
+    fn captures(&mut self, key: &PostId) -> crate::Result<Arc<Vec<Capture>>> {
+        let lookup = key.clone();
         if let Some(c) = self.posts.get(&lookup) {
             return Ok(c.clone());
         }
@@ -117,13 +114,13 @@ impl<'a> Renderer<'a> {
 
     /// Reads the captures of many posts in parallel into the cache; errors
     /// are left for the per-embed read to report.
-    fn prefetch(&mut self, keys: impl Iterator<Item = PostKey>) {
+    fn prefetch(&mut self, keys: impl Iterator<Item = PostId>) {
         use rayon::prelude::*;
-        let mut wanted: Vec<PostKey> = keys.filter(|k| !self.posts.contains_key(k)).collect();
+        let mut wanted: Vec<PostId> = keys.filter(|k| !self.posts.contains_key(k)).collect();
         wanted.sort();
         wanted.dedup();
         let archive = self.archive;
-        let read_all = move || -> Vec<(PostKey, Vec<Capture>)> {
+        let read_all = move || -> Vec<(PostId, Vec<Capture>)> {
             wanted
                 .into_par_iter()
                 .filter_map(|k| {
@@ -145,7 +142,7 @@ impl<'a> Renderer<'a> {
     }
 
     /// The post a short link was resolved to, if it was.
-    fn short_link(&mut self, link: &str) -> crate::Result<Option<PostKey>> {
+    fn short_link(&mut self, link: &str) -> crate::Result<Option<PostId>> {
         if let Some(p) = self.shorts.get(link) {
             return Ok(p.clone());
         }
@@ -158,7 +155,7 @@ impl<'a> Renderer<'a> {
     /// capture of it.
     pub fn post_card(
         &mut self,
-        key: &PostKey,
+        key: &PostId,
         opts: &CardOptions,
         links: &PageLinks,
     ) -> crate::Result<Option<String>> {
@@ -192,11 +189,7 @@ impl<'a> Renderer<'a> {
         // Read every cited post's captures on all cores first (the archive
         // reads dominate); the cards are then built in order.
         self.prefetch(embeds.iter().filter_map(|e| {
-            e.id.as_ref().map(|id| PostKey {
-                provider: e.provider.as_str().into(),
-                id: id.clone(),
-                url: String::new(),
-            })
+            e.id.as_ref().map(|id| PostId::new(e.provider, id.clone()))
         }));
         let lang = page_lang(input, kind);
         let opts = CardOptions { lang: lang.clone() };
@@ -251,11 +244,7 @@ impl<'a> Renderer<'a> {
             );
         }
         let key = match (&embed.id, &embed.short_link) {
-            (Some(id), _) => Some(PostKey {
-                provider: embed.provider.as_str().into(),
-                id: id.clone(),
-                url: embed.url.clone().unwrap_or_default(),
-            }),
+            (Some(id), _) => Some(PostId::new(embed.provider, id.clone())),
             (None, Some(link)) => match self.short_link(link) {
                 Ok(p) => p,
                 Err(e) => return (None, EmbedResult::Failed(unreadable(&e)), None),
@@ -309,11 +298,11 @@ impl<'a> Renderer<'a> {
 }
 
 /// A post's captures, oldest first, each verified and read as render needs it.
-fn read_captures(archive: &Archive, key: &PostKey) -> crate::Result<Vec<Capture>> {
+fn read_captures(archive: &Archive, key: &PostId) -> crate::Result<Vec<Capture>> {
     archive
         .capture_digests(key)?
         .iter()
-        .map(|d| archive.read_json(d))
+        .map(|d| archive.read_json::<CaptureRecord>(d).map(Capture::from))
         .collect()
 }
 
@@ -379,7 +368,7 @@ pub fn page_lang(input: &[u8], kind: Kind) -> Option<String> {
 
 /// Parses `--post` arguments: a URL in any form or `provider:id`; a short link
 /// is looked up among the archive's resolutions.
-pub fn post_key(archive: &Archive, s: &str) -> crate::Result<Option<PostKey>> {
+pub fn post_key(archive: &Archive, s: &str) -> crate::Result<Option<PostId>> {
     match Target::parse(s) {
         Target::Post(p) => Ok(Some(p)),
         Target::Short(link) => Ok(archive.short_link(&link)?.and_then(|r| r.post)),

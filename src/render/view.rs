@@ -3,14 +3,11 @@
 //! plus whether the post has since gone. Pure: no I/O, no HTML. Every string
 //! here is untrusted text; only [`safe_url`] decides what may become a link.
 
-use crate::capture::syndication::{MediaKind, Segment, Tweet};
 use crate::embed::Quote;
+use crate::post::{Asset, MediaKind, Post, StoredFile, TextSpan, Verified};
 use crate::store::Digest;
-use crate::store::record::{CaptureOutcome, CaptureRecord, Media};
-use serde::Deserialize;
-use std::collections::HashMap;
+use crate::store::record::{CaptureOutcome, CaptureRecord};
 use time::OffsetDateTime;
-use time::serde::rfc3339;
 
 /// A post as a card shows it.
 #[derive(Debug, Clone, PartialEq)]
@@ -115,82 +112,37 @@ pub enum MediaView {
     },
 }
 
-/// What render reads of a capture record (`embarc.capture.v1`): the same
-/// JSON, without the exchanges, and the parsed post read straight into a
-/// [`Tweet`] (no intermediate JSON tree), which is most of render's time.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+/// What render reads of a capture record: the neutral post, not the
+/// exchanges.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Capture {
-    /// The post's URL.
-    #[serde(default, rename = "post", deserialize_with = "post_url")]
+    /// The post's URL as captured.
     pub url: String,
     /// When.
-    #[serde(with = "rfc3339")]
     pub captured_at: OffsetDateTime,
     /// What it found.
     pub outcome: CaptureOutcome,
-    /// The parsed post.
-    #[serde(default)]
-    pub normalized: Option<Normalized>,
-    /// The media stored.
-    #[serde(default)]
-    pub media: Vec<Media>,
+    /// The post.
+    pub normalized: Option<Post>,
     /// What the citing article showed.
-    #[serde(default)]
     pub article_quote: Option<Quote>,
 }
 
-/// The parsed post of a [`Capture`].
-#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
-pub struct Normalized {
-    /// Author's display name.
-    #[serde(default)]
-    pub author_name: Option<String>,
-    /// Author's handle.
-    #[serde(default)]
-    pub author_handle: Option<String>,
-    /// The text.
-    #[serde(default)]
-    pub text: Option<String>,
-    /// Creation time (ISO 8601).
-    #[serde(default)]
-    pub created_at: Option<String>,
-    /// Language.
-    #[serde(default)]
-    pub lang: Option<String>,
-    /// The full post from the syndication answer, when it was the source.
-    #[serde(default)]
-    pub tweet: Option<Tweet>,
-}
-
-fn post_url<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-    #[derive(Deserialize)]
-    struct Post {
-        #[serde(default)]
-        url: String,
+impl From<CaptureRecord> for Capture {
+    fn from(r: CaptureRecord) -> Self {
+        Capture {
+            url: r.url,
+            captured_at: r.captured_at,
+            outcome: r.outcome,
+            normalized: r.normalized,
+            article_quote: r.article_quote,
+        }
     }
-    Ok(Post::deserialize(d)?.url)
 }
 
 impl From<&CaptureRecord> for Capture {
     fn from(r: &CaptureRecord) -> Self {
-        Capture {
-            url: r.post.url.clone(),
-            captured_at: r.captured_at,
-            outcome: r.outcome,
-            normalized: r.normalized.as_ref().map(|n| Normalized {
-                author_name: n.author_name.clone(),
-                author_handle: n.author_handle.clone(),
-                text: n.text.clone(),
-                created_at: n.created_at.clone(),
-                lang: n.lang.clone(),
-                tweet: n
-                    .extra
-                    .get("tweet")
-                    .and_then(|v| Tweet::deserialize(v).ok()),
-            }),
-            media: r.media.clone(),
-            article_quote: r.article_quote.clone(),
-        }
+        Capture::from(r.clone())
     }
 }
 
@@ -251,94 +203,37 @@ pub fn post_view(
 
 /// The card of one good capture.
 fn from_capture(label: &str, record: &Capture) -> Option<PostView> {
-    let n = record.normalized.as_ref()?;
-    let by_url: HashMap<&str, &Media> = record.media.iter().map(|m| (m.url.as_str(), m)).collect();
-    let url = safe_url(&record.url);
-    match &n.tweet {
-        Some(t) => {
-            // The permalink with the author's handle (an article may cite
-            // `/i/status/ID`); the record's URL when the data is odd.
-            let url = valid_handle(&t.author.handle)
-                .filter(|_| !t.id.is_empty() && t.id.bytes().all(|b| b.is_ascii_digit()))
-                .map(|h| format!("https://twitter.com/{h}/status/{}", t.id))
-                .or(url);
-            Some(tweet_view(label, url, t, &by_url, true))
-        }
-        // oEmbed's answer: author and text only.
-        None => Some(PostView {
-            label: label.to_string(),
-            url,
-            name: one_line(n.author_name.as_deref().unwrap_or_default()),
-            handle: n.author_handle.as_deref().and_then(valid_handle),
-            avatar: None,
-            badge: None,
-            reply_to: None,
-            runs: text_runs(n.text.as_deref().unwrap_or("")),
-            media: Vec::new(),
-            missing_media: 0,
-            quoted: None,
-            created_at: n.created_at.as_deref().and_then(parse_time),
-            lang: n.lang.clone(),
-            likes: None,
-            state: State::Live,
-        }),
-    }
+    let p = record.normalized.as_ref()?;
+    Some(post_card(label, safe_url(&record.url), p, true))
 }
 
-fn tweet_view(
-    label: &str,
-    url: Option<String>,
-    t: &Tweet,
-    by_url: &HashMap<&str, &Media>,
-    with_quoted: bool,
-) -> PostView {
-    fn find<'m, 's>(
-        by_url: &HashMap<&str, &'m Media>,
-        mut candidates: impl Iterator<Item = &'s String>,
-    ) -> Option<&'m Media> {
-        candidates.find_map(|u| by_url.get(u.as_str()).copied())
-    }
-    let avatar = find(
-        by_url,
-        t.author
-            .avatar
-            .iter()
-            .chain(t.author.avatar_fallbacks.iter()),
-    )
-    .and_then(|m| media_ref(m, true));
+fn post_card(label: &str, fallback_url: Option<String>, p: &Post, with_quoted: bool) -> PostView {
+    let avatar = p
+        .author
+        .avatar
+        .as_ref()
+        .and_then(|a| stored(a, true));
     let mut media = Vec::new();
     let mut missing_media = 0;
-    for item in &t.media {
-        let file = find(
-            by_url,
-            std::iter::once(&item.url).chain(item.fallbacks.iter()),
-        );
+    for item in &p.media {
         let size = item.width.zip(item.height);
         let shown = match item.kind {
-            MediaKind::Photo => {
-                file.and_then(|m| media_ref(m, true))
-                    .map(|file| MediaView::Photo {
-                        file,
-                        alt: item
-                            .alt
-                            .as_deref()
-                            .map(one_line)
-                            .filter(|a| !a.trim().is_empty()),
-                        size,
-                    })
-            }
+            MediaKind::Photo => stored(&item.file, true).map(|file| MediaView::Photo {
+                file,
+                alt: item
+                    .alt
+                    .as_deref()
+                    .map(one_line)
+                    .filter(|a| !a.trim().is_empty()),
+                size,
+            }),
             MediaKind::Video | MediaKind::Gif => {
-                file.and_then(|m| media_ref(m, false))
-                    .map(|file| MediaView::Video {
-                        file,
-                        poster: item
-                            .poster
-                            .as_ref()
-                            .and_then(|p| by_url.get(p.as_str()))
-                            .and_then(|m| media_ref(m, true)),
-                        size,
-                        gif: item.kind == MediaKind::Gif,
-                    })
+                stored(&item.file, false).map(|file| MediaView::Video {
+                    file,
+                    poster: item.poster.as_ref().and_then(|p| stored(p, true)),
+                    size,
+                    gif: item.kind == MediaKind::Gif,
+                })
             }
         };
         match shown {
@@ -346,74 +241,56 @@ fn tweet_view(
             None => missing_media += 1,
         }
     }
-    let badge = match t.author.verified_type.as_deref() {
-        Some("Business") => Some(Badge::Business),
-        Some("Government") => Some(Badge::Government),
-        _ if t.author.verified => Some(Badge::Blue),
-        _ => None,
-    };
-    let reply_to = t.reply_to.as_ref().and_then(|r| {
-        let handle = valid_handle(&r.handle)?;
-        let link =
-            r.id.as_deref()
-                .filter(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()))
-                .map(|id| format!("https://x.com/{handle}/status/{id}"));
-        Some((handle, link))
+    let badge = p.author.verified.map(|v| match v {
+        Verified::Blue => Badge::Blue,
+        Verified::Business => Badge::Business,
+        Verified::Government => Badge::Government,
     });
-    let quoted = t.quoted.as_ref().filter(|_| with_quoted).map(|q| {
-        let qurl = valid_handle(&q.author.handle)
-            .filter(|_| q.id.bytes().all(|b| b.is_ascii_digit()))
-            .map(|h| format!("https://twitter.com/{h}/status/{}", q.id));
-        Box::new(tweet_view(
-            &format!("twitter:{}", q.id),
-            qurl,
-            q,
-            by_url,
+    let reply_to = p.reply_to.as_ref().and_then(|r| {
+        let handle = valid_handle(&r.handle)?;
+        Some((handle, r.url.as_deref().and_then(safe_url)))
+    });
+    let quoted = p.quoted.as_ref().filter(|_| with_quoted).map(|q| {
+        Box::new(post_card(
+            &q.id.label(),
+            None,
+            &q.post,
             false,
         ))
     });
+    let runs = if p.spans.is_empty() {
+        text_runs(&p.text)
+    } else {
+        span_runs(&p.spans)
+    };
     PostView {
         label: label.to_string(),
-        url,
-        name: one_line(&t.author.name),
-        handle: valid_handle(&t.author.handle),
+        url: p.url.as_deref().and_then(safe_url).or(fallback_url),
+        name: one_line(&p.author.name),
+        handle: p.author.handle.as_deref().and_then(valid_handle),
         avatar,
         badge,
         reply_to,
-        runs: segment_runs(&t.segments),
+        runs,
         media,
         missing_media,
         quoted,
-        created_at: t.created_at.as_deref().and_then(parse_time),
-        lang: t.lang.clone().filter(|l| valid_lang(l)),
-        likes: t.favorite_count,
+        created_at: p.created_at.as_deref().and_then(parse_time),
+        lang: p.lang.clone().filter(|l| valid_lang(l)),
+        likes: p.counts.likes,
         state: State::Live,
     }
 }
 
-/// Runs from parsed segments: entities become links to X, URLs show their
-/// display text and go to their expanded target (when http/https).
-fn segment_runs(segments: &[Segment]) -> Vec<Run> {
+/// Runs from typed spans: a span with an http(s) target becomes a link
+/// showing its text; anything else stays text.
+fn span_runs(spans: &[TextSpan]) -> Vec<Run> {
     let mut runs = Vec::new();
-    for s in segments {
-        match s {
-            Segment::Text { text } => runs.extend(text_runs(text)),
-            Segment::Link { display, href } => match safe_url(href) {
-                Some(href) => runs.push(Run::Link(one_line(display), href)),
-                None => runs.extend(text_runs(display)),
-            },
-            Segment::Hashtag { tag } => runs.push(Run::Link(
-                format!("#{}", one_line(tag)),
-                format!("https://x.com/hashtag/{}", encode(tag)),
-            )),
-            Segment::Mention { handle } => match valid_handle(handle) {
-                Some(h) => runs.push(Run::Link(format!("@{h}"), format!("https://x.com/{h}"))),
-                None => runs.extend(text_runs(&format!("@{handle}"))),
-            },
-            Segment::Cashtag { symbol } => runs.push(Run::Link(
-                format!("${}", one_line(symbol)),
-                format!("https://x.com/search?q=%24{}", encode(symbol)),
-            )),
+    for s in spans {
+        match (s, s.href().and_then(safe_url)) {
+            (TextSpan::Text { text }, _) => runs.extend(text_runs(text)),
+            (_, Some(href)) => runs.push(Run::Link(one_line(s.text()), href)),
+            (_, None) => runs.extend(text_runs(s.text())),
         }
     }
     runs
@@ -455,10 +332,6 @@ fn one_line(s: &str) -> String {
     without_controls(&s.replace(['\r', '\n'], " "))
 }
 
-fn encode(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
-}
-
 /// The URL if it is absolute http(s), normalized (so no scheme trick such as
 /// `javascript:`, `data:` or a control character survives); else `None`.
 pub fn safe_url(s: &str) -> Option<String> {
@@ -488,12 +361,18 @@ fn parse_time(s: &str) -> Option<OffsetDateTime> {
     OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok()
 }
 
+/// The archived file of an asset as the card needs it (`image`: `<img>`,
+/// else `<video>`), if it was stored.
+fn stored(a: &Asset, image: bool) -> Option<MediaRef> {
+    a.stored.as_ref().and_then(|f| media_ref(f, image))
+}
+
 /// The archived file as the page may use it: an extension from a fixed list by
 /// its Content-Type, so a file that claims to be HTML is never published as
 /// `.html`. `image` says what the card needs (`<img>` or `<video>`).
-fn media_ref(m: &Media, image: bool) -> Option<MediaRef> {
+fn media_ref(m: &StoredFile, image: bool) -> Option<MediaRef> {
     let ct = m
-        .content_type
+        .mime
         .as_deref()
         .unwrap_or("")
         .split(';')

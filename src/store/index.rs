@@ -2,7 +2,7 @@
 //! from refs and capture records alone. Deleting it loses nothing: opening an
 //! archive without one rebuilds it, and `embarc reindex` rebuilds it on demand.
 
-use super::record::{CaptureRecord, PostKey};
+use super::record::{CaptureRecord, PostId};
 use super::{Archive, Digest};
 use crate::error::{Error, Result};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -169,13 +169,13 @@ impl Index {
     }
 
     /// The digests of a post's captures, oldest first.
-    pub fn captures_of(&self, post: &PostKey) -> Result<Vec<Digest>> {
+    pub fn captures_of(&self, post: &PostId) -> Result<Vec<Digest>> {
         let mut stmt = self
             .conn
             .prepare("SELECT digest FROM captures WHERE provider = ?1 AND id = ?2 ORDER BY captured_at, digest")
             .map_err(|e| self.err(e))?;
         let rows = stmt
-            .query_map(params![post.provider, post.id], |r| r.get::<_, String>(0))
+            .query_map(params![post.provider.as_str(), post.id], |r| r.get::<_, String>(0))
             .map_err(|e| self.err(e))?;
         let mut out = Vec::new();
         for row in rows {
@@ -200,14 +200,14 @@ fn insert(conn: &Connection, digest: &Digest, r: &CaptureRecord) -> rusqlite::Re
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         params![
             digest.to_string(),
-            r.post.provider,
+            r.post.provider.as_str(),
             r.post.id,
-            r.post.url,
+            r.url,
             when,
             r.outcome.as_str(),
-            n.and_then(|n| n.author_name.clone()),
-            n.and_then(|n| n.author_handle.clone()),
-            n.and_then(|n| n.text.clone()),
+            n.map(|n| n.author.name.clone()).filter(|a| !a.is_empty()),
+            n.and_then(|n| n.author.handle.clone()),
+            n.map(|n| n.text.clone()),
             r.media.len() as i64,
         ],
     )

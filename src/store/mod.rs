@@ -7,7 +7,6 @@
 //! This module must never leave a partial object under a final name, never
 //! rewrite a ref, and never return unverified bytes from `read_object`.
 
-pub mod digest;
 pub mod index;
 pub mod record;
 #[cfg(feature = "cloud")]
@@ -15,8 +14,8 @@ pub mod remote;
 pub mod verify;
 
 use crate::error::{Error, IoContext, Result};
-pub use digest::{Digest, Hasher};
-use record::{CaptureRecord, PostKey};
+pub use crate::digest::{self, Digest, Hasher};
+use record::{CaptureRecord, PostId};
 use std::fs::{self, File};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
@@ -157,6 +156,9 @@ impl Archive {
             return Self::open_remote(&root, true);
         }
         if root.join(MARKER).is_file() {
+            // tmp/ may be missing from a copy (git and some backups drop empty folders).
+            let tmp = root.join("tmp");
+            fs::create_dir_all(&tmp).with_path(&tmp)?;
             let archive = Archive::local(root);
             // A writer clears what crashed writers left in tmp/ long ago.
             archive.clean_tmp(STALE_TMP)?;
@@ -663,7 +665,7 @@ impl Archive {
         let digest = self.put_json(record)?;
         let name = format!("{}-{}", stamp(record.captured_at), digest.hex());
         self.add_ref(
-            &["posts", &record.post.provider, &record.post.id, &name],
+            &["posts", record.post.provider.as_str(), &record.post.id, &name],
             &digest,
         )?;
         // Keep the cache current. The capture is stored once its ref is: an
@@ -716,7 +718,7 @@ impl Archive {
     }
 
     /// Every capture of a post, oldest first.
-    pub fn captures(&self, post: &PostKey) -> Result<Vec<(Digest, CaptureRecord)>> {
+    pub fn captures(&self, post: &PostId) -> Result<Vec<(Digest, CaptureRecord)>> {
         self.capture_digests(post)?
             .into_iter()
             .map(|d| Ok((d, self.read_json(&d)?)))
@@ -727,11 +729,11 @@ impl Archive {
     /// `STAMP-HEX` after its target, so one directory read lists them; a ref
     /// named otherwise is read. (The record read next is verified against the
     /// digest, and `verify` checks that every ref's name and content agree.)
-    pub fn capture_digests(&self, post: &PostKey) -> Result<Vec<Digest>> {
+    pub fn capture_digests(&self, post: &PostId) -> Result<Vec<Digest>> {
         #[cfg(feature = "cloud")]
         if let Some(r) = self.remote() {
             let mut named = Vec::new();
-            for item in r.list(&self.ref_rel(&["posts", &post.provider, &post.id]))? {
+            for item in r.list(&self.ref_rel(&["posts", post.provider.as_str(), &post.id]))? {
                 let name = item.rel.rsplit('/').next().unwrap_or("").to_string();
                 let digest = match name
                     .rsplit_once('-')
@@ -753,7 +755,7 @@ impl Archive {
             named.sort();
             return Ok(named.into_iter().map(|(_, d)| d).collect());
         }
-        let dir = self.ref_path(&["posts", &post.provider, &post.id]);
+        let dir = self.ref_path(&["posts", post.provider.as_str(), &post.id]);
         let entries = match fs::read_dir(&dir) {
             Ok(e) => e,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -846,6 +848,23 @@ impl ObjectWriter {
         self.tmp.as_file().sync_all().with_path(self.tmp.path())?;
         self.archive.publish(self.tmp, &digest)?;
         Ok((digest, self.bytes))
+    }
+}
+
+/// Response bodies stream into the archive as objects.
+impl crate::net::BodyStore for Archive {
+    fn sink(&self) -> Result<Box<dyn crate::net::BodySink>> {
+        Ok(Box::new(self.writer()?))
+    }
+}
+
+impl crate::net::BodySink for ObjectWriter {
+    fn write(&mut self, chunk: &[u8]) -> Result<()> {
+        ObjectWriter::write(self, chunk)
+    }
+
+    fn finish(self: Box<Self>) -> Result<(Digest, u64)> {
+        ObjectWriter::finish(*self)
     }
 }
 

@@ -2,36 +2,23 @@
 //! posts, articles' citations, and short-link resolutions. Typed, versioned by
 //! their `schema` field, and tolerant of fields a later version adds.
 
-use super::digest::Digest;
+use crate::digest::Digest;
 use crate::embed::Quote;
+use crate::post::Post;
+use serde_json::value::RawValue;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-/// Schema name of a capture record.
-pub const CAPTURE_SCHEMA: &str = "embarc.capture.v1";
+/// Schema name of a capture record written by this version.
+pub const CAPTURE_SCHEMA: &str = "embarc.capture.v2";
+/// Schema name of the capture records of embarc 0.1 (still read, upgraded).
+pub const CAPTURE_SCHEMA_V1: &str = "embarc.capture.v1";
 /// Schema name of an article record.
 pub const ARTICLE_SCHEMA: &str = "embarc.article.v1";
 /// Schema name of a short-link record.
 pub const SHORT_LINK_SCHEMA: &str = "embarc.shortlink.v1";
 
-/// A post as the archive names it.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct PostKey {
-    /// `twitter`, `youtube`, …
-    pub provider: String,
-    /// The platform's id.
-    pub id: String,
-    /// The canonical URL.
-    #[serde(default)]
-    pub url: String,
-}
-
-impl PostKey {
-    /// `provider:id`, the form `embarc show` accepts.
-    pub fn label(&self) -> String {
-        format!("{}:{}", self.provider, self.id)
-    }
-}
+pub use crate::post::PostId;
 
 /// What a capture found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -62,33 +49,7 @@ impl CaptureOutcome {
     }
 }
 
-/// One HTTP request and its response, with the body stored as an object.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Exchange {
-    /// The original URL (never the mirror's).
-    pub url: String,
-    /// The mirror base URL the request actually went to, if any.
-    #[serde(default)]
-    pub via: Option<String>,
-    /// `GET`, …
-    pub method: String,
-    /// The response status.
-    pub status: u16,
-    /// Response headers in order, names lowercase.
-    #[serde(default)]
-    pub headers: Vec<(String, String)>,
-    /// The body exactly as received.
-    pub body: Option<Digest>,
-    /// Its size.
-    #[serde(default)]
-    pub body_bytes: u64,
-    /// When the request started.
-    #[serde(with = "time::serde::rfc3339")]
-    pub started_at: OffsetDateTime,
-    /// How long until the body was complete.
-    #[serde(default)]
-    pub duration_ms: u64,
-}
+pub use crate::net::Exchange;
 
 /// A stored media file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -106,28 +67,16 @@ pub struct Media {
     pub content_type: Option<String>,
 }
 
-/// The post as parsed from the platform's answer. Fields stay optional: what a
-/// platform does not say is not invented.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct NormalizedPost {
-    /// Author's display name.
-    #[serde(default)]
-    pub author_name: Option<String>,
-    /// Author's handle without `@`.
-    #[serde(default)]
-    pub author_handle: Option<String>,
-    /// The text with entities expanded.
-    #[serde(default)]
-    pub text: Option<String>,
-    /// Creation time as the platform gives it (ISO 8601).
-    #[serde(default)]
-    pub created_at: Option<String>,
-    /// Language code.
-    #[serde(default)]
-    pub lang: Option<String>,
-    /// Anything else the parser keeps (media list, quoted post, counts, card…).
-    #[serde(default, flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+impl Media {
+    /// The file as a post's asset records it.
+    pub fn stored_file(&self) -> crate::post::StoredFile {
+        crate::post::StoredFile {
+            digest: self.digest,
+            url: self.url.clone(),
+            bytes: self.bytes,
+            mime: self.content_type.clone(),
+        }
+    }
 }
 
 /// Name and version of the tool that wrote a record.
@@ -149,32 +98,33 @@ impl Tool {
     }
 }
 
-/// `embarc.capture.v1`: one capture of one post.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// `embarc.capture.v2`: one capture of one post. Records of embarc 0.1
+/// (`embarc.capture.v1`) are read too, and upgraded as they are read.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CaptureRecord {
-    /// Always [`CAPTURE_SCHEMA`].
+    /// [`CAPTURE_SCHEMA`] (or [`CAPTURE_SCHEMA_V1`] for a record read from an
+    /// older archive).
     pub schema: String,
     /// The post.
-    pub post: PostKey,
+    pub post: PostId,
+    /// The post's URL as captured.
+    pub url: String,
     /// When the capture was made (UTC).
     #[serde(with = "time::serde::rfc3339")]
     pub captured_at: OffsetDateTime,
     /// What it found.
     pub outcome: CaptureOutcome,
-    /// Why it failed, for `failed`.
-    #[serde(default)]
+    /// Where the post came from (`syndication`, `oembed`, `api`…), when found.
+    pub source: Option<String>,
+    /// Why it failed, for `failed`; what is missing, for a partial capture.
     pub error: Option<String>,
-    /// The parsed post, when there is one.
-    #[serde(default)]
-    pub normalized: Option<NormalizedPost>,
+    /// The post, normalized: everything a card needs.
+    pub normalized: Option<Post>,
     /// Every HTTP exchange made.
-    #[serde(default)]
     pub exchanges: Vec<Exchange>,
     /// Every media file stored.
-    #[serde(default)]
     pub media: Vec<Media>,
     /// What the citing article showed of the post.
-    #[serde(default)]
     pub article_quote: Option<Quote>,
     /// The writer.
     pub tool: Tool,
@@ -182,12 +132,19 @@ pub struct CaptureRecord {
 
 impl CaptureRecord {
     /// A record with no exchanges or media yet.
-    pub fn new(post: PostKey, captured_at: OffsetDateTime, outcome: CaptureOutcome) -> Self {
+    pub fn new(
+        post: PostId,
+        url: String,
+        captured_at: OffsetDateTime,
+        outcome: CaptureOutcome,
+    ) -> Self {
         CaptureRecord {
             schema: CAPTURE_SCHEMA.into(),
             post,
+            url,
             captured_at,
             outcome,
+            source: None,
             error: None,
             normalized: None,
             exchanges: Vec::new(),
@@ -206,6 +163,110 @@ impl CaptureRecord {
     }
 }
 
+/// The record as stored, either version: the post is read once the schema is known.
+#[derive(Deserialize)]
+struct WireCapture {
+    schema: String,
+    post: WirePost,
+    #[serde(default)]
+    url: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    captured_at: OffsetDateTime,
+    outcome: CaptureOutcome,
+    #[serde(default)]
+    source: Option<String>,
+    #[serde(default)]
+    error: Option<String>,
+    #[serde(default)]
+    normalized: Option<Box<RawValue>>,
+    #[serde(default)]
+    exchanges: Vec<Exchange>,
+    #[serde(default)]
+    media: Vec<Media>,
+    #[serde(default)]
+    article_quote: Option<Quote>,
+    tool: Tool,
+}
+
+/// `post` of either version (v1 carried the URL in it).
+#[derive(Deserialize)]
+struct WirePost {
+    provider: crate::embed::Provider,
+    id: String,
+    #[serde(default)]
+    url: String,
+}
+
+/// The post of a v1 record: a few neutral fields, and the platform's parsed
+/// answer beside them (`tweet` for X), which the provider upgrades.
+#[derive(Deserialize)]
+struct NormalizedV1 {
+    #[serde(default)]
+    author_name: Option<String>,
+    #[serde(default)]
+    author_handle: Option<String>,
+    #[serde(default)]
+    text: Option<String>,
+    #[serde(default)]
+    created_at: Option<String>,
+    #[serde(default)]
+    lang: Option<String>,
+    #[serde(flatten)]
+    extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl<'de> Deserialize<'de> for CaptureRecord {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error as _;
+        let w = WireCapture::deserialize(d)?;
+        let post = PostId::new(w.post.provider, w.post.id);
+        let normalized = match (&w.normalized, w.schema.as_str()) {
+            (None, _) => None,
+            (Some(raw), CAPTURE_SCHEMA_V1) => {
+                let v1: NormalizedV1 = serde_json::from_str(raw.get()).map_err(D::Error::custom)?;
+                let from_platform =
+                    crate::capture::upgrade_v1(&post, &serde_json::Value::Object(v1.extra), &w.media);
+                Some(from_platform.unwrap_or_else(|| Post {
+                    author: crate::post::Author {
+                        name: v1.author_name.unwrap_or_default(),
+                        handle: v1.author_handle,
+                        ..Default::default()
+                    },
+                    text: v1.text.unwrap_or_default(),
+                    created_at: v1.created_at,
+                    lang: v1.lang,
+                    ..Post::default()
+                }))
+            }
+            (Some(raw), _) => Some(serde_json::from_str(raw.get()).map_err(D::Error::custom)?),
+        };
+        let source = w.source.or_else(|| {
+            // v1 kept no source: a post with a parsed tweet came from syndication.
+            (w.schema == CAPTURE_SCHEMA_V1 && normalized.is_some()).then(|| {
+                if normalized.as_ref().is_some_and(|p| !p.spans.is_empty() || p.author.avatar.is_some()) {
+                    crate::post::source::SYNDICATION.to_string()
+                } else {
+                    crate::post::source::OEMBED.to_string()
+                }
+            })
+        });
+        Ok(CaptureRecord {
+            schema: w.schema,
+            url: w.url.unwrap_or(w.post.url),
+            post,
+            captured_at: w.captured_at,
+            outcome: w.outcome,
+            source,
+            error: w.error,
+            normalized,
+            exchanges: w.exchanges,
+            media: w.media,
+            article_quote: w.article_quote,
+            tool: w.tool,
+        })
+    }
+}
+
 /// `embarc.article.v1`: which posts an article cited when it was archived.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ArticleRecord {
@@ -217,7 +278,7 @@ pub struct ArticleRecord {
     #[serde(with = "time::serde::rfc3339")]
     pub archived_at: OffsetDateTime,
     /// The posts cited.
-    pub posts: Vec<PostKey>,
+    pub posts: Vec<PostId>,
     /// Short links cited that led nowhere.
     #[serde(default)]
     pub short_links: Vec<String>,
@@ -251,5 +312,17 @@ pub struct ShortLinkRecord {
     /// Every hop.
     pub hops: Vec<Hop>,
     /// The post it led to, if any.
-    pub post: Option<PostKey>,
+    pub post: Option<PostId>,
+}
+
+impl ShortLinkRecord {
+    /// The URL of the post the link led to: the last hop's target, canonical.
+    pub fn post_url(&self) -> Option<String> {
+        self.post.as_ref()?;
+        let last = self.hops.last()?.location.as_deref()?;
+        match crate::providers::classify_url(last)? {
+            crate::providers::UrlMatch::Post(_, p) => Some(p.url),
+            crate::providers::UrlMatch::ShortLink(_) => None,
+        }
+    }
 }

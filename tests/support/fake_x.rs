@@ -250,7 +250,7 @@ pub async fn start() -> Server {
                 let id = q.get("id").cloned().unwrap_or_default();
                 let token_ok = id
                     .parse::<u64>()
-                    .is_ok_and(|n| q.get("token") == Some(&embarc::capture::token::syndication_token(n)));
+                    .is_ok_and(|n| q.get("token") == Some(&embarc::capture::twitter::token::syndication_token(n)));
                 if !token_ok {
                     return json(200, b"{}");
                 }
