@@ -8,8 +8,9 @@
 //! `cargo bench --bench export`; `EMBARC_BENCH_POSTS` scales it,
 //! `EMBARC_BENCH_DIR` picks the folder (default: a tmpfs).
 
+use embarc::post::PostId;
 use embarc::store::Archive;
-use embarc::store::record::{CaptureOutcome, CaptureRecord, Exchange, Media, PostKey};
+use embarc::store::record::{CaptureOutcome, CaptureRecord, Exchange, Media};
 use std::io::Read;
 use std::process::Command;
 use std::time::Instant;
@@ -84,11 +85,8 @@ fn main() {
         let id = format!("9{n:018}");
         let url = format!("https://twitter.com/bench/status/{id}");
         let mut record = CaptureRecord::new(
-            PostKey {
-                provider: "twitter".into(),
-                id: id.clone(),
-                url,
-            },
+            PostId::new(embarc::Provider::Twitter, id.clone()),
+            url,
             when,
             CaptureOutcome::Ok,
         );

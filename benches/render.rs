@@ -7,10 +7,11 @@
 //! Target (issue 5): 10,000 posts in under 1 s.
 
 use embarc::Kind;
+use embarc::post::{Post, PostId};
 use embarc::render::publish::{self, MediaMode};
 use embarc::render::{PageLinks, Renderer};
 use embarc::store::Archive;
-use embarc::store::record::{CaptureOutcome, CaptureRecord, Media, NormalizedPost, PostKey};
+use embarc::store::record::{CaptureOutcome, CaptureRecord, Media};
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -37,29 +38,32 @@ fn main() {
                     .expect("photo")
             })
             .collect();
-        let tweet = serde_json::json!({
-            "id": id, "text": format!("post {id} about #things"), "created_at": "2024-06-20T10:00:00Z", "lang": "en",
-            "author": {"name": "Bench Author", "handle": "bench", "avatar": "https://pbs.twimg.com/profile_images/1/a.jpg",
-                       "avatar_fallbacks": [], "verified": true, "verified_type": null},
-            "segments": [{"kind": "text", "text": format!("post {id} about ")}, {"kind": "hashtag", "tag": "things"},
-                         {"kind": "link", "display": "example.com/a", "href": "https://example.com/a"}],
+        let file = |url: String, digest: embarc::store::Digest| serde_json::json!({"url": url, "stored": {"digest": digest, "url": url, "bytes": 1, "mime": "image/jpeg"}});
+        let avatar_url = "https://pbs.twimg.com/profile_images/1/a.jpg".to_string();
+        let post: Post = serde_json::from_value(serde_json::json!({
+            "url": format!("https://twitter.com/bench/status/{id}"),
+            "text": format!("post {id} about #things"), "created_at": "2024-06-20T10:00:00Z", "lang": "en",
+            "author": {"name": "Bench Author", "handle": "bench", "url": "https://x.com/bench",
+                       "avatar": file(avatar_url.clone(), avatar), "verified": "blue"},
+            "spans": [{"kind": "text", "text": format!("post {id} about ")},
+                      {"kind": "tag", "text": "#things", "tag": "things", "href": "https://x.com/hashtag/things"},
+                      {"kind": "link", "text": "example.com/a", "href": "https://example.com/a"}],
             "media": [
-                {"kind": "photo", "url": format!("https://pbs.twimg.com/media/{id}a.jpg"), "fallbacks": [], "poster": null, "alt": "a", "width": 1200, "height": 800},
-                {"kind": "photo", "url": format!("https://pbs.twimg.com/media/{id}b.jpg"), "fallbacks": [], "poster": null, "alt": null, "width": 1200, "height": 800}],
-            "quoted": null, "reply_to": null, "favorite_count": n, "conversation_count": 0, "card": null
-        });
-        let mut extra = serde_json::Map::new();
-        extra.insert("tweet".into(), tweet);
-        let key = PostKey {
-            provider: "twitter".into(),
-            id: id.clone(),
-            url: format!("https://twitter.com/bench/status/{id}"),
-        };
-        let mut r = CaptureRecord::new(key, time::OffsetDateTime::now_utc(), CaptureOutcome::Ok);
-        r.normalized = Some(NormalizedPost {
-            extra,
-            ..NormalizedPost::default()
-        });
+                {"kind": "photo", "file": file(format!("https://pbs.twimg.com/media/{id}a.jpg"), photos[0]), "alt": "a", "width": 1200, "height": 800},
+                {"kind": "photo", "file": file(format!("https://pbs.twimg.com/media/{id}b.jpg"), photos[1]), "width": 1200, "height": 800}],
+            "counts": {"likes": n, "replies": 0},
+            "sources": {"author": "syndication", "text": "syndication"}
+        }))
+        .expect("post");
+        let key = PostId::new(embarc::Provider::Twitter, id.clone());
+        let mut r = CaptureRecord::new(
+            key,
+            format!("https://twitter.com/bench/status/{id}"),
+            time::OffsetDateTime::now_utc(),
+            CaptureOutcome::Ok,
+        );
+        r.source = Some("syndication".into());
+        r.normalized = Some(post);
         let media = |role: &str, url: String, digest| Media {
             role: role.into(),
             url,
@@ -102,11 +106,7 @@ fn main() {
         let t = Instant::now();
         let mut records = 0;
         for e in &embeds {
-            let key = PostKey {
-                provider: "twitter".into(),
-                id: e.id.clone().unwrap_or_default(),
-                url: String::new(),
-            };
+            let key = PostId::new(embarc::Provider::Twitter, e.id.clone().unwrap_or_default());
             records += archive.captures(&key).expect("captures").len();
         }
         println!(

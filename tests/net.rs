@@ -19,7 +19,7 @@ fn config(base: &str) -> NetConfig {
         max_body: 1 << 20,
         max_attempts: 3,
         max_wait: Duration::from_secs(5),
-        ..NetConfig::default()
+        ..embarc::capture::net_config()
     }
 }
 
@@ -219,7 +219,7 @@ async fn a_gzip_bomb_is_stored_as_received_and_decoded_with_a_cap() {
 #[tokio::test(flavor = "multi_thread")]
 async fn private_addresses_and_foreign_hosts_are_refused() {
     let (_d, a) = archive();
-    let c = Client::new(NetConfig::default()).expect("client");
+    let c = Client::new(embarc::capture::net_config()).expect("client");
     for url in [
         "http://169.254.169.254/latest/meta-data/",
         "https://example.com/",

@@ -149,13 +149,13 @@ proptest! {
             },
             "user": {"name": "n", "screen_name": "s"},
         });
-        let parsed = embarc::capture::syndication::parse(body.to_string().as_bytes());
+        let parsed = embarc::capture::twitter::syndication::parse(body.to_string().as_bytes());
         prop_assert!(parsed.is_ok());
     }
 
     #[test]
     fn syndication_parse_never_panics(body in prop::collection::vec(any::<u8>(), 0..512)) {
-        let _ = embarc::capture::syndication::parse(&body);
+        let _ = embarc::capture::twitter::syndication::parse(&body);
     }
 }
 
@@ -209,44 +209,90 @@ fn card_of(
     handle: &str,
     url: &str,
 ) -> String {
-    use embarc::render::{card, view};
-    use embarc::store::record::{CaptureOutcome, CaptureRecord, Media, NormalizedPost, PostKey};
-    let photo = "https://pbs.twimg.com/media/P.jpg?name=orig";
-    let tweet = serde_json::json!({
-        "id": "1", "text": text, "created_at": "2024-06-20T10:00:00Z", "lang": handle,
-        "author": {"name": name, "handle": handle, "avatar": null, "avatar_fallbacks": [], "verified": false, "verified_type": null},
-        "segments": [
-            {"kind": "text", "text": text},
-            {"kind": "link", "display": link, "href": href},
-            {"kind": "mention", "handle": handle},
-            {"kind": "hashtag", "tag": link},
-        ],
-        "media": [{"kind": "photo", "url": photo, "fallbacks": [], "poster": null, "alt": alt, "width": 4, "height": 3}],
-        "quoted": null, "reply_to": {"handle": handle, "id": link}, "favorite_count": 5, "conversation_count": 0, "card": null,
-    });
-    let mut extra = serde_json::Map::new();
-    extra.insert("tweet".into(), tweet);
-    let key = PostKey {
-        provider: "twitter".into(),
-        id: "1".into(),
-        url: url.into(),
+    use embarc::post::{
+        Asset, Author, Counts, MediaItem, MediaKind, Post, PostId, ReplyTo, StoredFile, TextSpan,
     };
-    let mut record = CaptureRecord::new(key, time::OffsetDateTime::UNIX_EPOCH, CaptureOutcome::Ok);
-    record.normalized = Some(NormalizedPost {
-        extra,
-        ..NormalizedPost::default()
-    });
+    use embarc::render::{card, view};
+    use embarc::store::record::{CaptureOutcome, CaptureRecord, Media};
+    let photo = "https://pbs.twimg.com/media/P.jpg?name=orig";
+    let digest = embarc::store::Digest::of(b"p");
+    let stored = StoredFile {
+        digest,
+        url: photo.into(),
+        bytes: 1,
+        mime: Some("image/jpeg".into()),
+    };
+    let post = Post {
+        url: Some(url.into()),
+        author: Author {
+            name: name.into(),
+            handle: Some(handle.into()),
+            url: Some(format!("https://x.com/{handle}")),
+            ..Author::default()
+        },
+        created_at: Some("2024-06-20T10:00:00Z".into()),
+        lang: Some(handle.into()),
+        text: format!("{text}{link}@{handle}#{link}"),
+        spans: vec![
+            TextSpan::Text { text: text.into() },
+            TextSpan::Link {
+                text: link.into(),
+                href: href.into(),
+            },
+            TextSpan::Mention {
+                text: format!("@{handle}"),
+                handle: handle.into(),
+                href: Some(format!("https://x.com/{handle}")),
+            },
+            TextSpan::Tag {
+                text: format!("#{link}"),
+                tag: link.into(),
+                href: Some(format!("https://x.com/hashtag/{link}")),
+            },
+        ],
+        media: vec![MediaItem {
+            kind: MediaKind::Photo,
+            file: Asset {
+                url: photo.into(),
+                fallbacks: Vec::new(),
+                stored: Some(stored),
+            },
+            poster: None,
+            alt: Some(alt.into()),
+            width: Some(4),
+            height: Some(3),
+        }],
+        reply_to: Some(ReplyTo {
+            handle: handle.into(),
+            url: Some(link.into()),
+        }),
+        counts: Counts {
+            likes: Some(5),
+            replies: Some(0),
+            reposts: None,
+        },
+        ..Post::default()
+    };
+    let key = PostId::new(embarc::Provider::Twitter, "1");
+    let mut record = CaptureRecord::new(
+        key,
+        url.into(),
+        time::OffsetDateTime::UNIX_EPOCH,
+        CaptureOutcome::Ok,
+    );
+    record.normalized = Some(post);
     record.media.push(Media {
         role: "photo".into(),
         url: photo.into(),
-        digest: embarc::store::Digest::of(b"p"),
+        digest,
         bytes: 1,
         content_type: Some("image/jpeg".into()),
     });
     // Through the record's JSON, as render reads it from the archive.
-    let capture: view::Capture =
+    let read: CaptureRecord =
         serde_json::from_slice(&serde_json::to_vec(&record).expect("JSON")).expect("readable");
-    assert_eq!(capture, view::Capture::from(&record));
+    assert_eq!(read, record);
+    let capture = view::Capture::from(read);
     let v = view::post_view("twitter:1", &[capture], None).expect("a view");
     card::card_html(
         &v,

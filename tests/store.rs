@@ -7,9 +7,8 @@
 //! set (see `child_writer`), so they exercise the library exactly as embarc does.
 
 use assert_cmd::Command;
-use embarc::store::record::{
-    CaptureOutcome, CaptureRecord, Exchange, Media, NormalizedPost, PostKey,
-};
+use embarc::post::{Author, Post, PostId};
+use embarc::store::record::{CaptureOutcome, CaptureRecord, Exchange, Media};
 use embarc::store::{Archive, Digest, verify};
 use predicates::prelude::*;
 use std::io::Read;
@@ -42,19 +41,19 @@ fn capture(archive: &Archive, id: u64, at: time::OffsetDateTime, text: &str) -> 
         .put_bytes(format!("{{\"id_str\":\"{id}\"}}").as_bytes())
         .expect("body");
     let mut r = CaptureRecord::new(
-        PostKey {
-            provider: "twitter".into(),
-            id: id.to_string(),
-            url: format!("https://twitter.com/u/status/{id}"),
-        },
+        PostId::new(embarc::Provider::Twitter, id.to_string()),
+        format!("https://twitter.com/u/status/{id}"),
         at,
         CaptureOutcome::Ok,
     );
-    r.normalized = Some(NormalizedPost {
-        author_name: Some("User".into()),
-        author_handle: Some("u".into()),
-        text: Some(text.into()),
-        ..NormalizedPost::default()
+    r.normalized = Some(Post {
+        author: Author {
+            name: "User".into(),
+            handle: Some("u".into()),
+            ..Author::default()
+        },
+        text: text.into(),
+        ..Post::default()
     });
     r.exchanges.push(Exchange {
         url: format!("https://cdn.syndication.twimg.com/tweet-result?id={id}"),
@@ -533,11 +532,7 @@ fn article_and_short_link_records_are_found_by_their_refs() {
     };
     let (_dir, archive) = sample_archive();
     let at = time::macros::datetime!(2026-06-20 10:00:00 UTC);
-    let post = PostKey {
-        provider: "twitter".into(),
-        id: "20".into(),
-        url: "https://twitter.com/jack/status/20".into(),
-    };
+    let post = PostId::new(embarc::Provider::Twitter, "20");
     let article = ArticleRecord {
         schema: ARTICLE_SCHEMA.into(),
         article: "news/story.html".into(),
@@ -561,7 +556,7 @@ fn article_and_short_link_records_are_found_by_their_refs() {
         hops: vec![Hop {
             url: "https://t.co/AbC".into(),
             status: 301,
-            location: Some(post.url.clone()),
+            location: Some("https://twitter.com/jack/status/20".into()),
             at,
         }],
         post: Some(post),

@@ -3,7 +3,7 @@
 //! would check — the text as displayed, the media to fetch at full quality, the
 //! quoted post, the card, tombstones and X's `{}` for empty lists.
 
-use embarc::capture::syndication::{Answer, MediaKind, Segment, Tweet, parse};
+use embarc::capture::twitter::syndication::{Answer, MediaKind, Segment, Tweet, parse};
 use std::path::PathBuf;
 
 fn response(name: &str) -> Vec<u8> {

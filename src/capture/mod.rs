@@ -35,6 +35,10 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// records every exchange) and says what it found. Files are not fetched here:
 /// the post's [`Asset`](crate::post::Asset)s are fetched by the shared code.
 pub trait Platform: Send + Sync {
+    /// The hosts its capture fetches from (suffix match: `twimg.com` covers
+    /// `pbs.twimg.com`). No other host is ever asked.
+    fn hosts(&self) -> &'static [&'static str];
+
     /// Asks the platform about `post`.
     fn fetch<'a>(&'a self, session: &'a mut Session<'_>, post: &'a PostId) -> BoxFuture<'a, Found>;
 
@@ -55,8 +59,33 @@ pub fn platform(provider: Provider) -> Option<&'static dyn Platform> {
     }
 }
 
+/// Every host some platform's capture fetches from.
+pub fn fetch_hosts() -> Vec<String> {
+    let mut hosts: Vec<String> = Provider::ALL
+        .into_iter()
+        .filter_map(platform)
+        .flat_map(|p| p.hosts().iter().map(|h| h.to_string()))
+        .collect();
+    hosts.sort();
+    hosts.dedup();
+    hosts
+}
+
+/// The network configuration captures need: the defaults, allowed to reach
+/// the hosts of every platform embarc captures ([`fetch_hosts`]).
+pub fn net_config() -> crate::net::NetConfig {
+    crate::net::NetConfig {
+        allowed_hosts: Some(fetch_hosts()),
+        ..crate::net::NetConfig::default()
+    }
+}
+
 /// The neutral post of a v1 record's platform part (see [`Platform::upgrade_v1`]).
-pub(crate) fn upgrade_v1(post: &PostId, legacy: &serde_json::Value, media: &[Media]) -> Option<Post> {
+pub(crate) fn upgrade_v1(
+    post: &PostId,
+    legacy: &serde_json::Value,
+    media: &[Media],
+) -> Option<Post> {
     platform(post.provider)?.upgrade_v1(legacy, media)
 }
 
@@ -184,6 +213,9 @@ pub struct PostReport {
     pub articles: Vec<String>,
     /// Why it failed.
     pub error: Option<String>,
+    /// Where the capture came from (`syndication`, `oembed`, `api`…), when it
+    /// found the post.
+    pub source: Option<String>,
 }
 
 impl PostReport {
@@ -249,6 +281,7 @@ impl Capturer {
             media: 0,
             articles: articles.clone(),
             error,
+            source: None,
         };
         let (post, url) = match target {
             Target::Post(p) => (
@@ -284,6 +317,7 @@ impl Capturer {
                     let mut r = report(Some(&post), url.clone(), "unchanged", None);
                     r.capture = Some(digest.to_string());
                     r.media = record.media.len();
+                    r.source = record.source;
                     return r;
                 }
                 let now = OffsetDateTime::now_utc();
@@ -299,6 +333,7 @@ impl Capturer {
                             .error
                             .clone()
                             .filter(|_| record.outcome == CaptureOutcome::Failed),
+                        source: record.source.clone(),
                     },
                     Err(e) => report(Some(&post), url.clone(), "failed", Some(e.to_string())),
                 }
@@ -337,7 +372,9 @@ async fn capture_post(
         let mut missing = store_assets(&mut session, &mut p, "", &mut record.media).await;
         if let Some(q) = p.quoted.as_mut() {
             let mut quoted_media = Vec::new();
-            missing.extend(store_assets(&mut session, &mut q.post, "quoted_", &mut quoted_media).await);
+            missing.extend(
+                store_assets(&mut session, &mut q.post, "quoted_", &mut quoted_media).await,
+            );
             record.media.extend(quoted_media.iter().cloned());
             // The quoted post gets a capture of its own, from the same answer,
             // so `show` and render find it by its own id.

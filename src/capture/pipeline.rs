@@ -197,7 +197,7 @@ impl RunReport {
 /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 /// use embarc::capture::pipeline::{Archiver, Plan, RunOptions};
 /// let archive = embarc::store::Archive::open_or_create("archive")?;
-/// let client = embarc::net::Client::new(embarc::net::NetConfig::default())?;
+/// let client = embarc::net::Client::new(embarc::capture::net_config())?;
 /// let mut plan = Plan::new();
 /// plan.add_url("https://twitter.com/jack/status/20");
 /// let run = Archiver::new(archive, client, RunOptions::default())
@@ -241,15 +241,23 @@ impl Archiver {
         // run side by side and each add to it.
         crate::store::index::Index::open(archive)?;
         let earlier = earlier_citations(archive);
-        let gate = std::sync::Arc::new(tokio::sync::Semaphore::new(self.options.concurrency.max(1)));
+        let gate =
+            std::sync::Arc::new(tokio::sync::Semaphore::new(self.options.concurrency.max(1)));
         let mut set = tokio::task::JoinSet::new();
         let total = plan.jobs.len();
         for (target, job) in plan.jobs {
-            let (capturer, gate, refresh) = (self.capturer.clone(), gate.clone(), self.options.refresh);
+            let (capturer, gate, refresh) =
+                (self.capturer.clone(), gate.clone(), self.options.refresh);
             set.spawn(async move {
                 let _permit = gate.acquire_owned().await;
                 let r = capturer
-                    .run(&target, job.url.as_deref(), job.quote, job.articles, refresh)
+                    .run(
+                        &target,
+                        job.url.as_deref(),
+                        job.quote,
+                        job.articles,
+                        refresh,
+                    )
                     .await;
                 (target, r)
             });
@@ -297,10 +305,8 @@ fn record_articles(
     cited: &[(String, Vec<Target>)],
     done: &[(Target, PostReport)],
 ) -> crate::Result<usize> {
-    let resolved: BTreeMap<&Target, Option<&str>> = done
-        .iter()
-        .map(|(t, r)| (t, r.post.as_deref()))
-        .collect();
+    let resolved: BTreeMap<&Target, Option<&str>> =
+        done.iter().map(|(t, r)| (t, r.post.as_deref())).collect();
     let mut written = 0;
     for (article, targets) in cited {
         if targets.iter().any(|t| !resolved.contains_key(t)) {

@@ -6,9 +6,9 @@
 //! twice and still resolves after the shortener dies.
 
 use crate::net::{Client, Fetched};
+use crate::post::PostId;
 use crate::providers::{UrlMatch, classify_url};
 use crate::store::Archive;
-use crate::post::PostId;
 use crate::store::record::{Hop, SHORT_LINK_SCHEMA, ShortLinkRecord};
 use regex::bytes::Regex;
 use std::sync::LazyLock;
@@ -38,7 +38,9 @@ pub async fn resolve(client: &Client, archive: &Archive, short: &str) -> Resolut
                 .is_none()
                 .then(|| "the archived resolution led to no post".to_string()),
             post: record.post.clone().map(|p| {
-                let url = record.post_url().unwrap_or_else(|| super::canonical_url(&p));
+                let url = record
+                    .post_url()
+                    .unwrap_or_else(|| super::canonical_url(&p));
                 (p, url)
             }),
             cached: true,

@@ -73,17 +73,19 @@ pub fn archive(args: ArchiveArgs, global: &Global) -> Result<u8> {
     let mut failed = 0usize;
     let mut plan = Plan::new();
     let client = page_client(global)?;
-    runtime()?.block_on(plan.add_inputs(&inputs, &opts, &client, |problem| match problem {
-        InputProblem::Skipped { name, reason } => {
-            if !global.quiet {
-                eprintln!("embarc: warning: skipped {}: {reason}", clean(&name));
+    runtime()?.block_on(
+        plan.add_inputs(&inputs, &opts, &client, |problem| match problem {
+            InputProblem::Skipped { name, reason } => {
+                if !global.quiet {
+                    eprintln!("embarc: warning: skipped {}: {reason}", clean(&name));
+                }
             }
-        }
-        InputProblem::Failed(e) => {
-            failed += 1;
-            eprintln!("embarc: {}", clean(&e.to_string()));
-        }
-    }));
+            InputProblem::Failed(e) => {
+                failed += 1;
+                eprintln!("embarc: {}", clean(&e.to_string()));
+            }
+        }),
+    );
     let code = run_plan(plan, &args.limits, global)?;
     Ok(if failed > 0 { exit::SOME_FAILED } else { code })
 }
@@ -104,7 +106,7 @@ fn net_config(global: &Global, rate: Option<f64>, read_timeout: f64) -> NetConfi
             .map_or(std::time::Duration::ZERO, |r| {
                 std::time::Duration::from_secs_f64(1.0 / r)
             }),
-        ..NetConfig::default()
+        ..embarc::capture::net_config()
     }
 }
 

@@ -207,7 +207,10 @@ impl Plan {
             .into_iter()
             .filter(|(_, v)| !v.is_empty())
             .filter_map(|((provider, id), v)| {
-                Some((PostId::new(crate::embed::Provider::from_name(&provider)?, id), v))
+                Some((
+                    PostId::new(crate::embed::Provider::from_name(&provider)?, id),
+                    v,
+                ))
             })
             .collect();
         let mut short_links = Vec::new();
@@ -1024,11 +1027,8 @@ mod tests {
         let d = archive.put_bytes(&body).expect("body");
         let at = time::macros::datetime!(2024-06-20 10:00:00 UTC);
         let mut record = CaptureRecord::new(
-            PostId {
-                provider: "twitter".into(),
-                id: "20".into(),
-                url: "https://twitter.com/jack/status/20".into(),
-            },
+            PostId::new(crate::embed::Provider::Twitter, "20"),
+            "https://twitter.com/jack/status/20".into(),
             at,
             CaptureOutcome::Ok,
         );

@@ -80,7 +80,9 @@ impl Default for NetConfig {
     fn default() -> Self {
         NetConfig {
             mirrors: Vec::new(),
-            allowed_hosts: Some(X_HOSTS.iter().map(|h| h.to_string()).collect()),
+            // Nothing until the caller says which hosts (the platforms' own:
+            // `capture::net_config`), or `None` for any public host.
+            allowed_hosts: Some(Vec::new()),
             user_agent: format!(
                 "embarc/{} (+https://github.com/embarc; archiving embedded posts)",
                 env!("CARGO_PKG_VERSION")
@@ -96,16 +98,6 @@ impl Default for NetConfig {
         }
     }
 }
-
-/// The hosts X capture needs.
-pub const X_HOSTS: &[&str] = &[
-    "twitter.com",
-    "x.com",
-    "t.co",
-    "twimg.com",
-    "publish.twitter.com",
-    "publish.x.com",
-];
 
 /// One HTTP request and its response, as a capture records it: the body is
 /// named by its SHA-256 (the object the sink stored it as).

@@ -188,9 +188,11 @@ impl<'a> Renderer<'a> {
         let embeds = crate::detect(input, kind);
         // Read every cited post's captures on all cores first (the archive
         // reads dominate); the cards are then built in order.
-        self.prefetch(embeds.iter().filter_map(|e| {
-            e.id.as_ref().map(|id| PostId::new(e.provider, id.clone()))
-        }));
+        self.prefetch(
+            embeds
+                .iter()
+                .filter_map(|e| e.id.as_ref().map(|id| PostId::new(e.provider, id.clone()))),
+        );
         let lang = page_lang(input, kind);
         let opts = CardOptions { lang: lang.clone() };
         let mut replacements = Vec::new();
@@ -265,12 +267,15 @@ impl<'a> Renderer<'a> {
             Err(e) => return (Some(label), EmbedResult::Failed(unreadable(&e)), None),
         };
         if captures.is_empty() {
-            let why = if embed.provider == Provider::Twitter {
-                "not in the archive; run `embarc archive` on this article"
+            let why = if crate::capture::platform(embed.provider).is_some() {
+                "not in the archive; run `embarc archive` on this article".to_string()
             } else {
-                "not in the archive (embarc captures X posts only so far)"
+                format!(
+                    "not in the archive (embarc does not capture {} posts yet)",
+                    embed.provider
+                )
             };
-            return (Some(label), EmbedResult::Kept(why.into()), None);
+            return (Some(label), EmbedResult::Kept(why), None);
         }
         match view::post_view(&label, &captures, embed.quote.as_ref()) {
             Some(v) => {

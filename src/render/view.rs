@@ -208,11 +208,7 @@ fn from_capture(label: &str, record: &Capture) -> Option<PostView> {
 }
 
 fn post_card(label: &str, fallback_url: Option<String>, p: &Post, with_quoted: bool) -> PostView {
-    let avatar = p
-        .author
-        .avatar
-        .as_ref()
-        .and_then(|a| stored(a, true));
+    let avatar = p.author.avatar.as_ref().and_then(|a| stored(a, true));
     let mut media = Vec::new();
     let mut missing_media = 0;
     for item in &p.media {
@@ -250,14 +246,11 @@ fn post_card(label: &str, fallback_url: Option<String>, p: &Post, with_quoted: b
         let handle = valid_handle(&r.handle)?;
         Some((handle, r.url.as_deref().and_then(safe_url)))
     });
-    let quoted = p.quoted.as_ref().filter(|_| with_quoted).map(|q| {
-        Box::new(post_card(
-            &q.id.label(),
-            None,
-            &q.post,
-            false,
-        ))
-    });
+    let quoted = p
+        .quoted
+        .as_ref()
+        .filter(|_| with_quoted)
+        .map(|q| Box::new(post_card(&q.id.label(), None, &q.post, false)));
     let runs = if p.spans.is_empty() {
         text_runs(&p.text)
     } else {

@@ -175,7 +175,9 @@ impl Index {
             .prepare("SELECT digest FROM captures WHERE provider = ?1 AND id = ?2 ORDER BY captured_at, digest")
             .map_err(|e| self.err(e))?;
         let rows = stmt
-            .query_map(params![post.provider.as_str(), post.id], |r| r.get::<_, String>(0))
+            .query_map(params![post.provider.as_str(), post.id], |r| {
+                r.get::<_, String>(0)
+            })
             .map_err(|e| self.err(e))?;
         let mut out = Vec::new();
         for row in rows {

@@ -13,8 +13,8 @@ pub mod record;
 pub mod remote;
 pub mod verify;
 
-use crate::error::{Error, IoContext, Result};
 pub use crate::digest::{self, Digest, Hasher};
+use crate::error::{Error, IoContext, Result};
 use record::{CaptureRecord, PostId};
 use std::fs::{self, File};
 use std::io::{self, Read, Write};
@@ -665,7 +665,12 @@ impl Archive {
         let digest = self.put_json(record)?;
         let name = format!("{}-{}", stamp(record.captured_at), digest.hex());
         self.add_ref(
-            &["posts", record.post.provider.as_str(), &record.post.id, &name],
+            &[
+                "posts",
+                record.post.provider.as_str(),
+                &record.post.id,
+                &name,
+            ],
             &digest,
         )?;
         // Keep the cache current. The capture is stored once its ref is: an

@@ -5,8 +5,8 @@
 use crate::digest::Digest;
 use crate::embed::Quote;
 use crate::post::Post;
-use serde_json::value::RawValue;
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use time::OffsetDateTime;
 
 /// Schema name of a capture record written by this version.
@@ -224,8 +224,11 @@ impl<'de> Deserialize<'de> for CaptureRecord {
             (None, _) => None,
             (Some(raw), CAPTURE_SCHEMA_V1) => {
                 let v1: NormalizedV1 = serde_json::from_str(raw.get()).map_err(D::Error::custom)?;
-                let from_platform =
-                    crate::capture::upgrade_v1(&post, &serde_json::Value::Object(v1.extra), &w.media);
+                let from_platform = crate::capture::upgrade_v1(
+                    &post,
+                    &serde_json::Value::Object(v1.extra),
+                    &w.media,
+                );
                 Some(from_platform.unwrap_or_else(|| Post {
                     author: crate::post::Author {
                         name: v1.author_name.unwrap_or_default(),
@@ -243,7 +246,10 @@ impl<'de> Deserialize<'de> for CaptureRecord {
         let source = w.source.or_else(|| {
             // v1 kept no source: a post with a parsed tweet came from syndication.
             (w.schema == CAPTURE_SCHEMA_V1 && normalized.is_some()).then(|| {
-                if normalized.as_ref().is_some_and(|p| !p.spans.is_empty() || p.author.avatar.is_some()) {
+                if normalized
+                    .as_ref()
+                    .is_some_and(|p| !p.spans.is_empty() || p.author.avatar.is_some())
+                {
                     crate::post::source::SYNDICATION.to_string()
                 } else {
                     crate::post::source::OEMBED.to_string()

@@ -61,6 +61,17 @@ pub struct X {
 }
 
 impl Platform for X {
+    fn hosts(&self) -> &'static [&'static str] {
+        &[
+            "twitter.com",
+            "x.com",
+            "t.co",
+            "twimg.com",
+            "publish.twitter.com",
+            "publish.x.com",
+        ]
+    }
+
     fn fetch<'a>(&'a self, s: &'a mut Session<'_>, post: &'a PostId) -> BoxFuture<'a, Found> {
         Box::pin(self.fetch_post(s, post))
     }
@@ -127,7 +138,9 @@ impl X {
                 },
                 other => Found::failed(format!(
                     "syndication answered an empty object and oEmbed {}",
-                    other.map_or("did not answer".to_string(), |s| format!("answered HTTP {s}"))
+                    other.map_or("did not answer".to_string(), |s| format!(
+                        "answered HTTP {s}"
+                    ))
                 )),
             },
             Judged::Failed(reason) => Found::failed(reason),

@@ -118,7 +118,7 @@ mod node_vectors {
     /// expression (tests/fixtures/syndication-tokens.tsv).
     #[test]
     fn matches_node_on_3000_ids() {
-        let text = include_str!("../../tests/fixtures/syndication-tokens.tsv");
+        let text = include_str!("../../../tests/fixtures/syndication-tokens.tsv");
         let mut n = 0;
         for line in text.lines().filter(|l| !l.starts_with('#')) {
             let (id, token) = line.split_once('\t').expect("id<TAB>token");
