@@ -2,7 +2,7 @@
 //! the same size, through `embarc::detect`, on one core and on all cores.
 //!
 //! Run with `cargo bench --bench scan` (set `EMBARC_CORPUS` to the articles folder
-//! if it is not at `../shared/corpus/articles`, `EMBARC_BENCH_MB` to change size).
+//! if it is not at `tests/fixtures/corpus/articles`, `EMBARC_BENCH_MB` to change size).
 //! Targets (issue 2): ≥ 1 GB/s per core on embed-free input, ≥ 100 MB/s per core
 //! on the corpus.
 
@@ -15,7 +15,7 @@ fn corpus_dir() -> PathBuf {
     std::env::var_os("EMBARC_CORPUS")
         .map(PathBuf::from)
         .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/articles")
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/corpus/articles")
         })
 }
 

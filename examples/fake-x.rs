@@ -6,7 +6,7 @@
 //! ```
 //!
 //! It plays every host embarc fetches with the real answers in
-//! `../shared/corpus/responses/` (set `EMBARC_RESPONSES` to point elsewhere),
+//! `tests/fixtures/corpus/responses/` (set `EMBARC_RESPONSES` to point elsewhere),
 //! plus X's failure modes for the ids listed in `tests/support/fake_x.rs`.
 
 #[path = "../tests/support/mod.rs"]

@@ -5,7 +5,7 @@
 # `cargo bench --bench scan`; this adds reading files and printing JSON.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-corpus=${EMBARC_CORPUS:-../shared/corpus/articles}
+corpus=${EMBARC_CORPUS:-tests/fixtures/corpus/articles}
 mb=${EMBARC_BENCH_MB:-200}
 work=$(mktemp -d /dev/shm/embarc-bench.XXXXXX)
 trap 'rm -rf "$work"' EXIT

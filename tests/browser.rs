@@ -3,7 +3,7 @@
 //! takes a screenshot, and the test checks that the page asked nothing of any
 //! host but its own (Chromium's own calls to Google, which no flag stops, are
 //! told apart: tunnels to hosts the page never names). Needs Debian's
-//! `chromium` (installed by .ci/run).
+//! `chromium` (scripts/test installs it).
 
 mod support;
 
@@ -26,7 +26,7 @@ fn chromium() -> PathBuf {
             })
         });
     found.unwrap_or_else(|| {
-        panic!("this test needs Chromium: `apt-get install chromium fonts-noto-color-emoji fonts-wqy-microhei` (.ci/run does it)")
+        panic!("this test needs Chromium: `apt-get install chromium fonts-noto-color-emoji fonts-wqy-microhei` (scripts/test does it)")
     })
 }
 

@@ -1,4 +1,4 @@
-//! Detection against real third-party articles: `../shared/corpus/articles/`
+//! Detection against real third-party articles: `tests/fixtures/corpus/articles/`
 //! with `truth.jsonl`, the embeds a person found in each. Runs the real binary
 //! over the whole folder, as an archivist would.
 //!
@@ -17,7 +17,7 @@ fn corpus() -> PathBuf {
     let dir = std::env::var_os("EMBARC_CORPUS")
         .map(PathBuf::from)
         .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/articles")
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/corpus/articles")
         });
     assert!(
         dir.join("truth.jsonl").is_file(),

@@ -290,6 +290,20 @@ fn rehashed(stderr: &str) -> (u64, u64) {
 }
 
 #[test]
+fn moto_log_lines_coloured_by_werkzeug_are_read_plain() {
+    assert_eq!(
+        s3::without_colours(
+            "127.0.0.1 - - [01/Dec/2026 14:29:49] \"\x1b[33mHEAD /b/.embarc-test-mark-0 HTTP/1.1\x1b[0m\" 404 -"
+        ),
+        "127.0.0.1 - - [01/Dec/2026 14:29:49] \"HEAD /b/.embarc-test-mark-0 HTTP/1.1\" 404 -"
+    );
+    assert_eq!(
+        s3::without_colours("\x1b[31m\x1b[1mPUT /b HTTP/1.1\x1b[0m"),
+        "PUT /b HTTP/1.1"
+    );
+}
+
+#[test]
 fn moto_harness_serves_a_bucket() {
     let s3 = s3::start();
     assert!(

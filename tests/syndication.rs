@@ -1,5 +1,5 @@
 //! The syndication parser on real answers captured from X
-//! (`../shared/corpus/responses/syndication/`): what a reader of the archive
+//! (`tests/fixtures/corpus/responses/syndication/`): what a reader of the archive
 //! would check — the text as displayed, the media to fetch at full quality, the
 //! quoted post, the card, tombstones and X's `{}` for empty lists.
 
@@ -10,7 +10,7 @@ fn response(name: &str) -> Vec<u8> {
     let dir = std::env::var_os("EMBARC_RESPONSES")
         .map(PathBuf::from)
         .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/responses")
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/corpus/responses")
         });
     let path = dir.join("syndication").join(name);
     std::fs::read(&path)

@@ -1,8 +1,8 @@
 //! A fake X on one local port, playing every host embarc talks to with the
-//! real answers in `shared/corpus/responses/` and X's behaviours: redirects and
-//! browser-style t.co pages, tombstones, `{}` for a bad token, 404, 403, 429
-//! with `x-rate-limit-reset`, 503 bursts, a redirect to 169.254.169.254, and
-//! redirect loops. Map each host to it with the flags from [`mirror_flags`].
+//! real answers in `tests/fixtures/corpus/responses/` and X's behaviours:
+//! redirects and browser-style t.co pages, tombstones, `{}` for a bad token,
+//! 404, 403, 429 with `x-rate-limit-reset`, 503 bursts, a redirect to
+//! 169.254.169.254, and redirect loops. Map each host to it with the flags from [`mirror_flags`].
 
 use super::{Reply, Server, response};
 use std::collections::HashMap;
@@ -191,12 +191,12 @@ pub fn mirror_flags(base: &str) -> Vec<String> {
         .collect()
 }
 
-/// The responses folder (`EMBARC_RESPONSES`, default `../shared/corpus/responses`).
+/// The responses folder (`EMBARC_RESPONSES`, default `tests/fixtures/corpus/responses`).
 pub fn responses_dir() -> PathBuf {
     std::env::var_os("EMBARC_RESPONSES")
         .map(PathBuf::from)
         .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/responses")
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/corpus/responses")
         })
 }
 

@@ -78,7 +78,7 @@ pub fn start() -> S3 {
         for line in BufReader::new(stderr).lines() {
             let Ok(line) = line else { return };
             if let Ok(mut l) = sink.lock() {
-                l.push(line);
+                l.push(without_colours(&line));
             }
         }
     });
@@ -419,4 +419,27 @@ impl Drop for S3 {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A log line without its ANSI colours: werkzeug paints the request of a 4xx or
+/// 5xx answer (`"\x1b[33mHEAD /b/k HTTP/1.1\x1b[0m" 404`) in some installs and
+/// not in others, and the request is read from between the quotes.
+pub fn without_colours(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\x1b' {
+            // CSI: ESC [ parameters… final byte in @..~
+            if chars.next() == Some('[') {
+                for c in chars.by_ref() {
+                    if ('@'..='~').contains(&c) {
+                        break;
+                    }
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
