@@ -10,6 +10,7 @@
 
 pub mod capture;
 pub mod detect;
+pub mod digest;
 pub mod embed;
 pub mod error;
 pub mod export;
