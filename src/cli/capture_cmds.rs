@@ -99,7 +99,7 @@ pub fn archive(args: ArchiveArgs, global: &Global) -> Result<u8> {
             Ok(s) => s,
             Err(e) => {
                 failed += 1;
-                eprintln!("embarc: {e}");
+                eprintln!("embarc: {}", clean(&e.full_message()));
                 continue;
             }
         };
@@ -123,7 +123,7 @@ pub fn archive(args: ArchiveArgs, global: &Global) -> Result<u8> {
             }
             Outcome::Failed(e) => {
                 failed += 1;
-                eprintln!("embarc: {}", clean(&e.to_string()));
+                eprintln!("embarc: {}", clean(&e.full_message()));
                 continue;
             }
         };
