@@ -3,7 +3,7 @@
 //! kind belongs to the command line, which knows its flags. A variant with a
 //! cause keeps it as its `source` and does not repeat it in its message, so a
 //! reporter that prints the chain (`{err:#}`) prints each cause once;
-//! [`Error::full_message`] is that line for a reason kept as text.
+//! [`full_message`] is that line for a reason kept as text.
 //!
 //! This module is a leaf: it names digests through [`crate::digest`] and must
 //! not import the store (or any stage).
@@ -98,15 +98,22 @@ impl Error {
     /// the line `{err:#}` prints, for a reason kept as text (a per-item
     /// outcome, a report's problem), where no reporter walks the chain.
     pub fn full_message(&self) -> String {
-        let mut line = self.to_string();
-        let mut cause = std::error::Error::source(self);
-        while let Some(c) = cause {
-            line.push_str(": ");
-            line.push_str(&c.to_string());
-            cause = c.source();
-        }
-        line
+        full_message(self)
     }
+}
+
+/// Any error followed by its causes, each once (`what: cause: cause`), as
+/// [`Error::full_message`]: for errors that wrap this crate's (a fetch's, an
+/// export's).
+pub fn full_message(err: &dyn std::error::Error) -> String {
+    let mut line = err.to_string();
+    let mut cause = err.source();
+    while let Some(c) = cause {
+        line.push_str(": ");
+        line.push_str(&c.to_string());
+        cause = c.source();
+    }
+    line
 }
 
 /// Adds the path to an I/O error.

@@ -1,6 +1,6 @@
 //! Where an archive's bytes live, behind one seam: a folder on this machine
 //! ([`Folder`]) or, with the `cloud` feature, keys under a bucket prefix
-//! ([`super::remote::Remote`]). [`super::Archive`] picks one when it opens and
+//! (`remote::Remote`). [`super::Archive`] picks one when it opens and
 //! calls it for every object and ref; nothing else in the crate sees it.
 //!
 //! A backend moves bytes under keys, the paths of archive/FORMAT.md below the
