@@ -1,4 +1,6 @@
-//! SHA-256 digests: the names of objects, written `sha256:HEX` in records.
+//! SHA-256 digests: the names of objects, written `sha256:HEX` in records. A
+//! leaf module (it depends on nothing of embarc), so errors and the store can
+//! both name digests without importing each other.
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use sha2::{Digest as _, Sha256};

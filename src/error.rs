@@ -1,13 +1,22 @@
-//! The library's error type: every variant names the file or URL it concerns.
+//! The library's error type: every variant names what failed and where (the
+//! file, object or URL), never which command-line flag to use: advice of that
+//! kind belongs to the command line, which knows its flags. A variant with a
+//! cause keeps it as its `source` and does not repeat it in its message, so a
+//! reporter that prints the chain (`{err:#}`) prints each cause once;
+//! [`full_message`] is that line for a reason kept as text.
+//!
+//! This module is a leaf: it names digests through [`crate::digest`] and must
+//! not import the store (or any stage).
 
+use crate::digest::Digest;
 use std::path::PathBuf;
 
 /// Errors of embarc's library. Per-article problems during a scan are reported
 /// as values (see [`crate::scan::Outcome`]); this type carries their cause.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// Reading or listing a file failed.
-    #[error("{}: {source}", path.display())]
+    /// Reading, writing or listing a file failed.
+    #[error("{}", path.display())]
     Io {
         /// The file or folder.
         path: PathBuf,
@@ -15,8 +24,8 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
-    /// An article is larger than the configured cap.
-    #[error("{}: {size} bytes is over the {limit}-byte limit for one article; split the file or raise the limit with --max-size", path.display())]
+    /// A file or object is larger than the cap its reader was given.
+    #[error("{}: {size} bytes is over the {limit}-byte limit", path.display())]
     TooLarge {
         /// The file.
         path: PathBuf,
@@ -26,7 +35,7 @@ pub enum Error {
         limit: u64,
     },
     /// A folder that is not an embarc archive (and not empty).
-    #[error("{}: not an embarc archive (no EMBARC-ARCHIVE marker) and not empty; pass --archive with an archive or an empty folder", path.display())]
+    #[error("{}: not an embarc archive (no EMBARC-ARCHIVE marker) and not empty", path.display())]
     NotAnArchive {
         /// The folder.
         path: PathBuf,
@@ -37,15 +46,15 @@ pub enum Error {
         /// The object file.
         path: PathBuf,
         /// Its name.
-        expected: crate::store::Digest,
+        expected: Digest,
         /// What its bytes hash to.
-        actual: crate::store::Digest,
+        actual: Digest,
     },
     /// A record refers to an object the archive lacks.
     #[error("{referrer}: refers to {digest}, which is not in the archive")]
     Missing {
         /// The missing object.
-        digest: crate::store::Digest,
+        digest: Digest,
         /// Who refers to it.
         referrer: String,
     },
@@ -58,7 +67,7 @@ pub enum Error {
         reason: String,
     },
     /// The SQLite index failed.
-    #[error("{}: index error: {source}; delete it and run `embarc reindex`", path.display())]
+    #[error("{}: index error (the index is a cache: delete it and run `embarc reindex`)", path.display())]
     Index {
         /// The index file.
         path: PathBuf,
@@ -84,6 +93,29 @@ pub enum Error {
     },
 }
 
+impl Error {
+    /// This error followed by its causes, each once (`what: cause: cause`):
+    /// the line `{err:#}` prints, for a reason kept as text (a per-item
+    /// outcome, a report's problem), where no reporter walks the chain.
+    pub fn full_message(&self) -> String {
+        full_message(self)
+    }
+}
+
+/// Any error followed by its causes, each once (`what: cause: cause`), as
+/// [`Error::full_message`]: for errors that wrap this crate's (a fetch's, an
+/// export's).
+pub fn full_message(err: &dyn std::error::Error) -> String {
+    let mut line = err.to_string();
+    let mut cause = err.source();
+    while let Some(c) = cause {
+        line.push_str(": ");
+        line.push_str(&c.to_string());
+        cause = c.source();
+    }
+    line
+}
+
 /// Adds the path to an I/O error.
 pub trait IoContext<T> {
     /// Wraps the error with `path`.
@@ -101,3 +133,20 @@ impl<T> IoContext<T> for std::result::Result<T, std::io::Error> {
 
 /// The library's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cause_is_printed_once() {
+        let e = Error::Io {
+            path: "/etc/passwd/EMBARC-ARCHIVE".into(),
+            source: std::io::Error::from_raw_os_error(20),
+        };
+        let line = e.full_message();
+        assert!(line.starts_with("/etc/passwd/EMBARC-ARCHIVE: "), "{line}");
+        assert_eq!(line.matches("os error 20").count(), 1, "{line}");
+        assert!(!e.to_string().contains("os error"), "{e}");
+    }
+}

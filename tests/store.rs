@@ -291,11 +291,8 @@ fn refs_are_never_rewritten() {
             .add_ref(&["short", "t.co", "X1"], &b)
             .expect("second")
     );
-    let refs = archive.list_refs(&["short"]).expect("list");
-    assert_eq!(
-        refs,
-        vec![(vec!["short".into(), "t.co".into(), "X1".into()], a)]
-    );
+    let links = archive.short_links().expect("list");
+    assert_eq!(links, vec![("t.co/X1".to_string(), a)]);
 }
 
 #[test]
@@ -509,6 +506,34 @@ fn captures_added_later_are_listed_without_a_reindex() {
         .stdout(predicate::str::starts_with("{\"post\":\"twitter:42\""));
 }
 
+/// The typed listings: every post with its captures oldest first, from refs
+/// alone, and one post's captures the same.
+#[test]
+fn posts_and_their_captures_are_listed_oldest_first() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let archive = Archive::open_or_create(dir.path().join("archive")).expect("create");
+    let t0 = time::macros::datetime!(2026-06-20 10:00:00 UTC);
+    let later = capture(&archive, 7, t0 + time::Duration::hours(2), "later");
+    let earlier = capture(&archive, 7, t0, "earlier");
+    let other = capture(&archive, 20, t0 + time::Duration::hours(1), "other");
+    let posts = archive.posts().expect("posts");
+    let listed: Vec<(String, Vec<Digest>)> = posts
+        .iter()
+        .map(|(p, ds)| (p.label(), ds.clone()))
+        .collect();
+    assert_eq!(
+        listed,
+        vec![
+            ("twitter:20".to_string(), vec![other]),
+            ("twitter:7".to_string(), vec![earlier, later]),
+        ]
+    );
+    assert_eq!(
+        archive.capture_digests(&posts[1].0).expect("captures"),
+        vec![earlier, later]
+    );
+}
+
 #[test]
 fn async_streams_are_hashed_while_written() {
     let (_dir, archive) = sample_archive();
@@ -541,9 +566,14 @@ fn article_and_short_link_records_are_found_by_their_refs() {
         short_links: vec![],
     };
     let d = archive.put_article(&article).expect("article");
-    let refs = archive.list_refs(&["articles"]).expect("refs");
-    assert_eq!(refs.len(), 1);
-    assert_eq!(refs[0].1, d);
+    let all = archive.articles().expect("articles");
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0].as_ref().expect("read"), &article);
+    assert_eq!(
+        archive.article("news/story.html").expect("by name"),
+        vec![article.clone()]
+    );
+    assert!(archive.article("news/other.html").expect("none").is_empty());
     assert_eq!(
         archive.read_json::<ArticleRecord>(&d).expect("read"),
         article
@@ -569,6 +599,21 @@ fn article_and_short_link_records_are_found_by_their_refs() {
         kept,
         "the first resolution stays"
     );
+}
+
+/// `--archive` naming a file: the OS error is printed once (not once in the
+/// message and again as its cause), and the path given is named.
+#[cfg(unix)]
+#[test]
+fn an_archive_that_is_a_file_prints_its_cause_once() {
+    let out = embarc(Path::new("/etc/passwd"))
+        .arg("ls")
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.matches("os error 20").count(), 1, "{err}");
+    assert!(err.contains("/etc/passwd"), "{err}");
 }
 
 #[test]

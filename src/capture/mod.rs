@@ -335,7 +335,7 @@ impl Capturer {
                             .filter(|_| record.outcome == CaptureOutcome::Failed),
                         source: record.source.clone(),
                     },
-                    Err(e) => report(Some(&post), url.clone(), "failed", Some(e.to_string())),
+                    Err(e) => report(Some(&post), url.clone(), "failed", Some(e.full_message())),
                 }
             })
             .await;

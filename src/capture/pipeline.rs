@@ -342,10 +342,7 @@ fn record_articles(
 /// Every article the archive already records as citing each post.
 fn earlier_citations(archive: &Archive) -> BTreeMap<String, Vec<String>> {
     let mut by_post: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for (_, digest) in archive.list_refs(&["articles"]).unwrap_or_default() {
-        let Ok(record) = archive.read_json::<ArticleRecord>(&digest) else {
-            continue;
-        };
+    for record in archive.articles().unwrap_or_default().into_iter().flatten() {
         for p in record.posts {
             let list = by_post.entry(p.label()).or_default();
             if !list.contains(&record.article) {

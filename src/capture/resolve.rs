@@ -56,7 +56,7 @@ pub async fn resolve(client: &Client, archive: &Archive, short: &str) -> Resolut
         }
         let fetched = match client.get_small(&url, archive, 256 * 1024).await {
             Ok(f) => f,
-            Err(e) => break Err(e.to_string()),
+            Err(e) => break Err(crate::error::full_message(&e)),
         };
         let next = next_hop(&fetched).map(|l| join(&url, &l));
         hops.push(Hop {
@@ -83,7 +83,7 @@ pub async fn resolve(client: &Client, archive: &Archive, short: &str) -> Resolut
         }
         // A hop to a private address (or another refused URL) is a named failure.
         if let Err(e) = client.route(&next) {
-            break Err(e.to_string());
+            break Err(crate::error::full_message(&e));
         }
         seen.push(next.clone());
         url = next;

@@ -82,7 +82,7 @@ pub fn archive(args: ArchiveArgs, global: &Global) -> Result<u8> {
             }
             InputProblem::Failed(e) => {
                 failed += 1;
-                eprintln!("embarc: {}", clean(&e.to_string()));
+                eprintln!("embarc: {}", clean(&e.full_message()));
             }
         }),
     );

@@ -126,7 +126,7 @@ pub fn main() -> ExitCode {
             if output::is_broken_pipe(&err) {
                 return ExitCode::from(exit::OK);
             }
-            eprintln!("embarc: {err:#}");
+            eprintln!("embarc: {}", output::fatal_line(&err));
             ExitCode::from(exit::FATAL)
         }
     }

@@ -1,4 +1,5 @@
-//! Printing helpers: terminal-safe text and broken-pipe detection.
+//! Printing helpers: terminal-safe text, broken-pipe detection, and library
+//! errors with the advice only the command line can give (which flag to pass).
 
 /// Whether an error is a closed stdout (`embarc scan … | head`): not a failure.
 pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
@@ -8,6 +9,43 @@ pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
             || e.downcast_ref::<serde_json::Error>()
                 .is_some_and(|j| j.io_error_kind() == Some(std::io::ErrorKind::BrokenPipe))
     })
+}
+
+/// A fatal error's line (without the `embarc: ` prefix): the chain, each
+/// cause once, then what to do next when a library error in it calls for a
+/// flag of ours.
+pub fn fatal_line(err: &anyhow::Error) -> String {
+    let advice = err
+        .chain()
+        .find_map(|e| e.downcast_ref::<embarc::Error>())
+        .and_then(archive_advice);
+    match advice {
+        Some(a) => format!("{err:#}; {a}"),
+        None => format!("{err:#}"),
+    }
+}
+
+/// An article's failure on one line: what failed and where, each cause once,
+/// then what to do next (a cap is raised with `--max-size`).
+pub fn article_error(err: &embarc::Error) -> String {
+    let advice = match err {
+        embarc::Error::TooLarge { .. } => Some("split the file or raise the limit with --max-size"),
+        e => archive_advice(e),
+    };
+    match advice {
+        Some(a) => format!("{}; {a}", err.full_message()),
+        None => err.full_message(),
+    }
+}
+
+/// What to do about an archive the library refused, in our flags.
+fn archive_advice(err: &embarc::Error) -> Option<&'static str> {
+    match err {
+        embarc::Error::NotAnArchive { .. } => {
+            Some("pass --archive with an archive or an empty folder")
+        }
+        _ => None,
+    }
 }
 
 /// Text from an article made safe for a terminal: control characters (escape

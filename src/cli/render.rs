@@ -1,6 +1,6 @@
 //! `embarc render`: articles rewritten with static cards, or one card on stdout.
 
-use super::output::clean;
+use super::output::{article_error, clean};
 use super::{Global, exit};
 use anyhow::{Context, Result, bail};
 use embarc::input::{self, Input, Origin, Source};
@@ -115,7 +115,7 @@ pub fn run(args: RenderArgs, global: &Global) -> Result<u8> {
                 }
                 Err(e) => {
                     failed += 1;
-                    eprintln!("embarc: {}", clean(&e.to_string()));
+                    eprintln!("embarc: {}", clean(&e.full_message()));
                 }
             }
         }
@@ -166,8 +166,8 @@ pub fn run(args: RenderArgs, global: &Global) -> Result<u8> {
             Ok(b) => b,
             Err(e) => {
                 failed += 1;
-                line.error = Some(e.to_string());
-                progress.suspend(|| eprintln!("embarc: {}", clean(&e.to_string())));
+                line.error = Some(article_error(&e));
+                progress.suspend(|| eprintln!("embarc: {}", clean(&article_error(&e))));
                 print_line(global, &mut json, &line)?;
                 continue;
             }
@@ -287,8 +287,8 @@ pub fn run(args: RenderArgs, global: &Global) -> Result<u8> {
         }
         if let Err(e) = publish::write_file(&dest, &rendered.html) {
             failed += 1;
-            line.error = Some(e.to_string());
-            progress.suspend(|| eprintln!("embarc: {}", clean(&e.to_string())));
+            line.error = Some(e.full_message());
+            progress.suspend(|| eprintln!("embarc: {}", clean(&e.full_message())));
         } else {
             pages += 1;
             written.insert(dest.clone(), source.name.clone());
@@ -329,7 +329,7 @@ pub fn run(args: RenderArgs, global: &Global) -> Result<u8> {
             Ok(p) => published = p,
             Err(e) => {
                 failed += 1;
-                eprintln!("embarc: {}", clean(&e.to_string()));
+                eprintln!("embarc: {}", clean(&e.full_message()));
             }
         }
     }

@@ -1,6 +1,6 @@
 //! `embarc scan`: find embeds and report them as a table or JSON lines.
 
-use super::output::clean;
+use super::output::{article_error, clean};
 use super::{Global, exit};
 use anyhow::{Context, Result};
 use embarc::input::{self, Input, Origin, Source};
@@ -74,7 +74,7 @@ pub fn run(args: ScanArgs, global: &Global) -> Result<u8> {
             Ok(s) => sources.push(s),
             Err(e) => {
                 tally.failed += 1;
-                eprintln!("embarc: {e}");
+                eprintln!("embarc: {}", clean(&e.full_message()));
             }
         }
     }
@@ -202,7 +202,7 @@ fn print_report(
     match &report.outcome {
         Outcome::Failed(e) => {
             tally.failed += 1;
-            progress.suspend(|| eprintln!("embarc: {}", clean(&e.to_string())));
+            progress.suspend(|| eprintln!("embarc: {}", clean(&article_error(e))));
         }
         Outcome::Skipped { reason } => {
             tally.skipped += 1;

@@ -60,7 +60,7 @@ pub enum ExportError {
     #[error(transparent)]
     Store(#[from] crate::Error),
     /// Writing an output file failed.
-    #[error("{}: {source}", path.display())]
+    #[error("{}", path.display())]
     Output {
         /// The file being written.
         path: PathBuf,
@@ -140,8 +140,7 @@ pub fn select(
         }
     }
     for name in articles {
-        let key = Digest::of(name.as_bytes()).hex();
-        let records = archive.list_refs(&["articles", &key])?;
+        let records = archive.article(name)?;
         if records.is_empty() {
             unknown.push(Unknown {
                 item: name.clone(),
@@ -149,8 +148,7 @@ pub fn select(
             });
             continue;
         }
-        for (_, d) in records {
-            let record: crate::store::record::ArticleRecord = archive.read_json(&d)?;
+        for record in records {
             for p in record.posts {
                 if has_captures(archive, &p)? {
                     add(p, &mut chosen);
@@ -162,9 +160,7 @@ pub fn select(
 }
 
 fn has_captures(archive: &Archive, p: &PostId) -> crate::Result<bool> {
-    Ok(!archive
-        .list_refs(&["posts", p.provider.as_str(), &p.id])?
-        .is_empty())
+    Ok(!archive.capture_digests(p)?.is_empty())
 }
 
 /// The records an export will write, found before anything is written.
@@ -172,7 +168,7 @@ fn has_captures(archive: &Archive, p: &PostId) -> crate::Result<bool> {
 pub struct Plan {
     /// Each post with its capture records' digests, oldest first.
     posts: Vec<(PostId, Vec<Digest>)>,
-    /// Short-link records to include (ref path, digest), in ref order.
+    /// Short-link records to include (`HOST/CODE`, digest), by host and code.
     short_links: Vec<(String, Digest)>,
     /// Said in the warcinfo record.
     description: String,
@@ -181,40 +177,23 @@ pub struct Plan {
 impl Plan {
     /// Lists what `selection` covers in `archive`.
     pub fn new(archive: &Archive, selection: &Selection) -> crate::Result<Plan> {
-        let mut posts: BTreeMap<(String, String), Vec<Digest>> = BTreeMap::new();
-        match selection {
-            Selection::All => {
-                for (segs, d) in archive.list_refs(&["posts"])? {
-                    if let [_, provider, id, _name] = segs.as_slice() {
-                        posts
-                            .entry((provider.clone(), id.clone()))
-                            .or_default()
-                            .push(d);
-                    }
-                }
-            }
+        let posts: Vec<(PostId, Vec<Digest>)> = match selection {
+            Selection::All => archive.posts()?,
             Selection::Posts(list) => {
+                let mut posts: BTreeMap<PostId, Vec<Digest>> = BTreeMap::new();
                 for p in list {
-                    let refs = archive.list_refs(&["posts", p.provider.as_str(), &p.id])?;
                     posts
-                        .entry((p.provider.as_str().to_string(), p.id.clone()))
+                        .entry(p.clone())
                         .or_default()
-                        .extend(refs.into_iter().map(|(_, d)| d));
+                        .extend(archive.capture_digests(p)?);
                 }
+                posts.into_iter().collect()
             }
-        }
-        let posts: Vec<(PostId, Vec<Digest>)> = posts
-            .into_iter()
-            .filter(|(_, v)| !v.is_empty())
-            .filter_map(|((provider, id), v)| {
-                Some((
-                    PostId::new(crate::embed::Provider::from_name(&provider)?, id),
-                    v,
-                ))
-            })
-            .collect();
+        };
+        let posts: Vec<(PostId, Vec<Digest>)> =
+            posts.into_iter().filter(|(_, v)| !v.is_empty()).collect();
         let mut short_links = Vec::new();
-        for (segs, d) in archive.list_refs(&["short"])? {
+        for (link, d) in archive.short_links()? {
             let keep = match selection {
                 Selection::All => true,
                 Selection::Posts(_) => {
@@ -224,7 +203,7 @@ impl Plan {
                 }
             };
             if keep {
-                short_links.push((segs.join("/"), d));
+                short_links.push((link, d));
             }
         }
         let description = match selection {
@@ -840,7 +819,7 @@ fn object_err(owner: &str, digest: &Digest, e: crate::Error) -> ExportError {
     ExportError::Object {
         owner: owner.to_string(),
         digest: *digest,
-        reason: e.to_string(),
+        reason: e.full_message(),
     }
 }
 

@@ -312,7 +312,7 @@ fn read_captures(archive: &Archive, key: &PostId) -> crate::Result<Vec<Capture>>
 }
 
 fn unreadable(e: &crate::Error) -> String {
-    format!("{e}; run `embarc verify`")
+    format!("{}; run `embarc verify`", e.full_message())
 }
 
 /// Whether a span is alone on its line(s) (whitespace around it), as a post

@@ -97,9 +97,9 @@ impl Index {
     /// Returns the number of captures indexed.
     pub fn rebuild(&mut self, archive: &Archive) -> Result<usize> {
         let digests: Vec<Digest> = archive
-            .list_refs(&["posts"])?
+            .posts()?
             .into_iter()
-            .map(|(_, d)| d)
+            .flat_map(|(_, captures)| captures)
             .collect();
         let records: Vec<(Digest, CaptureRecord)> = digests
             .iter()

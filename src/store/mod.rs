@@ -4,21 +4,31 @@
 //! with a no-overwrite link after their objects are durable; `index.sqlite` is a
 //! rebuildable cache.
 //!
+//! Only this module knows the layout: where an object or a ref lives and how a
+//! ref is named. The rest of the crate asks in types (a post's captures, the
+//! articles, the short links). A folder and a bucket differ only behind one
+//! seam (`backend`), chosen once when the archive opens.
+//!
 //! This module must never leave a partial object under a final name, never
 //! rewrite a ref, and never return unverified bytes from `read_object`.
 
+mod backend;
 pub mod index;
 pub mod record;
 #[cfg(feature = "cloud")]
 pub mod remote;
 pub mod verify;
 
-pub use crate::digest::{self, Digest, Hasher};
+pub use crate::digest;
+pub use crate::digest::{Digest, Hasher};
 use crate::error::{Error, IoContext, Result};
-use record::{CaptureRecord, PostId};
+use backend::{Backend, Folder};
+use record::{ArticleRecord, CaptureRecord, PostId, ShortLinkRecord};
+use std::collections::BTreeMap;
 use std::fs::{self, File};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 use tempfile::NamedTempFile;
 use time::OffsetDateTime;
@@ -32,6 +42,13 @@ const HARMLESS: &[&str] = &[".gitignore", "FORMAT.md", "README.md", ".DS_Store"]
 /// Temp files older than this are garbage from a crashed writer.
 pub const STALE_TMP: Duration = Duration::from_secs(3600);
 const BUF: usize = 256 * 1024;
+/// The largest JSON record read.
+const MAX_RECORD: u64 = 64 * 1024 * 1024;
+/// The largest ref read (it holds one line, `sha256:HEX`).
+const MAX_REF: u64 = 4096;
+/// Records parsed per round of [`Archive::read_json_each`]: enough to keep a
+/// bucket's requests in flight, few enough that raw bytes do not pile up.
+const READ_ROUND: usize = 4096;
 
 /// An archive: a folder, or keys under a prefix of a bucket (`s3://…`,
 /// `gs://…`, `az://…`) with the same layout.
@@ -40,8 +57,8 @@ pub struct Archive {
     /// The folder; for a bucket, the local staging folder (`tmp/`, index).
     root: PathBuf,
     index: Option<PathBuf>,
-    #[cfg(feature = "cloud")]
-    remote: Option<std::sync::Arc<remote::Remote>>,
+    /// Where objects and refs are kept: the folder, or the bucket.
+    backend: Arc<dyn Backend>,
 }
 
 /// Whether an `--archive` value names object storage rather than a folder.
@@ -68,16 +85,10 @@ pub fn cache_dir() -> PathBuf {
 impl Archive {
     fn local(root: PathBuf) -> Archive {
         Archive {
+            backend: Arc::new(Folder::new(root.clone())),
             root,
             index: None,
-            #[cfg(feature = "cloud")]
-            remote: None,
         }
-    }
-
-    #[cfg(feature = "cloud")]
-    pub(crate) fn remote(&self) -> Option<&remote::Remote> {
-        self.remote.as_deref()
     }
 
     /// Opens (or, with `create`, makes) the archive under a bucket prefix. Its
@@ -94,7 +105,7 @@ impl Archive {
                 return Err(Error::Remote {
                     url,
                     reason: format!(
-                        "holds other keys and no {MARKER} marker: not an embarc archive; pass --archive with an archive or an empty prefix"
+                        "holds other keys and no {MARKER} marker: not an embarc archive (an archive or an empty prefix is needed)"
                     ),
                 });
             }
@@ -115,7 +126,7 @@ impl Archive {
         let archive = Archive {
             root,
             index: None,
-            remote: Some(std::sync::Arc::new(r)),
+            backend: Arc::new(r),
         };
         archive.clean_tmp(STALE_TMP)?;
         Ok(archive)
@@ -176,7 +187,7 @@ impl Archive {
         }
         // The marker last: a half-made archive is not mistaken for one.
         let marker = root.join(MARKER);
-        write_durably(&root.join("tmp"), &marker, MARKER_TEXT.as_bytes(), true)?;
+        backend::write_durably(&root.join("tmp"), &marker, MARKER_TEXT.as_bytes(), true)?;
         Ok(Archive::local(root))
     }
 
@@ -202,11 +213,7 @@ impl Archive {
 
     /// The archive as the user named it: the folder, or the bucket URL.
     pub fn location(&self) -> String {
-        #[cfg(feature = "cloud")]
-        if let Some(r) = self.remote() {
-            return r.url().to_string();
-        }
-        self.root.display().to_string()
+        self.backend.location()
     }
 
     /// How many objects to read at once: the cores for a folder, more for a
@@ -221,41 +228,27 @@ impl Archive {
 
     /// Whether the archive is in object storage.
     pub fn is_remote(&self) -> bool {
-        #[cfg(feature = "cloud")]
-        if self.remote.is_some() {
-            return true;
-        }
-        false
+        self.backend.is_remote()
     }
 
     /// An object's path below the archive's root (`objects/sha256/ab/HEX`).
     pub fn object_rel(d: &Digest) -> String {
         let hex = d.hex();
-        format!("objects/sha256/{}/{hex}", &hex[..2])
+        format!("{}/{}/{hex}", backend::OBJECTS, &hex[..2])
     }
 
     /// Where an object lives (for a bucket, its URL, to name it in messages).
     pub fn object_path(&self, d: &Digest) -> PathBuf {
-        #[cfg(feature = "cloud")]
-        if let Some(r) = self.remote() {
-            return r.display(&Self::object_rel(d));
-        }
-        let hex = d.hex();
-        self.root.join("objects/sha256").join(&hex[..2]).join(hex)
+        self.backend.display(&Self::object_rel(d))
     }
 
     /// An object's size.
     pub fn object_size(&self, d: &Digest) -> Result<u64> {
-        #[cfg(feature = "cloud")]
-        if let Some(r) = self.remote() {
-            let rel = Self::object_rel(d);
-            return r.size(&rel)?.ok_or_else(|| Error::Io {
-                path: r.display(&rel),
-                source: io::Error::from(io::ErrorKind::NotFound),
-            });
-        }
-        let path = self.object_path(d);
-        Ok(fs::metadata(&path).with_path(&path)?.len())
+        let key = Self::object_rel(d);
+        self.backend.size(&key)?.ok_or_else(|| Error::Io {
+            path: self.backend.display(&key),
+            source: io::Error::from(io::ErrorKind::NotFound),
+        })
     }
 
     fn tmp_dir(&self) -> PathBuf {
@@ -264,11 +257,7 @@ impl Archive {
 
     /// Whether the object is present (not whether it is intact: see `verify`).
     pub fn contains(&self, d: &Digest) -> bool {
-        #[cfg(feature = "cloud")]
-        if let Some(r) = self.remote() {
-            return r.exists(&Self::object_rel(d)).unwrap_or(false);
-        }
-        self.object_path(d).is_file()
+        self.backend.contains(&Self::object_rel(d))
     }
 
     /// Stores bytes durably; returns their digest.
@@ -343,29 +332,10 @@ impl Archive {
         Ok((digest, total))
     }
 
-    /// Renames a flushed temp file to its final name, unless an identical
-    /// object is already there; then makes the directory entry durable.
+    /// Publishes a flushed temp file under its object's name, unless an
+    /// identical object is already there.
     fn publish(&self, tmp: NamedTempFile, digest: &Digest) -> Result<()> {
-        // To a bucket: uploaded under its final key now that the digest is
-        // known; the temp file goes when `tmp` drops.
-        #[cfg(feature = "cloud")]
-        if let Some(r) = self.remote() {
-            return r.upload(&Self::object_rel(digest), tmp.path());
-        }
-        let dest = self.object_path(digest);
-        if dest.is_file() {
-            return Ok(()); // written once; the temp file is removed on drop
-        }
-        let dir = dest.parent().unwrap_or(&self.root).to_path_buf();
-        ensure_dir(&dir)?;
-        match tmp.persist_noclobber(&dest) {
-            Ok(_) => sync_dir(&dir),
-            Err(e) if e.error.kind() == io::ErrorKind::AlreadyExists => Ok(()),
-            Err(e) => Err(Error::Io {
-                path: dest,
-                source: e.error,
-            }),
-        }
+        self.backend.publish(&Self::object_rel(digest), tmp)
     }
 
     /// An object written piece by piece (an HTTP body as chunks arrive), hashed
@@ -393,38 +363,20 @@ impl Archive {
     /// Opens an object for streaming; the reader fails at the end if the bytes
     /// do not hash to the name, so callers must not use the data before EOF.
     pub fn open_object(&self, d: &Digest) -> Result<VerifyingReader> {
-        let path = self.object_path(d);
-        #[cfg(feature = "cloud")]
-        if let Some(r) = self.remote() {
-            // Fetched into an unnamed local file (gone when the reader is),
-            // then read and verified exactly as a local object.
-            use std::io::Seek;
-            let dir = self.tmp_dir();
-            let mut file = tempfile::tempfile_in(&dir).with_path(&dir)?;
-            r.download(&Self::object_rel(d), &mut file, u64::MAX)?;
-            file.rewind().with_path(&dir)?;
-            return Ok(VerifyingReader {
-                file,
-                hasher: Some(Hasher::new()),
-                expected: *d,
-                path,
-            });
-        }
-        let file = File::open(&path).with_path(&path)?;
+        let file = self.backend.open(&Self::object_rel(d), &self.tmp_dir())?;
         Ok(VerifyingReader {
             file,
             hasher: Some(Hasher::new()),
             expected: *d,
-            path,
+            path: self.object_path(d),
         })
     }
 
     /// Reads a whole object (at most `max` bytes) and verifies it before
     /// returning anything.
     pub fn read_object(&self, d: &Digest, max: u64) -> Result<Vec<u8>> {
-        let path = self.object_path(d);
-        let bytes = self.read_raw(&path, d, max)?;
-        Self::verified(path, d, bytes, max)
+        let bytes = self.backend.read(&Self::object_rel(d), max)?;
+        Self::verified(self.object_path(d), d, bytes, max)
     }
 
     /// `bytes` if they are at most `max` and hash to `d`.
@@ -447,26 +399,6 @@ impl Archive {
         Ok(bytes)
     }
 
-    /// An object's bytes, unverified, at most `max + 1` of them.
-    fn read_raw(&self, path: &Path, d: &Digest, max: u64) -> Result<Vec<u8>> {
-        #[cfg(feature = "cloud")]
-        if let Some(r) = self.remote() {
-            return match r.get(&Self::object_rel(d), max) {
-                Ok(Some(bytes)) => Ok(bytes),
-                Ok(None) => Err(Error::Io {
-                    path: path.to_path_buf(),
-                    source: io::Error::from(io::ErrorKind::NotFound),
-                }),
-                Err(e) => Err(e),
-            };
-        }
-        let _ = d;
-        let file = File::open(path).with_path(path)?;
-        let mut bytes = Vec::new();
-        file.take(max + 1).read_to_end(&mut bytes).with_path(path)?;
-        Ok(bytes)
-    }
-
     /// Reads and parses many JSON records (verified), in the order given: on
     /// all cores, or for a bucket with several requests in flight.
     pub fn read_jsons<T: serde::de::DeserializeOwned + Send>(
@@ -482,46 +414,32 @@ impl Archive {
         &self,
         ds: &[Digest],
     ) -> Vec<Result<T>> {
-        const MAX: u64 = 64 * 1024 * 1024;
-        let parse = |d: &Digest, bytes: Vec<u8>| -> Result<T> {
-            let bytes = Self::verified(self.object_path(d), d, bytes, MAX)?;
-            serde_json::from_slice(&bytes).map_err(|e| Error::BadRecord {
-                path: self.object_path(d),
-                reason: e.to_string(),
-            })
-        };
-        #[cfg(feature = "cloud")]
-        if let Some(r) = self.remote() {
-            let rels: Vec<String> = ds.iter().map(Self::object_rel).collect();
-            return match r.get_many(&rels, MAX) {
-                Ok(all) => all
-                    .into_iter()
-                    .zip(ds)
-                    .map(|(bytes, d)| match bytes? {
-                        Some(b) => parse(d, b),
-                        None => Err(Error::Io {
-                            path: self.object_path(d),
-                            source: io::Error::from(io::ErrorKind::NotFound),
-                        }),
-                    })
-                    .collect(),
-                Err(e) => {
-                    let reason = e.to_string();
-                    ds.iter()
-                        .map(|d| {
-                            Err(Error::Remote {
-                                url: self.object_path(d).display().to_string(),
-                                reason: reason.clone(),
-                            })
-                        })
-                        .collect()
-                }
-            };
-        }
         use rayon::prelude::*;
-        ds.par_iter()
-            .map(|d| parse(d, self.read_raw(&self.object_path(d), d, MAX)?))
-            .collect()
+        let mut out = Vec::with_capacity(ds.len());
+        for round in ds.chunks(READ_ROUND) {
+            let keys: Vec<String> = round.iter().map(Self::object_rel).collect();
+            let read = self.backend.read_many(&keys, MAX_RECORD);
+            let parsed: Vec<Result<T>> = read
+                .into_par_iter()
+                .zip(round.par_iter())
+                .map(|(bytes, d)| self.parse_record(d, bytes?))
+                .collect();
+            out.extend(parsed);
+        }
+        out
+    }
+
+    /// A record's bytes, verified, parsed.
+    fn parse_record<T: serde::de::DeserializeOwned>(
+        &self,
+        d: &Digest,
+        bytes: Vec<u8>,
+    ) -> Result<T> {
+        let bytes = Self::verified(self.object_path(d), d, bytes, MAX_RECORD)?;
+        serde_json::from_slice(&bytes).map_err(|e| Error::BadRecord {
+            path: self.object_path(d),
+            reason: e.to_string(),
+        })
     }
 
     /// Stores a JSON record as an object.
@@ -535,43 +453,21 @@ impl Archive {
 
     /// Reads and parses a JSON record object (verified).
     pub fn read_json<T: serde::de::DeserializeOwned>(&self, d: &Digest) -> Result<T> {
-        let bytes = self.read_object(d, 64 * 1024 * 1024)?;
-        serde_json::from_slice(&bytes).map_err(|e| Error::BadRecord {
-            path: self.object_path(d),
-            reason: e.to_string(),
-        })
+        let bytes = self.backend.read(&Self::object_rel(d), MAX_RECORD)?;
+        self.parse_record(d, bytes)
     }
 
     /// Creates the ref `refs/SEGMENTS…` pointing at `target`. Returns `false`
     /// when it already exists (refs are never rewritten). Call only once the
     /// target and everything it refers to are stored.
     pub fn add_ref(&self, segments: &[&str], target: &Digest) -> Result<bool> {
-        #[cfg(feature = "cloud")]
-        if let Some(r) = self.remote() {
-            return r.put_new(&self.ref_rel(segments), format!("{target}\n").into_bytes());
-        }
-        let path = self.ref_path(segments);
-        let dir = path.parent().unwrap_or(&self.root).to_path_buf();
-        ensure_dir(&dir)?;
-        if path.exists() {
-            return Ok(false);
-        }
-        match write_durably(
-            &self.tmp_dir(),
-            &path,
-            format!("{target}\n").as_bytes(),
-            false,
-        ) {
-            Ok(()) => Ok(true),
-            Err(Error::Io { source, .. }) if source.kind() == io::ErrorKind::AlreadyExists => {
-                Ok(false)
-            }
-            Err(e) => Err(e),
-        }
+        self.backend
+            .create(&Self::ref_rel(segments), format!("{target}\n").as_bytes())
     }
 
-    #[cfg(feature = "cloud")]
-    fn ref_rel(&self, segments: &[&str]) -> String {
+    /// The key of the ref (or ref folder) `refs/SEGMENTS…`, each segment
+    /// percent-encoded as archive/FORMAT.md says.
+    fn ref_rel(segments: &[&str]) -> String {
         let mut rel = String::from("refs");
         for s in segments {
             rel.push('/');
@@ -580,77 +476,28 @@ impl Archive {
         rel
     }
 
-    fn ref_path(&self, segments: &[&str]) -> PathBuf {
-        let mut p = self.root.join("refs");
-        for s in segments {
-            p.push(encode_segment(s));
-        }
-        p
+    /// The target a ref's bytes name (one line, `sha256:HEX`).
+    fn ref_target(&self, key: &str, text: &[u8]) -> Result<Digest> {
+        Digest::parse(String::from_utf8_lossy(text).trim()).ok_or_else(|| Error::BadRecord {
+            path: self.backend.display(key),
+            reason: "a ref must hold one line `sha256:HEX`".into(),
+        })
     }
 
     /// Every ref under `refs/PREFIX…`, as (decoded segments below `refs/`,
-    /// target), in name order.
-    pub fn list_refs(&self, prefix: &[&str]) -> Result<Vec<(Vec<String>, Digest)>> {
-        #[cfg(feature = "cloud")]
-        if let Some(r) = self.remote() {
-            // One small GET per ref, several in flight.
-            let base = self.ref_rel(prefix);
-            let mut rels: Vec<String> = r.list(&base)?.into_iter().map(|i| i.rel).collect();
-            // A listing holds what is *under* a prefix: a prefix that names
-            // one ref (`short/t.co/CODE`) is that key itself.
-            if rels.is_empty() && !prefix.is_empty() && r.size(&base)?.is_some() {
-                rels.push(base);
-            }
-            let texts = r.get_many(&rels, 4096)?;
-            return rels
-                .iter()
-                .zip(texts)
-                .map(|(rel, text)| {
-                    let text = text?.unwrap_or_default();
-                    let target =
-                        Digest::parse(String::from_utf8_lossy(&text).trim()).ok_or_else(|| {
-                            Error::BadRecord {
-                                path: r.display(rel),
-                                reason: "a ref must hold one line `sha256:HEX`".into(),
-                            }
-                        })?;
-                    let segs = rel.split('/').skip(1).map(decode_segment).collect();
-                    Ok((segs, target))
-                })
-                .collect();
-        }
-        let base = self.ref_path(prefix);
-        let mut out = Vec::new();
-        if !base.exists() {
-            return Ok(out);
-        }
-        let refs_root = self.root.join("refs");
-        for entry in walkdir::WalkDir::new(&base).sort_by_file_name() {
-            let entry = entry.map_err(|e| Error::Io {
-                path: base.clone(),
-                source: e
-                    .into_io_error()
-                    .unwrap_or_else(|| io::Error::other("walk")),
-            })?;
-            if !entry.file_type().is_file() {
-                continue;
-            }
-            let text = fs::read_to_string(entry.path()).with_path(entry.path())?;
-            let target = Digest::parse(text.trim()).ok_or_else(|| Error::BadRecord {
-                path: entry.path().to_path_buf(),
-                reason: "a ref must hold one line `sha256:HEX`".into(),
-            })?;
-            let rel = entry
-                .path()
-                .strip_prefix(&refs_root)
-                .unwrap_or(entry.path());
-            let segs = rel
-                .iter()
-                .map(|s| decode_segment(&s.to_string_lossy()))
-                .collect();
-            out.push((segs, target));
-        }
-        Ok(out)
+    /// target), in name order. A low-level listing: prefer the typed ones
+    /// ([`Archive::posts`], [`Archive::capture_digests`], [`Archive::articles`],
+    /// [`Archive::short_links`]), which know the layout.
+    pub(crate) fn list_refs(&self, prefix: &[&str]) -> Result<Vec<(Vec<String>, Digest)>> {
+        self.backend
+            .read_all_under(&Self::ref_rel(prefix))?
+            .into_iter()
+            .map(|(key, text)| {
+                let target = self.ref_target(&key, &text)?;
+                let segs = key.split('/').skip(1).map(decode_segment).collect();
+                Ok((segs, target))
+            })
+            .collect()
     }
 
     /// Stores a capture record and its ref `refs/posts/PROVIDER/ID/STAMP-HEX`.
@@ -684,17 +531,16 @@ impl Archive {
 
     /// Stores an article record and its ref `refs/articles/KEY/STAMP-HEX`, KEY
     /// being the SHA-256 of the article's name.
-    pub fn put_article(&self, record: &record::ArticleRecord) -> Result<Digest> {
+    pub fn put_article(&self, record: &ArticleRecord) -> Result<Digest> {
         let digest = self.put_json(record)?;
-        let key = Digest::of(record.article.as_bytes()).hex();
         let name = format!("{}-{}", stamp(record.archived_at), digest.hex());
-        self.add_ref(&["articles", &key, &name], &digest)?;
+        self.add_ref(&["articles", &article_key(&record.article), &name], &digest)?;
         Ok(digest)
     }
 
     /// Stores a short link's resolution under `refs/short/HOST/CODE` (the first
     /// resolution stays; returns the digest of the one in force).
-    pub fn put_short_link(&self, record: &record::ShortLinkRecord) -> Result<Digest> {
+    pub fn put_short_link(&self, record: &ShortLinkRecord) -> Result<Digest> {
         let digest = self.put_json(record)?;
         let (host, code) = record
             .short_link
@@ -712,7 +558,7 @@ impl Archive {
     /// The stored resolution of a short link (`t.co/abc`, `pic.twitter.com/abc`):
     /// under the host as written, else under X's other short-link hosts, which
     /// share codes. The first one recorded; `None` if it was never resolved.
-    pub fn short_link(&self, short: &str) -> Result<Option<record::ShortLinkRecord>> {
+    pub fn short_link(&self, short: &str) -> Result<Option<ShortLinkRecord>> {
         let (host, code) = short.split_once('/').unwrap_or(("t.co", short));
         for h in [host, "t.co", "pic.twitter.com", "pic.x.com"] {
             if let Some((_, d)) = self.list_refs(&["short", h, code])?.first() {
@@ -720,6 +566,39 @@ impl Archive {
             }
         }
         Ok(None)
+    }
+
+    /// Every short link the archive resolved, as (`HOST/CODE`, the digest of
+    /// its `embarc.shortlink.v1` record), by host then code.
+    pub fn short_links(&self) -> Result<Vec<(String, Digest)>> {
+        Ok(self
+            .list_refs(&["short"])?
+            .into_iter()
+            .map(|(segs, d)| (segs.get(1..).unwrap_or_default().join("/"), d))
+            .collect())
+    }
+
+    /// Every post the archive holds, by provider then id, each with the
+    /// digests of its capture records, oldest first. Read from the refs, so it
+    /// includes captures the index has not seen (another machine's). Refs
+    /// under a provider this version does not know are left out.
+    pub fn posts(&self) -> Result<Vec<(PostId, Vec<Digest>)>> {
+        let mut posts: BTreeMap<(String, String), Vec<Digest>> = BTreeMap::new();
+        for (segs, d) in self.list_refs(&["posts"])? {
+            if let [_, provider, id, _name] = segs.as_slice() {
+                posts
+                    .entry((provider.clone(), id.clone()))
+                    .or_default()
+                    .push(d);
+            }
+        }
+        Ok(posts
+            .into_iter()
+            .filter_map(|((provider, id), captures)| {
+                let provider = crate::embed::Provider::from_name(&provider)?;
+                Some((PostId::new(provider, id), captures))
+            })
+            .collect())
     }
 
     /// Every capture of a post, oldest first.
@@ -730,72 +609,54 @@ impl Archive {
             .collect()
     }
 
-    /// The digests of a post's captures, oldest first. A capture ref is named
-    /// `STAMP-HEX` after its target, so one directory read lists them; a ref
-    /// named otherwise is read. (The record read next is verified against the
-    /// digest, and `verify` checks that every ref's name and content agree.)
+    /// The digests of a post's captures, oldest first; none when the archive
+    /// has no capture of it. A capture ref is named `STAMP-HEX` after its
+    /// target, so one listing finds them; a ref named otherwise is read. (The
+    /// record read next is verified against the digest, and `verify` checks
+    /// that every ref's name and content agree.)
     pub fn capture_digests(&self, post: &PostId) -> Result<Vec<Digest>> {
-        #[cfg(feature = "cloud")]
-        if let Some(r) = self.remote() {
-            let mut named = Vec::new();
-            for item in r.list(&self.ref_rel(&["posts", post.provider.as_str(), &post.id]))? {
-                let name = item.rel.rsplit('/').next().unwrap_or("").to_string();
-                let digest = match name
-                    .rsplit_once('-')
-                    .and_then(|(_, hex)| Digest::parse(&format!("sha256:{hex}")))
-                {
-                    Some(d) => d,
-                    None => {
-                        let text = r.get(&item.rel, 4096)?.unwrap_or_default();
-                        Digest::parse(String::from_utf8_lossy(&text).trim()).ok_or_else(|| {
-                            Error::BadRecord {
-                                path: r.display(&item.rel),
-                                reason: "a ref must hold one line `sha256:HEX`".into(),
-                            }
-                        })?
-                    }
-                };
-                named.push((name, digest));
-            }
-            named.sort();
-            return Ok(named.into_iter().map(|(_, d)| d).collect());
-        }
-        let dir = self.ref_path(&["posts", post.provider.as_str(), &post.id]);
-        let entries = match fs::read_dir(&dir) {
-            Ok(e) => e,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => {
-                return Err(Error::Io {
-                    path: dir,
-                    source: e,
-                });
-            }
-        };
+        let dir = Self::ref_rel(&["posts", post.provider.as_str(), &post.id]);
         let mut named = Vec::new();
-        for entry in entries {
-            let entry = entry.with_path(&dir)?;
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if name.starts_with('.') {
-                continue;
-            }
+        for name in self.backend.names_under(&dir)? {
             let digest = match name
                 .rsplit_once('-')
                 .and_then(|(_, hex)| Digest::parse(&format!("sha256:{hex}")))
             {
                 Some(d) => d,
                 None => {
-                    let path = entry.path();
-                    let text = fs::read_to_string(&path).with_path(&path)?;
-                    Digest::parse(text.trim()).ok_or_else(|| Error::BadRecord {
-                        path,
-                        reason: "a ref must hold one line `sha256:HEX`".into(),
-                    })?
+                    let key = format!("{dir}/{name}");
+                    let text = self.backend.read(&key, MAX_REF)?;
+                    self.ref_target(&key, &text)?
                 }
             };
             named.push((name, digest));
         }
         named.sort();
         Ok(named.into_iter().map(|(_, d)| d).collect())
+    }
+
+    /// Every archiving of every article: their `embarc.article.v1` records, by
+    /// article then oldest first, each read and verified on its own so that
+    /// one bad record does not hide the others.
+    pub fn articles(&self) -> Result<Vec<Result<ArticleRecord>>> {
+        let digests: Vec<Digest> = self
+            .list_refs(&["articles"])?
+            .into_iter()
+            .map(|(_, d)| d)
+            .collect();
+        Ok(self.read_json_each(&digests))
+    }
+
+    /// The records of one article's archivings, oldest first; none when it
+    /// was never archived. `name` is the article as it was archived: its path
+    /// or URL as given.
+    pub fn article(&self, name: &str) -> Result<Vec<ArticleRecord>> {
+        let digests: Vec<Digest> = self
+            .list_refs(&["articles", &article_key(name)])?
+            .into_iter()
+            .map(|(_, d)| d)
+            .collect();
+        self.read_jsons(&digests)
     }
 
     /// Removes temp files older than `older_than` (left by crashed writers).
@@ -893,75 +754,19 @@ impl Batch<'_> {
         Ok(digest)
     }
 
-    /// Makes every pending object durable (one `syncfs` on Linux, else one
-    /// fsync each), then publishes them. Refs to them may be added afterwards.
+    /// Makes every pending object durable (in a folder, one `syncfs` on Linux,
+    /// else one fsync each), then publishes them. Refs to them may be added
+    /// afterwards.
     pub fn commit(self) -> Result<Vec<Digest>> {
-        if self.pending.is_empty() {
-            return Ok(Vec::new());
-        }
-        if self.archive.is_remote() {
-            let mut digests = Vec::with_capacity(self.pending.len());
-            for (tmp, digest) in self.pending {
-                self.archive.publish(tmp, &digest)?;
-                digests.push(digest);
-            }
-            return Ok(digests);
-        }
-        sync_all_files(&self.pending)?;
-        let mut digests = Vec::with_capacity(self.pending.len());
-        let mut dirs = std::collections::BTreeSet::new();
-        for (tmp, digest) in self.pending {
-            let dest = self.archive.object_path(&digest);
-            let dir = dest.parent().unwrap_or(self.archive.root()).to_path_buf();
-            if !dest.is_file() {
-                ensure_dir(&dir)?;
-                match tmp.persist_noclobber(&dest) {
-                    Ok(_) => {
-                        dirs.insert(dir);
-                    }
-                    Err(e) if e.error.kind() == io::ErrorKind::AlreadyExists => {}
-                    Err(e) => {
-                        return Err(Error::Io {
-                            path: dest,
-                            source: e.error,
-                        });
-                    }
-                }
-            }
-            digests.push(digest);
-        }
-        for dir in dirs {
-            sync_dir(&dir)?;
-        }
+        let digests = self.pending.iter().map(|(_, d)| *d).collect();
+        let files = self
+            .pending
+            .into_iter()
+            .map(|(tmp, d)| (Archive::object_rel(&d), tmp))
+            .collect();
+        self.archive.backend.publish_all(files)?;
         Ok(digests)
     }
-}
-
-#[cfg(target_os = "linux")]
-fn sync_all_files(pending: &[(NamedTempFile, Digest)]) -> Result<()> {
-    use std::os::fd::AsRawFd;
-    let Some((first, _)) = pending.first() else {
-        return Ok(());
-    };
-    // SAFETY: syncfs takes a valid open file descriptor, which `first` holds
-    // for the duration of the call; it reads no memory of ours.
-    let rc = unsafe { libc::syncfs(first.as_file().as_raw_fd()) };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(Error::Io {
-            path: first.path().to_path_buf(),
-            source: io::Error::last_os_error(),
-        })
-    }
-}
-
-#[cfg(not(target_os = "linux"))]
-fn sync_all_files(pending: &[(NamedTempFile, Digest)]) -> Result<()> {
-    for (tmp, _) in pending {
-        tmp.as_file().sync_all().with_path(tmp.path())?;
-    }
-    Ok(())
 }
 
 /// Reads an object, hashing as it goes; at EOF a mismatch is an error naming it.
@@ -1046,20 +851,9 @@ fn decode_segment(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-fn ensure_dir(dir: &Path) -> Result<()> {
-    if dir.is_dir() {
-        return Ok(());
-    }
-    fs::create_dir_all(dir).with_path(dir)?;
-    if let Some(parent) = dir.parent() {
-        sync_dir(parent)?;
-    }
-    Ok(())
-}
-
-/// Makes a directory's entries durable.
-fn sync_dir(dir: &Path) -> Result<()> {
-    File::open(dir).and_then(|f| f.sync_all()).with_path(dir)
+/// The folder of an article's refs: the SHA-256 hex of its name.
+fn article_key(name: &str) -> String {
+    Digest::of(name.as_bytes()).hex()
 }
 
 /// Whether `dir` is missing or holds nothing but harmless files (`.gitignore`,
@@ -1075,24 +869,6 @@ pub fn is_blank_folder(dir: &Path) -> Result<bool> {
         }
     }
     Ok(true)
-}
-
-/// Writes a small file durably under its final name via `tmp_dir`, refusing to
-/// replace an existing file unless `replace`.
-fn write_durably(tmp_dir: &Path, dest: &Path, bytes: &[u8], replace: bool) -> Result<()> {
-    let mut tmp = NamedTempFile::with_prefix_in(".ref-", tmp_dir).with_path(tmp_dir)?;
-    tmp.write_all(bytes).with_path(tmp.path())?;
-    tmp.as_file().sync_all().with_path(tmp.path())?;
-    let result = if replace {
-        tmp.persist(dest).map(|_| ())
-    } else {
-        tmp.persist_noclobber(dest).map(|_| ())
-    };
-    result.map_err(|e| Error::Io {
-        path: dest.to_path_buf(),
-        source: e.error,
-    })?;
-    sync_dir(dest.parent().unwrap_or(tmp_dir))
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@
 //! module's own small runtime, so they work from plain threads and from inside
 //! the capture's runtime alike.
 
+use super::backend::{Backend, OBJECTS};
 use crate::error::{Error, Result};
 use futures_util::StreamExt;
 use object_store::path::Path as Key;
@@ -476,5 +477,123 @@ fn wait_here<T>(f: impl FnOnce() -> T) -> T {
         tokio::task::block_in_place(f)
     } else {
         f()
+    }
+}
+
+/// The bucket behind the archive's seam: keys below the prefix, as in a folder.
+impl Backend for Remote {
+    fn location(&self) -> String {
+        self.url.clone()
+    }
+
+    fn display(&self, key: &str) -> PathBuf {
+        Remote::display(self, key)
+    }
+
+    fn is_remote(&self) -> bool {
+        true
+    }
+
+    fn size(&self, key: &str) -> Result<Option<u64>> {
+        Remote::size(self, key)
+    }
+
+    fn contains(&self, key: &str) -> bool {
+        self.exists(key).unwrap_or(false)
+    }
+
+    fn publish(&self, key: &str, tmp: tempfile::NamedTempFile) -> Result<()> {
+        // Uploaded under its final key now that the digest is known; the
+        // temp file goes when `tmp` drops.
+        self.upload(key, tmp.path())
+    }
+
+    fn open(&self, key: &str, staging: &Path) -> Result<std::fs::File> {
+        let mut file = tempfile::tempfile_in(staging).map_err(|e| Error::Io {
+            path: staging.to_path_buf(),
+            source: e,
+        })?;
+        self.download(key, &mut file, u64::MAX)?;
+        file.rewind().map_err(|e| Error::Io {
+            path: staging.to_path_buf(),
+            source: e,
+        })?;
+        Ok(file)
+    }
+
+    fn read(&self, key: &str, max: u64) -> Result<Vec<u8>> {
+        self.get(key, max)?.ok_or_else(|| not_found(self, key))
+    }
+
+    fn read_many(&self, keys: &[String], max: u64) -> Vec<Result<Vec<u8>>> {
+        match self.get_many(keys, max) {
+            Ok(all) => all
+                .into_iter()
+                .zip(keys)
+                .map(|(bytes, key)| bytes?.ok_or_else(|| not_found(self, key)))
+                .collect(),
+            Err(e) => {
+                let reason = e.full_message();
+                keys.iter()
+                    .map(|key| {
+                        Err(Error::Remote {
+                            url: Remote::display(self, key).display().to_string(),
+                            reason: reason.clone(),
+                        })
+                    })
+                    .collect()
+            }
+        }
+    }
+
+    fn hash(&self, key: &str) -> Result<(crate::digest::Digest, u64)> {
+        let mut hasher = crate::digest::Hasher::new();
+        let n = self.stream(key, u64::MAX, &mut |chunk| {
+            hasher.update(chunk);
+            Ok(())
+        })?;
+        Ok((hasher.finish(), n))
+    }
+
+    fn list_objects(&self) -> Result<Vec<(PathBuf, String)>> {
+        Ok(self
+            .list(OBJECTS)?
+            .into_iter()
+            .map(|item| (Remote::display(self, &item.rel), item.rel))
+            .collect())
+    }
+
+    fn create(&self, key: &str, bytes: &[u8]) -> Result<bool> {
+        self.put_new(key, bytes.to_vec())
+    }
+
+    fn read_all_under(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>> {
+        // One small GET per key, several in flight.
+        let mut keys: Vec<String> = self.list(prefix)?.into_iter().map(|i| i.rel).collect();
+        // A listing holds what is *under* a prefix: a prefix that names one
+        // key (`refs/short/t.co/CODE`) is that key itself.
+        if keys.is_empty() && prefix.contains('/') && Remote::size(self, prefix)?.is_some() {
+            keys.push(prefix.to_string());
+        }
+        let texts = self.get_many(&keys, 4096)?;
+        keys.into_iter()
+            .zip(texts)
+            .map(|(key, text)| Ok((key, text?.unwrap_or_default())))
+            .collect()
+    }
+
+    fn names_under(&self, prefix: &str) -> Result<Vec<String>> {
+        Ok(self
+            .list(prefix)?
+            .into_iter()
+            .map(|item| item.rel.rsplit('/').next().unwrap_or("").to_string())
+            .collect())
+    }
+}
+
+fn not_found(remote: &Remote, key: &str) -> Error {
+    Error::Io {
+        path: Remote::display(remote, key),
+        source: std::io::Error::from(std::io::ErrorKind::NotFound),
     }
 }

@@ -84,52 +84,22 @@ pub struct Report {
 }
 
 /// Lists every object file with the digest its name claims (None if the name is
-/// not a digest), in name order. No file is opened or stat'ed.
+/// not a digest, or not in the folder named by its first two hex digits), in
+/// name order. No file is opened or stat'ed.
 pub fn list_objects(archive: &Archive) -> Result<Vec<(PathBuf, Option<Digest>)>> {
-    #[cfg(feature = "cloud")]
-    if let Some(r) = archive.remote() {
-        return Ok(r
-            .list("objects/sha256")?
-            .into_iter()
-            .map(|item| {
-                let mut parts = item.rel.rsplit('/');
-                let name = parts.next().unwrap_or("");
-                let parent = parts.next().unwrap_or("");
-                let digest = Digest::parse(name)
-                    .filter(|d| d.hex() == name && name.starts_with(parent) && parent.len() == 2);
-                (r.display(&item.rel), digest)
-            })
-            .collect());
-    }
-    let base = archive.root().join("objects/sha256");
-    let mut out = Vec::new();
-    if !base.exists() {
-        return Ok(out);
-    }
-    for entry in walkdir::WalkDir::new(&base)
-        .min_depth(2)
-        .max_depth(2)
-        .sort_by_file_name()
-    {
-        let entry = entry.map_err(|e| Error::Io {
-            path: base.clone(),
-            source: e
-                .into_io_error()
-                .unwrap_or_else(|| std::io::Error::other("walk")),
-        })?;
-        if !entry.file_type().is_file() {
-            continue;
-        }
-        let name = entry.file_name().to_string_lossy();
-        let parent_ok = entry
-            .path()
-            .parent()
-            .and_then(Path::file_name)
-            .is_some_and(|p| name.len() == 64 && name.starts_with(&*p.to_string_lossy()));
-        let digest = Digest::parse(&name).filter(|d| parent_ok && d.hex() == name);
-        out.push((entry.path().to_path_buf(), digest));
-    }
-    Ok(out)
+    Ok(archive
+        .backend
+        .list_objects()?
+        .into_iter()
+        .map(|(path, key)| {
+            let mut parts = key.rsplit('/');
+            let name = parts.next().unwrap_or("");
+            let parent = parts.next().unwrap_or("");
+            let digest = Digest::parse(name)
+                .filter(|d| d.hex() == name && name.starts_with(parent) && parent.len() == 2);
+            (path, digest)
+        })
+        .collect())
 }
 
 /// Re-hashes one file, reading through a per-thread buffer (no allocation per
@@ -153,21 +123,6 @@ pub fn hash_file(path: &Path) -> Result<(Digest, u64)> {
         Ok::<_, Error>(())
     })?;
     Ok((hasher.finish(), total))
-}
-
-/// Re-hashes an object where it lives (a file, or streamed from the bucket).
-fn hash_object(archive: &Archive, path: &Path, claimed: &Digest) -> Result<(Digest, u64)> {
-    #[cfg(feature = "cloud")]
-    if let Some(r) = archive.remote() {
-        let mut hasher = Hasher::new();
-        let n = r.stream(&Archive::object_rel(claimed), u64::MAX, &mut |chunk| {
-            hasher.update(chunk);
-            Ok(())
-        })?;
-        return Ok((hasher.finish(), n));
-    }
-    let _ = (archive, claimed);
-    hash_file(path)
 }
 
 /// Verifies the archive: re-hashes `sample_percent` of the objects (100 = all,
@@ -204,7 +159,7 @@ pub fn verify(
                 let Some(claimed) = claimed else {
                     return Some(Problem::Stray { path: path.clone() });
                 };
-                match hash_object(archive, path, claimed) {
+                match archive.backend.hash(&Archive::object_rel(claimed)) {
                     Ok((actual, n)) => {
                         bytes.fetch_add(n, Ordering::Relaxed);
                         progress(n);
@@ -215,7 +170,7 @@ pub fn verify(
                     }
                     Err(e) => Some(Problem::Unreadable {
                         path: path.clone(),
-                        error: e.to_string(),
+                        error: e.full_message(),
                     }),
                 }
             })
@@ -292,7 +247,7 @@ pub fn verify(
             }
             Err(e) => problems.push(Problem::Unreadable {
                 path: archive.object_path(target),
-                error: e.to_string(),
+                error: e.full_message(),
             }),
         }
     }

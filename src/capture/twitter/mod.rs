@@ -97,7 +97,7 @@ impl X {
             .await;
         let answer = match &syn {
             Ok(f) => judge_syndication(f),
-            Err(e) => Judged::Failed(e.to_string()),
+            Err(e) => Judged::Failed(crate::error::full_message(&e)),
         };
         let oembed_url = format!(
             "{}?url={}&omit_script=1&dnt=true",
