@@ -211,11 +211,7 @@ pub(crate) fn to_post(t: &Tweet) -> Post {
         .media
         .iter()
         .map(|m| MediaItem {
-            kind: match m.kind {
-                syndication::MediaKind::Photo => post::MediaKind::Photo,
-                syndication::MediaKind::Video => post::MediaKind::Video,
-                syndication::MediaKind::Gif => post::MediaKind::Gif,
-            },
+            kind: m.kind,
             file: Asset {
                 url: m.url.clone(),
                 fallbacks: m.fallbacks.clone(),

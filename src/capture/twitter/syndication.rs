@@ -104,17 +104,8 @@ pub enum Segment {
     },
 }
 
-/// Kind of media.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum MediaKind {
-    /// A photo.
-    Photo,
-    /// A video.
-    Video,
-    /// An animated GIF (an MP4 on X).
-    Gif,
-}
+/// Kind of media: the neutral post's.
+pub use crate::post::MediaKind;
 
 /// One photo, video or GIF, with the URLs to archive.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
