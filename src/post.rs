@@ -36,6 +36,14 @@ impl PostId {
         self.to_string()
     }
 
+    /// The post's canonical URL from its provider's row (`twitter:20` →
+    /// `https://twitter.com/i/status/20`); empty when the row cannot build one.
+    pub fn canonical_url(&self) -> String {
+        (crate::providers::spec(self.provider).from_id)(&self.id)
+            .map(|p| p.url)
+            .unwrap_or_default()
+    }
+
     /// Reads `provider:id` (`twitter:20`); `None` for anything else.
     pub fn parse_label(s: &str) -> Option<PostId> {
         let (name, id) = s.split_once(':')?;
@@ -156,9 +164,8 @@ impl Post {
         }
     }
 
-    /// Every file the post refers to that is to be fetched, in order: the
-    /// avatar, each medium and its poster, the card image, then the quoted
-    /// post's.
+    /// Every file of this post (not of its quoted post) with its role, in
+    /// order: the avatar, each medium and its poster, the card image.
     pub fn assets_mut(&mut self) -> Vec<(&'static str, &mut Asset)> {
         let mut out: Vec<(&'static str, &mut Asset)> = Vec::new();
         if let Some(a) = self.author.avatar.as_mut() {

@@ -367,6 +367,11 @@ fn tweet_id(s: &str) -> Option<&str> {
     (digits(s, 20) && s.parse::<u64>().is_ok()).then_some(s)
 }
 
+/// A handle as X allows them today: 1–15 of `[A-Za-z0-9_]` (without `@`).
+pub fn is_x_handle(h: &str) -> bool {
+    !h.is_empty() && h.len() <= 15 && h.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
 fn valid_handle(s: &str) -> bool {
     !s.is_empty() && s.len() <= 50 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }

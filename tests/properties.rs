@@ -288,11 +288,24 @@ fn card_of(
         bytes: 1,
         content_type: Some("image/jpeg".into()),
     });
-    // Through the record's JSON, as render reads it from the archive.
-    let read: CaptureRecord =
-        serde_json::from_slice(&serde_json::to_vec(&record).expect("JSON")).expect("readable");
+    record.exchanges.push(embarc::net::Exchange {
+        url: href.into(),
+        via: None,
+        method: "GET".into(),
+        status: 200,
+        headers: vec![("x-note".into(), text.into())],
+        body: Some(digest),
+        body_bytes: 1,
+        started_at: time::OffsetDateTime::UNIX_EPOCH,
+        duration_ms: 1,
+    });
+    // Through the record's JSON: whole, and as render reads it (without the
+    // exchanges); both readers see the same post.
+    let json = serde_json::to_vec(&record).expect("JSON");
+    let read: CaptureRecord = serde_json::from_slice(&json).expect("readable");
     assert_eq!(read, record);
-    let capture = view::Capture::from(read);
+    let capture: view::Capture = serde_json::from_slice(&json).expect("readable by render");
+    assert_eq!(capture, view::Capture::from(read));
     let v = view::post_view("twitter:1", &[capture], None).expect("a view");
     card::card_html(
         &v,

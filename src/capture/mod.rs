@@ -189,18 +189,12 @@ impl Target {
     }
 }
 
-/// The canonical URL of a post known only by id (from the provider's row).
-pub fn canonical_url(post: &PostId) -> String {
-    (crate::providers::spec(post.provider).from_id)(&post.id)
-        .map(|p| p.url)
-        .unwrap_or_default()
-}
-
 /// One line of `archive --json` / `add --json` (docs/cli.md).
 #[derive(Debug, Clone, Serialize)]
 pub struct PostReport {
-    /// `provider:id`, or null for a short link that led nowhere.
-    pub post: Option<String>,
+    /// The post (printed `provider:id`), or null for a short link that led nowhere.
+    #[serde(serialize_with = "label")]
+    pub post: Option<PostId>,
     /// The post's URL, or the short link.
     pub url: String,
     /// `archived`, `unchanged`, `tombstone`, `not_found`, `protected`, `skipped`, `failed`.
@@ -222,6 +216,14 @@ impl PostReport {
     /// Whether this counts as a failure (exit code 1).
     pub fn failed(&self) -> bool {
         self.outcome == "failed"
+    }
+}
+
+/// A post as JSON lines print it: `provider:id`.
+fn label<S: serde::Serializer>(post: &Option<PostId>, s: S) -> Result<S::Ok, S::Error> {
+    match post {
+        Some(p) => s.collect_str(p),
+        None => s.serialize_none(),
     }
 }
 
@@ -274,7 +276,7 @@ impl Capturer {
         refresh: bool,
     ) -> PostReport {
         let report = |post: Option<&PostId>, url: String, outcome, error| PostReport {
-            post: post.map(PostId::label),
+            post: post.cloned(),
             url,
             outcome,
             capture: None,
@@ -288,7 +290,7 @@ impl Capturer {
                 p.clone(),
                 url.map(str::to_string)
                     .filter(|u| !u.is_empty())
-                    .unwrap_or_else(|| canonical_url(p)),
+                    .unwrap_or_else(|| p.canonical_url()),
             ),
             Target::Other(u) => {
                 return report(
@@ -323,7 +325,7 @@ impl Capturer {
                 let now = OffsetDateTime::now_utc();
                 match capture_post(self, platform, &post, &url, quote, now).await {
                     Ok((digest, record)) => PostReport {
-                        post: Some(post.label()),
+                        post: Some(post.clone()),
                         url: url.clone(),
                         outcome: outcome_name(record.outcome),
                         capture: Some(digest.to_string()),
@@ -380,7 +382,7 @@ async fn capture_post(
             // so `show` and render find it by its own id.
             let mut r = CaptureRecord::new(
                 q.id.clone(),
-                q.post.url.clone().unwrap_or_else(|| canonical_url(&q.id)),
+                q.post.url.clone().unwrap_or_else(|| q.id.canonical_url()),
                 now,
                 CaptureOutcome::Ok,
             );

@@ -305,8 +305,8 @@ fn record_articles(
     cited: &[(String, Vec<Target>)],
     done: &[(Target, PostReport)],
 ) -> crate::Result<usize> {
-    let resolved: BTreeMap<&Target, Option<&str>> =
-        done.iter().map(|(t, r)| (t, r.post.as_deref())).collect();
+    let resolved: BTreeMap<&Target, Option<&PostId>> =
+        done.iter().map(|(t, r)| (t, r.post.as_ref())).collect();
     let mut written = 0;
     for (article, targets) in cited {
         if targets.iter().any(|t| !resolved.contains_key(t)) {
@@ -316,13 +316,7 @@ fn record_articles(
         let mut short_links = Vec::new();
         for t in targets {
             match (resolved.get(t).copied().flatten(), t) {
-                (Some(label), _) => {
-                    if let Some(key) = PostId::parse_label(label)
-                        && !posts.contains(&key)
-                    {
-                        posts.push(key);
-                    }
-                }
+                (Some(post), _) if !posts.contains(post) => posts.push(post.clone()),
                 (None, Target::Short(s)) => short_links.push(s.clone()),
                 _ => {}
             }
@@ -340,11 +334,11 @@ fn record_articles(
 }
 
 /// Every article the archive already records as citing each post.
-fn earlier_citations(archive: &Archive) -> BTreeMap<String, Vec<String>> {
-    let mut by_post: BTreeMap<String, Vec<String>> = BTreeMap::new();
+fn earlier_citations(archive: &Archive) -> BTreeMap<PostId, Vec<String>> {
+    let mut by_post: BTreeMap<PostId, Vec<String>> = BTreeMap::new();
     for record in archive.articles().unwrap_or_default().into_iter().flatten() {
         for p in record.posts {
-            let list = by_post.entry(p.label()).or_default();
+            let list = by_post.entry(p).or_default();
             if !list.contains(&record.article) {
                 list.push(record.article.clone());
             }

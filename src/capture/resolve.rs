@@ -38,9 +38,7 @@ pub async fn resolve(client: &Client, archive: &Archive, short: &str) -> Resolut
                 .is_none()
                 .then(|| "the archived resolution led to no post".to_string()),
             post: record.post.clone().map(|p| {
-                let url = record
-                    .post_url()
-                    .unwrap_or_else(|| super::canonical_url(&p));
+                let url = record.post_url().unwrap_or_else(|| p.canonical_url());
                 (p, url)
             }),
             cached: true,

@@ -8,6 +8,7 @@ use embarc::capture::PostReport;
 use embarc::capture::pipeline::{Archiver, InputProblem, Plan, RunOptions};
 use embarc::input::Input;
 use embarc::net::{Client, NetConfig};
+use embarc::post::PostId;
 use embarc::scan::ScanOptions;
 use embarc::store::Archive;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -175,7 +176,7 @@ fn run_plan(plan: Plan, limits: &Limits, global: &Global) -> Result<u8> {
             writeln!(
                 out,
                 "{:<32} {:<10} {:>2} media  {}",
-                clean(r.post.as_deref().unwrap_or("-")),
+                clean(&r.post.as_ref().map_or("-".into(), PostId::label)),
                 r.outcome,
                 r.media,
                 clean(r.error.as_deref().unwrap_or(&r.url))

@@ -7,6 +7,7 @@
 
 use super::hit::Hit;
 use crate::embed::{Form, Kind, Provider, Quote};
+use crate::providers::is_x_handle as twitter_handle;
 use crate::providers::{self, PROVIDERS, UrlMatch};
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use regex::bytes::Regex;
@@ -330,10 +331,6 @@ static ENGLISH_DATE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^(?:[A-Za-z]{3,9}\.? \d{1,2},? \d{4}|\d{1,2} [A-Za-z]{3,9}\.? \d{4})$")
         .unwrap_or_else(|_| unreachable!())
 });
-
-fn twitter_handle(h: &str) -> bool {
-    !h.is_empty() && h.len() <= 15 && h.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
-}
 
 /// A line's content without Markdown blockquote markers and surrounding space.
 fn content(line: &[u8]) -> &[u8] {

@@ -91,10 +91,6 @@ pub struct Unknown {
     pub reason: String,
 }
 
-fn same_post(a: &PostId, b: &PostId) -> bool {
-    a.provider == b.provider && a.id == b.id
-}
-
 /// Turns `--post` and `--article` values into a selection (`All` when both
 /// are empty). Items the archive does not know are returned, not fatal.
 pub fn select(
@@ -108,7 +104,7 @@ pub fn select(
     let mut chosen: Vec<PostId> = Vec::new();
     let mut unknown = Vec::new();
     let add = |p: PostId, chosen: &mut Vec<PostId>| {
-        if !chosen.iter().any(|c| same_post(c, &p)) {
+        if !chosen.contains(&p) {
             chosen.push(p);
         }
     };
@@ -198,8 +194,7 @@ impl Plan {
                 Selection::All => true,
                 Selection::Posts(_) => {
                     let r: ShortLinkRecord = archive.read_json(&d)?;
-                    r.post
-                        .is_some_and(|p| posts.iter().any(|(k, _)| same_post(k, &p)))
+                    r.post.is_some_and(|p| posts.iter().any(|(k, _)| *k == p))
                 }
             };
             if keep {
@@ -431,7 +426,7 @@ fn persist(tmp: NamedTempFile, dest: &Path) -> Result<(), ExportError> {
 
 /// The post's URL (the canonical one, else its provider's id-only form).
 fn post_url(p: &PostId) -> String {
-    Some(crate::capture::canonical_url(p))
+    Some(p.canonical_url())
         .filter(|u| !u.is_empty())
         .unwrap_or_else(|| p.label())
 }

@@ -12,7 +12,7 @@ pub mod view;
 use crate::capture::Target;
 use crate::embed::{Embed, Form, Kind, Provider, Span};
 use crate::store::Archive;
-use crate::store::record::{CaptureRecord, PostId};
+use crate::store::record::PostId;
 use card::{CardOptions, MediaLinks};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -307,7 +307,7 @@ fn read_captures(archive: &Archive, key: &PostId) -> crate::Result<Vec<Capture>>
     archive
         .capture_digests(key)?
         .iter()
-        .map(|d| archive.read_json::<CaptureRecord>(d).map(Capture::from))
+        .map(|d| archive.read_json::<Capture>(d))
         .collect()
 }
 

@@ -6,7 +6,7 @@
 use crate::embed::Quote;
 use crate::post::{Asset, MediaKind, Post, StoredFile, TextSpan, Verified};
 use crate::store::Digest;
-use crate::store::record::{CaptureOutcome, CaptureRecord};
+use crate::store::record::CaptureOutcome;
 use time::OffsetDateTime;
 
 /// A post as a card shows it.
@@ -112,39 +112,8 @@ pub enum MediaView {
     },
 }
 
-/// What render reads of a capture record: the neutral post, not the
-/// exchanges.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Capture {
-    /// The post's URL as captured.
-    pub url: String,
-    /// When.
-    pub captured_at: OffsetDateTime,
-    /// What it found.
-    pub outcome: CaptureOutcome,
-    /// The post.
-    pub normalized: Option<Post>,
-    /// What the citing article showed.
-    pub article_quote: Option<Quote>,
-}
-
-impl From<CaptureRecord> for Capture {
-    fn from(r: CaptureRecord) -> Self {
-        Capture {
-            url: r.url,
-            captured_at: r.captured_at,
-            outcome: r.outcome,
-            normalized: r.normalized,
-            article_quote: r.article_quote,
-        }
-    }
-}
-
-impl From<&CaptureRecord> for Capture {
-    fn from(r: &CaptureRecord) -> Self {
-        Capture::from(r.clone())
-    }
-}
+/// What render reads of a capture record: the neutral post, not the exchanges.
+pub use crate::store::record::PostCapture as Capture;
 
 /// The card for a post from its captures (oldest first), or from the citing
 /// article's quote; `None` when there is nothing to show.
@@ -338,8 +307,7 @@ pub fn safe_url(s: &str) -> Option<String> {
 /// A handle as X allows them: 1–15 of `[A-Za-z0-9_]`.
 fn valid_handle(h: &str) -> Option<String> {
     let h = h.trim_start_matches('@');
-    (!h.is_empty() && h.len() <= 15 && h.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
-        .then(|| h.to_string())
+    crate::providers::is_x_handle(h).then(|| h.to_string())
 }
 
 /// A BCP 47-shaped language tag (letters, digits, hyphens; short).

@@ -163,9 +163,45 @@ impl CaptureRecord {
     }
 }
 
-/// The record as stored, either version: the post is read once the schema is known.
+/// What a reader that shows the post needs of a capture record: everything
+/// but the exchanges (which most of a record's bytes are), read from either
+/// version as [`CaptureRecord`] reads it. Render reads this.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PostCapture {
+    /// The post.
+    pub post: PostId,
+    /// The post's URL as captured.
+    pub url: String,
+    /// When the capture was made (UTC).
+    pub captured_at: OffsetDateTime,
+    /// What it found.
+    pub outcome: CaptureOutcome,
+    /// Where the post came from.
+    pub source: Option<String>,
+    /// The post, normalized.
+    pub normalized: Option<Post>,
+    /// What the citing article showed of the post.
+    pub article_quote: Option<Quote>,
+}
+
+impl From<CaptureRecord> for PostCapture {
+    fn from(r: CaptureRecord) -> Self {
+        PostCapture {
+            post: r.post,
+            url: r.url,
+            captured_at: r.captured_at,
+            outcome: r.outcome,
+            source: r.source,
+            normalized: r.normalized,
+            article_quote: r.article_quote,
+        }
+    }
+}
+
+/// The record as stored, either version, with its exchanges read as `E`
+/// (skipped by [`PostCapture`]); the post is read once the schema is known.
 #[derive(Deserialize)]
-struct WireCapture {
+struct WireCapture<E> {
     schema: String,
     post: WirePost,
     #[serde(default)]
@@ -180,7 +216,7 @@ struct WireCapture {
     #[serde(default)]
     normalized: Option<Box<RawValue>>,
     #[serde(default)]
-    exchanges: Vec<Exchange>,
+    exchanges: E,
     #[serde(default)]
     media: Vec<Media>,
     #[serde(default)]
@@ -215,21 +251,45 @@ struct NormalizedV1 {
     extra: serde_json::Map<String, serde_json::Value>,
 }
 
-impl<'de> Deserialize<'de> for CaptureRecord {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        use serde::de::Error as _;
-        let w = WireCapture::deserialize(d)?;
-        let post = PostId::new(w.post.provider, w.post.id);
-        let normalized = match (&w.normalized, w.schema.as_str()) {
-            (None, _) => None,
-            (Some(raw), CAPTURE_SCHEMA_V1) => {
-                let v1: NormalizedV1 = serde_json::from_str(raw.get()).map_err(D::Error::custom)?;
-                let from_platform = crate::capture::upgrade_v1(
-                    &post,
-                    &serde_json::Value::Object(v1.extra),
-                    &w.media,
-                );
-                Some(from_platform.unwrap_or_else(|| Post {
+/// The parts every reader takes from a stored record, whatever its version.
+struct Read {
+    post: PostId,
+    url: String,
+    source: Option<String>,
+    normalized: Option<Post>,
+}
+
+impl<E> WireCapture<E> {
+    /// The post's identity, URL, normalized post and source. A v1 post is
+    /// upgraded by its platform from the answer it kept; v1 kept no source,
+    /// so a post the platform upgrades came from that answer (syndication for
+    /// X) and the rest, which only held oEmbed's author and text, from oEmbed.
+    fn read(&self) -> Result<Read, serde_json::Error> {
+        let post = PostId::new(self.post.provider, self.post.id.clone());
+        let url = self.url.clone().unwrap_or_else(|| self.post.url.clone());
+        let Some(raw) = &self.normalized else {
+            return Ok(Read {
+                post,
+                url,
+                source: self.source.clone(),
+                normalized: None,
+            });
+        };
+        if self.schema != CAPTURE_SCHEMA_V1 {
+            let normalized = Some(serde_json::from_str(raw.get())?);
+            return Ok(Read {
+                post,
+                url,
+                source: self.source.clone(),
+                normalized,
+            });
+        }
+        let v1: NormalizedV1 = serde_json::from_str(raw.get())?;
+        let legacy = serde_json::Value::Object(v1.extra);
+        let (mut p, source) = match crate::capture::upgrade_v1(&post, &legacy, &self.media) {
+            Some(p) => (p, crate::post::source::SYNDICATION),
+            None => (
+                Post {
                     author: crate::post::Author {
                         name: v1.author_name.unwrap_or_default(),
                         handle: v1.author_handle,
@@ -239,36 +299,53 @@ impl<'de> Deserialize<'de> for CaptureRecord {
                     created_at: v1.created_at,
                     lang: v1.lang,
                     ..Post::default()
-                }))
-            }
-            (Some(raw), _) => Some(serde_json::from_str(raw.get()).map_err(D::Error::custom)?),
+                },
+                crate::post::source::OEMBED,
+            ),
         };
-        let source = w.source.or_else(|| {
-            // v1 kept no source: a post with a parsed tweet came from syndication.
-            (w.schema == CAPTURE_SCHEMA_V1 && normalized.is_some()).then(|| {
-                if normalized
-                    .as_ref()
-                    .is_some_and(|p| !p.spans.is_empty() || p.author.avatar.is_some())
-                {
-                    crate::post::source::SYNDICATION.to_string()
-                } else {
-                    crate::post::source::OEMBED.to_string()
-                }
-            })
-        });
+        p.set_sources(source);
+        Ok(Read {
+            post,
+            url,
+            source: Some(source.to_string()),
+            normalized: Some(p),
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for CaptureRecord {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let w = WireCapture::<Vec<Exchange>>::deserialize(d)?;
+        let r = w.read().map_err(serde::de::Error::custom)?;
         Ok(CaptureRecord {
             schema: w.schema,
-            url: w.url.unwrap_or(w.post.url),
-            post,
+            post: r.post,
+            url: r.url,
             captured_at: w.captured_at,
             outcome: w.outcome,
-            source,
+            source: r.source,
             error: w.error,
-            normalized,
+            normalized: r.normalized,
             exchanges: w.exchanges,
             media: w.media,
             article_quote: w.article_quote,
             tool: w.tool,
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for PostCapture {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let w = WireCapture::<serde::de::IgnoredAny>::deserialize(d)?;
+        let r = w.read().map_err(serde::de::Error::custom)?;
+        Ok(PostCapture {
+            post: r.post,
+            url: r.url,
+            captured_at: w.captured_at,
+            outcome: w.outcome,
+            source: r.source,
+            normalized: r.normalized,
+            article_quote: w.article_quote,
         })
     }
 }

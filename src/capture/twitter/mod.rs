@@ -15,6 +15,7 @@ use crate::post::{
     self, Asset, Author, Card, Counts, MediaItem, Post, PostId, QuotedPost, ReplyTo, TextSpan,
     Verified,
 };
+use crate::providers::is_x_handle as is_handle;
 use crate::store::record::{CaptureOutcome, Media};
 use syndication::{Answer, Segment, Tweet};
 use token::syndication_token;
@@ -177,11 +178,6 @@ fn judge_syndication(f: &Fetched) -> Judged {
         Ok(Answer::Empty) => Judged::Empty,
         Err(e) => Judged::Failed(e.to_string()),
     }
-}
-
-/// A handle as X allows them: 1–15 of `[A-Za-z0-9_]`.
-fn is_handle(h: &str) -> bool {
-    !h.is_empty() && h.len() <= 15 && h.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
 fn is_id(id: &str) -> bool {
