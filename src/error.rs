@@ -83,6 +83,9 @@ pub enum Error {
         /// What went wrong and what to check.
         reason: String,
     },
+    /// An article page could not be fetched (the message names the URL).
+    #[error(transparent)]
+    Fetch(Box<crate::net::NetError>),
     /// Article URLs cannot be scanned by this version.
     #[error(
         "{url}: scanning an article by URL is not supported yet (the fetcher comes with `embarc archive`); save the page and scan the file"

@@ -312,31 +312,31 @@ impl Capturer {
             return report(Some(&post), url, "skipped", None);
         };
         let cell = self.cell(&post);
+        // A stored record's line: `unchanged`, or what the new capture found.
+        let stored = |outcome: Option<&'static str>, digest: Digest, record: CaptureRecord| {
+            // Only a capture made now reports why it failed.
+            let failed = outcome.is_none() && record.outcome == CaptureOutcome::Failed;
+            let outcome = outcome.unwrap_or(outcome_name(record.outcome));
+            let mut r = report(
+                Some(&post),
+                url.clone(),
+                outcome,
+                record.error.filter(|_| failed),
+            );
+            r.capture = Some(digest.to_string());
+            r.media = record.media.len();
+            r.source = record.source;
+            r
+        };
         let shared = cell
             .get_or_init(|| async {
                 if !refresh && let Ok(Some((digest, record))) = latest_capture(&self.archive, &post)
                 {
-                    let mut r = report(Some(&post), url.clone(), "unchanged", None);
-                    r.capture = Some(digest.to_string());
-                    r.media = record.media.len();
-                    r.source = record.source;
-                    return r;
+                    return stored(Some("unchanged"), digest, record);
                 }
                 let now = OffsetDateTime::now_utc();
                 match capture_post(self, platform, &post, &url, quote, now).await {
-                    Ok((digest, record)) => PostReport {
-                        post: Some(post.clone()),
-                        url: url.clone(),
-                        outcome: outcome_name(record.outcome),
-                        capture: Some(digest.to_string()),
-                        media: record.media.len(),
-                        articles: Vec::new(),
-                        error: record
-                            .error
-                            .clone()
-                            .filter(|_| record.outcome == CaptureOutcome::Failed),
-                        source: record.source.clone(),
-                    },
+                    Ok((digest, record)) => stored(None, digest, record),
                     Err(e) => report(Some(&post), url.clone(), "failed", Some(e.full_message())),
                 }
             })

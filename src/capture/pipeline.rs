@@ -121,10 +121,7 @@ impl Plan {
             let outcome = match &source.origin {
                 Origin::Url(url) => match client.get_page(url, MAX_PAGE).await {
                     Ok(bytes) => crate::scan::scan_bytes(&bytes, Some(crate::Kind::Html), opts),
-                    Err(e) => Outcome::Failed(crate::Error::Io {
-                        path: url.into(),
-                        source: std::io::Error::other(e),
-                    }),
+                    Err(e) => Outcome::Failed(crate::Error::Fetch(Box::new(e))),
                 },
                 _ => crate::scan::scan_one(&source, opts).outcome,
             };

@@ -119,13 +119,22 @@ fn page_client(global: &Global) -> Result<Client> {
     Ok(Client::new(cfg)?)
 }
 
-/// Fetches an article page for `embarc scan URL`.
-pub fn fetch_article_blocking(url: &str, global: &Global) -> Result<Vec<u8>, String> {
-    let client = page_client(global).map_err(|e| e.to_string())?;
-    runtime()
-        .map_err(|e| e.to_string())?
-        .block_on(client.get_page(url, embarc::capture::pipeline::MAX_PAGE))
-        .map_err(|e| e.to_string())
+/// Fetches article pages for `embarc scan URL…`: one client for every URL
+/// of a run (its per-host limits hold across them), made at the first.
+#[derive(Default)]
+pub struct PageFetcher(Option<(tokio::runtime::Runtime, Client)>);
+
+impl PageFetcher {
+    /// The page at `url`, decoded.
+    pub fn fetch(&mut self, url: &str, global: &Global) -> Result<embarc::Result<Vec<u8>>> {
+        let (rt, client) = match &mut self.0 {
+            Some(f) => f,
+            None => self.0.insert((runtime()?, page_client(global)?)),
+        };
+        Ok(rt
+            .block_on(client.get_page(url, embarc::capture::pipeline::MAX_PAGE))
+            .map_err(|e| embarc::Error::Fetch(Box::new(e))))
+    }
 }
 
 fn run_plan(plan: Plan, limits: &Limits, global: &Global) -> Result<u8> {

@@ -101,6 +101,7 @@ pub fn run(args: ScanArgs, global: &Global) -> Result<u8> {
     // Runs of files go to the parallel scanner; article URLs are fetched in
     // their place (any public host, with the capture's caps and timeouts).
     let mut rest: &[Source] = &sources;
+    let mut pages = super::capture_cmds::PageFetcher::default();
     while !rest.is_empty() && first_error.is_none() {
         let files = rest
             .iter()
@@ -113,16 +114,13 @@ pub fn run(args: ScanArgs, global: &Global) -> Result<u8> {
             let Origin::Url(url) = &source.origin else {
                 continue;
             };
-            let outcome = match super::capture_cmds::fetch_article_blocking(url, global) {
+            let outcome = match pages.fetch(url, global)? {
                 Ok(bytes) => scan::scan_bytes(
                     &bytes,
                     Some(Kind::Html).filter(|_| opts.kind.is_none()),
                     &opts,
                 ),
-                Err(e) => scan::Outcome::Failed(embarc::Error::Io {
-                    path: url.into(),
-                    source: std::io::Error::other(e),
-                }),
+                Err(e) => scan::Outcome::Failed(e),
             };
             let report = scan::Report {
                 article: source.name.clone(),
