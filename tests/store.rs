@@ -639,3 +639,47 @@ fn verify_can_sample() {
         .assert()
         .code(2);
 }
+
+/// Readers list capture and article refs by name (`STAMP-HEX`) without
+/// opening them, so a ref whose name says another digest than it holds must
+/// be caught by `verify`, whichever kind of ref it is.
+#[test]
+fn a_ref_named_after_another_digest_is_named_by_verify() {
+    let (dir, archive) = sample_archive();
+    let archive_dir = dir.path().join("archive");
+    let t0 = time::macros::datetime!(2026-06-20 10:00:00 UTC);
+    let held = capture(&archive, 42, t0, "held");
+    let other = capture(&archive, 43, t0, "other");
+    let name = format!("20260620T100000.000000Z-{}", other.hex());
+    archive
+        .add_ref(&["articles", "0000", &name], &held)
+        .expect("ref");
+    embarc(&archive_dir).arg("verify").assert().code(1).stdout(
+        predicate::str::contains(format!("named after {other} but holds {held}")).and(
+            predicate::str::contains(format!("refs/articles/0000/{name}")),
+        ),
+    );
+}
+
+/// A capture ref to an object that is no record: `verify` names the object
+/// once and says why, on one line.
+#[test]
+fn an_unreadable_record_is_named_once() {
+    let (dir, archive) = sample_archive();
+    let archive_dir = dir.path().join("archive");
+    let junk = archive.put_bytes(b"not a record").expect("junk");
+    let name = format!("20260620T100000.000000Z-{}", junk.hex());
+    archive
+        .add_ref(&["posts", "twitter", "99", &name], &junk)
+        .expect("ref");
+    let out = embarc(&archive_dir).arg("verify").output().expect("verify");
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line = stdout
+        .lines()
+        .find(|l| l.contains(&junk.hex()))
+        .unwrap_or_else(|| panic!("the object is named: {stdout}"));
+    assert!(line.starts_with("unreadable: "), "{line}");
+    assert_eq!(line.matches(&junk.hex()).count(), 1, "{line}");
+    assert!(line.contains("unreadable record"), "{line}");
+}

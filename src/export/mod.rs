@@ -188,18 +188,20 @@ impl Plan {
         };
         let posts: Vec<(PostId, Vec<Digest>)> =
             posts.into_iter().filter(|(_, v)| !v.is_empty()).collect();
-        let mut short_links = Vec::new();
-        for (link, d) in archive.short_links()? {
-            let keep = match selection {
-                Selection::All => true,
-                Selection::Posts(_) => {
-                    let r: ShortLinkRecord = archive.read_json(&d)?;
-                    r.post.is_some_and(|p| posts.iter().any(|(k, _)| *k == p))
-                }
-            };
-            if keep {
-                short_links.push((link, d));
-            }
+        let mut short_links = archive.short_links()?;
+        if let Selection::Posts(_) = selection {
+            // Only the links that led to a chosen post (records read together).
+            let chosen: std::collections::BTreeSet<&PostId> =
+                posts.iter().map(|(p, _)| p).collect();
+            let digests: Vec<Digest> = short_links.iter().map(|(_, d)| *d).collect();
+            let records = archive.read_jsons::<ShortLinkRecord>(&digests)?;
+            let mut records = records.into_iter();
+            short_links.retain(|_| {
+                records
+                    .next()
+                    .and_then(|r| r.post)
+                    .is_some_and(|p| chosen.contains(&p))
+            });
         }
         let description = match selection {
             Selection::All => "the whole archive".to_string(),
@@ -424,11 +426,13 @@ fn persist(tmp: NamedTempFile, dest: &Path) -> Result<(), ExportError> {
         .map_err(|source| ExportError::Output { path: dir, source })
 }
 
-/// The post's URL (the canonical one, else its provider's id-only form).
-fn post_url(p: &PostId) -> String {
-    Some(p.canonical_url())
-        .filter(|u| !u.is_empty())
-        .unwrap_or_else(|| p.label())
+/// The URL a capture is filed under: the one it was captured as, else the
+/// post's canonical URL, else its label.
+fn record_url(r: &CaptureRecord) -> String {
+    [r.url.clone(), r.post.canonical_url()]
+        .into_iter()
+        .find(|u| !u.is_empty())
+        .unwrap_or_else(|| r.post.label())
 }
 
 fn page(post: &PostId, r: &CaptureRecord) -> wacz::Page {
@@ -443,13 +447,8 @@ fn page(post: &PostId, r: &CaptureRecord) -> wacz::Page {
         .chars()
         .take(100)
         .collect();
-    let url = if r.url.is_empty() {
-        post_url(post)
-    } else {
-        r.url.clone()
-    };
     wacz::Page {
-        url,
+        url: record_url(r),
         ts: cdx_iso(r.captured_at),
         title: format!("{who}: {text}"),
     }
@@ -563,12 +562,7 @@ embarc-limits: max-body={max_body} bytes; max-attempts={attempts}; per-host={per
             &record_id(&[b"metadata\n".as_slice(), &digest.0].concat()),
             &warc_date(record.captured_at),
         );
-        let target = if record.url.is_empty() {
-            post_url(&record.post)
-        } else {
-            record.url.clone()
-        };
-        f.push("WARC-Target-URI", clean_value(&target));
+        f.push("WARC-Target-URI", clean_value(&record_url(record)));
         if let Some(first) = record.exchanges.first() {
             f.push(
                 "WARC-Refers-To",

@@ -527,7 +527,7 @@ impl Client {
             } else {
                 NetError::Transport {
                     url: url.to_string(),
-                    message: describe(&e),
+                    message: crate::error::full_message(&e),
                 }
             }
         };
@@ -638,16 +638,4 @@ fn backoff(attempt: u32) -> Duration {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.subsec_nanos());
     base + base.mul_f64(f64::from(nanos % 1000) / 2000.0)
-}
-
-/// A transport error with its causes, for people.
-fn describe(e: &reqwest::Error) -> String {
-    let mut msg = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        msg.push_str(": ");
-        msg.push_str(&s.to_string());
-        source = s.source();
-    }
-    msg
 }

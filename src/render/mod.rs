@@ -304,11 +304,7 @@ impl<'a> Renderer<'a> {
 
 /// A post's captures, oldest first, each verified and read as render needs it.
 fn read_captures(archive: &Archive, key: &PostId) -> crate::Result<Vec<Capture>> {
-    archive
-        .capture_digests(key)?
-        .iter()
-        .map(|d| archive.read_json::<Capture>(d))
-        .collect()
+    archive.read_jsons(&archive.capture_digests(key)?)
 }
 
 fn unreadable(e: &crate::Error) -> String {

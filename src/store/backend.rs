@@ -9,7 +9,7 @@
 //! re-hashes for `verify`. It must never overwrite an object or a ref, and never
 //! make an object visible under its key before it is whole and durable.
 
-use crate::digest::Digest;
+use crate::digest::{Digest, Hasher};
 use crate::error::{Error, IoContext, Result};
 use std::fs::{self, File};
 use std::io::{self, Read, Write};
@@ -36,8 +36,10 @@ pub(crate) trait Backend: Send + Sync + std::fmt::Debug {
     /// Whether the object `key` is present (a check that fails says no).
     fn contains(&self, key: &str) -> bool;
 
-    /// Publishes a flushed temp file, already hashed, as the object `key`;
-    /// an object already there is kept (it holds the same bytes).
+    /// Publishes a written temp file, already hashed, as the object `key`;
+    /// an object already there is kept (it holds the same bytes). A folder
+    /// makes the file durable (fsync) before it takes its final name; a
+    /// bucket uploads it.
     fn publish(&self, key: &str, tmp: NamedTempFile) -> Result<()>;
 
     /// Publishes many temp files at once (see [`Backend::publish`]); a folder
@@ -73,13 +75,10 @@ pub(crate) trait Backend: Send + Sync + std::fmt::Debug {
     /// whether this call created it. Never replaces a key.
     fn create(&self, key: &str, bytes: &[u8]) -> Result<bool>;
 
-    /// Every key under `prefix` (or `prefix` itself when it names a key) with
-    /// its bytes, in name order.
-    fn read_all_under(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>>;
-
-    /// The names of the keys directly under `prefix`, in no order; none when
-    /// there is no such prefix. Nothing is read.
-    fn names_under(&self, prefix: &str) -> Result<Vec<String>>;
+    /// Every key below `prefix` (a folder of the layout), in name order;
+    /// none when there is no such folder. Names starting with `.` (an
+    /// editor's or a copier's leftovers) are skipped. Nothing is read.
+    fn keys_under(&self, prefix: &str) -> Result<Vec<String>>;
 }
 
 /// An archive in a folder: keys are relative paths below it.
@@ -100,6 +99,28 @@ impl Folder {
 
     fn tmp_dir(&self) -> PathBuf {
         self.root.join("tmp")
+    }
+}
+
+impl Folder {
+    /// Moves a flushed temp file to `key` unless it exists (written once: the
+    /// temp file is then removed on drop); returns the folder to sync when it
+    /// moved.
+    fn persist(&self, key: &str, tmp: NamedTempFile) -> Result<Option<PathBuf>> {
+        let dest = self.path(key);
+        if dest.is_file() {
+            return Ok(None);
+        }
+        let dir = dest.parent().unwrap_or(&self.root).to_path_buf();
+        ensure_dir(&dir)?;
+        match tmp.persist_noclobber(&dest) {
+            Ok(_) => Ok(Some(dir)),
+            Err(e) if e.error.kind() == io::ErrorKind::AlreadyExists => Ok(None),
+            Err(e) => Err(Error::Io {
+                path: dest,
+                source: e.error,
+            }),
+        }
     }
 }
 
@@ -130,19 +151,13 @@ impl Backend for Folder {
     }
 
     fn publish(&self, key: &str, tmp: NamedTempFile) -> Result<()> {
-        let dest = self.path(key);
-        if dest.is_file() {
+        if self.contains(key) {
             return Ok(()); // written once; the temp file is removed on drop
         }
-        let dir = dest.parent().unwrap_or(&self.root).to_path_buf();
-        ensure_dir(&dir)?;
-        match tmp.persist_noclobber(&dest) {
-            Ok(_) => sync_dir(&dir),
-            Err(e) if e.error.kind() == io::ErrorKind::AlreadyExists => Ok(()),
-            Err(e) => Err(Error::Io {
-                path: dest,
-                source: e.error,
-            }),
+        tmp.as_file().sync_all().with_path(tmp.path())?;
+        match self.persist(key, tmp)? {
+            Some(dir) => sync_dir(&dir),
+            None => Ok(()),
         }
     }
 
@@ -150,29 +165,9 @@ impl Backend for Folder {
         sync_all_files(&files)?;
         let mut dirs = std::collections::BTreeSet::new();
         for (key, tmp) in files {
-            let dest = self.path(&key);
-            if dest.is_file() {
-                continue;
-            }
-            let dir = dest.parent().unwrap_or(&self.root).to_path_buf();
-            ensure_dir(&dir)?;
-            match tmp.persist_noclobber(&dest) {
-                Ok(_) => {
-                    dirs.insert(dir);
-                }
-                Err(e) if e.error.kind() == io::ErrorKind::AlreadyExists => {}
-                Err(e) => {
-                    return Err(Error::Io {
-                        path: dest,
-                        source: e.error,
-                    });
-                }
-            }
+            dirs.extend(self.persist(&key, tmp)?);
         }
-        for dir in dirs {
-            sync_dir(&dir)?;
-        }
-        Ok(())
+        dirs.iter().try_for_each(|dir| sync_dir(dir))
     }
 
     fn open(&self, key: &str, _staging: &Path) -> Result<File> {
@@ -196,7 +191,7 @@ impl Backend for Folder {
     }
 
     fn hash(&self, key: &str) -> Result<(Digest, u64)> {
-        super::verify::hash_file(&self.path(key))
+        hash_file(&self.path(key))
     }
 
     fn list_objects(&self) -> Result<Vec<(PathBuf, String)>> {
@@ -242,54 +237,28 @@ impl Backend for Folder {
         }
     }
 
-    fn read_all_under(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>> {
+    fn keys_under(&self, prefix: &str) -> Result<Vec<String>> {
         let base = self.path(prefix);
         let mut out = Vec::new();
         if !base.exists() {
             return Ok(out);
         }
-        for entry in walkdir::WalkDir::new(&base).sort_by_file_name() {
+        let walk = walkdir::WalkDir::new(&base)
+            .sort_by_file_name()
+            .into_iter()
+            .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
+        for entry in walk {
             let entry = entry.map_err(|e| walk_error(&base, e))?;
-            if !entry.file_type().is_file() {
-                continue;
+            if entry.file_type().is_file() {
+                let rel = entry
+                    .path()
+                    .strip_prefix(&self.root)
+                    .unwrap_or(entry.path());
+                let parts: Vec<_> = rel.iter().map(|s| s.to_string_lossy()).collect();
+                out.push(parts.join("/"));
             }
-            let bytes = fs::read(entry.path()).with_path(entry.path())?;
-            let rel = entry
-                .path()
-                .strip_prefix(&self.root)
-                .unwrap_or(entry.path());
-            let key = rel
-                .iter()
-                .map(|s| s.to_string_lossy())
-                .collect::<Vec<_>>()
-                .join("/");
-            out.push((key, bytes));
         }
         Ok(out)
-    }
-
-    fn names_under(&self, prefix: &str) -> Result<Vec<String>> {
-        let dir = self.path(prefix);
-        let entries = match fs::read_dir(&dir) {
-            Ok(e) => e,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => {
-                return Err(Error::Io {
-                    path: dir,
-                    source: e,
-                });
-            }
-        };
-        let mut names = Vec::new();
-        for entry in entries {
-            let name = entry.with_path(&dir)?.file_name();
-            let name = name.to_string_lossy();
-            // Dot files are no ref (an editor's or a copier's leftovers).
-            if !name.starts_with('.') {
-                names.push(name.into_owned());
-            }
-        }
-        Ok(names)
     }
 }
 
@@ -367,4 +336,27 @@ pub(crate) fn write_durably(
         source: e.error,
     })?;
     sync_dir(dest.parent().unwrap_or(tmp_dir))
+}
+
+/// Re-hashes one file, reading through a per-thread buffer (no allocation per
+/// object: archives hold many small files).
+fn hash_file(path: &Path) -> Result<(Digest, u64)> {
+    thread_local! {
+        static BUF: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(vec![0u8; 1 << 20]);
+    }
+    let mut f = std::fs::File::open(path).with_path(path)?;
+    let mut hasher = Hasher::new();
+    let mut total = 0;
+    BUF.with_borrow_mut(|buf| {
+        loop {
+            let n = f.read(buf).with_path(path)?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buf[..n]);
+            total += n as u64;
+        }
+        Ok::<_, Error>(())
+    })?;
+    Ok((hasher.finish(), total))
 }

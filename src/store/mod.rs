@@ -16,7 +16,7 @@ mod backend;
 pub mod index;
 pub mod record;
 #[cfg(feature = "cloud")]
-pub mod remote;
+mod remote;
 pub mod verify;
 
 pub use crate::digest;
@@ -290,7 +290,6 @@ impl Archive {
             total += n as u64;
         }
         let digest = hasher.finish();
-        tmp.as_file().sync_all().with_path(tmp.path())?;
         self.publish(tmp, &digest)?;
         Ok((digest, total))
     }
@@ -318,7 +317,6 @@ impl Archive {
             total += n as u64;
         }
         file.flush().await.with_path(&*tmp_path)?;
-        file.sync_all().await.with_path(&*tmp_path)?;
         let std_file = file.into_std().await;
         let digest = hasher.finish();
         let tmp = NamedTempFile::from_parts(std_file, tmp_path);
@@ -488,16 +486,56 @@ impl Archive {
     /// target), in name order. A low-level listing: prefer the typed ones
     /// ([`Archive::posts`], [`Archive::capture_digests`], [`Archive::articles`],
     /// [`Archive::short_links`]), which know the layout.
+    ///
+    /// Every ref is read (several at once): `verify` checks names against
+    /// contents with it. Listings that trust names use [`Archive::named_refs`].
     pub(crate) fn list_refs(&self, prefix: &[&str]) -> Result<Vec<(Vec<String>, Digest)>> {
-        self.backend
-            .read_all_under(&Self::ref_rel(prefix))?
-            .into_iter()
-            .map(|(key, text)| {
-                let target = self.ref_target(&key, &text)?;
-                let segs = key.split('/').skip(1).map(decode_segment).collect();
-                Ok((segs, target))
+        let keys = self.backend.keys_under(&Self::ref_rel(prefix))?;
+        let texts = self.backend.read_many(&keys, MAX_REF);
+        keys.iter()
+            .zip(texts)
+            .map(|(key, text)| Ok((ref_segments(key), self.ref_target(key, &text?)?)))
+            .collect()
+    }
+
+    /// [`Archive::list_refs`] that reads only the refs whose name does not
+    /// give their target: a capture or article ref is named `STAMP-HEX` after
+    /// it, so a listing finds those without a request per ref. (Records read
+    /// next are verified against the digest, and `verify` checks that every
+    /// ref's name and content agree.)
+    fn named_refs(&self, prefix: &[&str]) -> Result<Vec<(Vec<String>, Digest)>> {
+        let keys = self.backend.keys_under(&Self::ref_rel(prefix))?;
+        let named: Vec<Option<Digest>> = keys.iter().map(|k| digest_in_name(k)).collect();
+        let unnamed: Vec<String> = keys
+            .iter()
+            .zip(&named)
+            .filter(|(_, d)| d.is_none())
+            .map(|(k, _)| k.clone())
+            .collect();
+        let mut texts = self.backend.read_many(&unnamed, MAX_REF).into_iter();
+        keys.iter()
+            .zip(named)
+            .map(|(key, digest)| {
+                let digest = match digest {
+                    Some(d) => d,
+                    None => {
+                        let text = texts.next().unwrap_or_else(|| Ok(Vec::new()))?;
+                        self.ref_target(key, &text)?
+                    }
+                };
+                Ok((ref_segments(key), digest))
             })
             .collect()
+    }
+
+    /// The target of the one ref at `segments`, if it exists.
+    fn read_ref(&self, segments: &[&str]) -> Result<Option<Digest>> {
+        let key = Self::ref_rel(segments);
+        match self.backend.read(&key, MAX_REF) {
+            Ok(text) => Ok(Some(self.ref_target(&key, &text)?)),
+            Err(Error::Io { source, .. }) if source.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     /// Stores a capture record and its ref `refs/posts/PROVIDER/ID/STAMP-HEX`.
@@ -546,11 +584,10 @@ impl Archive {
             .short_link
             .split_once('/')
             .unwrap_or(("t.co", &record.short_link));
-        if !self.add_ref(&["short", host, code], &digest)? {
-            let existing = self.list_refs(&["short", host, code])?;
-            if let Some((_, d)) = existing.into_iter().next() {
-                return Ok(d);
-            }
+        if !self.add_ref(&["short", host, code], &digest)?
+            && let Some(existing) = self.read_ref(&["short", host, code])?
+        {
+            return Ok(existing);
         }
         Ok(digest)
     }
@@ -560,9 +597,10 @@ impl Archive {
     /// share codes. The first one recorded; `None` if it was never resolved.
     pub fn short_link(&self, short: &str) -> Result<Option<ShortLinkRecord>> {
         let (host, code) = short.split_once('/').unwrap_or(("t.co", short));
-        for h in [host, "t.co", "pic.twitter.com", "pic.x.com"] {
-            if let Some((_, d)) = self.list_refs(&["short", h, code])?.first() {
-                return Ok(Some(self.read_json(d)?));
+        let others = ["t.co", "pic.twitter.com", "pic.x.com"];
+        for h in std::iter::once(host).chain(others.into_iter().filter(|h| *h != host)) {
+            if let Some(d) = self.read_ref(&["short", h, code])? {
+                return Ok(Some(self.read_json(&d)?));
             }
         }
         Ok(None)
@@ -572,7 +610,7 @@ impl Archive {
     /// its `embarc.shortlink.v1` record), by host then code.
     pub fn short_links(&self) -> Result<Vec<(String, Digest)>> {
         Ok(self
-            .list_refs(&["short"])?
+            .named_refs(&["short"])?
             .into_iter()
             .map(|(segs, d)| (segs.get(1..).unwrap_or_default().join("/"), d))
             .collect())
@@ -584,7 +622,7 @@ impl Archive {
     /// under a provider this version does not know are left out.
     pub fn posts(&self) -> Result<Vec<(PostId, Vec<Digest>)>> {
         let mut posts: BTreeMap<(String, String), Vec<Digest>> = BTreeMap::new();
-        for (segs, d) in self.list_refs(&["posts"])? {
+        for (segs, d) in self.named_refs(&["posts"])? {
             if let [_, provider, id, _name] = segs.as_slice() {
                 posts
                     .entry((provider.clone(), id.clone()))
@@ -603,10 +641,9 @@ impl Archive {
 
     /// Every capture of a post, oldest first.
     pub fn captures(&self, post: &PostId) -> Result<Vec<(Digest, CaptureRecord)>> {
-        self.capture_digests(post)?
-            .into_iter()
-            .map(|d| Ok((d, self.read_json(&d)?)))
-            .collect()
+        let ds = self.capture_digests(post)?;
+        let records = self.read_jsons(&ds)?;
+        Ok(ds.into_iter().zip(records).collect())
     }
 
     /// The digests of a post's captures, oldest first; none when the archive
@@ -615,24 +652,8 @@ impl Archive {
     /// record read next is verified against the digest, and `verify` checks
     /// that every ref's name and content agree.)
     pub fn capture_digests(&self, post: &PostId) -> Result<Vec<Digest>> {
-        let dir = Self::ref_rel(&["posts", post.provider.as_str(), &post.id]);
-        let mut named = Vec::new();
-        for name in self.backend.names_under(&dir)? {
-            let digest = match name
-                .rsplit_once('-')
-                .and_then(|(_, hex)| Digest::parse(&format!("sha256:{hex}")))
-            {
-                Some(d) => d,
-                None => {
-                    let key = format!("{dir}/{name}");
-                    let text = self.backend.read(&key, MAX_REF)?;
-                    self.ref_target(&key, &text)?
-                }
-            };
-            named.push((name, digest));
-        }
-        named.sort();
-        Ok(named.into_iter().map(|(_, d)| d).collect())
+        let refs = self.named_refs(&["posts", post.provider.as_str(), &post.id])?;
+        Ok(refs.into_iter().map(|(_, d)| d).collect())
     }
 
     /// Every archiving of every article: their `embarc.article.v1` records, by
@@ -640,7 +661,7 @@ impl Archive {
     /// one bad record does not hide the others.
     pub fn articles(&self) -> Result<Vec<Result<ArticleRecord>>> {
         let digests: Vec<Digest> = self
-            .list_refs(&["articles"])?
+            .named_refs(&["articles"])?
             .into_iter()
             .map(|(_, d)| d)
             .collect();
@@ -652,7 +673,7 @@ impl Archive {
     /// or URL as given.
     pub fn article(&self, name: &str) -> Result<Vec<ArticleRecord>> {
         let digests: Vec<Digest> = self
-            .list_refs(&["articles", &article_key(name)])?
+            .named_refs(&["articles", &article_key(name)])?
             .into_iter()
             .map(|(_, d)| d)
             .collect();
@@ -708,10 +729,9 @@ impl ObjectWriter {
         self.bytes == 0
     }
 
-    /// Flushes to disk and publishes the object; returns its digest and size.
+    /// Publishes the object (durably); returns its digest and size.
     pub fn finish(self) -> Result<(Digest, u64)> {
         let digest = self.hasher.finish();
-        self.tmp.as_file().sync_all().with_path(self.tmp.path())?;
         self.archive.publish(self.tmp, &digest)?;
         Ok((digest, self.bytes))
     }
@@ -830,6 +850,17 @@ fn encode_segment(s: &str) -> String {
         }
     }
     out
+}
+
+/// A ref key's segments below `refs/`, decoded.
+fn ref_segments(key: &str) -> Vec<String> {
+    key.split('/').skip(1).map(decode_segment).collect()
+}
+
+/// The target a ref's name gives (`STAMP-HEX`), if it gives one.
+pub(crate) fn digest_in_name(key: &str) -> Option<Digest> {
+    let name = key.rsplit('/').next()?;
+    Digest::parse(name.rsplit_once('-')?.1)
 }
 
 fn decode_segment(s: &str) -> String {

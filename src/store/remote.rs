@@ -23,7 +23,6 @@ use std::future::Future;
 use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use time::OffsetDateTime;
 
 /// Objects at most this large go up in one create-only request; larger ones
 /// by multipart upload (5 MiB parts, a few in flight).
@@ -53,17 +52,6 @@ impl Drop for Remote {
             rt.shutdown_background();
         }
     }
-}
-
-/// One listed key.
-#[derive(Debug, Clone)]
-pub struct Listed {
-    /// The key below the archive's prefix (`objects/sha256/ab/…`).
-    pub rel: String,
-    /// Its size.
-    pub size: u64,
-    /// When it was last written.
-    pub modified: OffsetDateTime,
 }
 
 impl Remote {
@@ -113,10 +101,6 @@ impl Remote {
     }
 
     /// The archive's URL, as given.
-    pub fn url(&self) -> &str {
-        &self.url
-    }
-
     /// `URL/rel`, for messages.
     pub fn display(&self, rel: &str) -> PathBuf {
         PathBuf::from(format!("{}/{rel}", self.url))
@@ -418,8 +402,8 @@ impl Remote {
         Ok(())
     }
 
-    /// Every key under `rel_prefix` (a folder of the layout), with sizes.
-    pub fn list(&self, rel_prefix: &str) -> Result<Vec<Listed>> {
+    /// Every key under `rel_prefix` (a folder of the layout), sorted.
+    pub fn list(&self, rel_prefix: &str) -> Result<Vec<String>> {
         let (store, key) = (self.store.clone(), self.key(rel_prefix));
         let listed = self.run(async move {
             let mut out = Vec::new();
@@ -429,17 +413,12 @@ impl Remote {
             }
             Ok::<_, object_store::Error>(out)
         })?;
-        let mut out: Vec<Listed> = listed
+        let mut out: Vec<String> = listed
             .map_err(|e| self.error(rel_prefix, &e))?
             .into_iter()
-            .map(|m| Listed {
-                rel: self.rel_of(&m.location),
-                size: m.size,
-                modified: OffsetDateTime::from_unix_timestamp(m.last_modified.timestamp())
-                    .unwrap_or(OffsetDateTime::UNIX_EPOCH),
-            })
+            .map(|m| self.rel_of(&m.location))
             .collect();
-        out.sort_by(|a, b| a.rel.cmp(&b.rel));
+        out.sort();
         Ok(out)
     }
 
@@ -559,7 +538,7 @@ impl Backend for Remote {
         Ok(self
             .list(OBJECTS)?
             .into_iter()
-            .map(|item| (Remote::display(self, &item.rel), item.rel))
+            .map(|rel| (Remote::display(self, &rel), rel))
             .collect())
     }
 
@@ -567,27 +546,10 @@ impl Backend for Remote {
         self.put_new(key, bytes.to_vec())
     }
 
-    fn read_all_under(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>> {
-        // One small GET per key, several in flight.
-        let mut keys: Vec<String> = self.list(prefix)?.into_iter().map(|i| i.rel).collect();
-        // A listing holds what is *under* a prefix: a prefix that names one
-        // key (`refs/short/t.co/CODE`) is that key itself.
-        if keys.is_empty() && prefix.contains('/') && Remote::size(self, prefix)?.is_some() {
-            keys.push(prefix.to_string());
-        }
-        let texts = self.get_many(&keys, 4096)?;
-        keys.into_iter()
-            .zip(texts)
-            .map(|(key, text)| Ok((key, text?.unwrap_or_default())))
-            .collect()
-    }
-
-    fn names_under(&self, prefix: &str) -> Result<Vec<String>> {
-        Ok(self
-            .list(prefix)?
-            .into_iter()
-            .map(|item| item.rel.rsplit('/').next().unwrap_or("").to_string())
-            .collect())
+    fn keys_under(&self, prefix: &str) -> Result<Vec<String>> {
+        let mut keys = self.list(prefix)?;
+        keys.retain(|k| !k.rsplit('/').next().unwrap_or("").starts_with('.'));
+        Ok(keys)
     }
 }
 

@@ -3,11 +3,10 @@
 //! and report each problem by name.
 
 use super::record::CaptureRecord;
-use super::{Archive, Digest, Hasher};
-use crate::error::{Error, IoContext, Result};
+use super::{Archive, Digest};
+use crate::error::{Error, Result};
 use rayon::prelude::*;
 use serde::Serialize;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -68,6 +67,18 @@ impl std::fmt::Display for Problem {
     }
 }
 
+/// A file that could not be read, with why: the error's message and causes,
+/// without the path it starts with (the problem names the path once).
+fn unreadable(path: PathBuf, e: &Error) -> Problem {
+    let message = e.full_message();
+    let prefix = format!("{}: ", path.display());
+    let error = message
+        .strip_prefix(&prefix)
+        .unwrap_or(&message)
+        .to_string();
+    Problem::Unreadable { path, error }
+}
+
 /// The result of a verification.
 #[derive(Debug, Default, Clone, Serialize)]
 pub struct Report {
@@ -100,29 +111,6 @@ pub fn list_objects(archive: &Archive) -> Result<Vec<(PathBuf, Option<Digest>)>>
             (path, digest)
         })
         .collect())
-}
-
-/// Re-hashes one file, reading through a per-thread buffer (no allocation per
-/// object: archives hold many small files).
-pub fn hash_file(path: &Path) -> Result<(Digest, u64)> {
-    thread_local! {
-        static BUF: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(vec![0u8; 1 << 20]);
-    }
-    let mut f = std::fs::File::open(path).with_path(path)?;
-    let mut hasher = Hasher::new();
-    let mut total = 0;
-    BUF.with_borrow_mut(|buf| {
-        loop {
-            let n = f.read(buf).with_path(path)?;
-            if n == 0 {
-                break;
-            }
-            hasher.update(&buf[..n]);
-            total += n as u64;
-        }
-        Ok::<_, Error>(())
-    })?;
-    Ok((hasher.finish(), total))
 }
 
 /// Verifies the archive: re-hashes `sample_percent` of the objects (100 = all,
@@ -168,10 +156,7 @@ pub fn verify(
                             actual: actual.to_string(),
                         })
                     }
-                    Err(e) => Some(Problem::Unreadable {
-                        path: path.clone(),
-                        error: e.full_message(),
-                    }),
+                    Err(e) => Some(unreadable(path.clone(), &e)),
                 }
             })
             .collect()
@@ -205,25 +190,22 @@ pub fn verify(
             });
             continue;
         }
-        if segments.first().map(String::as_str) != Some("posts")
-            || corrupt.contains(&archive.object_path(&target))
-        {
-            continue;
-        }
-        // A capture ref is named after its target (readers list by name).
-        if let Some(hex) = segments
-            .last()
-            .and_then(|n| n.rsplit_once('-'))
-            .map(|(_, h)| h)
-            && hex.len() == 64
-            && hex != target.hex()
+        // Capture and article refs are named after their target (readers
+        // list them by name): a name that says another digest is a problem.
+        if let Some(named) = super::digest_in_name(&referrer)
+            && named != target
         {
             problems.push(Problem::Unreadable {
                 path: PathBuf::from(format!("{}/{referrer}", archive.location())),
                 error: format!(
-                    "the ref is named after sha256:{hex} but holds {target}; restore it from a copy"
+                    "the ref is named after {named} but holds {target}; restore it from a copy"
                 ),
             });
+        }
+        if segments.first().map(String::as_str) != Some("posts")
+            || corrupt.contains(&archive.object_path(&target))
+        {
+            continue;
         }
         if sample_percent >= 100.0 || sampled(Path::new(&referrer), salt, sample_percent) {
             records.push((referrer, target));
@@ -245,10 +227,7 @@ pub fn verify(
                     }
                 }
             }
-            Err(e) => problems.push(Problem::Unreadable {
-                path: archive.object_path(target),
-                error: e.full_message(),
-            }),
+            Err(e) => problems.push(unreadable(archive.object_path(target), &e)),
         }
     }
     problems.sort_by_key(|p| p.to_string());
