@@ -304,7 +304,13 @@ impl<'a> Renderer<'a> {
 
 /// A post's captures, oldest first, each verified and read as render needs it.
 fn read_captures(archive: &Archive, key: &PostId) -> crate::Result<Vec<Capture>> {
-    archive.read_jsons(&archive.capture_digests(key)?)
+    // One post's few records, read in turn: `prefetch` already reads many
+    // posts side by side.
+    archive
+        .capture_digests(key)?
+        .iter()
+        .map(|d| archive.read_json(d))
+        .collect()
 }
 
 fn unreadable(e: &crate::Error) -> String {
