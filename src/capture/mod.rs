@@ -100,6 +100,8 @@ pub struct Found {
     pub source: Option<&'static str>,
     /// Why it failed, or the platform's own words for a tombstone.
     pub error: Option<String>,
+    /// The full URL of the request that failed, when a request did.
+    pub error_url: Option<String>,
 }
 
 impl Found {
@@ -110,6 +112,7 @@ impl Found {
             post: Some(post),
             source: Some(source),
             error: None,
+            error_url: None,
         }
     }
 
@@ -120,6 +123,16 @@ impl Found {
             post: None,
             source: None,
             error: None,
+            error_url: None,
+        }
+    }
+
+    /// A request that failed: the error line names the host, the full URL
+    /// goes in [`Found::error_url`].
+    pub fn net_failed(e: &NetError) -> Found {
+        Found {
+            error_url: e.url().map(str::to_string),
+            ..Found::failed(crate::error::full_message(e))
         }
     }
 

@@ -168,6 +168,49 @@ pub enum NetError {
     Store(#[from] crate::Error),
 }
 
+impl NetError {
+    /// The full URL the request was for (error lines name only its host).
+    pub fn url(&self) -> Option<&str> {
+        match self {
+            NetError::Refused { url, .. }
+            | NetError::Timeout { url, .. }
+            | NetError::TooLarge { url, .. }
+            | NetError::Transport { url, .. } => {
+                Some(url).filter(|u| !u.is_empty()).map(|u| u.as_str())
+            }
+            NetError::Store(_) => None,
+        }
+    }
+
+    /// Whether the host could not be reached at all (no DNS answer, no
+    /// connection): the sign of being offline, never worth a retry.
+    pub fn is_unreachable(&self) -> bool {
+        match self {
+            NetError::Timeout { what, .. } => *what == "connect",
+            NetError::Transport { message, .. } => {
+                let m = message.to_ascii_lowercase();
+                m.contains("dns error")
+                    || m.contains("failed to lookup")
+                    || m.contains("connection refused")
+                    || m.contains("network is unreachable")
+            }
+            _ => false,
+        }
+    }
+}
+
+/// How reachable the hosts asked so far were: a run whose first requests all
+/// fail to resolve or connect is offline.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Health {
+    /// Requests that got an HTTP answer (any status).
+    pub answered: u64,
+    /// Requests whose host could not be reached ([`NetError::is_unreachable`]).
+    pub unreachable: u64,
+    /// The last host that could not be reached, and why (one line).
+    pub last_unreachable: Option<String>,
+}
+
 /// A response, its body named by the sink it went to.
 #[derive(Debug, Clone)]
 pub struct Fetched {
@@ -229,6 +272,7 @@ pub struct Client {
     cfg: Arc<NetConfig>,
     hosts: Arc<Mutex<HashMap<String, Arc<HostGate>>>>,
     received: Arc<std::sync::atomic::AtomicU64>,
+    health: Arc<Mutex<Health>>,
 }
 
 /// Per-host limits: requests in flight, and when the next may start.
@@ -266,12 +310,33 @@ impl Client {
             cfg: Arc::new(cfg),
             hosts: Arc::new(Mutex::new(HashMap::new())),
             received: Arc::default(),
+            health: Arc::default(),
         })
     }
 
     /// Body bytes received so far by this client (and its clones).
     pub fn bytes_received(&self) -> u64 {
         self.received.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// How reachable the hosts asked so far were (this client and its clones).
+    pub fn health(&self) -> Health {
+        self.health
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    fn note_health(&self, result: &Result<Fetched, NetError>) {
+        let mut h = self.health.lock().unwrap_or_else(|e| e.into_inner());
+        match result {
+            Ok(_) => h.answered += 1,
+            Err(e) if e.is_unreachable() => {
+                h.unreachable += 1;
+                h.last_unreachable = Some(e.to_string());
+            }
+            Err(_) => {}
+        }
     }
 
     /// The configuration.
@@ -455,6 +520,7 @@ impl Client {
                 .once(url, &target, via.clone(), store, keep_up_to, limit)
                 .await;
             drop(permit);
+            self.note_health(&result);
             let retry_in = match &result {
                 Ok(f) if f.status() == 429 || (500..600).contains(&f.status()) => {
                     Some(self.wait_for(f, attempt))

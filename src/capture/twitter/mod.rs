@@ -98,7 +98,7 @@ impl X {
             .await;
         let answer = match &syn {
             Ok(f) => judge_syndication(f),
-            Err(e) => Judged::Failed(crate::error::full_message(&e)),
+            Err(e) => return Found::net_failed(e),
         };
         let oembed_url = format!(
             "{}?url={}&omit_script=1&dnt=true",
