@@ -33,6 +33,33 @@ impl Input {
     }
 }
 
+/// Reads a list of inputs (`-i FILE`): one per line; blank lines and lines
+/// starting with `#` are skipped, surrounding spaces trimmed. `-` reads
+/// standard input. A line may be a path, a folder or a URL.
+pub fn read_list(from: &str) -> crate::Result<Vec<String>> {
+    use std::io::Read;
+    let mut text = String::new();
+    let read = if from == "-" {
+        std::io::stdin().lock().read_to_string(&mut text)
+    } else {
+        std::fs::File::open(from).and_then(|mut f| f.read_to_string(&mut text))
+    };
+    read.map_err(|e| crate::Error::Io {
+        path: PathBuf::from(if from == "-" { "standard input" } else { from }),
+        source: e,
+    })?;
+    Ok(list_lines(&text))
+}
+
+/// The entries of an input list's text (see [`read_list`]).
+pub fn list_lines(text: &str) -> Vec<String> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(str::to_string)
+        .collect()
+}
+
 /// One article to scan.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Source {
@@ -263,6 +290,10 @@ mod tests {
     #[test]
     fn inputs_parse() {
         assert_eq!(Input::parse("-"), Input::Stdin);
+        assert_eq!(
+            list_lines("a.html\n\n  # note\n  https://x.y/z  \r\nb/\n"),
+            ["a.html", "https://x.y/z", "b/"]
+        );
         assert_eq!(
             Input::parse("HTTPS://a.b/c"),
             Input::Url("HTTPS://a.b/c".into())

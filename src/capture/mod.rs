@@ -18,7 +18,7 @@ use crate::embed::{Provider, Quote};
 use crate::net::{Client, Fetched, NetError};
 use crate::post::{Post, PostId};
 use crate::providers::{UrlMatch, classify_url};
-use crate::store::record::{CaptureOutcome, CaptureRecord, Media};
+use crate::store::record::{CaptureOutcome, CaptureRecord, Media, MissingFile};
 use crate::store::{Archive, Digest};
 use serde::Serialize;
 use std::collections::HashMap;
@@ -210,7 +210,9 @@ pub struct PostReport {
     pub post: Option<PostId>,
     /// The post's URL, or the short link.
     pub url: String,
-    /// `archived`, `unchanged`, `tombstone`, `not_found`, `protected`, `skipped`, `failed`.
+    /// `archived`, `partial`, `unchanged`, `tombstone`, `not_found`,
+    /// `protected`, `skipped`, `failed` (and, for a dry run, `would_capture`,
+    /// `would_retry`, `would_resolve`).
     pub outcome: &'static str,
     /// The capture record's digest.
     pub capture: Option<String>,
@@ -218,17 +220,20 @@ pub struct PostReport {
     pub media: usize,
     /// Articles that cite the post.
     pub articles: Vec<String>,
-    /// Why it failed.
+    /// Why it failed, or which files a partial capture misses: one line.
     pub error: Option<String>,
+    /// The full URL of the request that failed, when one did.
+    pub error_url: Option<String>,
     /// Where the capture came from (`syndication`, `oembed`, `api`…), when it
     /// found the post.
     pub source: Option<String>,
 }
 
 impl PostReport {
-    /// Whether this counts as a failure (exit code 1).
+    /// Whether this counts as a failure (exit code 1): `failed`, or a
+    /// `partial` capture that the next run completes.
     pub fn failed(&self) -> bool {
-        self.outcome == "failed"
+        matches!(self.outcome, "failed" | "partial")
     }
 }
 
@@ -240,8 +245,11 @@ fn label<S: serde::Serializer>(post: &Option<PostId>, s: S) -> Result<S::Ok, S::
     }
 }
 
-fn outcome_name(o: CaptureOutcome) -> &'static str {
-    match o {
+/// The word a report gives a capture record: `archived` for a post found
+/// whole, `partial` when files it may still get are missing, else the outcome.
+fn outcome_name(r: &CaptureRecord) -> &'static str {
+    match r.outcome {
+        CaptureOutcome::Ok if r.is_partial() => "partial",
         CaptureOutcome::Ok => "archived",
         CaptureOutcome::Tombstone => "tombstone",
         CaptureOutcome::NotFound => "not_found",
@@ -250,9 +258,18 @@ fn outcome_name(o: CaptureOutcome) -> &'static str {
     }
 }
 
+/// Whether a stored capture is final: a post found whole, or the platform's
+/// word that it is gone or private. A `failed` or `partial` capture is not,
+/// and the next run captures the post again.
+pub fn is_settled(r: &CaptureRecord) -> bool {
+    r.outcome != CaptureOutcome::Failed && !r.is_partial()
+}
+
 /// Everything captures running side by side share: the client, the archive,
-/// and the posts in flight (a post reached twice, by URL and by a short link,
-/// is captured once; the second caller shares the first's result).
+/// the posts in flight (a post reached twice, by URL and by a short link,
+/// is captured once; the second caller shares the first's result), and the
+/// records written by this run (a post met again after this run captured it,
+/// as another post's quote, reports what that capture found).
 #[derive(Clone)]
 pub struct Capturer {
     /// The HTTP client.
@@ -260,6 +277,7 @@ pub struct Capturer {
     /// Where captures go.
     pub archive: Archive,
     inflight: Arc<Mutex<HashMap<PostId, Arc<OnceCell<PostReport>>>>>,
+    written: Arc<Mutex<std::collections::HashSet<Digest>>>,
 }
 
 impl Capturer {
@@ -269,6 +287,7 @@ impl Capturer {
             client,
             archive,
             inflight: Arc::default(),
+            written: Arc::default(),
         }
     }
 
@@ -277,9 +296,25 @@ impl Capturer {
         cells.entry(post.clone()).or_default().clone()
     }
 
-    /// Resolves (if needed) and captures one target. A post that already has
-    /// a capture is `unchanged` and costs no request, unless `refresh`.
-    /// `url` is the post's URL as cited, when known.
+    fn wrote(&self, d: Digest) {
+        self.written
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(d);
+    }
+
+    fn written_now(&self, d: &Digest) -> bool {
+        self.written
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(d)
+    }
+
+    /// Resolves (if needed) and captures one target. A post whose latest
+    /// capture is settled ([`is_settled`]) is `unchanged` and costs no
+    /// request, unless `refresh`; a `failed` or `partial` one is captured
+    /// again, reusing the files the partial one stored. `url` is the post's
+    /// URL as cited, when known.
     pub async fn run(
         &self,
         target: &Target,
@@ -296,6 +331,7 @@ impl Capturer {
             media: 0,
             articles: articles.clone(),
             error,
+            error_url: None,
             source: None,
         };
         let (post, url) = match target {
@@ -317,7 +353,11 @@ impl Capturer {
                 let r = resolve::resolve(&self.client, &self.archive, s).await;
                 match r.post {
                     Some((p, url)) => (p, url),
-                    None => return report(None, format!("https://{s}"), "failed", r.error),
+                    None => {
+                        let mut line = report(None, format!("https://{s}"), "failed", r.error);
+                        line.error_url = r.error_url;
+                        return line;
+                    }
                 }
             }
         };
@@ -325,17 +365,20 @@ impl Capturer {
             return report(Some(&post), url, "skipped", None);
         };
         let cell = self.cell(&post);
-        // A stored record's line: `unchanged`, or what the new capture found.
-        let stored = |outcome: Option<&'static str>, digest: Digest, record: CaptureRecord| {
-            // Only a capture made now reports why it failed.
-            let failed = outcome.is_none() && record.outcome == CaptureOutcome::Failed;
-            let outcome = outcome.unwrap_or(outcome_name(record.outcome));
+        // A stored record's line: `unchanged`, or what the capture found.
+        let stored = |unchanged: bool, digest: Digest, record: CaptureRecord, error_url| {
             let mut r = report(
                 Some(&post),
                 url.clone(),
-                outcome,
-                record.error.filter(|_| failed),
+                if unchanged {
+                    "unchanged"
+                } else {
+                    outcome_name(&record)
+                },
+                // Only a capture made now reports why it failed.
+                if unchanged { None } else { record.error },
             );
+            r.error_url = error_url;
             r.capture = Some(digest.to_string());
             r.media = record.media.len();
             r.source = record.source;
@@ -343,13 +386,20 @@ impl Capturer {
         };
         let shared = cell
             .get_or_init(|| async {
-                if !refresh && let Ok(Some((digest, record))) = latest_capture(&self.archive, &post)
-                {
-                    return stored(Some("unchanged"), digest, record);
+                let mut reuse = Vec::new();
+                if let Ok(Some((digest, record))) = latest_capture(&self.archive, &post) {
+                    if self.written_now(&digest) {
+                        // Captured by this run already (as a quoted post).
+                        return stored(false, digest, record, None);
+                    }
+                    if !refresh && is_settled(&record) {
+                        return stored(true, digest, record, None);
+                    }
+                    reuse = record.media;
                 }
                 let now = OffsetDateTime::now_utc();
-                match capture_post(self, platform, &post, &url, quote, now).await {
-                    Ok((digest, record)) => stored(None, digest, record),
+                match capture_post(self, platform, &post, &url, quote, &reuse, now).await {
+                    Ok((digest, record, error_url)) => stored(false, digest, record, error_url),
                     Err(e) => report(Some(&post), url.clone(), "failed", Some(e.full_message())),
                 }
             })
@@ -362,15 +412,19 @@ impl Capturer {
 }
 
 /// Captures `post` now through `platform`: its answers, then every file of
-/// the post it found; stores the record (and the quoted post's own record).
+/// the post it found (a file a previous capture stored from the same URL,
+/// listed in `reuse`, is taken from the archive); stores the record (and the
+/// quoted post's own record). Returns the record, its digest, and the full
+/// URL of the request that failed, if one did.
 async fn capture_post(
     capturer: &Capturer,
     platform: &dyn Platform,
     post: &PostId,
     url: &str,
     quote: Option<Quote>,
+    reuse: &[Media],
     now: OffsetDateTime,
-) -> Result<(Digest, CaptureRecord), crate::Error> {
+) -> Result<(Digest, CaptureRecord, Option<String>), crate::Error> {
     let mut session = Session {
         client: &capturer.client,
         archive: &capturer.archive,
@@ -384,12 +438,11 @@ async fn capture_post(
     let answer = session.exchanges.first().cloned();
     let mut quoted_record = None;
     if let Some(mut p) = found.post {
-        let mut missing = store_assets(&mut session, &mut p, "", &mut record.media).await;
+        let mut missing = store_assets(&mut session, &mut p, "", reuse, &mut record.media).await;
         if let Some(q) = p.quoted.as_mut() {
             let mut quoted_media = Vec::new();
-            missing.extend(
-                store_assets(&mut session, &mut q.post, "quoted_", &mut quoted_media).await,
-            );
+            let quoted_missing =
+                store_assets(&mut session, &mut q.post, "quoted_", reuse, &mut quoted_media).await;
             record.media.extend(quoted_media.iter().cloned());
             // The quoted post gets a capture of its own, from the same answer,
             // so `show` and render find it by its own id.
@@ -402,63 +455,120 @@ async fn capture_post(
             r.source = record.source.clone();
             r.normalized = Some(q.post.clone());
             r.exchanges = answer.iter().cloned().collect();
+            let unprefixed = |role: &str| role.trim_start_matches("quoted_").to_string();
             r.media = quoted_media
                 .into_iter()
                 .map(|m| Media {
-                    role: m.role.trim_start_matches("quoted_").to_string(),
+                    role: unprefixed(&m.role),
                     ..m
                 })
                 .collect();
+            r.missing = quoted_missing
+                .iter()
+                .map(|m| MissingFile {
+                    role: unprefixed(&m.role),
+                    ..m.clone()
+                })
+                .collect();
+            missing.extend(quoted_missing);
             quoted_record = Some(r);
         }
         if !missing.is_empty() {
-            let note = format!("media not stored: {}", missing.join(", "));
+            let names: Vec<String> = missing
+                .iter()
+                .map(|m| format!("{} ({})", m.role, m.reason))
+                .collect();
+            let note = format!("media not stored: {}", names.join(", "));
             record.error = Some(match record.error.take() {
                 Some(e) => format!("{e}; {note}"),
                 None => note,
             });
         }
+        record.missing = missing;
         record.normalized = Some(p);
     }
     record.exchanges = session.exchanges;
     if let Some(q) = &quoted_record {
-        capturer.archive.put_capture(q)?;
+        capturer.wrote(capturer.archive.put_capture(q)?);
     }
     let d = capturer.archive.put_capture(&record)?;
-    Ok((d, record))
+    capturer.wrote(d);
+    let error_url = found.error_url.or_else(|| {
+        record
+            .missing
+            .iter()
+            .find(|m| m.retry)
+            .map(|m| m.url.clone())
+    });
+    Ok((d, record, error_url))
 }
 
 /// Fetches every file of `post` (not of its quoted post) from its best URL,
 /// falling back in order; marks each stored asset and lists it in `media`
-/// (roles with `prefix`). Returns what could not be stored.
+/// (roles with `prefix`). A file a previous capture stored from one of the
+/// same URLs (`reuse`), still in the archive, is not fetched again. Returns
+/// what could not be stored, and whether another run may get it.
 async fn store_assets(
     session: &mut Session<'_>,
     post: &mut Post,
     prefix: &str,
+    reuse: &[Media],
     media: &mut Vec<Media>,
-) -> Vec<String> {
+) -> Vec<MissingFile> {
     let mut missing = Vec::new();
     for (role, asset) in post.assets_mut() {
+        let role = format!("{prefix}{role}");
         let candidates: Vec<String> = asset.candidates().cloned().collect();
+        let kept = reuse.iter().find(|m| {
+            m.role == role && candidates.contains(&m.url) && session.archive.contains(&m.digest)
+        });
+        if let Some(m) = kept {
+            asset.stored = Some(m.stored_file());
+            media.push(m.clone());
+            continue;
+        }
+        // Why the best URL failed, and whether any failure may pass.
+        let mut reason = None;
+        let mut retry = false;
         for candidate in candidates {
-            let Ok(f) = session.get_file(&candidate).await else {
-                continue;
-            };
-            if let (200..=299, Some(digest)) = (f.status(), f.exchange.body) {
-                let m = Media {
-                    role: format!("{prefix}{role}"),
-                    url: candidate,
-                    digest,
-                    bytes: f.exchange.body_bytes,
-                    content_type: f.header("content-type").map(str::to_string),
-                };
-                asset.stored = Some(m.stored_file());
-                media.push(m);
-                break;
+            match session.get_file(&candidate).await {
+                Ok(f) => match (f.status(), f.exchange.body) {
+                    (200..=299, Some(digest)) => {
+                        let m = Media {
+                            role: role.clone(),
+                            url: candidate,
+                            digest,
+                            bytes: f.exchange.body_bytes,
+                            content_type: f.header("content-type").map(str::to_string),
+                        };
+                        asset.stored = Some(m.stored_file());
+                        media.push(m);
+                        break;
+                    }
+                    (status, _) => {
+                        retry |= status == 408 || status == 429 || status >= 500;
+                        reason.get_or_insert_with(|| format!("HTTP {status}"));
+                    }
+                },
+                Err(e) => {
+                    let transient = !matches!(e, NetError::Refused { .. });
+                    retry |= transient;
+                    reason.get_or_insert_with(|| e.to_string());
+                    // A host too slow or gone for one size is so for the
+                    // others: do not spend a deadline on each.
+                    if matches!(e, NetError::Timeout { .. }) || e.is_unreachable() {
+                        break;
+                    }
+                }
             }
         }
         if asset.stored.is_none() {
-            missing.push(format!("{prefix}{role} {}", asset.url));
+            missing.push(MissingFile {
+                role,
+                url: asset.url.clone(),
+                reason: reason.unwrap_or_else(|| "no URL to fetch".into()),
+                retry,
+            });
         }
     }
     missing

@@ -152,6 +152,56 @@ impl Plan {
 /// Largest article page fetched.
 pub const MAX_PAGE: u64 = 64 * 1024 * 1024;
 
+/// Unreachable requests, with none answered, after which a run stops as
+/// offline.
+pub const OFFLINE_AFTER: u64 = 3;
+
+/// One part of a job split across machines (`--shard K/N`): the posts whose
+/// label (`provider:id`) hashes, by SHA-256, to `K-1` modulo `N`. The split
+/// depends only on the post, so N runs over the same inputs, one per shard,
+/// capture every post exactly once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    /// Which part, from 1.
+    pub index: u32,
+    /// How many parts.
+    pub count: u32,
+}
+
+impl Shard {
+    /// Whether `post` belongs to this part.
+    pub fn owns(&self, post: &PostId) -> bool {
+        use sha2::Digest as _;
+        let hash = sha2::Sha256::digest(post.label().as_bytes());
+        let mut first = [0u8; 8];
+        first.copy_from_slice(&hash[..8]);
+        u64::from_be_bytes(first) % u64::from(self.count.max(1)) == u64::from(self.index - 1)
+    }
+}
+
+impl std::str::FromStr for Shard {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || format!("{s}: a shard is K/N with 1 <= K <= N, e.g. 2/3");
+        let (k, n) = s.split_once('/').ok_or_else(bad)?;
+        let (index, count): (u32, u32) = (
+            k.trim().parse().map_err(|_| bad())?,
+            n.trim().parse().map_err(|_| bad())?,
+        );
+        if index == 0 || index > count {
+            return Err(bad());
+        }
+        Ok(Shard { index, count })
+    }
+}
+
+impl std::fmt::Display for Shard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
+}
+
 /// How a run behaves.
 #[derive(Debug, Clone)]
 pub struct RunOptions {
@@ -159,6 +209,8 @@ pub struct RunOptions {
     pub refresh: bool,
     /// Posts captured at once.
     pub concurrency: usize,
+    /// Capture only this part of the posts.
+    pub shard: Option<Shard>,
 }
 
 impl Default for RunOptions {
@@ -166,6 +218,7 @@ impl Default for RunOptions {
         RunOptions {
             refresh: false,
             concurrency: 4,
+            shard: None,
         }
     }
 }
@@ -173,18 +226,21 @@ impl Default for RunOptions {
 /// What a run did.
 #[derive(Debug, Clone, Default)]
 pub struct RunReport {
-    /// Each target's report, in the plan's order.
-    pub posts: Vec<(Target, PostReport)>,
-    /// Targets left unfinished (the run was stopped).
+    /// Each post's report, in the order they finished, one per post.
+    pub posts: Vec<PostReport>,
+    /// Targets left unfinished (the run was stopped, or found itself offline).
     pub unfinished: usize,
     /// Article records written.
     pub articles: usize,
+    /// Set when the run stopped early because no host could be reached: the
+    /// last failure (`host: reason`).
+    pub offline: Option<String>,
 }
 
 impl RunReport {
-    /// Whether any post failed or was left unfinished (exit code 1).
+    /// Whether any post failed, is partial, or was left unfinished (exit code 1).
     pub fn any_failed(&self) -> bool {
-        self.unfinished > 0 || self.posts.iter().any(|(_, r)| r.failed())
+        self.unfinished > 0 || self.offline.is_some() || self.posts.iter().any(|r| r.failed())
     }
 }
 
@@ -208,6 +264,82 @@ pub struct Archiver {
     options: RunOptions,
 }
 
+/// Which articles are still waiting for targets, so each is recorded as
+/// soon as its last target finishes.
+struct Articles {
+    /// Each article: its targets, and how many have not finished.
+    waiting: Vec<(String, Vec<Target>, usize)>,
+    /// Articles citing each target (indexes into `waiting`).
+    by_target: BTreeMap<Target, Vec<usize>>,
+    /// The post each finished target led to.
+    resolved: BTreeMap<Target, Option<PostId>>,
+}
+
+impl Articles {
+    fn new(cited: Vec<(String, Vec<Target>)>) -> Articles {
+        let mut by_target: BTreeMap<Target, Vec<usize>> = BTreeMap::new();
+        let mut waiting = Vec::new();
+        for (i, (article, mut targets)) in cited.into_iter().enumerate() {
+            targets.sort();
+            targets.dedup();
+            for t in &targets {
+                by_target.entry(t.clone()).or_default().push(i);
+            }
+            let n = targets.len();
+            waiting.push((article, targets, n));
+        }
+        Articles {
+            waiting,
+            by_target,
+            resolved: BTreeMap::new(),
+        }
+    }
+
+    /// Notes that `target` finished (leading to `post`); returns the
+    /// articles whose every target has now finished.
+    fn finish(&mut self, target: &Target, post: Option<PostId>) -> Vec<usize> {
+        if self.resolved.insert(target.clone(), post).is_some() {
+            return Vec::new();
+        }
+        let mut ready = Vec::new();
+        for &i in self.by_target.get(target).into_iter().flatten() {
+            let w = &mut self.waiting[i];
+            w.2 -= 1;
+            if w.2 == 0 {
+                ready.push(i);
+            }
+        }
+        ready
+    }
+
+    /// Articles with no target at all are ready at once.
+    fn empty(&self) -> Vec<usize> {
+        (0..self.waiting.len())
+            .filter(|&i| self.waiting[i].2 == 0)
+            .collect()
+    }
+
+    fn record(&self, i: usize) -> ArticleRecord {
+        let (article, targets, _) = &self.waiting[i];
+        let mut posts = Vec::new();
+        let mut short_links = Vec::new();
+        for t in targets {
+            match (self.resolved.get(t).cloned().flatten(), t) {
+                (Some(post), _) if !posts.contains(&post) => posts.push(post),
+                (None, Target::Short(s)) => short_links.push(s.clone()),
+                _ => {}
+            }
+        }
+        ArticleRecord {
+            schema: ARTICLE_SCHEMA.into(),
+            article: article.clone(),
+            archived_at: time::OffsetDateTime::now_utc(),
+            posts,
+            short_links,
+        }
+    }
+}
+
 impl Archiver {
     /// An archiver writing into `archive`.
     pub fn new(archive: Archive, client: Client, options: RunOptions) -> Archiver {
@@ -222,11 +354,15 @@ impl Archiver {
         &self.capturer.client
     }
 
-    /// Captures every target of `plan`, at most `concurrency` at once, calling
-    /// `on_post` with each report as it finishes (with every article citing the
-    /// post, in this run and before); then records each article whose targets
-    /// all finished. When `stop` completes (Ctrl-C), unfinished captures are
-    /// dropped (nothing partial is kept) and finished ones stay.
+    /// Captures every target of `plan` (of this shard), at most
+    /// `concurrency` at once, calling `on_post` once per post as soon as it
+    /// finishes (with every article citing the post, in this run and
+    /// before), and recording each article as soon as its last target
+    /// finishes. Short links the archive has not resolved yet are resolved
+    /// first, so a post cited both by URL and by short link is one target.
+    /// When `stop` completes (Ctrl-C), or when the first requests all fail to
+    /// reach their hosts ([`OFFLINE_AFTER`]), unfinished captures are dropped
+    /// (nothing partial is kept) and finished ones stay.
     pub async fn run(
         &self,
         plan: Plan,
@@ -234,100 +370,327 @@ impl Archiver {
         mut on_post: impl FnMut(&PostReport),
     ) -> crate::Result<RunReport> {
         let archive = &self.capturer.archive;
+        let mut plan = known_short_links(archive, plan);
         // Build the index cache now if it is missing, once, before captures
         // run side by side and each add to it.
         crate::store::index::Index::open(archive)?;
         let earlier = earlier_citations(archive);
+        let shard = self.options.shard;
         let gate =
             std::sync::Arc::new(tokio::sync::Semaphore::new(self.options.concurrency.max(1)));
+        let mut report = RunReport::default();
+        let mut reported: std::collections::HashSet<PostId> = Default::default();
+        let mut emit = |mut r: PostReport, report: &mut RunReport| {
+            // A post reached twice is reported once.
+            if r.post.as_ref().is_none_or(|p| reported.insert(p.clone())) {
+                add_earlier(&mut r, &earlier);
+                on_post(&r);
+                report.posts.push(r);
+            }
+        };
+        tokio::pin!(stop);
+
+        // 1. Short links not resolved yet.
+        let shorts: Vec<Target> = plan
+            .jobs
+            .keys()
+            .filter(|t| matches!(t, Target::Short(_)))
+            .cloned()
+            .collect();
         let mut set = tokio::task::JoinSet::new();
-        let total = plan.jobs.len();
+        for short in &shorts {
+            let Target::Short(s) = short.clone() else {
+                continue;
+            };
+            let (capturer, gate) = (self.capturer.clone(), gate.clone());
+            set.spawn(async move {
+                let _permit = gate.acquire_owned().await;
+                let r = super::resolve::resolve(&capturer.client, &capturer.archive, &s).await;
+                (Target::Short(s), r)
+            });
+        }
+        let mut unresolved = Vec::new();
+        let mut left = shorts.len();
+        let mut ended = false;
+        while !ended {
+            let (short, resolution) = match next(&mut set, stop.as_mut()).await {
+                Next::Item(x) => x,
+                Next::Lost => {
+                    left -= 1;
+                    continue;
+                }
+                Next::Empty => break,
+                Next::Stopped => break,
+            };
+            left -= 1;
+            match resolution.post {
+                Some((post, url)) => merge(&mut plan, &short, post, Some(url)),
+                None => {
+                    let job = plan.jobs.remove(&short);
+                    let Target::Short(s) = &short else { continue };
+                    emit(
+                        PostReport {
+                            post: None,
+                            url: format!("https://{s}"),
+                            outcome: "failed",
+                            capture: None,
+                            media: 0,
+                            articles: job.map(|j| j.articles).unwrap_or_default(),
+                            error: resolution.error,
+                            error_url: resolution.error_url,
+                            source: None,
+                        },
+                        &mut report,
+                    );
+                    unresolved.push(short);
+                }
+            }
+            if let Some(why) = self.offline() {
+                report.offline = Some(why);
+                ended = true;
+            }
+        }
+        if left > 0 || report.offline.is_some() {
+            set.abort_all();
+            report.unfinished = plan.jobs.len();
+            return Ok(report);
+        }
+
+        // 2. Posts; each article is recorded once its last target finished.
+        let mut articles = Articles::new(plan.cited);
+        let mut ready = articles.empty();
+        for short in unresolved {
+            ready.extend(articles.finish(&short, None));
+        }
+        let mut set = tokio::task::JoinSet::new();
+        let mut total = 0;
         for (target, job) in plan.jobs {
+            if let (Target::Post(p), Some(shard)) = (&target, shard)
+                && !shard.owns(p)
+            {
+                // Another shard captures it; its articles still list it.
+                ready.extend(articles.finish(&target, Some(p.clone())));
+                continue;
+            }
+            total += 1;
             let (capturer, gate, refresh) =
                 (self.capturer.clone(), gate.clone(), self.options.refresh);
             set.spawn(async move {
                 let _permit = gate.acquire_owned().await;
                 let r = capturer
-                    .run(
-                        &target,
-                        job.url.as_deref(),
-                        job.quote,
-                        job.articles,
-                        refresh,
-                    )
+                    .run(&target, job.url.as_deref(), job.quote, job.articles, refresh)
                     .await;
                 (target, r)
             });
         }
-        let mut done: Vec<(Target, PostReport)> = Vec::with_capacity(total);
-        tokio::pin!(stop);
+        for i in ready {
+            archive.put_article(&articles.record(i))?;
+            report.articles += 1;
+        }
+        let mut done = 0;
         loop {
-            tokio::select! {
-                next = set.join_next() => match next {
-                    Some(Ok((target, mut r))) => {
-                        if let Some(before) = r.post.as_ref().and_then(|p| earlier.get(p)) {
-                            for a in before {
-                                if !r.articles.contains(a) {
-                                    r.articles.push(a.clone());
-                                }
-                            }
-                        }
-                        on_post(&r);
-                        done.push((target, r));
-                    }
-                    Some(Err(_)) => {}
-                    None => break,
-                },
-                _ = &mut stop => {
-                    // Unfinished captures are dropped: their temp files go
-                    // with them, and nothing partial gets a ref.
-                    set.abort_all();
-                    break;
+            let (target, r) = match next(&mut set, stop.as_mut()).await {
+                Next::Item(x) => x,
+                Next::Lost => {
+                    done += 1;
+                    continue;
                 }
+                Next::Empty | Next::Stopped => break,
+            };
+            done += 1;
+            for i in articles.finish(&target, r.post.clone()) {
+                archive.put_article(&articles.record(i))?;
+                report.articles += 1;
+            }
+            emit(r, &mut report);
+            if done < total
+                && let Some(why) = self.offline()
+            {
+                report.offline = Some(why);
+                break;
             }
         }
-        done.sort_by(|a, b| a.0.cmp(&b.0));
-        let articles = record_articles(archive, &plan.cited, &done)?;
-        Ok(RunReport {
-            unfinished: total - done.len(),
-            posts: done,
-            articles,
-        })
+        // Unfinished captures are dropped: their temp files go with them,
+        // and nothing partial gets a ref.
+        set.abort_all();
+        report.unfinished = total - done;
+        Ok(report)
+    }
+
+    /// Why the run looks offline: its first requests all failed to reach
+    /// their hosts, and none was answered.
+    fn offline(&self) -> Option<String> {
+        let health = self.capturer.client.health();
+        (health.answered == 0 && health.unreachable >= OFFLINE_AFTER)
+            .then(|| health.last_unreachable.unwrap_or_else(|| "no host answered".into()))
     }
 }
 
-/// Writes an article record for each article whose targets all finished.
-fn record_articles(
-    archive: &Archive,
-    cited: &[(String, Vec<Target>)],
-    done: &[(Target, PostReport)],
-) -> crate::Result<usize> {
-    let resolved: BTreeMap<&Target, Option<&PostId>> =
-        done.iter().map(|(t, r)| (t, r.post.as_ref())).collect();
-    let mut written = 0;
-    for (article, targets) in cited {
-        if targets.iter().any(|t| !resolved.contains_key(t)) {
-            continue;
+/// What waiting on a set of tasks gave.
+enum Next<T> {
+    /// A task's result.
+    Item(T),
+    /// A task that panicked or was cancelled.
+    Lost,
+    /// No task is left.
+    Empty,
+    /// The run was stopped.
+    Stopped,
+}
+
+/// The next task of `set` to finish, unless `stop` completes first.
+async fn next<T: 'static>(
+    set: &mut tokio::task::JoinSet<T>,
+    stop: std::pin::Pin<&mut impl Future<Output = ()>>,
+) -> Next<T> {
+    tokio::select! {
+        n = set.join_next() => match n {
+            Some(Ok(x)) => Next::Item(x),
+            Some(Err(_)) => Next::Lost,
+            None => Next::Empty,
+        },
+        _ = stop => Next::Stopped,
+    }
+}
+
+/// Moves a resolved short link's job into its post's (one target, the
+/// articles of both), and makes the articles citing it cite the post.
+fn merge(plan: &mut Plan, short: &Target, post: PostId, url: Option<String>) {
+    let Some(job) = plan.jobs.remove(short) else {
+        return;
+    };
+    let into = Target::Post(post);
+    let merged = plan.job(into.clone(), url);
+    if merged.quote.is_none() {
+        merged.quote = job.quote;
+    }
+    for a in job.articles {
+        if !merged.articles.contains(&a) {
+            merged.articles.push(a);
         }
-        let mut posts = Vec::new();
-        let mut short_links = Vec::new();
-        for t in targets {
-            match (resolved.get(t).copied().flatten(), t) {
-                (Some(post), _) if !posts.contains(post) => posts.push(post.clone()),
-                (None, Target::Short(s)) => short_links.push(s.clone()),
-                _ => {}
+    }
+    for (_, targets) in &mut plan.cited {
+        for t in targets.iter_mut() {
+            if t == short {
+                *t = into.clone();
             }
         }
-        archive.put_article(&ArticleRecord {
-            schema: ARTICLE_SCHEMA.into(),
-            article: article.clone(),
-            archived_at: time::OffsetDateTime::now_utc(),
-            posts,
-            short_links,
-        })?;
-        written += 1;
     }
-    Ok(written)
+}
+
+/// What a run of `plan` would do, from the archive alone (`None` when there
+/// is none yet): each target once, as `unchanged` (archived already),
+/// `would_retry` (its latest capture failed or is partial), `would_capture`,
+/// `would_resolve` (a short link not resolved yet) or `skipped`. No request
+/// is sent and nothing is written.
+pub fn preview(
+    plan: Plan,
+    archive: Option<&Archive>,
+    options: &RunOptions,
+    mut on_post: impl FnMut(&PostReport),
+) -> RunReport {
+    let plan = match archive {
+        Some(a) => known_short_links(a, plan),
+        None => plan,
+    };
+    let earlier = archive.map(earlier_citations).unwrap_or_default();
+    let mut posts = Vec::new();
+    for (target, job) in plan.jobs {
+        if let (Target::Post(p), Some(shard)) = (&target, options.shard)
+            && !shard.owns(p)
+        {
+            continue;
+        }
+        let mut r = dry(archive, options.refresh, &target, job);
+        add_earlier(&mut r, &earlier);
+        on_post(&r);
+        posts.push(r);
+    }
+    RunReport {
+        posts,
+        ..RunReport::default()
+    }
+}
+
+/// Adds the articles that cited the post in earlier runs.
+fn add_earlier(r: &mut PostReport, earlier: &BTreeMap<PostId, Vec<String>>) {
+    if let Some(before) = r.post.as_ref().and_then(|p| earlier.get(p)) {
+        for a in before {
+            if !r.articles.contains(a) {
+                r.articles.push(a.clone());
+            }
+        }
+    }
+}
+
+/// The plan with each short link the archive already resolved replaced
+/// by its post (so a post cited both ways is one target).
+fn known_short_links(archive: &Archive, mut plan: Plan) -> Plan {
+    let shorts: Vec<Target> = plan
+        .jobs
+        .keys()
+        .filter(|t| matches!(t, Target::Short(_)))
+        .cloned()
+        .collect();
+    for short in shorts {
+        let Target::Short(s) = &short else { continue };
+        if let Ok(Some(record)) = archive.short_link(s)
+            && let Some(post) = record.post.clone()
+        {
+            merge(&mut plan, &short, post, record.post_url());
+        }
+    }
+    plan
+}
+
+
+/// What a run would do for one target, from the archive alone.
+fn dry(archive: Option<&Archive>, refresh: bool, target: &Target, job: Job) -> PostReport {
+    let mut r = PostReport {
+        post: None,
+        url: job.url.clone().unwrap_or_default(),
+        outcome: "would_capture",
+        capture: None,
+        media: 0,
+        articles: job.articles,
+        error: None,
+        error_url: None,
+        source: None,
+    };
+    match target {
+        Target::Other(u) => {
+            r.url = u.clone();
+            r.outcome = "skipped";
+            r.error = Some("not a post of a supported provider".into());
+        }
+        Target::Short(s) => {
+            r.url = format!("https://{s}");
+            r.outcome = "would_resolve";
+        }
+        Target::Post(p) => {
+            r.post = Some(p.clone());
+            if r.url.is_empty() {
+                r.url = p.canonical_url();
+            }
+            if super::platform(p.provider).is_none() {
+                r.outcome = "skipped";
+            } else if let Some(Ok(Some((digest, record)))) =
+                archive.map(|a| super::latest_capture(a, p))
+            {
+                r.capture = Some(digest.to_string());
+                r.media = record.media.len();
+                r.source = record.source.clone();
+                r.outcome = if refresh {
+                    "would_capture"
+                } else if super::is_settled(&record) {
+                    "unchanged"
+                } else {
+                    "would_retry"
+                };
+            }
+        }
+    }
+    r
 }
 
 /// Every article the archive already records as citing each post.

@@ -24,6 +24,8 @@ pub struct Resolution {
     pub post: Option<(PostId, String)>,
     /// Why not, when it did not.
     pub error: Option<String>,
+    /// The full URL of the request that failed, when one did.
+    pub error_url: Option<String>,
     /// Whether the archive already knew it (no request sent).
     pub cached: bool,
 }
@@ -41,6 +43,7 @@ pub async fn resolve(client: &Client, archive: &Archive, short: &str) -> Resolut
                 let url = record.post_url().unwrap_or_else(|| p.canonical_url());
                 (p, url)
             }),
+            error_url: None,
             cached: true,
         };
     }
@@ -48,13 +51,17 @@ pub async fn resolve(client: &Client, archive: &Archive, short: &str) -> Resolut
     let mut url = format!("https://t.co/{code}");
     let mut hops = Vec::new();
     let mut seen = vec![url.clone()];
+    let mut error_url = None;
     let outcome: Result<Option<(PostId, String)>, String> = loop {
         if hops.len() >= MAX_HOPS {
             break Err(format!("more than {MAX_HOPS} redirects"));
         }
         let fetched = match client.get_small(&url, archive, 256 * 1024).await {
             Ok(f) => f,
-            Err(e) => break Err(crate::error::full_message(&e)),
+            Err(e) => {
+                error_url = e.url().map(str::to_string);
+                break Err(crate::error::full_message(&e));
+            }
         };
         let next = next_hop(&fetched).map(|l| join(&url, &l));
         hops.push(Hop {
@@ -99,12 +106,14 @@ pub async fn resolve(client: &Client, archive: &Archive, short: &str) -> Resolut
             Resolution {
                 error: post.is_none().then(|| format!("{short} leads to no post")),
                 post,
+                error_url: None,
                 cached: false,
             }
         }
         Err(e) => Resolution {
             post: None,
             error: Some(format!("{short}: {e}")),
+            error_url,
             cached: false,
         },
     }

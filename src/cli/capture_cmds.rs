@@ -5,7 +5,7 @@ use super::output::clean;
 use super::{Global, exit};
 use anyhow::{Context, Result};
 use embarc::capture::PostReport;
-use embarc::capture::pipeline::{Archiver, InputProblem, Plan, RunOptions};
+use embarc::capture::pipeline::{Archiver, InputProblem, Plan, RunOptions, Shard};
 use embarc::input::Input;
 use embarc::net::{Client, NetConfig};
 use embarc::post::PostId;
@@ -16,19 +16,36 @@ use std::collections::BTreeMap;
 use std::io::Write;
 
 #[derive(clap::Args, Debug)]
+#[command(after_help = "Examples:\n  \
+    embarc add https://x.com/jack/status/20\n  \
+    embarc add t.co/abc123 pic.twitter.com/N4ceb2ZWvV --json\n  \
+    embarc add -i posts.txt --shard 1/3")]
 pub struct AddArgs {
     /// Posts to capture: URLs in any form, short links included
-    #[arg(value_name = "URL", required = true)]
+    #[arg(value_name = "URL", required_unless_present = "input_file")]
     urls: Vec<String>,
+    /// Read post URLs from FILE, one per line (`-` for stdin; `#` starts a comment)
+    #[arg(short = 'i', long, value_name = "FILE")]
+    input_file: Option<String>,
     #[command(flatten)]
     limits: Limits,
 }
 
 #[derive(clap::Args, Debug)]
+#[command(after_help = "Examples:\n  \
+    embarc archive articles/\n  \
+    embarc archive https://example.com/story.html --json\n  \
+    embarc archive -i list.txt --dry-run\n  \
+    embarc archive articles/ --shard 2/3 --archive s3://bucket/archive\n\n\
+    A run that is stopped (Ctrl-C, a scheduler's timeout, no network) loses nothing:\n\
+    run it again and it captures what is missing, failed or partial.")]
 pub struct ArchiveArgs {
     /// Articles: files, folders (recursive), article URLs, or `-` for stdin
     #[arg(value_name = "INPUT")]
     inputs: Vec<String>,
+    /// Read articles (paths, folders or URLs) from FILE, one per line (`-` for stdin)
+    #[arg(short = 'i', long, value_name = "FILE")]
+    input_file: Option<String>,
     /// Read every input as this kind instead of guessing
     #[arg(long, value_enum)]
     kind: Option<embarc::Kind>,
@@ -42,6 +59,12 @@ struct Limits {
     /// Capture again posts already archived (a new capture; the old ones stay)
     #[arg(long)]
     refresh: bool,
+    /// Say what would be captured and what is already archived; send no request, write nothing
+    #[arg(long)]
+    dry_run: bool,
+    /// Capture only part K of N of the posts (a stable split by post id), e.g. 2/3
+    #[arg(long, value_name = "K/N")]
+    shard: Option<Shard>,
     /// Posts captured at once
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
     concurrency: u16,
@@ -53,25 +76,62 @@ struct Limits {
     read_timeout: f64,
 }
 
+/// Each entry of `-i FILE`, or none.
+fn input_list(file: Option<&str>) -> Result<Vec<String>> {
+    match file {
+        Some(f) => Ok(embarc::input::read_list(f)?),
+        None => Ok(Vec::new()),
+    }
+}
+
 pub fn add(args: AddArgs, global: &Global) -> Result<u8> {
     let mut plan = Plan::new();
-    for u in &args.urls {
-        plan.add_url(u);
+    for u in args
+        .urls
+        .iter()
+        .cloned()
+        .chain(input_list(args.input_file.as_deref())?)
+    {
+        plan.add_url(&u);
     }
     run_plan(plan, &args.limits, global)
 }
 
 pub fn archive(args: ArchiveArgs, global: &Global) -> Result<u8> {
-    let inputs: Vec<Input> = if args.inputs.is_empty() {
-        vec![Input::Stdin]
-    } else {
-        args.inputs.iter().map(|a| Input::parse(a)).collect()
-    };
+    let listed = input_list(args.input_file.as_deref())?;
+    if args.input_file.as_deref() == Some("-") && args.inputs.iter().any(|a| a == "-") {
+        eprintln!("embarc: `-i -` and the input `-` both read stdin; give one of them a file");
+        return Ok(exit::FATAL);
+    }
+    let mut inputs: Vec<Input> = args
+        .inputs
+        .iter()
+        .chain(&listed)
+        .map(|a| Input::parse(a))
+        .collect();
+    if inputs.is_empty() && args.input_file.is_none() {
+        inputs.push(Input::Stdin);
+    }
     let opts = ScanOptions {
         kind: args.kind,
         ..ScanOptions::default()
     };
     let mut failed = 0usize;
+    if args.limits.dry_run {
+        // A dry run sends no request: article URLs are named, not fetched.
+        inputs.retain(|i| match i {
+            Input::Url(u) => {
+                if !global.quiet {
+                    eprintln!(
+                        "embarc: dry run: would fetch the article {} (its posts are not listed)",
+                        clean(u)
+                    );
+                }
+                false
+            }
+            _ => true,
+        });
+    }
     let mut plan = Plan::new();
     let client = page_client(global)?;
     runtime()?.block_on(
@@ -138,13 +198,17 @@ impl PageFetcher {
 }
 
 fn run_plan(plan: Plan, limits: &Limits, global: &Global) -> Result<u8> {
-    let archive = Archive::open_or_create(&global.archive)?.with_index(global.index.clone());
-    let client = Client::new(net_config(global, limits.rate, limits.read_timeout))?;
     let options = RunOptions {
         refresh: limits.refresh,
         concurrency: usize::from(limits.concurrency),
+        shard: limits.shard,
     };
-    let bar = if global.quiet || plan.len() < 2 {
+    if limits.dry_run {
+        return dry_run(plan, &options, global);
+    }
+    let archive = Archive::open_or_create(&global.archive)?.with_index(global.index.clone());
+    let client = Client::new(net_config(global, limits.rate, limits.read_timeout))?;
+    let bar = if global.quiet || plan.len() < 2 || limits.dry_run {
         ProgressBar::hidden()
     } else {
         let bar =
@@ -162,44 +226,53 @@ fn run_plan(plan: Plan, limits: &Limits, global: &Global) -> Result<u8> {
             std::future::pending::<()>().await;
         }
     };
-    let run = runtime()?.block_on(archiver.run(plan, stop, |_: &PostReport| {
+    // Each post's line is printed (and flushed) as soon as it finishes, so a
+    // run killed at any moment has reported every post it finished.
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut printed: std::io::Result<()> = Ok(());
+    let run = runtime()?.block_on(archiver.run(plan, stop, |r: &PostReport| {
+        *counts.entry(r.outcome).or_default() += 1;
         bar.inc(1);
         bar.set_message(format!(
             "{:.1} MB received",
             archiver.client().bytes_received() as f64 / 1e6
         ));
+        if printed.is_ok() {
+            printed = bar.suspend(|| print_line(r, global));
+        }
     }))?;
     bar.finish_and_clear();
-    if run.unfinished > 0 {
-        eprintln!("embarc: interrupted; finished captures are kept");
-    }
-
-    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
-    for (_, r) in &run.posts {
-        *counts.entry(r.outcome).or_default() += 1;
-        if global.json {
-            serde_json::to_writer(&mut out, r)?;
-            writeln!(out)?;
-        } else {
-            writeln!(
-                out,
-                "{:<32} {:<10} {:>2} media  {}",
-                clean(&r.post.as_ref().map_or("-".into(), PostId::label)),
-                r.outcome,
-                r.media,
-                clean(r.error.as_deref().unwrap_or(&r.url))
-            )?;
+    if let Err(e) = printed {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            return Ok(exit::OK);
         }
+        return Err(e.into());
     }
-    out.flush()?;
+    if let Some(reason) = &run.offline {
+        eprintln!(
+            "embarc: {}: the platforms' servers cannot be reached (offline? behind a firewall? \
+             pass --mirror HOST=URL to use a mirror); nothing was lost, {} post{} left for the next run",
+            clean(reason),
+            run.unfinished,
+            if run.unfinished == 1 { " is" } else { "s are" }
+        );
+    } else if run.unfinished > 0 {
+        eprintln!(
+            "embarc: interrupted; finished captures are kept, {} post{} left for the next run",
+            run.unfinished,
+            if run.unfinished == 1 { " is" } else { "s are" }
+        );
+    }
     if !global.quiet {
         let n = run.posts.len();
         let summary: Vec<String> = counts.iter().map(|(k, v)| format!("{v} {k}")).collect();
         eprintln!(
-            "embarc: {} post{}: {}",
+            "embarc: {} post{}{}: {}",
             n,
             if n == 1 { "" } else { "s" },
+            limits
+                .shard
+                .map_or(String::new(), |s| format!(" (shard {s})")),
             if summary.is_empty() {
                 "none".into()
             } else {
@@ -212,4 +285,69 @@ fn run_plan(plan: Plan, limits: &Limits, global: &Global) -> Result<u8> {
     } else {
         exit::OK
     })
+}
+
+/// `--dry-run`: each target's line from the archive alone (none yet is fine),
+/// then a summary; exit 0.
+fn dry_run(plan: Plan, options: &RunOptions, global: &Global) -> Result<u8> {
+    let archive = match Archive::open(&global.archive) {
+        Ok(a) => Some(a),
+        Err(embarc::Error::NotAnArchive { .. }) => None,
+        Err(e) => return Err(e.into()),
+    };
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut printed: std::io::Result<()> = Ok(());
+    embarc::capture::pipeline::preview(plan, archive.as_ref(), options, |r| {
+        *counts.entry(r.outcome).or_default() += 1;
+        if printed.is_ok() {
+            printed = print_line(r, global);
+        }
+    });
+    match printed {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(exit::OK),
+        Err(e) => return Err(e.into()),
+        Ok(()) => {}
+    }
+    if !global.quiet {
+        let summary: Vec<String> = counts.iter().map(|(k, v)| format!("{v} {k}")).collect();
+        eprintln!(
+            "embarc: dry run, nothing sent or written{}: {}",
+            if archive.is_none() {
+                format!(" (no archive at {} yet)", global.archive.display())
+            } else {
+                String::new()
+            },
+            if summary.is_empty() {
+                "no posts".into()
+            } else {
+                summary.join(", ")
+            }
+        );
+    }
+    Ok(exit::OK)
+}
+
+/// One post's line: a JSON object, or `post outcome media error-or-url` (and,
+/// under `-v`, the full URL of a failed request on stderr).
+fn print_line(r: &PostReport, global: &Global) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    if global.json {
+        serde_json::to_writer(&mut out, r)?;
+        writeln!(out)?;
+    } else {
+        writeln!(
+            out,
+            "{:<32} {:<10} {:>2} media  {}",
+            clean(&r.post.as_ref().map_or("-".into(), PostId::label)),
+            r.outcome,
+            r.media,
+            clean(r.error.as_deref().unwrap_or(&r.url))
+        )?;
+        if global.verbose
+            && let Some(u) = &r.error_url
+        {
+            eprintln!("    {}", clean(u));
+        }
+    }
+    out.flush()
 }

@@ -206,7 +206,7 @@ fn insert(conn: &Connection, digest: &Digest, r: &CaptureRecord) -> rusqlite::Re
             r.post.id,
             r.url,
             when,
-            r.outcome.as_str(),
+            r.state(),
             n.map(|n| n.author.name.clone()).filter(|a| !a.is_empty()),
             n.and_then(|n| n.author.handle.clone()),
             n.map(|n| n.text.clone()),

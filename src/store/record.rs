@@ -79,6 +79,20 @@ impl Media {
     }
 }
 
+/// A file of the post a capture could not store.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MissingFile {
+    /// Its role, as in [`Media::role`].
+    pub role: String,
+    /// Its best URL.
+    pub url: String,
+    /// Why, one line (`pbs.twimg.com: too slow`, `HTTP 404`).
+    pub reason: String,
+    /// Whether another run may store it (a network, disk or deadline
+    /// failure); `false` when every URL answered that the file is not there.
+    pub retry: bool,
+}
+
 /// Name and version of the tool that wrote a record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Tool {
@@ -124,6 +138,10 @@ pub struct CaptureRecord {
     pub exchanges: Vec<Exchange>,
     /// Every media file stored.
     pub media: Vec<Media>,
+    /// Files of the post that could not be stored (absent in records that
+    /// miss nothing, and in those of embarc before 0.2).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub missing: Vec<MissingFile>,
     /// What the citing article showed of the post.
     pub article_quote: Option<Quote>,
     /// The writer.
@@ -149,8 +167,25 @@ impl CaptureRecord {
             normalized: None,
             exchanges: Vec::new(),
             media: Vec::new(),
+            missing: Vec::new(),
             article_quote: None,
             tool: Tool::current(),
+        }
+    }
+
+    /// Whether this capture found the post but could not store some of its
+    /// files for a reason that may pass (network, disk, deadline): `partial`,
+    /// captured again by the next run.
+    pub fn is_partial(&self) -> bool {
+        self.outcome == CaptureOutcome::Ok && self.missing.iter().any(|m| m.retry)
+    }
+
+    /// The outcome as `ls` shows it: [`CaptureOutcome::as_str`], or `partial`.
+    pub fn state(&self) -> &'static str {
+        if self.is_partial() {
+            "partial"
+        } else {
+            self.outcome.as_str()
         }
     }
 
@@ -219,6 +254,8 @@ struct WireCapture<E> {
     exchanges: E,
     #[serde(default)]
     media: Vec<Media>,
+    #[serde(default)]
+    missing: Vec<MissingFile>,
     #[serde(default)]
     article_quote: Option<Quote>,
     tool: Tool,
@@ -328,6 +365,7 @@ impl<'de> Deserialize<'de> for CaptureRecord {
             normalized: r.normalized,
             exchanges: w.exchanges,
             media: w.media,
+            missing: w.missing,
             article_quote: w.article_quote,
             tool: w.tool,
         })
