@@ -237,7 +237,10 @@ async fn archive_records_which_article_cites_which_post() {
         .collect();
     cited.sort();
     assert_eq!(cited.len(), 2, "{line}");
-    assert!(cited[0].ends_with("a.html") && cited[1].ends_with("b.txt"), "{line}");
+    assert!(
+        cited[0].ends_with("a.html") && cited[1].ends_with("b.txt"),
+        "{line}"
+    );
     let refs = std::fs::read_dir(env.archive.join("refs/articles"))
         .expect("article refs")
         .count();

@@ -441,8 +441,14 @@ async fn capture_post(
         let mut missing = store_assets(&mut session, &mut p, "", reuse, &mut record.media).await;
         if let Some(q) = p.quoted.as_mut() {
             let mut quoted_media = Vec::new();
-            let quoted_missing =
-                store_assets(&mut session, &mut q.post, "quoted_", reuse, &mut quoted_media).await;
+            let quoted_missing = store_assets(
+                &mut session,
+                &mut q.post,
+                "quoted_",
+                reuse,
+                &mut quoted_media,
+            )
+            .await;
             record.media.extend(quoted_media.iter().cloned());
             // The quoted post gets a capture of its own, from the same answer,
             // so `show` and render find it by its own id.

@@ -478,7 +478,13 @@ impl Archiver {
             set.spawn(async move {
                 let _permit = gate.acquire_owned().await;
                 let r = capturer
-                    .run(&target, job.url.as_deref(), job.quote, job.articles, refresh)
+                    .run(
+                        &target,
+                        job.url.as_deref(),
+                        job.quote,
+                        job.articles,
+                        refresh,
+                    )
                     .await;
                 (target, r)
             });
@@ -521,8 +527,11 @@ impl Archiver {
     /// their hosts, and none was answered.
     fn offline(&self) -> Option<String> {
         let health = self.capturer.client.health();
-        (health.answered == 0 && health.unreachable >= OFFLINE_AFTER)
-            .then(|| health.last_unreachable.unwrap_or_else(|| "no host answered".into()))
+        (health.answered == 0 && health.unreachable >= OFFLINE_AFTER).then(|| {
+            health
+                .last_unreachable
+                .unwrap_or_else(|| "no host answered".into())
+        })
     }
 }
 
@@ -642,7 +651,6 @@ fn known_short_links(archive: &Archive, mut plan: Plan) -> Plan {
     }
     plan
 }
-
 
 /// What a run would do for one target, from the archive alone.
 fn dry(archive: Option<&Archive>, refresh: bool, target: &Target, job: Job) -> PostReport {

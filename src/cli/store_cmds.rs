@@ -144,7 +144,7 @@ pub fn show(args: ShowArgs, global: &Global) -> Result<u8> {
                 "url": r.url,
                 "capture": d.to_string(),
                 "captured_at": when,
-                "outcome": r.outcome.as_str(),
+                "outcome": r.state(),
                 "error": r.error,
                 "author": author,
                 "handle": handle,
@@ -158,7 +158,7 @@ pub fn show(args: ShowArgs, global: &Global) -> Result<u8> {
             serde_json::to_writer(&mut out, &line)?;
             writeln!(out)?;
         } else {
-            writeln!(out, "{}  {}  {}", when, r.outcome.as_str(), d)?;
+            writeln!(out, "{}  {}  {}", when, r.state(), d)?;
             writeln!(out, "  post: {}  {}", r.post.label(), clean(&r.url))?;
             if let Some(e) = &r.error {
                 writeln!(out, "  error: {}", clean(e))?;

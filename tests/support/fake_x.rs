@@ -33,6 +33,28 @@ pub const TRICKLE_ID: &str = "7000000000000000004";
 pub const VIDEO_ID: &str = "7000000000000000009";
 /// The size of that video.
 pub const VIDEO_BYTES: u64 = 300 * 1000 * 1000;
+/// A post with one photo whose every URL answers 503 to its first four
+/// requests (one run's attempts), then the photo.
+pub const FLAKY_MEDIA_ID: &str = "7000000000000000012";
+/// A post quoting the synthetic post [`QUOTED_ID`] (which sorts after it).
+pub const QUOTING_ID: &str = "7000000000000000013";
+/// The post [`QUOTING_ID`] quotes.
+pub const QUOTED_ID: &str = "9000000000000000013";
+
+fn flaky_media_post(id: &str) -> Vec<u8> {
+    format!(
+        r#"{{"__typename":"Tweet","id_str":"{id}","text":"one photo","display_text_range":[0,9],"entities":{{}},
+        "user":{{"name":"F","screen_name":"flaky"}},
+        "mediaDetails":[{{"type":"photo","media_url_https":"https://pbs.twimg.com/media/FlakyPhoto.jpg","original_info":{{"width":600,"height":338}}}}]}}"#
+    )
+    .into_bytes()
+}
+
+fn quoting_post(id: &str, quoted: &str) -> Vec<u8> {
+    let mut post: serde_json::Value = serde_json::from_slice(&synthetic(id)).unwrap_or_default();
+    post["quoted_tweet"] = serde_json::from_slice(&synthetic(quoted)).unwrap_or_default();
+    serde_json::to_vec(&post).unwrap_or_default()
+}
 
 fn video_post(id: &str) -> Vec<u8> {
     format!(
@@ -259,6 +281,8 @@ pub async fn start() -> Server {
                     GONE_ID => Reply::Raw(response(404, &[("content-type", "text/html")], b"<html>not found</html>")),
                     PROTECTED_ID | EMPTY_ID => json(200, b"{}"),
                     VIDEO_ID => json(200, &video_post(VIDEO_ID)),
+                    FLAKY_MEDIA_ID => json(200, &flaky_media_post(FLAKY_MEDIA_ID)),
+                    QUOTING_ID => json(200, &quoting_post(QUOTING_ID, QUOTED_ID)),
                     HOSTILE_ID => json(200, &hostile_post(HOSTILE_ID)),
                     DELETED_LATER_ID if nth == 1 => json(200, &synthetic(DELETED_LATER_ID)),
                     DELETED_LATER_ID => json(200, &syndication["tombstone-deleted"]),
@@ -357,6 +381,9 @@ pub async fn start() -> Server {
                 format!("HTTP/1.1 200 OK\r\ncontent-type: video/mp4\r\ncontent-length: {VIDEO_BYTES}\r\nconnection: close\r\n\r\n").into_bytes(),
                 VIDEO_BYTES,
             ),
+            "pbs" if rest.contains("FlakyPhoto") && nth <= 4 => {
+                Reply::Raw(response(503, &[("retry-after", "0")], b"busy"))
+            }
             "pbs" | "video" => {
                 // name=orig missing for one photo key, to exercise the fallbacks.
                 if rest.contains("FallbackKey") && rest.contains("name=orig") {
