@@ -452,7 +452,7 @@ impl Archiver {
         }
         if left > 0 || report.offline.is_some() {
             set.abort_all();
-            report.unfinished = plan.jobs.len();
+            report.unfinished = plan.jobs.keys().filter(|t| needs_network(t)).count();
             return Ok(report);
         }
 
@@ -470,6 +470,16 @@ impl Archiver {
             {
                 // Another shard captures it; its articles still list it.
                 ready.extend(articles.finish(&target, Some(p.clone())));
+                continue;
+            }
+            if !needs_network(&target) {
+                // Skipped at once, whatever happens to the rest.
+                let r = self
+                    .capturer
+                    .run(&target, job.url.as_deref(), None, job.articles, false)
+                    .await;
+                ready.extend(articles.finish(&target, r.post.clone()));
+                emit(r, &mut report);
                 continue;
             }
             total += 1;
@@ -532,6 +542,16 @@ impl Archiver {
                 .last_unreachable
                 .unwrap_or_else(|| "no host answered".into())
         })
+    }
+}
+
+/// Whether capturing `target` sends requests (a post embarc captures, or a
+/// short link), as opposed to reporting it `skipped`.
+fn needs_network(target: &Target) -> bool {
+    match target {
+        Target::Post(p) => super::platform(p.provider).is_some(),
+        Target::Short(_) => true,
+        Target::Other(_) => false,
     }
 }
 

@@ -337,7 +337,7 @@ fn print_line(r: &PostReport, global: &Global) -> std::io::Result<()> {
     } else {
         writeln!(
             out,
-            "{:<32} {:<10} {:>2} media  {}",
+            "{:<32} {:<13} {:>2} media  {}",
             clean(&r.post.as_ref().map_or("-".into(), PostId::label)),
             r.outcome,
             r.media,
