@@ -39,8 +39,9 @@ pub trait Platform: Send + Sync {
     /// `pbs.twimg.com`). No other host is ever asked.
     fn hosts(&self) -> &'static [&'static str];
 
-    /// Asks the platform about `post`.
-    fn fetch<'a>(&'a self, session: &'a mut Session<'_>, post: &'a PostId) -> BoxFuture<'a, Found>;
+    /// Asks the platform about `post` (several requests may be in flight at
+    /// once through the shared `session`).
+    fn fetch<'a>(&'a self, session: &'a Session<'_>, post: &'a PostId) -> BoxFuture<'a, Found>;
 
     /// The neutral post of an `embarc.capture.v1` record, from the
     /// platform-specific part that record kept (`normalized` minus its neutral
@@ -146,27 +147,86 @@ impl Found {
 }
 
 /// The requests of one capture: every response is stored in the archive and
-/// its exchange recorded, in order.
+/// its exchange recorded, in the order the requests started (whatever order
+/// they finish in), so requests may run side by side through `&self`.
 pub struct Session<'a> {
     client: &'a Client,
     archive: &'a Archive,
-    exchanges: Vec<crate::net::Exchange>,
+    /// Exchanges with the place their request started at.
+    exchanges: Mutex<Vec<(usize, crate::net::Exchange)>>,
+    started: std::sync::atomic::AtomicUsize,
+    /// The exchange the post was read from, when the platform says which.
+    answer: Mutex<Option<crate::net::Exchange>>,
+}
+
+impl<'a> Session<'a> {
+    /// A session fetching through `client` into `archive`, with nothing recorded yet.
+    pub fn new(client: &'a Client, archive: &'a Archive) -> Self {
+        Session {
+            client,
+            archive,
+            exchanges: Mutex::default(),
+            started: Default::default(),
+            answer: Mutex::default(),
+        }
+    }
 }
 
 impl Session<'_> {
     /// GETs a small answer (a JSON document of at most `limit` bytes), stored
     /// and recorded; the body is kept in memory for parsing.
-    pub async fn get_json(&mut self, url: &str, limit: u64) -> Result<Fetched, NetError> {
+    pub async fn get_json(&self, url: &str, limit: u64) -> Result<Fetched, NetError> {
+        let place = self.start();
         let f = self.client.get_small(url, self.archive, limit).await?;
-        self.exchanges.push(f.exchange.clone());
+        self.record(place, &f);
         Ok(f)
     }
 
     /// GETs a file (any size up to the client's cap), stored and recorded.
-    pub async fn get_file(&mut self, url: &str) -> Result<Fetched, NetError> {
+    pub async fn get_file(&self, url: &str) -> Result<Fetched, NetError> {
+        let place = self.start();
         let f = self.client.get(url, self.archive, 0).await?;
-        self.exchanges.push(f.exchange.clone());
+        self.record(place, &f);
         Ok(f)
+    }
+
+    /// Marks `f` as the answer the post was read from (by default the first
+    /// exchange): a quoted post's own capture keeps it.
+    pub fn answered_by(&self, f: &Fetched) {
+        *self.answer.lock().unwrap_or_else(|e| e.into_inner()) = Some(f.exchange.clone());
+    }
+
+    /// The exchanges recorded so far, in the order their requests started.
+    pub fn exchanges(&self) -> Vec<crate::net::Exchange> {
+        let mut all = self
+            .exchanges
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        all.sort_by_key(|(place, _)| *place);
+        all.into_iter().map(|(_, e)| e).collect()
+    }
+
+    /// The answer the post was read from: the one marked, else the first exchange.
+    fn answer(&self) -> Option<crate::net::Exchange> {
+        let marked = self
+            .answer
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        marked.or_else(|| self.exchanges().into_iter().next())
+    }
+
+    fn start(&self) -> usize {
+        self.started
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn record(&self, place: usize, f: &Fetched) {
+        self.exchanges
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((place, f.exchange.clone()));
     }
 }
 
@@ -425,30 +485,20 @@ async fn capture_post(
     reuse: &[Media],
     now: OffsetDateTime,
 ) -> Result<(Digest, CaptureRecord, Option<String>), crate::Error> {
-    let mut session = Session {
-        client: &capturer.client,
-        archive: &capturer.archive,
-        exchanges: Vec::new(),
-    };
-    let found = platform.fetch(&mut session, post).await;
+    let session = Session::new(&capturer.client, &capturer.archive);
+    let found = platform.fetch(&session, post).await;
     let mut record = CaptureRecord::new(post.clone(), url.to_string(), now, found.outcome);
     record.article_quote = quote;
     record.source = found.source.map(str::to_string);
     record.error = found.error;
-    let answer = session.exchanges.first().cloned();
+    let answer = session.answer();
     let mut quoted_record = None;
     if let Some(mut p) = found.post {
-        let mut missing = store_assets(&mut session, &mut p, "", reuse, &mut record.media).await;
+        let mut missing = store_assets(&session, &mut p, "", reuse, &mut record.media).await;
         if let Some(q) = p.quoted.as_mut() {
             let mut quoted_media = Vec::new();
-            let quoted_missing = store_assets(
-                &mut session,
-                &mut q.post,
-                "quoted_",
-                reuse,
-                &mut quoted_media,
-            )
-            .await;
+            let quoted_missing =
+                store_assets(&session, &mut q.post, "quoted_", reuse, &mut quoted_media).await;
             record.media.extend(quoted_media.iter().cloned());
             // The quoted post gets a capture of its own, from the same answer,
             // so `show` and render find it by its own id.
@@ -493,7 +543,7 @@ async fn capture_post(
         record.missing = missing;
         record.normalized = Some(p);
     }
-    record.exchanges = session.exchanges;
+    record.exchanges = session.exchanges();
     if let Some(q) = &quoted_record {
         capturer.wrote(capturer.archive.put_capture(q)?);
     }
@@ -515,7 +565,7 @@ async fn capture_post(
 /// same URLs (`reuse`), still in the archive, is not fetched again. Returns
 /// what could not be stored, and whether another run may get it.
 async fn store_assets(
-    session: &mut Session<'_>,
+    session: &Session<'_>,
     post: &mut Post,
     prefix: &str,
     reuse: &[Media],

@@ -2,7 +2,9 @@
 //! real answers in `tests/fixtures/corpus/responses/` and X's behaviours:
 //! redirects and browser-style t.co pages, tombstones, `{}` for a bad token,
 //! 404, 403, 429 with `x-rate-limit-reset`, 503 bursts, a redirect to
-//! 169.254.169.254, and redirect loops. Map each host to it with the flags from [`mirror_flags`].
+//! 169.254.169.254, redirect loops, X's `200` HTML error page, and slow
+//! answers. Map each host to it with the flags from [`mirror_flags`]. oEmbed
+//! is answered only at `/oembed?url=…` with a post URL, as X does.
 
 use super::{Reply, Server, response};
 use std::collections::HashMap;
@@ -168,6 +170,48 @@ pub fn png(seed: &str, width: u32, height: u32) -> Vec<u8> {
 
 /// Syndication `{}` (as for a token it dislikes), oEmbed 200.
 pub const EMPTY_ID: &str = "6666666666666666666";
+/// Syndication answers X's `200` HTML error page ([`ERROR_PAGE`]) twice,
+/// then the photo tweet; oEmbed 200.
+pub const HTML_ERROR_ID: &str = "7120000000000000001";
+/// Syndication answers X's `200` HTML error page for ever; oEmbed answers a
+/// real oEmbed body (`responses/oembed/twitter-1679189879086018562.json`,
+/// @alleyco; provenance in `responses/PROVENANCE.tsv`).
+pub const HTML_ALWAYS_ID: &str = "7120000000000000002";
+/// The post whose oEmbed answer [`HTML_ALWAYS_ID`] gets.
+pub const HTML_ALWAYS_OEMBED: &str = "1679189879086018562";
+/// Syndication a tombstone (an account gone private shows one), oEmbed 403.
+pub const PRIVATE_TOMBSTONE_ID: &str = "7120000000000000003";
+/// Syndication and oEmbed each answer after [`SLOW_BOTH_MS`] (a synthetic
+/// post with two photos).
+pub const SLOW_BOTH_ID: &str = "7120000000000000004";
+/// How long [`SLOW_BOTH_ID`]'s syndication and oEmbed each take.
+pub const SLOW_BOTH_MS: u64 = 2000;
+
+/// X's transient error page: a short stand-in, with X's own words, for the
+/// HTML page X serves with status 200 when its backend hiccups.
+pub const ERROR_PAGE: &[u8] = "<!DOCTYPE html><html dir=\"ltr\" lang=\"en\"><head><meta charset=\"utf-8\"><title>X</title></head><body><div role=\"alert\"><span>Something went wrong, but don\u{2019}t fret \u{2014} let\u{2019}s give it another shot.</span><div role=\"button\"><span>Try again</span></div></div></body></html>".as_bytes();
+
+fn error_page() -> Reply {
+    Reply::Raw(response(
+        200,
+        &[("content-type", "text/html; charset=utf-8")],
+        ERROR_PAGE,
+    ))
+}
+
+/// A 200 JSON answer whose body comes `ms` milliseconds after its head.
+fn slow_json(ms: u64, body: Vec<u8>) -> Reply {
+    let head = format!(
+        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+        body.len()
+    );
+    Reply::Slow(head.into_bytes(), vec![(ms, body)])
+}
+
+/// A synthetic oEmbed answer for `id` (author @a, text `post ID`).
+fn synthetic_oembed(id: &str) -> Vec<u8> {
+    format!(r#"{{"url":"https://twitter.com/i/status/{id}","author_name":"A","author_url":"https://twitter.com/a","html":"<blockquote class=\"twitter-tweet\"><p>post {id}</p>&mdash; A (@a) <a href=\"https://twitter.com/a/status/{id}\">June 1, 2023</a></blockquote>","type":"rich","version":"1.0"}}"#).into_bytes()
+}
 
 /// Ids of 19 digits starting with 9 not in the corpus are synthetic posts with
 /// two photos each (for load tests).
@@ -318,6 +362,11 @@ pub async fn start() -> Server {
                     }
                     LIMITED_ID => json(200, &syndication["1641086480675225601"]),
                     DOWN_ID => Reply::Raw(response(503, &[("retry-after", "0")], b"busy")),
+                    HTML_ERROR_ID if nth <= 2 => error_page(),
+                    HTML_ERROR_ID => json(200, &syndication["1641086480675225601"]),
+                    HTML_ALWAYS_ID => error_page(),
+                    PRIVATE_TOMBSTONE_ID => json(200, &syndication["tombstone-deleted"]),
+                    SLOW_BOTH_ID => slow_json(SLOW_BOTH_MS, synthetic(&format!("9{}", &id[1..]))),
                     // Slow posts: the answer comes after three seconds.
                     other if other.len() == 19 && other.starts_with('8') => {
                         let body = synthetic(&format!("9{}", &other[1..]));
@@ -335,9 +384,30 @@ pub async fn start() -> Server {
                 }
             }
             "publish" => {
+                // X answers oEmbed only at /oembed, and 400 without a post URL.
+                if rest.split('?').next() != Some("oembed") {
+                    return Reply::Raw(response(404, &[("content-type", "text/html")], b""));
+                }
                 let url = query(&path).get("url").cloned().unwrap_or_default();
+                let post_url = url::Url::parse(&url).ok().filter(|u| {
+                    matches!(u.host_str(), Some("twitter.com" | "x.com"))
+                        && u.path_segments().is_some_and(|mut s| s.any(|p| p == "status"))
+                });
+                if post_url.is_none() {
+                    return json(
+                        400,
+                        br#"{"errors":[{"code":357,"message":"url: queryParam is required"}]}"#,
+                    );
+                }
                 let id = url.rsplit('/').next().unwrap_or("").to_string();
                 match id.as_str() {
+                    PRIVATE_TOMBSTONE_ID => json(
+                        403,
+                        br#"{"error":"Sorry, you are not authorized to see this status.","request":"/oembed"}"#,
+                    ),
+                    HTML_ERROR_ID => json(200, &synthetic_oembed(&id)),
+                    HTML_ALWAYS_ID => json(200, &oembed[HTML_ALWAYS_OEMBED]),
+                    SLOW_BOTH_ID => slow_json(SLOW_BOTH_MS, synthetic_oembed(&id)),
                     PROTECTED_ID => json(
                         403,
                         br#"{"error":"Sorry, you are not authorized to see this status.","request":"/oembed"}"#,

@@ -1,22 +1,39 @@
-//! X (Twitter): asking for one post. The syndication answer (with the exact
-//! token) is the source; oEmbed is asked too, as a second witness and the
-//! fallback when syndication answers `{}`. The answer becomes a neutral
-//! [`Post`] whose files (photos `name=orig` with fallbacks, the best MP4 and its
-//! poster, the avatar at full size, the card image, the quoted post's) the
-//! shared capture code fetches. This module decides outcomes from X's answers;
-//! it stores nothing itself.
+//! X (Twitter): asking for one post. Syndication (with the exact token) and
+//! oEmbed are asked side by side, so a slow endpoint costs its own time once;
+//! their exchanges are recorded as syndication, oEmbed, then syndication's
+//! retries. Syndication is the source; oEmbed is the second witness and
+//! decides when syndication has no post:
+//!
+//! - a tweet: the post (`source: syndication`);
+//! - a tombstone: `protected` if oEmbed answers 403 (an account gone private
+//!   shows a tombstone), else `tombstone`, with X's words as the error;
+//! - 404: `protected` if oEmbed answers 403, else `not_found`;
+//! - `{}`, or X's transient `200` HTML error page (any 2xx that is not JSON,
+//!   or an HTML document), the page asked again first ([`Retry`]: 3 requests
+//!   about 1 s then 2 s apart): oEmbed 200 gives the post (`source: oembed`),
+//!   403 `protected`, 404 `not_found`, anything else `failed`, saying what
+//!   both did;
+//! - no answer at all (a network error): oEmbed's post if it answered 200,
+//!   else `failed` with syndication's error;
+//! - any other status: `failed`.
+//!
+//! The answer becomes a neutral [`Post`] whose files (photos `name=orig` with
+//! fallbacks, the best MP4 and its poster, the avatar at full size, the card
+//! image, the quoted post's) the shared capture code fetches. This module
+//! decides outcomes from X's answers; it stores nothing itself.
 
 pub mod syndication;
 pub mod token;
 
 use super::{BoxFuture, Found, Platform, Session};
-use crate::net::Fetched;
+use crate::net::{Fetched, NetError};
 use crate::post::{
     self, Asset, Author, Card, Counts, MediaItem, Post, PostId, QuotedPost, ReplyTo, TextSpan,
     Verified,
 };
 use crate::providers::is_x_handle as is_handle;
 use crate::store::record::{CaptureOutcome, Media};
+use std::time::Duration;
 use syndication::{Answer, Segment, Tweet};
 use token::syndication_token;
 
@@ -54,11 +71,48 @@ pub fn syndication_url(endpoints: &Endpoints, id: u64) -> String {
 /// Largest JSON answer parsed (decoded).
 const MAX_JSON: u64 = 8 * 1024 * 1024;
 
+/// How often syndication is asked again when it answers X's transient error
+/// page (a `200` HTML page instead of JSON), and how long to wait between.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Retry {
+    /// Requests in all (1: never ask again).
+    pub tries: u32,
+    /// The wait before the second request; each later wait doubles, and up
+    /// to half as much again is added at random.
+    pub first_wait: Duration,
+}
+
+impl Default for Retry {
+    /// Three requests, about 1 s then 2 s apart (at most 4.5 s of waiting).
+    fn default() -> Self {
+        Retry {
+            tries: 3,
+            first_wait: Duration::from_secs(1),
+        }
+    }
+}
+
+impl Retry {
+    /// The wait after request number `done` (1-based): `first_wait`
+    /// doubled `done - 1` times, plus up to half of it at random.
+    pub fn wait(&self, done: u32) -> Duration {
+        let base = self
+            .first_wait
+            .saturating_mul(1 << done.saturating_sub(1).min(6));
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        base + base.mul_f64(f64::from(nanos % 1000) / 2000.0)
+    }
+}
+
 /// X's capture.
 #[derive(Debug, Clone, Default)]
 pub struct X {
     /// Where to ask.
     pub endpoints: Endpoints,
+    /// How syndication's transient error page is retried.
+    pub retry: Retry,
 }
 
 impl Platform for X {
@@ -73,7 +127,7 @@ impl Platform for X {
         ]
     }
 
-    fn fetch<'a>(&'a self, s: &'a mut Session<'_>, post: &'a PostId) -> BoxFuture<'a, Found> {
+    fn fetch<'a>(&'a self, s: &'a Session<'_>, post: &'a PostId) -> BoxFuture<'a, Found> {
         Box::pin(self.fetch_post(s, post))
     }
 
@@ -88,63 +142,121 @@ impl Platform for X {
     }
 }
 
+/// The oEmbed URL for a tweet id (`?url=` the post's canonical URL).
+pub fn oembed_url(endpoints: &Endpoints, id: u64) -> String {
+    format!(
+        "{}?url={}&omit_script=1&dnt=true",
+        endpoints.oembed,
+        encode(&format!("https://twitter.com/i/status/{id}"))
+    )
+}
+
 impl X {
-    async fn fetch_post(&self, s: &mut Session<'_>, post: &PostId) -> Found {
+    async fn fetch_post(&self, s: &Session<'_>, post: &PostId) -> Found {
         let Ok(id) = post.id.parse::<u64>() else {
             return Found::failed(format!("{} is not a tweet id", post.id));
         };
-        let syn = s
-            .get_json(&syndication_url(&self.endpoints, id), MAX_JSON)
-            .await;
-        let answer = match &syn {
-            Ok(f) => judge_syndication(f),
-            Err(e) => return Found::net_failed(e),
-        };
-        let oembed_url = format!(
-            "{}?url={}&omit_script=1&dnt=true",
-            self.endpoints.oembed,
-            url::form_urlencoded::byte_serialize(
-                format!("https://twitter.com/i/status/{id}").as_bytes()
-            )
-            .collect::<String>()
+        let syndication = syndication_url(&self.endpoints, id);
+        let oembed_at = oembed_url(&self.endpoints, id);
+        // Side by side, so a slow endpoint costs its own time once; `biased`
+        // starts syndication first, so the exchanges are recorded as
+        // syndication, oEmbed, then syndication's retries.
+        let (syn, oembed) = tokio::join!(
+            biased;
+            self.ask_syndication(s, &syndication),
+            s.get_json(&oembed_at, MAX_JSON),
         );
-        let oembed = s.get_json(&oembed_url, MAX_JSON).await;
         let oembed_status = oembed.as_ref().ok().map(Fetched::status);
+        let oembed_post = || {
+            let mut p = oembed.as_ref().ok().and_then(from_oembed)?;
+            p.set_sources(post::source::OEMBED);
+            Some(Found::post(p, post::source::OEMBED))
+        };
+        let (answer, tries) = match syn {
+            Ok((f, judged, tries)) => {
+                if matches!(judged, Judged::Tweet(_)) {
+                    s.answered_by(&f);
+                }
+                (judged, tries)
+            }
+            // Syndication did not answer at all: oEmbed's post, if it has one.
+            Err(e) => {
+                return match oembed_status {
+                    Some(200) => oembed_post().unwrap_or_else(|| Found::net_failed(&e)),
+                    _ => Found::net_failed(&e),
+                };
+            }
+        };
         match answer {
             Judged::Tweet(tweet) => {
                 let mut p = to_post(&tweet);
                 p.set_sources(post::source::SYNDICATION);
                 Found::post(p, post::source::SYNDICATION)
             }
+            // An account gone private shows a tombstone too; oEmbed tells.
             Judged::Tombstone(text) => Found {
                 error: text,
-                ..Found::outcome(CaptureOutcome::Tombstone)
+                ..Found::outcome(if oembed_status == Some(403) {
+                    CaptureOutcome::Protected
+                } else {
+                    CaptureOutcome::Tombstone
+                })
             },
             Judged::NotFound if oembed_status == Some(403) => {
                 Found::outcome(CaptureOutcome::Protected)
             }
             Judged::NotFound => Found::outcome(CaptureOutcome::NotFound),
-            // An empty answer (a bad token, or nothing there): oEmbed decides.
-            Judged::Empty => match oembed_status {
-                Some(403) => Found::outcome(CaptureOutcome::Protected),
-                Some(404) => Found::outcome(CaptureOutcome::NotFound),
-                Some(200) => match oembed.as_ref().ok().and_then(from_oembed) {
-                    Some(mut p) => {
-                        p.set_sources(post::source::OEMBED);
-                        Found::post(p, post::source::OEMBED)
-                    }
-                    None => Found::failed(
-                        "syndication answered an empty object and oEmbed could not be read",
+            // An empty answer (a bad token, or nothing there), or X's error
+            // page however often asked: oEmbed decides.
+            Judged::Empty | Judged::ErrorPage(_) => {
+                let said = match &answer {
+                    Judged::ErrorPage(page) => format!(
+                        "syndication answered an error page ({page}) {}",
+                        match tries {
+                            1 => "once".to_string(),
+                            n => format!("{n} times"),
+                        }
                     ),
-                },
-                other => Found::failed(format!(
-                    "syndication answered an empty object and oEmbed {}",
-                    other.map_or("did not answer".to_string(), |s| format!(
-                        "answered HTTP {s}"
-                    ))
-                )),
-            },
+                    _ => "syndication answered an empty object".to_string(),
+                };
+                let failed = |why: String| Found {
+                    error_url: Some(syndication.clone()),
+                    ..Found::failed(why)
+                };
+                match &oembed {
+                    Ok(f) if f.status() == 403 => Found::outcome(CaptureOutcome::Protected),
+                    Ok(f) if f.status() == 404 => Found::outcome(CaptureOutcome::NotFound),
+                    Ok(f) if f.status() == 200 => oembed_post().unwrap_or_else(|| {
+                        failed(format!("{said} and oEmbed's answer could not be read"))
+                    }),
+                    Ok(f) => failed(format!("{said} and oEmbed answered HTTP {}", f.status())),
+                    Err(e) => failed(format!(
+                        "{said} and oEmbed did not answer: {}",
+                        crate::error::full_message(e)
+                    )),
+                }
+            }
             Judged::Failed(reason) => Found::failed(reason),
+        }
+    }
+
+    /// Asks syndication, again (after a wait) while it answers X's transient
+    /// error page, up to [`Retry::tries`] requests: the last answer, judged,
+    /// and how many requests it took.
+    async fn ask_syndication(
+        &self,
+        s: &Session<'_>,
+        url: &str,
+    ) -> Result<(Fetched, Judged, u32), NetError> {
+        let mut tries = 1;
+        loop {
+            let f = s.get_json(url, MAX_JSON).await?;
+            let judged = judge_syndication(&f);
+            if !matches!(judged, Judged::ErrorPage(_)) || tries >= self.retry.tries {
+                return Ok((f, judged, tries));
+            }
+            tokio::time::sleep(self.retry.wait(tries)).await;
+            tries += 1;
         }
     }
 }
@@ -154,6 +266,9 @@ enum Judged {
     Tombstone(Option<String>),
     NotFound,
     Empty,
+    /// A 2xx page that is not JSON (X's "Something went wrong" page): its
+    /// content type, or `HTML` when a JSON-labelled body is an HTML document.
+    ErrorPage(String),
     Failed(String),
 }
 
@@ -163,14 +278,21 @@ fn judge_syndication(f: &Fetched) -> Judged {
         404 => return Judged::NotFound,
         s => return Judged::Failed(format!("syndication answered HTTP {s}")),
     }
-    let is_json = f
-        .header("content-type")
-        .is_some_and(|c| c.to_ascii_lowercase().contains("json"));
+    let ctype = f.header("content-type").unwrap_or_default();
+    let is_json = ctype.to_ascii_lowercase().contains("json");
     let Some(body) = f.decoded_body(MAX_JSON) else {
         return Judged::Failed("syndication body too large or badly compressed".into());
     };
     if !is_json {
-        return Judged::Failed("syndication did not answer JSON".into());
+        let ctype = ctype.split(';').next().unwrap_or_default().trim();
+        return Judged::ErrorPage(if ctype.is_empty() {
+            "no content type".into()
+        } else {
+            ctype.chars().filter(|c| !c.is_control()).take(64).collect()
+        });
+    }
+    if is_html(&body) {
+        return Judged::ErrorPage("HTML".into());
     }
     match syndication::parse(&body) {
         Ok(Answer::Tweet(t)) => Judged::Tweet(t),
@@ -178,6 +300,22 @@ fn judge_syndication(f: &Fetched) -> Judged {
         Ok(Answer::Empty) => Judged::Empty,
         Err(e) => Judged::Failed(e.to_string()),
     }
+}
+
+/// Whether a body is an HTML document (`<!DOCTYPE html`, `<html`), past any
+/// BOM and leading white space.
+fn is_html(body: &[u8]) -> bool {
+    let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
+    let start = body
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(body.len());
+    let head: Vec<u8> = body[start..]
+        .iter()
+        .take(14)
+        .map(u8::to_ascii_lowercase)
+        .collect();
+    head.starts_with(b"<!doctype html") || head.starts_with(b"<html")
 }
 
 fn is_id(id: &str) -> bool {
@@ -332,4 +470,26 @@ fn from_oembed(f: &Fetched) -> Option<Post> {
         text: quote.and_then(|q| q.text).unwrap_or_default(),
         ..Post::default()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_waits_double_with_at_most_half_again_of_jitter() {
+        let r = Retry::default();
+        for (done, base) in [(1, 1000), (2, 2000)] {
+            let w = r.wait(done).as_millis();
+            assert!((base..=base * 3 / 2).contains(&w), "{done}: {w} ms");
+        }
+    }
+
+    #[test]
+    fn html_documents_are_told_from_json() {
+        assert!(is_html(b"<!DOCTYPE html><html>"));
+        assert!(is_html(b"\xEF\xBB\xBF\n  <HTML lang=\"en\">"));
+        assert!(!is_html(b"{\"html\":\"<html>\"}"));
+        assert!(!is_html(b""));
+    }
 }
