@@ -51,7 +51,25 @@ impl PostId {
             return None;
         }
         let provider = Provider::from_name(name)?;
-        Some(PostId::new(provider, id))
+        PostId::is_valid_id(provider, id).then(|| PostId::new(provider, id))
+    }
+
+    /// Whether `id` can be a post id of `provider`: X ids are decimal
+    /// numbers (at most 20 digits); others are at most 200 characters with no
+    /// space or control character.
+    pub fn is_valid_id(provider: Provider, id: &str) -> bool {
+        match provider {
+            Provider::Twitter => {
+                (1..=20).contains(&id.len())
+                    && id.bytes().all(|b| b.is_ascii_digit())
+                    && id.parse::<u64>().is_ok()
+            }
+            _ => {
+                !id.is_empty()
+                    && id.chars().count() <= 200
+                    && !id.chars().any(|c| c.is_whitespace() || c.is_control())
+            }
+        }
     }
 }
 

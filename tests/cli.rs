@@ -306,3 +306,33 @@ fn a_closed_pipe_ends_the_scan_quietly() {
     assert_eq!(out.status.code(), Some(0));
     assert!(!String::from_utf8_lossy(&out.stderr).contains("Broken pipe"));
 }
+
+#[test]
+fn bad_post_ids_and_numbers_are_usage_errors_that_store_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let archive = dir.path().join("archive");
+    for args in [
+        &["add", "twitter:abc"][..],
+        &["add", "twitter:123456789012345678901234"],
+        &["add", "--rate", "1e-300", "twitter:20"],
+        &["add", "--rate", "NaN", "twitter:20"],
+        &["add", "--read-timeout", "NaN", "twitter:20"],
+        &["archive", "--read-timeout", "-1", "x.html"],
+        &["add", "--shard", "0/3", "twitter:20"],
+    ] {
+        let out = embarc()
+            .arg("--archive")
+            .arg(&archive)
+            .args(args)
+            .output()
+            .expect("run");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert_eq!(
+            err.trim().lines().next().map(|l| l.len() < 200),
+            Some(true),
+            "{err}"
+        );
+        assert!(!archive.exists(), "{args:?} created the archive");
+    }
+}

@@ -69,11 +69,32 @@ struct Limits {
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
     concurrency: u16,
     /// At most this many requests per second to any one host (default: no limit)
-    #[arg(long, value_name = "PER_SECOND")]
+    #[arg(long, value_name = "PER_SECOND", value_parser = rate_value)]
     rate: Option<f64>,
     /// Give up on a response silent for this many seconds
-    #[arg(long, value_name = "SECONDS", default_value_t = 30.0)]
+    #[arg(long, value_name = "SECONDS", default_value_t = 30.0, value_parser = seconds_value)]
     read_timeout: f64,
+}
+
+/// `--rate`: a finite number of requests per second, 0.001 (one every
+/// 1,000 s) to 10,000.
+fn rate_value(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(r) if (0.001..=10_000.0).contains(&r) => Ok(r),
+        _ => Err(format!(
+            "{s}: a rate is a number from 0.001 to 10000 requests per second"
+        )),
+    }
+}
+
+/// A duration flag: a finite number of seconds, 0.1 to 3,600.
+fn seconds_value(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(t) if (0.1..=3600.0).contains(&t) => Ok(t),
+        _ => Err(format!(
+            "{s}: a duration is a number of seconds from 0.1 to 3600"
+        )),
+    }
 }
 
 /// Each entry of `-i FILE`, or none.
@@ -92,6 +113,17 @@ pub fn add(args: AddArgs, global: &Global) -> Result<u8> {
         .cloned()
         .chain(input_list(args.input_file.as_deref())?)
     {
+        // `twitter:abc` names a provider but no post: a typo, not a URL to skip.
+        if let Some((name, _)) = u.split_once(':')
+            && embarc::Provider::from_name(name).is_some()
+            && PostId::parse_label(&u).is_none()
+        {
+            eprintln!(
+                "embarc: {}: not a post id of {name} (X ids are digits, e.g. twitter:20); pass the post's URL or provider:id",
+                clean(&u)
+            );
+            return Ok(exit::FATAL);
+        }
         plan.add_url(&u);
     }
     run_plan(plan, &args.limits, global)
