@@ -14,6 +14,7 @@
 
 mod backend;
 pub mod index;
+pub(crate) mod mode;
 pub mod record;
 #[cfg(feature = "cloud")]
 mod remote;
@@ -187,7 +188,13 @@ impl Archive {
         }
         // The marker last: a half-made archive is not mistaken for one.
         let marker = root.join(MARKER);
-        backend::write_durably(&root.join("tmp"), &marker, MARKER_TEXT.as_bytes(), true)?;
+        backend::write_durably(
+            &root.join("tmp"),
+            &marker,
+            MARKER_TEXT.as_bytes(),
+            true,
+            mode::SHARED,
+        )?;
         Ok(Archive::local(root))
     }
 
@@ -269,7 +276,7 @@ impl Archive {
     /// grow with the size. Returns the digest and the byte count.
     pub fn put_reader(&self, mut reader: impl Read) -> Result<(Digest, u64)> {
         let tmp_dir = self.tmp_dir();
-        let mut tmp = NamedTempFile::with_prefix_in(".put-", &tmp_dir).with_path(&tmp_dir)?;
+        let mut tmp = mode::temp_file(&tmp_dir, ".put-", mode::IMMUTABLE).with_path(&tmp_dir)?;
         let mut hasher = Hasher::new();
         let mut buf = vec![0u8; BUF];
         let mut total = 0u64;
@@ -301,7 +308,7 @@ impl Archive {
     ) -> Result<(Digest, u64)> {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let tmp_dir = self.tmp_dir();
-        let tmp = NamedTempFile::with_prefix_in(".put-", &tmp_dir).with_path(&tmp_dir)?;
+        let tmp = mode::temp_file(&tmp_dir, ".put-", mode::IMMUTABLE).with_path(&tmp_dir)?;
         let (std_file, tmp_path) = tmp.into_parts();
         let mut file = tokio::fs::File::from_std(std_file);
         let mut hasher = Hasher::new();
@@ -340,7 +347,7 @@ impl Archive {
     /// as it goes; nothing is visible until [`ObjectWriter::finish`].
     pub fn writer(&self) -> Result<ObjectWriter> {
         let dir = self.tmp_dir();
-        let tmp = NamedTempFile::with_prefix_in(".put-", &dir).with_path(&dir)?;
+        let tmp = mode::temp_file(&dir, ".put-", mode::IMMUTABLE).with_path(&dir)?;
         Ok(ObjectWriter {
             archive: self.clone(),
             tmp,
@@ -768,7 +775,7 @@ impl Batch<'_> {
             return Ok(digest);
         }
         let dir = self.archive.tmp_dir();
-        let mut tmp = NamedTempFile::with_prefix_in(".put-", &dir).with_path(&dir)?;
+        let mut tmp = mode::temp_file(&dir, ".put-", mode::IMMUTABLE).with_path(&dir)?;
         tmp.write_all(bytes).with_path(tmp.path())?;
         self.pending.push((tmp, digest));
         Ok(digest)
