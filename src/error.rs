@@ -97,6 +97,27 @@ pub enum Error {
 }
 
 impl Error {
+    /// Whether this error says a file or folder cannot be written (permission
+    /// denied, a read-only file system, SQLite's read-only database), as when
+    /// a command that only reads meets a read-only archive.
+    pub fn is_read_only(&self) -> bool {
+        use rusqlite::ErrorCode;
+        match self {
+            Error::Io { source, .. } => matches!(
+                source.kind(),
+                std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem
+            ),
+            Error::Index {
+                source: rusqlite::Error::SqliteFailure(e, _),
+                ..
+            } => matches!(
+                e.code,
+                ErrorCode::ReadOnly | ErrorCode::CannotOpen | ErrorCode::PermissionDenied
+            ),
+            _ => false,
+        }
+    }
+
     /// This error followed by its causes, each once (`what: cause: cause`):
     /// the line `{err:#}` prints, for a reason kept as text (a per-item
     /// outcome, a report's problem), where no reporter walks the chain.

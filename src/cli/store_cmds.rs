@@ -57,7 +57,7 @@ pub fn ls(global: &Global) -> Result<u8> {
         }
         return Ok(exit::OK);
     };
-    let index = Index::open(&archive)?;
+    let index = Index::open_for_reading(&archive)?;
     let posts = index.posts()?;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     for p in &posts {
@@ -118,7 +118,7 @@ pub fn show(args: ShowArgs, global: &Global) -> Result<u8> {
         );
         return Ok(exit::SOME_FAILED);
     };
-    let index = Index::open(&archive)?;
+    let index = Index::open_for_reading(&archive)?;
     let digests = index.captures_of(&post)?;
     if digests.is_empty() {
         eprintln!(
@@ -275,7 +275,17 @@ pub fn reindex(global: &Global) -> Result<u8> {
         }
         return Ok(exit::OK);
     };
-    let mut index = Index::open(&archive)?;
+    let mut index = match Index::open(&archive) {
+        Ok(index) => index,
+        Err(e) if e.is_read_only() => {
+            eprintln!(
+                "embarc: {}; the index cannot be written here: pass --index PATH to build it elsewhere (ls and show read a read-only archive without one)",
+                clean(&e.full_message())
+            );
+            return Ok(exit::FATAL);
+        }
+        Err(e) => return Err(e.into()),
+    };
     let n = index.rebuild(&archive)?;
     if !global.quiet {
         eprintln!(
