@@ -40,6 +40,23 @@ pub enum Error {
         /// The folder.
         path: PathBuf,
     },
+    /// No archive where one was asked for: the folder is missing or holds
+    /// no `EMBARC-ARCHIVE` marker and nothing else, or the bucket prefix is
+    /// empty. Commands that only read refuse it; writers create the archive.
+    #[error("no embarc archive at {}", path.display())]
+    NoArchive {
+        /// The folder or bucket URL, as given.
+        path: PathBuf,
+    },
+    /// An archive location that is a URL of a kind embarc cannot keep an
+    /// archive in (`ftp://…`, `http://…`).
+    #[error(
+        "{location}: not a place embarc can keep an archive: give a folder, or a bucket as s3://BUCKET/PREFIX, gs://BUCKET/PREFIX or az://CONTAINER/PREFIX"
+    )]
+    UnsupportedLocation {
+        /// The location, as given.
+        location: String,
+    },
     /// An object whose bytes do not hash to its name.
     #[error("{}: corrupt object: expected {expected}, bytes hash to {actual}; restore it from a copy (run `embarc verify` for the full list)", path.display())]
     Corrupt {
