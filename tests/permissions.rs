@@ -464,6 +464,37 @@ fn another_user_reads_a_read_only_archive_without_writing_to_it() {
                 rel.display()
             );
         }
+        // --link from an archive the reader does not own: the system may
+        // refuse the link (protected_hardlinks); the media are then copied.
+        let linked = out.join(format!("{name}-linked"));
+        let render = reader.run(
+            &articles,
+            archive,
+            &[
+                "render",
+                "story.html",
+                "-o",
+                linked.to_str().expect("utf-8"),
+                "--link",
+            ],
+        );
+        assert_eq!(
+            render.status.code(),
+            Some(0),
+            "{name}: {}",
+            text(&render.stderr)
+        );
+        let media = files_under(&linked.join("media"));
+        assert!(!media.is_empty(), "{name}: media published");
+        for m in media {
+            let same = owner_site.join("media").join(m.file_name().expect("name"));
+            assert_eq!(
+                std::fs::read(&m).ok(),
+                std::fs::read(&same).ok(),
+                "{name}: {}",
+                m.display()
+            );
+        }
         let card = reader.run(&articles, archive, &["render", "--post", &post]);
         assert_eq!(
             card.status.code(),
