@@ -40,6 +40,23 @@ pub enum Error {
         /// The folder.
         path: PathBuf,
     },
+    /// No archive where one was asked for: the folder is missing or holds
+    /// no `EMBARC-ARCHIVE` marker and nothing else, or the bucket prefix is
+    /// empty. Commands that only read refuse it; writers create the archive.
+    #[error("no embarc archive at {}", path.display())]
+    NoArchive {
+        /// The folder or bucket URL, as given.
+        path: PathBuf,
+    },
+    /// An archive location that is a URL of a kind embarc cannot keep an
+    /// archive in (`ftp://…`, `http://…`).
+    #[error(
+        "{location}: not a place embarc can keep an archive: give a folder, or a bucket as s3://BUCKET/PREFIX, gs://BUCKET/PREFIX or az://CONTAINER/PREFIX"
+    )]
+    UnsupportedLocation {
+        /// The location, as given.
+        location: String,
+    },
     /// An object whose bytes do not hash to its name.
     #[error("{}: corrupt object: expected {expected}, bytes hash to {actual}; restore it from a copy (run `embarc verify` for the full list)", path.display())]
     Corrupt {
@@ -97,6 +114,27 @@ pub enum Error {
 }
 
 impl Error {
+    /// Whether this error says a file or folder cannot be written (permission
+    /// denied, a read-only file system, SQLite's read-only database), as when
+    /// a command that only reads meets a read-only archive.
+    pub fn is_read_only(&self) -> bool {
+        use rusqlite::ErrorCode;
+        match self {
+            Error::Io { source, .. } => matches!(
+                source.kind(),
+                std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem
+            ),
+            Error::Index {
+                source: rusqlite::Error::SqliteFailure(e, _),
+                ..
+            } => matches!(
+                e.code,
+                ErrorCode::ReadOnly | ErrorCode::CannotOpen | ErrorCode::PermissionDenied
+            ),
+            _ => false,
+        }
+    }
+
     /// This error followed by its causes, each once (`what: cause: cause`):
     /// the line `{err:#}` prints, for a reason kept as text (a per-item
     /// outcome, a report's problem), where no reporter walks the chain.

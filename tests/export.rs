@@ -497,6 +497,8 @@ async fn a_corrupt_object_fails_the_export_and_writes_no_file() {
     let path = object_path(&env, digest);
     let mut bytes = std::fs::read(&path).expect("object");
     bytes[0] ^= 0xff;
+    // Objects are read-only: replace the file rather than write into it.
+    std::fs::remove_file(&path).expect("rm");
     std::fs::write(&path, bytes).expect("corrupt");
     let out_dir = env.dir.path().join("out");
     std::fs::create_dir_all(&out_dir).expect("mkdir");
@@ -514,6 +516,9 @@ async fn a_corrupt_object_fails_the_export_and_writes_no_file() {
 #[test]
 fn an_empty_archive_has_nothing_to_export() {
     let dir = tempfile::tempdir().expect("tempdir");
+    // A folder with no archive in it yet reads as an empty archive (a
+    // missing one is an error: tests/permissions.rs).
+    std::fs::create_dir(dir.path().join("archive")).expect("mkdir");
     let out = Command::cargo_bin("embarc")
         .expect("binary")
         .arg("--archive")

@@ -6,7 +6,6 @@ use super::output::clean;
 use super::{Global, exit};
 use anyhow::Result;
 use embarc::export::{self, ExportError, Options, Plan, Selection};
-use embarc::store::Archive;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::json;
 use std::io::Write;
@@ -35,18 +34,12 @@ pub fn run(args: ExportArgs, global: &Global) -> Result<u8> {
         eprintln!("embarc: --warc and --wacz name the same file; give two names");
         return Ok(exit::FATAL);
     }
-    let archive = match Archive::open(&global.archive) {
-        Ok(a) => a.with_index(global.index.clone()),
-        Err(embarc::Error::NotAnArchive { .. })
-            if embarc::store::is_blank_folder(&global.archive)? =>
-        {
-            eprintln!(
-                "embarc: the archive at {} is empty: nothing to export",
-                global.archive.display()
-            );
-            return Ok(exit::FATAL);
-        }
-        Err(e) => return Err(e.into()),
+    let Some(archive) = super::store_cmds::open_for_reading(global)? else {
+        eprintln!(
+            "embarc: the archive at {} is empty: nothing to export",
+            global.archive.display()
+        );
+        return Ok(exit::FATAL);
     };
     let (selection, unknown) = export::select(&archive, &args.posts, &args.articles)?;
     for u in &unknown {

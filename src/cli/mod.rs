@@ -109,6 +109,12 @@ pub fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
+    // A location no command can use (`ftp://…`) is a usage error for every
+    // command, rather than a folder named `ftp:`.
+    if let Err(e) = embarc::store::check_location(&cli.global.archive) {
+        eprintln!("embarc: {}", output::clean(&e.to_string()));
+        return ExitCode::from(exit::FATAL);
+    }
     let result = match cli.command {
         Command::Scan(args) => scan::run(args, &cli.global),
         Command::Archive(args) => capture_cmds::archive(args, &cli.global),

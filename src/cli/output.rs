@@ -44,6 +44,9 @@ fn archive_advice(err: &embarc::Error) -> Option<&'static str> {
         embarc::Error::NotAnArchive { .. } => {
             Some("pass --archive with an archive or an empty folder")
         }
+        embarc::Error::NoArchive { .. } => Some(
+            "create one with `embarc add URL…` or `embarc archive ARTICLE…`, or pass --archive (or set EMBARC_ARCHIVE) to name an existing one",
+        ),
         _ => None,
     }
 }

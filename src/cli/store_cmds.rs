@@ -36,13 +36,24 @@ fn parse_percent(s: &str) -> Result<f64, String> {
     }
 }
 
-/// Opens the archive for reading; `None` when the folder is not there yet (or
-/// is the empty default folder), which lists as an empty archive.
+/// Opens the archive for a command that only reads it, writing nothing into
+/// it (no `tmp/`, no marker; the index is opened with
+/// [`Index::open_for_reading`]). `None` when the place exists but holds no
+/// archive yet: a folder with nothing in it, or only `.gitignore`,
+/// `FORMAT.md`… (a project may keep the folder before its first capture), or
+/// an empty prefix of a bucket; that reads as an empty archive. A folder that
+/// is not there is an error (as a missing bucket is): only `add` and
+/// `archive` create an archive, and a mistyped `--archive` must not read as
+/// an empty one.
 pub(crate) fn open_for_reading(global: &Global) -> Result<Option<Archive>> {
     let dir = &global.archive;
     match Archive::open(dir) {
         Ok(a) => Ok(Some(a.with_index(global.index.clone()))),
-        Err(embarc::Error::NotAnArchive { .. }) if embarc::store::is_blank_folder(dir)? => Ok(None),
+        Err(embarc::Error::NoArchive { .. })
+            if embarc::store::is_remote_location(dir) || dir.is_dir() =>
+        {
+            Ok(None)
+        }
         Err(e) => Err(e.into()),
     }
 }
@@ -57,7 +68,7 @@ pub fn ls(global: &Global) -> Result<u8> {
         }
         return Ok(exit::OK);
     };
-    let index = Index::open(&archive)?;
+    let index = Index::open_for_reading(&archive)?;
     let posts = index.posts()?;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     for p in &posts {
@@ -118,7 +129,7 @@ pub fn show(args: ShowArgs, global: &Global) -> Result<u8> {
         );
         return Ok(exit::SOME_FAILED);
     };
-    let index = Index::open(&archive)?;
+    let index = Index::open_for_reading(&archive)?;
     let digests = index.captures_of(&post)?;
     if digests.is_empty() {
         eprintln!(
@@ -275,7 +286,17 @@ pub fn reindex(global: &Global) -> Result<u8> {
         }
         return Ok(exit::OK);
     };
-    let mut index = Index::open(&archive)?;
+    let mut index = match Index::open(&archive) {
+        Ok(index) => index,
+        Err(e) if e.is_read_only() => {
+            eprintln!(
+                "embarc: {}; the index cannot be written here: pass --index PATH to build it elsewhere (ls and show read a read-only archive without one)",
+                clean(&e.full_message())
+            );
+            return Ok(exit::FATAL);
+        }
+        Err(e) => return Err(e.into()),
+    };
     let n = index.rebuild(&archive)?;
     if !global.quiet {
         eprintln!(

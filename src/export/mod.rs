@@ -408,10 +408,12 @@ fn parent_dir(p: &Path) -> PathBuf {
     }
 }
 
-/// A temp file in the destination's folder, so the final rename is atomic.
+/// A temp file in the destination's folder, so the final rename is atomic,
+/// created as any file a Unix tool writes (`0666` less the umask, so a web
+/// server may publish it), not with a temp file's private mode.
 fn temp_beside(dest: &Path) -> Result<NamedTempFile, ExportError> {
     let dir = parent_dir(dest);
-    NamedTempFile::with_prefix_in(".embarc-export-", &dir)
+    crate::store::mode::temp_file(&dir, ".embarc-export-", crate::store::mode::SHARED)
         .map_err(|source| ExportError::Output { path: dir, source })
 }
 

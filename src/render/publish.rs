@@ -2,10 +2,13 @@
 //! content-addressed names (`media/HEX.EXT`, copied or hard-linked, verified
 //! either way) and the stylesheet. Every file is written to a temporary name
 //! and renamed, so an interrupted render never leaves a partial file under a
-//! final name.
+//! final name. Pages, the stylesheet and copied media are created like any
+//! file a Unix tool writes (`0666` less the umask: `rw-r--r--` under 022), so a
+//! web server can read them; a hard link shares its object's mode.
 
 use super::view::MediaRef;
 use crate::error::{Error, Result};
+use crate::store::mode::{SHARED, temp_file};
 use crate::store::{Archive, Digest};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -74,11 +77,7 @@ pub fn media(
             }
         }
         let mut reader = archive.open_object(&m.digest)?;
-        let mut tmp = tempfile::Builder::new()
-            .prefix(".embarc-")
-            .permissions(published_mode())
-            .tempfile_in(dir)
-            .map_err(io(dir))?;
+        let mut tmp = temp_file(dir, ".embarc-", SHARED).map_err(io(dir))?;
         // The verifying reader fails at EOF on a mismatch: nothing is renamed.
         let n = copy(&mut reader, tmp.as_file_mut(), &object, &dest)?;
         tmp.as_file_mut().flush().map_err(io(&dest))?;
@@ -122,13 +121,6 @@ fn copy(r: &mut impl Read, w: &mut impl Write, from: &Path, to: &Path) -> Result
     }
 }
 
-/// Published files are for a web server to read: `rw-r--r--`, not the
-/// private mode temp files are made with.
-fn published_mode() -> std::fs::Permissions {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::Permissions::from_mode(0o644)
-}
-
 fn temp_name(dir: &Path, name: &str) -> PathBuf {
     dir.join(format!(".embarc-{}-{name}", std::process::id()))
 }
@@ -140,11 +132,7 @@ pub fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(io(dir))?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".embarc-")
-        .permissions(published_mode())
-        .tempfile_in(dir)
-        .map_err(io(dir))?;
+    let mut tmp = temp_file(dir, ".embarc-", SHARED).map_err(io(dir))?;
     tmp.write_all(bytes).map_err(io(path))?;
     tmp.persist(path).map_err(|e| Error::Io {
         path: path.to_path_buf(),

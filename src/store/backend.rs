@@ -228,7 +228,7 @@ impl Backend for Folder {
         if path.exists() {
             return Ok(false);
         }
-        match write_durably(&self.tmp_dir(), &path, bytes, false) {
+        match write_durably(&self.tmp_dir(), &path, bytes, false, super::mode::IMMUTABLE) {
             Ok(()) => Ok(true),
             Err(Error::Io { source, .. }) if source.kind() == io::ErrorKind::AlreadyExists => {
                 Ok(false)
@@ -315,15 +315,17 @@ pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
     File::open(dir).and_then(|f| f.sync_all()).with_path(dir)
 }
 
-/// Writes a small file durably under its final name via `tmp_dir`, refusing to
-/// replace an existing file unless `replace`.
+/// Writes a small file durably under its final name via `tmp_dir`, created
+/// with `mode` (less the umask), refusing to replace an existing file unless
+/// `replace`.
 pub(crate) fn write_durably(
     tmp_dir: &Path,
     dest: &Path,
     bytes: &[u8],
     replace: bool,
+    mode: u32,
 ) -> Result<()> {
-    let mut tmp = NamedTempFile::with_prefix_in(".ref-", tmp_dir).with_path(tmp_dir)?;
+    let mut tmp = super::mode::temp_file(tmp_dir, ".ref-", mode).with_path(tmp_dir)?;
     tmp.write_all(bytes).with_path(tmp.path())?;
     tmp.as_file().sync_all().with_path(tmp.path())?;
     let result = if replace {

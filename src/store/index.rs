@@ -1,13 +1,34 @@
 //! `index.sqlite`: a cache of every capture for fast `ls` and `show`, derived
 //! from refs and capture records alone. Deleting it loses nothing: opening an
 //! archive without one rebuilds it, and `embarc reindex` rebuilds it on demand.
+//!
+//! Commands that only read open it with [`Index::open_for_reading`], which
+//! never writes into an archive it may not write (a snapshot, a read-only
+//! mount, another user's archive). The index file is a WAL database, and
+//! SQLite cannot read one in a folder where it may not create the `-shm`
+//! file, so such a reader takes the first of:
+//!
+//! 1. the index as writers open it, when it can be opened and built (the
+//!    archive, or `--index`, is writable: nothing changes for its owner);
+//! 2. the file read as immutable (no locks, no `-shm`), only when nothing can
+//!    change it meanwhile: it lies on a read-only file system, or neither it
+//!    nor its folder has any write permission bit; and it has no write-ahead
+//!    log, whose commits an immutable read would miss;
+//! 3. an index built in memory from the refs, as `reindex` builds one,
+//!    dropped when the command ends.
+//!
+//! An in-memory index rather than a cache elsewhere (`~/.cache/embarc/…`):
+//! it is always exactly the archive's refs, with nothing to invalidate when
+//! the archive's owner adds captures, and nothing left behind; it costs one
+//! read of every capture record per `ls` or `show` (as `reindex` does), and
+//! only `ls` and `show` use the index at all.
 
 use super::record::{CaptureRecord, PostId};
 use super::{Archive, Digest};
 use crate::error::{Error, Result};
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use serde::Serialize;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 const SCHEMA: &str = "
@@ -63,6 +84,9 @@ impl Index {
             })?;
         }
         let fresh = !path.exists();
+        if fresh {
+            create_file(&path)?;
+        }
         let err = |source| Error::Index {
             path: path.clone(),
             source,
@@ -73,17 +97,72 @@ impl Index {
             .map_err(err)?;
         conn.execute_batch(SCHEMA).map_err(err)?;
         let mut index = Index { conn, path };
-        let built: Option<String> = index
+        if fresh || !index.is_built()? {
+            index.rebuild(archive)?;
+        }
+        Ok(index)
+    }
+
+    /// Opens the index for a command that only reads, writing nothing into
+    /// an archive that may not be written: the index as [`Index::open`]
+    /// opens it when that works, else the file read as immutable when
+    /// nothing can change it, else an index built in memory from the refs
+    /// (the module's documentation says why).
+    pub fn open_for_reading(archive: &Archive) -> Result<Index> {
+        match Index::open(archive) {
+            Ok(index) => Ok(index),
+            Err(e) if e.is_read_only() => match Index::open_unchangeable(&archive.index_path()) {
+                Some(index) => Ok(index),
+                None => Index::in_memory(archive),
+            },
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The built index at `path`, read as an immutable file (SQLite takes no
+    /// lock and needs no `-shm`), when nothing can change it while it is
+    /// read; `None` otherwise.
+    fn open_unchangeable(path: &Path) -> Option<Index> {
+        if !unchangeable(path) {
+            return None;
+        }
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_URI
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn =
+            Connection::open_with_flags(immutable_uri(path.canonicalize().ok()?.as_path()), flags)
+                .ok()?;
+        let index = Index {
+            conn,
+            path: path.to_path_buf(),
+        };
+        index.is_built().ok()?.then_some(index)
+    }
+
+    /// An index of `archive` built in memory from its refs.
+    fn in_memory(archive: &Archive) -> Result<Index> {
+        let path = PathBuf::from(format!("{} (in memory)", archive.index_path().display()));
+        let err = |source| Error::Index {
+            path: path.clone(),
+            source,
+        };
+        let conn = Connection::open_in_memory().map_err(err)?;
+        conn.execute_batch(SCHEMA).map_err(err)?;
+        let mut index = Index { conn, path };
+        index.rebuild(archive)?;
+        Ok(index)
+    }
+
+    /// Whether the index was built (a rebuild completed once).
+    fn is_built(&self) -> Result<bool> {
+        let built: Option<String> = self
             .conn
             .query_row("SELECT value FROM meta WHERE key = 'built'", [], |r| {
                 r.get(0)
             })
             .optional()
-            .map_err(|e| index.err(e))?;
-        if fresh || built.is_none() {
-            index.rebuild(archive)?;
-        }
-        Ok(index)
+            .map_err(|e| self.err(e))?;
+        Ok(built.is_some())
     }
 
     fn err(&self, source: rusqlite::Error) -> Error {
@@ -188,6 +267,82 @@ impl Index {
         }
         Ok(out)
     }
+}
+
+/// Creates the empty index file (SQLite takes an empty file for a new
+/// database) with the mode any file of the archive gets, `0666` less the
+/// umask; SQLite gives its `-wal` and `-shm` files the same mode.
+fn create_file(path: &Path) -> Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(super::mode::SHARED)
+        .open(path)
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(source) => Err(Error::Io {
+            path: path.to_path_buf(),
+            source,
+        }),
+    }
+}
+
+/// Whether nothing can change the index at `path` while it is read, so that
+/// it may be read as immutable: it has no write-ahead log with commits in it,
+/// and it lies on a read-only file system or neither it nor its folder has
+/// any write permission bit (its owner would have to grant one first).
+fn unchangeable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    if std::fs::metadata(&wal).is_ok_and(|m| m.len() > 0) {
+        return false;
+    }
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let no_write_bits =
+        |p: &Path| std::fs::metadata(p).is_ok_and(|m| m.permissions().mode() & 0o222 == 0);
+    read_only_file_system(path) || (no_write_bits(path) && no_write_bits(dir))
+}
+
+/// Whether `path` lies on a file system mounted read-only.
+fn read_only_file_system(path: &Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(c_path) = std::ffi::CString::new(path.as_os_str().as_bytes()) else {
+        return false;
+    };
+    let mut stat = std::mem::MaybeUninit::<libc::statvfs>::uninit();
+    // SAFETY: `c_path` is a NUL-terminated string and `stat` points to
+    // writable memory the size of a `statvfs`; both outlive the call, which
+    // only reads the one and fills the other.
+    let rc = unsafe { libc::statvfs(c_path.as_ptr(), stat.as_mut_ptr()) };
+    if rc != 0 {
+        return false;
+    }
+    // SAFETY: statvfs returned 0, so it filled `stat` in full.
+    let stat = unsafe { stat.assume_init() };
+    stat.f_flag & libc::ST_RDONLY != 0
+}
+
+/// The SQLite URI that opens the database at `path` as immutable: `file:`,
+/// the path with every byte that is not plainly safe percent-encoded (so `?`,
+/// `#` and `%` in a folder name stay part of it), `?immutable=1`.
+fn immutable_uri(path: &Path) -> String {
+    use std::os::unix::ffi::OsStrExt;
+    let mut uri = String::from("file:");
+    for &b in path.as_os_str().as_bytes() {
+        if b.is_ascii_alphanumeric() || b"/._-~".contains(&b) {
+            uri.push(b as char);
+        } else {
+            uri.push_str(&format!("%{b:02X}"));
+        }
+    }
+    uri.push_str("?immutable=1");
+    uri
 }
 
 fn insert(conn: &Connection, digest: &Digest, r: &CaptureRecord) -> rusqlite::Result<usize> {

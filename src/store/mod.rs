@@ -14,6 +14,7 @@
 
 mod backend;
 pub mod index;
+pub(crate) mod mode;
 pub mod record;
 #[cfg(feature = "cloud")]
 mod remote;
@@ -61,15 +62,33 @@ pub struct Archive {
     backend: Arc<dyn Backend>,
 }
 
+/// The URL schemes of the object stores an archive may live in.
+const BUCKET_SCHEMES: &[&str] = &["s3", "s3a", "gs", "az", "abfs", "abfss", "azure"];
+
 /// Whether an `--archive` value names object storage rather than a folder.
 pub fn is_remote_location(location: &Path) -> bool {
-    location.to_str().is_some_and(|s| {
-        [
-            "s3://", "s3a://", "gs://", "az://", "abfs://", "abfss://", "azure://",
-        ]
-        .iter()
-        .any(|p| s.starts_with(p))
-    })
+    url_scheme(location).is_some_and(|scheme| BUCKET_SCHEMES.contains(&scheme))
+}
+
+/// The scheme of a location written as a URL (`SCHEME://…`), if it is one.
+fn url_scheme(location: &Path) -> Option<&str> {
+    let (scheme, _) = location.to_str()?.split_once("://")?;
+    let mut chars = scheme.chars();
+    let valid = chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+    valid.then_some(scheme)
+}
+
+/// Checks that a location can hold an archive: a folder, or a bucket URL of
+/// a supported scheme. Any other URL (`ftp://x/y`) is refused rather than
+/// taken for a folder named `ftp:`.
+pub fn check_location(location: &Path) -> Result<()> {
+    match url_scheme(location) {
+        Some(scheme) if !BUCKET_SCHEMES.contains(&scheme) => Err(Error::UnsupportedLocation {
+            location: location.display().to_string(),
+        }),
+        _ => Ok(()),
+    }
 }
 
 /// The user's cache folder (`$XDG_CACHE_HOME`, `~/.cache`, else the temp dir).
@@ -109,7 +128,12 @@ impl Archive {
                     ),
                 });
             }
-            if !empty || !create {
+            if !create {
+                return Err(Error::NoArchive {
+                    path: location.to_path_buf(),
+                });
+            }
+            if !empty {
                 return Err(Error::NotAnArchive {
                     path: location.to_path_buf(),
                 });
@@ -140,16 +164,25 @@ impl Archive {
         })
     }
 
-    /// Opens an existing archive; a folder without the marker is refused.
+    /// Opens an existing archive to read it (or to write into it), writing
+    /// nothing: no `tmp/` is made and no marker, so this works on a read-only
+    /// archive (a snapshot, a read-only mount, another user's). A missing or
+    /// blank folder (or an empty bucket prefix) is [`Error::NoArchive`]; a
+    /// folder with other content and no marker is [`Error::NotAnArchive`].
     pub fn open(root: impl Into<PathBuf>) -> Result<Archive> {
         let root = root.into();
+        check_location(&root)?;
         if is_remote_location(&root) {
             return Self::open_remote(&root, false);
         }
         match fs::read_to_string(root.join(MARKER)) {
             Ok(_) => Ok(Archive::local(root)),
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                Err(Error::NotAnArchive { path: root })
+                if is_blank_folder(&root)? {
+                    Err(Error::NoArchive { path: root })
+                } else {
+                    Err(Error::NotAnArchive { path: root })
+                }
             }
             Err(e) => Err(Error::Io {
                 path: root.join(MARKER),
@@ -163,6 +196,7 @@ impl Archive {
     /// with other content is refused: embarc never scribbles into a random folder.
     pub fn open_or_create(root: impl Into<PathBuf>) -> Result<Archive> {
         let root = root.into();
+        check_location(&root)?;
         if is_remote_location(&root) {
             return Self::open_remote(&root, true);
         }
@@ -187,7 +221,13 @@ impl Archive {
         }
         // The marker last: a half-made archive is not mistaken for one.
         let marker = root.join(MARKER);
-        backend::write_durably(&root.join("tmp"), &marker, MARKER_TEXT.as_bytes(), true)?;
+        backend::write_durably(
+            &root.join("tmp"),
+            &marker,
+            MARKER_TEXT.as_bytes(),
+            true,
+            mode::SHARED,
+        )?;
         Ok(Archive::local(root))
     }
 
@@ -269,7 +309,7 @@ impl Archive {
     /// grow with the size. Returns the digest and the byte count.
     pub fn put_reader(&self, mut reader: impl Read) -> Result<(Digest, u64)> {
         let tmp_dir = self.tmp_dir();
-        let mut tmp = NamedTempFile::with_prefix_in(".put-", &tmp_dir).with_path(&tmp_dir)?;
+        let mut tmp = mode::temp_file(&tmp_dir, ".put-", mode::IMMUTABLE).with_path(&tmp_dir)?;
         let mut hasher = Hasher::new();
         let mut buf = vec![0u8; BUF];
         let mut total = 0u64;
@@ -301,7 +341,7 @@ impl Archive {
     ) -> Result<(Digest, u64)> {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let tmp_dir = self.tmp_dir();
-        let tmp = NamedTempFile::with_prefix_in(".put-", &tmp_dir).with_path(&tmp_dir)?;
+        let tmp = mode::temp_file(&tmp_dir, ".put-", mode::IMMUTABLE).with_path(&tmp_dir)?;
         let (std_file, tmp_path) = tmp.into_parts();
         let mut file = tokio::fs::File::from_std(std_file);
         let mut hasher = Hasher::new();
@@ -340,7 +380,7 @@ impl Archive {
     /// as it goes; nothing is visible until [`ObjectWriter::finish`].
     pub fn writer(&self) -> Result<ObjectWriter> {
         let dir = self.tmp_dir();
-        let tmp = NamedTempFile::with_prefix_in(".put-", &dir).with_path(&dir)?;
+        let tmp = mode::temp_file(&dir, ".put-", mode::IMMUTABLE).with_path(&dir)?;
         Ok(ObjectWriter {
             archive: self.clone(),
             tmp,
@@ -768,7 +808,7 @@ impl Batch<'_> {
             return Ok(digest);
         }
         let dir = self.archive.tmp_dir();
-        let mut tmp = NamedTempFile::with_prefix_in(".put-", &dir).with_path(&dir)?;
+        let mut tmp = mode::temp_file(&dir, ".put-", mode::IMMUTABLE).with_path(&dir)?;
         tmp.write_all(bytes).with_path(tmp.path())?;
         self.pending.push((tmp, digest));
         Ok(digest)
