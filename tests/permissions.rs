@@ -244,6 +244,8 @@ fn copy_tree(from: &Path, to: &Path) {
             std::fs::create_dir_all(&dest).expect("mkdir");
         } else {
             std::fs::copy(entry.path(), &dest).expect("copy");
+            // As a clone checks it out, whatever mode this working tree has.
+            set_mode(&dest, 0o644);
         }
     }
 }
