@@ -100,8 +100,9 @@ pub enum Error {
         /// What went wrong and what to check.
         reason: String,
     },
-    /// An article page could not be fetched (the message names the URL).
-    #[error(transparent)]
+    /// An article page could not be fetched (the message names its full URL:
+    /// the article the user gave).
+    #[error("{}", .0.with_full_url())]
     Fetch(Box<crate::net::NetError>),
     /// Article URLs cannot be scanned by this version.
     #[error(

@@ -74,6 +74,12 @@ struct Limits {
     /// Give up on a response silent for this many seconds
     #[arg(long, value_name = "SECONDS", default_value_t = 30.0, value_parser = seconds_value)]
     read_timeout: f64,
+    /// A JSON answer (syndication, oEmbed, a short link's hop) must arrive whole within this many seconds
+    #[arg(long, value_name = "SECONDS", default_value_t = 30.0, value_parser = seconds_value)]
+    api_timeout: f64,
+    /// A media file fails an attempt when it arrives slower than this over any 30 s (0: no floor)
+    #[arg(long, value_name = "BYTES_PER_SECOND", default_value_t = 10_000)]
+    min_rate: u64,
 }
 
 /// `--rate`: a finite number of requests per second, 0.001 (one every
@@ -190,22 +196,30 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
         .context("starting the async runtime")
 }
 
-fn net_config(global: &Global, rate: Option<f64>, read_timeout: f64) -> NetConfig {
+fn net_config(global: &Global, limits: Option<&Limits>) -> NetConfig {
+    let defaults = embarc::capture::net_config();
+    let Some(limits) = limits else {
+        return NetConfig {
+            mirrors: global.mirror.clone(),
+            ..defaults
+        };
+    };
+    let secs = std::time::Duration::from_secs_f64;
     NetConfig {
         mirrors: global.mirror.clone(),
-        read_timeout: std::time::Duration::from_secs_f64(read_timeout.clamp(0.1, 3600.0)),
-        min_interval: rate
-            .filter(|r| r.is_finite() && *r > 0.0)
-            .map_or(std::time::Duration::ZERO, |r| {
-                std::time::Duration::from_secs_f64(1.0 / r)
-            }),
-        ..embarc::capture::net_config()
+        read_timeout: secs(limits.read_timeout),
+        api_timeout: secs(limits.api_timeout),
+        min_rate: limits.min_rate,
+        min_interval: limits
+            .rate
+            .map_or(std::time::Duration::ZERO, |r| secs(1.0 / r)),
+        ..defaults
     }
 }
 
 /// A client for article pages: any public host, same caps and timeouts.
 fn page_client(global: &Global) -> Result<Client> {
-    let mut cfg = net_config(global, None, 30.0);
+    let mut cfg = net_config(global, None);
     cfg.allowed_hosts = None;
     cfg.max_body = embarc::capture::pipeline::MAX_PAGE;
     Ok(Client::new(cfg)?)
@@ -239,7 +253,7 @@ fn run_plan(plan: Plan, limits: &Limits, global: &Global) -> Result<u8> {
         return dry_run(plan, &options, global);
     }
     let archive = Archive::open_or_create(&global.archive)?.with_index(global.index.clone());
-    let client = Client::new(net_config(global, limits.rate, limits.read_timeout))?;
+    let client = Client::new(net_config(global, Some(limits)))?;
     let bar = if global.quiet || plan.len() < 2 || limits.dry_run {
         ProgressBar::hidden()
     } else {
@@ -324,7 +338,7 @@ fn run_plan(plan: Plan, limits: &Limits, global: &Global) -> Result<u8> {
 fn dry_run(plan: Plan, options: &RunOptions, global: &Global) -> Result<u8> {
     let archive = match Archive::open(&global.archive) {
         Ok(a) => Some(a),
-        Err(embarc::Error::NotAnArchive { .. }) => None,
+        Err(embarc::Error::NoArchive { .. }) => None,
         Err(e) => return Err(e.into()),
     };
     let mut counts: BTreeMap<&str, usize> = BTreeMap::new();

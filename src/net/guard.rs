@@ -52,22 +52,67 @@ impl PublicResolver {
     }
 }
 
+/// Why [`PublicResolver`] gave no address, kept in the transport error's
+/// chain so the client can tell a DNS failure from an address it refuses
+/// without reading messages.
+#[derive(Debug)]
+pub(crate) enum ResolveError {
+    /// The name did not resolve (no such name, no answer from DNS).
+    Lookup(std::io::Error),
+    /// The name resolves only to addresses embarc does not contact.
+    Private,
+}
+
+impl std::fmt::Display for ResolveError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ResolveError::Lookup(e) => write!(f, "DNS lookup failed: {e}"),
+            ResolveError::Private => f.write_str(PRIVATE),
+        }
+    }
+}
+
+impl std::error::Error for ResolveError {}
+
+/// Why a name or address pointing inside the network is refused.
+pub(crate) const PRIVATE: &str = "resolves only to loopback, private or link-local addresses";
+
+/// Whether `host` is in the `.invalid` domain, which never resolves (RFC 6761
+/// § 6.4): answered at once, without asking DNS.
+fn is_invalid_domain(host: &str) -> bool {
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    host == "invalid" || host.ends_with(".invalid")
+}
+
 impl Resolve for PublicResolver {
     fn resolve(&self, name: Name) -> Resolving {
         let host = name.as_str().to_string();
         let trusted = self.trusted.iter().any(|t| t.eq_ignore_ascii_case(&host));
         Box::pin(async move {
-            let addrs: Vec<SocketAddr> =
-                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            if is_invalid_domain(&host) {
+                return Err(ResolveError::Lookup(std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    "the .invalid domain never resolves",
+                ))
+                .into());
+            }
+            let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
+                .await
+                .map_err(ResolveError::Lookup)?
+                .collect();
+            if addrs.is_empty() {
+                return Err(ResolveError::Lookup(std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    "no address",
+                ))
+                .into());
+            }
             let allowed: Vec<SocketAddr> = addrs
                 .into_iter()
                 .filter(|a| trusted || is_public(a.ip()))
                 .collect();
             if allowed.is_empty() {
-                return Err(format!(
-                    "{host} resolves only to loopback, private or link-local addresses; refused"
-                )
-                .into());
+                return Err(ResolveError::Private.into());
             }
             Ok(Box::new(allowed.into_iter()) as Addrs)
         })
@@ -77,6 +122,16 @@ impl Resolve for PublicResolver {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_invalid_domain_is_recognised() {
+        for h in ["invalid", "x.invalid", "A.B.INVALID."] {
+            assert!(is_invalid_domain(h), "{h}");
+        }
+        for h in ["invalid.com", "x.invalidx", "example.com"] {
+            assert!(!is_invalid_domain(h), "{h}");
+        }
+    }
 
     #[test]
     fn private_and_special_addresses_are_not_public() {

@@ -1,11 +1,15 @@
-//! net: the one HTTP client embarc uses (DESIGN.md § Network rules). It fetches
-//! only hosts it is allowed to, re-checks every redirect hop itself (redirects
-//! are never followed automatically), refuses loopback, private and link-local
-//! addresses (also after DNS) unless a host was mapped there with `--mirror`,
-//! retries 429/5xx/connection errors with backoff and jitter honouring
-//! `Retry-After` and `x-rate-limit-reset`, limits concurrency per host, applies
-//! connect, read and total timeouts, caps every body, and streams bodies into a
-//! sink the caller gives ([`BodyStore`]). It knows nothing of the archive.
+//! net: the one HTTP client embarc uses. It fetches only hosts it is allowed
+//! to, re-checks every redirect hop itself (redirects are never followed
+//! automatically), refuses loopback, private and link-local addresses (also
+//! after DNS) unless a host was mapped there with `--mirror`, and retries what
+//! a retry may cure (429, 408, 5xx, resets, timeouts) with backoff and jitter,
+//! honouring `Retry-After` and `x-rate-limit-reset`, but never a DNS failure, a
+//! refused connection, a refused address, a TLS failure or another 4xx. It
+//! limits concurrency per host, gives each body a time limit that fits it (a
+//! deadline for a JSON answer or a page, a minimum rate for a file, a silence
+//! limit for all), caps every body, and streams bodies into a sink the caller
+//! gives ([`BodyStore`]). Its errors are one short line, `HOST: reason`, with
+//! [`NetError::kind`] for machines. It knows nothing of the archive.
 
 mod guard;
 mod sink;
@@ -14,7 +18,7 @@ use crate::digest::Digest;
 pub use guard::is_public;
 use serde::{Deserialize, Serialize};
 pub use sink::{BodySink, BodyStore, Memory};
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -58,11 +62,26 @@ pub struct NetConfig {
     pub allowed_hosts: Option<Vec<String>>,
     /// The User-Agent sent.
     pub user_agent: String,
-    /// Time to establish a connection.
+    /// Time to establish a connection (TCP, then TLS).
     pub connect_timeout: Duration,
-    /// Longest silence while reading a body.
+    /// Longest silence: waiting for the response head once connected, or
+    /// between two chunks of a body.
     pub read_timeout: Duration,
-    /// Longest time for one request, body included.
+    /// Longest time for a small answer ([`Client::get_small`]: a JSON
+    /// document), head and body, per attempt.
+    pub api_timeout: Duration,
+    /// Longest time for each hop of an article page ([`Client::get_page`]),
+    /// head and body, per attempt.
+    pub page_timeout: Duration,
+    /// The least rate, in bytes per second, of a file body ([`Client::get`]):
+    /// an attempt fails when less than `min_rate × slow_window` bytes arrive
+    /// in any `slow_window` (the first starts with the response head); a
+    /// body that keeps up takes as long as it needs. 0 for no floor.
+    pub min_rate: u64,
+    /// The window over which `min_rate` is measured.
+    pub slow_window: Duration,
+    /// Longest time for one attempt of a file body whatever its rate: a last
+    /// resort, as the rate floor and the silence limit end stalled transfers.
     pub total_timeout: Duration,
     /// Largest body accepted, in bytes.
     pub max_body: u64,
@@ -89,7 +108,12 @@ impl Default for NetConfig {
             ),
             connect_timeout: Duration::from_secs(10),
             read_timeout: Duration::from_secs(30),
-            total_timeout: Duration::from_secs(300),
+            api_timeout: Duration::from_secs(30),
+            page_timeout: Duration::from_secs(60),
+            min_rate: 10_000,
+            slow_window: Duration::from_secs(30),
+            // 512 MiB (`max_body`) at 75 KB/s: far above what the floor allows.
+            total_timeout: Duration::from_secs(2 * 60 * 60),
             max_body: 512 * 1024 * 1024,
             max_attempts: 4,
             max_wait: Duration::from_secs(120),
@@ -128,53 +152,182 @@ pub struct Exchange {
     pub duration_ms: u64,
 }
 
-/// Why a request did not produce a response.
-#[derive(Debug, thiserror::Error)]
+/// Why a request did not produce a response, decided where it failed (the
+/// client's own checks, the resolver, the typed errors of the transport; never
+/// by reading messages). The message is one short line, `HOST: reason`,
+/// without the URL's path or query ([`NetError::url`] has the full URL). Only
+/// a storage failure has a `source` (the store's): for the others
+/// [`crate::error::full_message`] prints the same line, the transport's own
+/// error (which names the URL) being read, not kept.
+#[derive(Debug)]
 pub enum NetError {
-    /// The URL may not be fetched.
-    #[error("{url}: refused: {reason}")]
+    /// embarc does not fetch this URL: not http(s), a host it does not fetch,
+    /// an unusual port, a loopback, private or link-local address (named, or
+    /// found by DNS), a bad or endless redirect.
     Refused {
         /// The URL.
         url: String,
         /// Why.
         reason: String,
     },
-    /// A timeout.
-    #[error("{url}: timed out ({what}); the server is slow or unreachable, try again later")]
+    /// The host name did not resolve (no such name, no answer from DNS).
+    Dns {
+        /// The URL.
+        url: String,
+        /// The resolver's words (kept for debugging, not in the message).
+        cause: String,
+    },
+    /// No connection: the host refused it, or there is no route to it.
+    Connect {
+        /// The URL.
+        url: String,
+        /// `connection refused`, `network unreachable`, `host unreachable`,
+        /// `network down`.
+        reason: &'static str,
+    },
+    /// The TLS handshake failed (a certificate not trusted, not TLS at all).
+    Tls {
+        /// The URL.
+        url: String,
+        /// What TLS said, short.
+        cause: String,
+    },
+    /// A time limit was reached.
     Timeout {
         /// The URL.
         url: String,
         /// Which limit.
-        what: &'static str,
+        limit: TimeLimit,
     },
     /// The body is larger than allowed.
-    #[error("{url}: body larger than {limit} bytes; refused")]
     TooLarge {
         /// The URL.
         url: String,
         /// The cap.
         limit: u64,
     },
-    /// A transport failure that retries did not cure.
-    #[error("{url}: {message}")]
+    /// An HTTP status where only success will do (an article page).
+    Status {
+        /// The URL.
+        url: String,
+        /// The status.
+        status: u16,
+    },
+    /// The connection broke (reset, closed before the body was complete) or
+    /// the transfer failed otherwise.
     Transport {
         /// The URL.
         url: String,
-        /// What went wrong.
+        /// What went wrong, short.
         message: String,
     },
     /// The archive could not store the body.
-    #[error(transparent)]
-    Store(#[from] crate::Error),
+    Store(crate::Error),
+}
+
+/// Which time limit a request reached ([`NetConfig`] sets them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeLimit {
+    /// No connection within `connect_timeout`.
+    Connect(Duration),
+    /// Nothing received for `read_timeout`.
+    Silence(Duration),
+    /// The whole answer did not arrive in time: `api_timeout` for a small
+    /// answer, `page_timeout` for a page, `total_timeout` for a file.
+    Total(Duration),
+    /// A file body came slower than `min_rate` bytes per second over
+    /// `window`.
+    TooSlow {
+        /// The floor, in bytes per second.
+        min_rate: u64,
+        /// The window it is measured over.
+        window: Duration,
+    },
+}
+
+impl std::fmt::Display for TimeLimit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TimeLimit::Connect(d) => write!(f, "timed out connecting after {}", secs(*d)),
+            TimeLimit::Silence(d) => write!(f, "timed out: nothing received for {}", secs(*d)),
+            TimeLimit::Total(d) => write!(f, "timed out after {}", secs(*d)),
+            TimeLimit::TooSlow { min_rate, window } => {
+                write!(
+                    f,
+                    "too slow (under {} for {})",
+                    rate(*min_rate),
+                    secs(*window)
+                )
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for NetError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NetError::Store(e) => e.fmt(f),
+            _ => write!(
+                f,
+                "{}: {}",
+                host_label(self.url().unwrap_or_default()),
+                self.reason()
+            ),
+        }
+    }
+}
+
+impl std::error::Error for NetError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            // As if transparent: the store's error is the line.
+            NetError::Store(e) => e.source(),
+            _ => None,
+        }
+    }
+}
+
+impl From<crate::Error> for NetError {
+    fn from(e: crate::Error) -> Self {
+        NetError::Store(e)
+    }
 }
 
 impl NetError {
+    /// Why, in a few words: the error line without its `HOST: `.
+    pub fn reason(&self) -> String {
+        match self {
+            NetError::Refused { reason, .. } => format!("refused: {reason}"),
+            NetError::Dns { .. } => "DNS lookup failed".into(),
+            NetError::Connect { reason, .. } => (*reason).into(),
+            NetError::Tls { cause, .. } => format!("TLS handshake failed: {cause}"),
+            NetError::Timeout { limit, .. } => limit.to_string(),
+            NetError::TooLarge { limit, .. } => format!("body larger than {limit} bytes"),
+            NetError::Status { status, .. } => format!("HTTP {status}"),
+            NetError::Transport { message, .. } => message.clone(),
+            NetError::Store(e) => crate::error::full_message(e),
+        }
+    }
+
+    /// The error line naming the full URL instead of its host, for a URL the
+    /// user gave (an article): `URL: reason`.
+    pub fn with_full_url(&self) -> String {
+        match self.url() {
+            Some(url) => format!("{}: {}", short(url, 300), self.reason()),
+            None => crate::error::full_message(self),
+        }
+    }
+
     /// The full URL the request was for (error lines name only its host).
     pub fn url(&self) -> Option<&str> {
         match self {
             NetError::Refused { url, .. }
+            | NetError::Dns { url, .. }
+            | NetError::Connect { url, .. }
+            | NetError::Tls { url, .. }
             | NetError::Timeout { url, .. }
             | NetError::TooLarge { url, .. }
+            | NetError::Status { url, .. }
             | NetError::Transport { url, .. } => {
                 Some(url).filter(|u| !u.is_empty()).map(|u| u.as_str())
             }
@@ -182,32 +335,102 @@ impl NetError {
         }
     }
 
-    /// Whether the host could not be reached at all (no DNS answer, no
-    /// connection): the sign of being offline, never worth a retry.
-    pub fn is_unreachable(&self) -> bool {
+    /// The cause in one word, for `--json`: `refused` (embarc does not fetch
+    /// it), `dns`, `connect`, `tls`, `timeout`, `too_large`, `http` (a failure
+    /// status), `transport` (a broken connection) or `storage`.
+    pub fn kind(&self) -> &'static str {
         match self {
-            NetError::Timeout { what, .. } => *what == "connect",
-            NetError::Transport { message, .. } => {
-                let m = message.to_ascii_lowercase();
-                m.contains("dns error")
-                    || m.contains("failed to lookup")
-                    || m.contains("connection refused")
-                    || m.contains("network is unreachable")
-            }
-            _ => false,
+            NetError::Refused { .. } => "refused",
+            NetError::Dns { .. } => "dns",
+            NetError::Connect { .. } => "connect",
+            NetError::Tls { .. } => "tls",
+            NetError::Timeout { .. } => "timeout",
+            NetError::TooLarge { .. } => "too_large",
+            NetError::Status { .. } => "http",
+            NetError::Transport { .. } => "transport",
+            NetError::Store(_) => "storage",
         }
     }
+
+    /// Whether the host could not be reached at all (no DNS answer, no
+    /// connection, no connection in time): the sign of being offline.
+    pub fn is_unreachable(&self) -> bool {
+        matches!(
+            self,
+            NetError::Dns { .. }
+                | NetError::Connect { .. }
+                | NetError::Timeout {
+                    limit: TimeLimit::Connect(_),
+                    ..
+                }
+        )
+    }
+
+    /// Whether trying again may succeed: a broken connection or a time
+    /// limit. A DNS failure, a refused connection or address, a TLS failure,
+    /// a body too large and a storage failure are final.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, NetError::Transport { .. } | NetError::Timeout { .. })
+    }
+}
+
+/// How an error line names a URL: its host (and port when not the default),
+/// else the URL without its query, shortened.
+fn host_label(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(u) if u.host_str().is_some() => {
+            let host = u.host_str().unwrap_or_default();
+            match u.port() {
+                Some(port) => format!("{host}:{port}"),
+                None => host.to_string(),
+            }
+        }
+        _ if url.is_empty() => "HTTP client".to_string(),
+        _ => short(url.split(['?', '#']).next().unwrap_or(url), 60),
+    }
+}
+
+/// `s` cut to at most `max` characters (an ellipsis marks the cut), on one
+/// line.
+fn short(s: &str, max: usize) -> String {
+    let one_line: String = s
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    match one_line.char_indices().nth(max) {
+        Some((cut, _)) => format!("{}…", &one_line[..cut]),
+        None => one_line,
+    }
+}
+
+/// A duration for people: `30 s`, `0.4 s`.
+fn secs(d: Duration) -> String {
+    format!("{} s", (d.as_secs_f64() * 1000.0).round() / 1000.0)
+}
+
+/// A rate for people, in decimal units: `10 KB/s`, `1.5 MB/s`.
+fn rate(bytes_per_sec: u64) -> String {
+    let b = bytes_per_sec as f64;
+    let (value, unit) = if b >= 1e6 {
+        (b / 1e6, "MB/s")
+    } else if b >= 1e3 {
+        (b / 1e3, "KB/s")
+    } else {
+        (b, "B/s")
+    };
+    format!("{} {unit}", (value * 10.0).round() / 10.0)
 }
 
 /// How reachable the hosts asked so far were: a run whose first requests all
 /// fail to resolve or connect is offline.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Health {
-    /// Requests that got an HTTP answer (any status).
+    /// Requests that got an HTTP answer (any status), counted once whatever
+    /// their attempts.
     pub answered: u64,
     /// Requests whose host could not be reached ([`NetError::is_unreachable`]).
     pub unreachable: u64,
-    /// The last host that could not be reached, and why (one line).
+    /// The last host that could not be reached, and why: `host: reason`.
     pub last_unreachable: Option<String>,
 }
 
@@ -303,7 +526,7 @@ impl Client {
             .build()
             .map_err(|e| NetError::Transport {
                 url: String::new(),
-                message: format!("cannot build the HTTP client: {e}"),
+                message: format!("cannot be built: {e}"),
             })?;
         Ok(Client {
             http,
@@ -423,21 +646,24 @@ impl Client {
             .clone()
     }
 
-    /// One GET (redirects are returned, not followed), retried on 429, 5xx and
-    /// connection errors. The body streams into a sink from `store`; bodies of at most
-    /// `keep_up_to` bytes are also returned.
+    /// One GET of a file (redirects are returned, not followed), retried on
+    /// 408, 429, 5xx, broken connections and timeouts. The body streams into
+    /// a sink from `store`; bodies of at most `keep_up_to` bytes are also
+    /// returned. It may take as long as it needs while it arrives at
+    /// [`NetConfig::min_rate`] or faster (up to `total_timeout`).
     pub async fn get(
         &self,
         url: &str,
         store: &dyn BodyStore,
         keep_up_to: usize,
     ) -> Result<Fetched, NetError> {
-        self.get_limited(url, store, keep_up_to, self.cfg.max_body)
+        self.get_limited(url, store, keep_up_to, self.cfg.max_body, Pace::File)
             .await
     }
 
     /// [`Client::get`] for an answer that must be small (a JSON document): a
-    /// body over `limit` bytes is refused as it arrives.
+    /// body over `limit` bytes is refused as it arrives, and the answer, head
+    /// and body, must come within [`NetConfig::api_timeout`].
     pub async fn get_small(
         &self,
         url: &str,
@@ -445,45 +671,42 @@ impl Client {
         limit: u64,
     ) -> Result<Fetched, NetError> {
         let keep = usize::try_from(limit).unwrap_or(usize::MAX);
-        self.get_limited(url, store, keep, limit.min(self.cfg.max_body))
+        self.get_limited(url, store, keep, limit.min(self.cfg.max_body), Pace::Api)
             .await
     }
 
     /// Fetches a page to read (an article), following up to ten redirects,
-    /// each hop checked again; the body, decoded, at most `max` bytes. Nothing
-    /// is archived.
+    /// each hop checked again and given [`NetConfig::page_timeout`]; the
+    /// body, decoded, at most `max` bytes. Nothing is archived.
     pub async fn get_page(&self, url: &str, max: u64) -> Result<Vec<u8>, NetError> {
         let keep = usize::try_from(max).unwrap_or(usize::MAX);
         let mut url = url.to_string();
         for _ in 0..10 {
-            let f = self.get_limited(&url, &Memory, keep, max).await?;
+            let f = self
+                .get_limited(&url, &Memory, keep, max, Pace::Page)
+                .await?;
             match (f.status(), f.header("location")) {
                 (300..=399, Some(loc)) => {
                     url = url::Url::parse(&url)
                         .and_then(|b| b.join(loc))
                         .map_err(|e| NetError::Refused {
                             url: url.clone(),
-                            reason: format!("bad redirect {loc:?}: {e}"),
+                            reason: format!("bad redirect {:?}: {e}", short(loc, 60)),
                         })?
                         .to_string();
                 }
                 (200..=299, _) => {
                     return f.decoded_body(max).ok_or(NetError::Transport {
                         url,
-                        message: "body could not be decoded".into(),
+                        message: "the page's body could not be decoded".into(),
                     });
                 }
-                (s, _) => {
-                    return Err(NetError::Transport {
-                        url,
-                        message: format!("HTTP {s}"),
-                    });
-                }
+                (status, _) => return Err(NetError::Status { url, status }),
             }
         }
         Err(NetError::Refused {
             url,
-            reason: "too many redirects".into(),
+            reason: "more than ten redirects".into(),
         })
     }
 
@@ -493,6 +716,7 @@ impl Client {
         store: &dyn BodyStore,
         keep_up_to: usize,
         limit: u64,
+        pace: Pace,
     ) -> Result<Fetched, NetError> {
         let (target, via) = self.route(url)?;
         let host = url::Url::parse(url)
@@ -517,19 +741,15 @@ impl Client {
                 *next = tokio::time::Instant::now() + self.cfg.min_interval;
             }
             let result = self
-                .once(url, &target, via.clone(), store, keep_up_to, limit)
+                .once(url, &target, via.clone(), store, keep_up_to, limit, pace)
                 .await;
             drop(permit);
-            self.note_health(&result);
             let retry_in = match &result {
-                Ok(f) if f.status() == 429 || (500..600).contains(&f.status()) => {
+                Ok(f) if matches!(f.status(), 408 | 429 | 500..=599) => {
                     Some(self.wait_for(f, attempt))
                 }
                 Ok(_) => None,
-                Err(NetError::Transport { .. })
-                | Err(NetError::Timeout {
-                    what: "connect", ..
-                }) => Some(backoff(attempt)),
+                Err(e) if e.is_transient() => Some(backoff(attempt)),
                 Err(_) => None,
             };
             match retry_in {
@@ -537,6 +757,7 @@ impl Client {
                     tokio::time::sleep(wait).await;
                 }
                 _ => {
+                    self.note_health(&result);
                     return result.map(|mut f| {
                         f.attempts = attempt;
                         f
@@ -546,7 +767,7 @@ impl Client {
         }
     }
 
-    /// How long to wait before retrying a 429/5xx: the server's word
+    /// How long to wait before retrying a 408/429/5xx: the server's word
     /// (`Retry-After` seconds or date, `x-rate-limit-reset` epoch seconds), else
     /// exponential backoff with jitter.
     fn wait_for(&self, f: &Fetched, attempt: u32) -> Duration {
@@ -572,6 +793,10 @@ impl Client {
         backoff(attempt)
     }
 
+    /// One attempt. Its time limits: `connect_timeout`, then `read_timeout`
+    /// of silence for the head and between chunks; for the whole answer the
+    /// deadline of its `pace`; for a file body, the rate floor too.
+    #[expect(clippy::too_many_arguments, reason = "one private call site")]
     async fn once(
         &self,
         url: &str,
@@ -580,34 +805,32 @@ impl Client {
         store: &dyn BodyStore,
         keep_up_to: usize,
         limit: u64,
+        pace: Pace,
     ) -> Result<Fetched, NetError> {
+        let cfg = &*self.cfg;
         let started_at = OffsetDateTime::now_utc();
         let clock = Instant::now();
-        let deadline = clock + self.cfg.total_timeout;
-        let transport = |e: reqwest::Error| {
-            if e.is_connect() && e.is_timeout() {
-                NetError::Timeout {
-                    url: url.to_string(),
-                    what: "connect",
-                }
-            } else {
-                NetError::Transport {
-                    url: url.to_string(),
-                    message: crate::error::full_message(&e),
-                }
-            }
+        let timed_out = |limit: TimeLimit| NetError::Timeout {
+            url: url.to_string(),
+            limit,
         };
+        let whole = match pace {
+            Pace::Api => cfg.api_timeout,
+            Pace::Page => cfg.page_timeout,
+            Pace::File => cfg.total_timeout,
+        };
+        let deadline = later(clock, whole);
+        let head_by =
+            later(clock, cfg.connect_timeout.saturating_add(cfg.read_timeout)).min(deadline);
         let request = self
             .http
             .get(target)
             .header("accept-encoding", "gzip, deflate, identity");
-        let mut response = tokio::time::timeout_at(deadline.into(), request.send())
-            .await
-            .map_err(|_| NetError::Timeout {
-                url: url.to_string(),
-                what: "total",
-            })?
-            .map_err(transport)?;
+        let mut response = match tokio::time::timeout_at(head_by.into(), request.send()).await {
+            Ok(sent) => sent.map_err(|e| self.failure(url, target, &e))?,
+            Err(_) if Instant::now() >= deadline => return Err(timed_out(TimeLimit::Total(whole))),
+            Err(_) => return Err(timed_out(TimeLimit::Silence(cfg.read_timeout))),
+        };
         let status = response.status().as_u16();
         let headers: Vec<(String, String)> = response
             .headers()
@@ -628,23 +851,37 @@ impl Client {
         let mut writer = store.sink()?;
         let mut written: u64 = 0;
         let mut kept: Option<Vec<u8>> = Some(Vec::new());
+        let mut last_data = Instant::now();
+        let mut floor = match pace {
+            Pace::File => Floor::new(last_data, cfg.min_rate, cfg.slow_window),
+            Pace::Api | Pace::Page => None,
+        };
         loop {
-            let chunk = tokio::time::timeout_at(
-                (Instant::now() + self.cfg.read_timeout)
-                    .min(deadline)
-                    .into(),
-                response.chunk(),
-            )
-            .await
-            .map_err(|_| NetError::Timeout {
-                url: url.to_string(),
-                what: if Instant::now() >= deadline {
-                    "total"
-                } else {
-                    "read"
-                },
-            })?
-            .map_err(transport)?;
+            let silent_at = later(last_data, cfg.read_timeout);
+            let wake = floor
+                .as_ref()
+                .map_or(deadline, Floor::fails_at)
+                .min(silent_at)
+                .min(deadline);
+            let chunk = match tokio::time::timeout_at(wake.into(), response.chunk()).await {
+                Ok(chunk) => chunk.map_err(|e| self.failure(url, target, &e))?,
+                Err(_) => {
+                    let now = Instant::now();
+                    if now >= silent_at {
+                        return Err(timed_out(TimeLimit::Silence(cfg.read_timeout)));
+                    }
+                    if floor.as_ref().is_some_and(|f| now >= f.fails_at()) {
+                        return Err(timed_out(TimeLimit::TooSlow {
+                            min_rate: cfg.min_rate,
+                            window: cfg.slow_window,
+                        }));
+                    }
+                    if now >= deadline {
+                        return Err(timed_out(TimeLimit::Total(whole)));
+                    }
+                    continue;
+                }
+            };
             let Some(chunk) = chunk else { break };
             if written + chunk.len() as u64 > limit {
                 return Err(NetError::TooLarge {
@@ -654,6 +891,10 @@ impl Client {
             }
             writer.write(&chunk)?;
             written += chunk.len() as u64;
+            last_data = Instant::now();
+            if let Some(f) = floor.as_mut() {
+                f.record(last_data, written);
+            }
             self.received
                 .fetch_add(chunk.len() as u64, std::sync::atomic::Ordering::Relaxed);
             if let Some(k) = kept.as_mut() {
@@ -664,12 +905,17 @@ impl Client {
                 }
             }
         }
-        let (digest, bytes): (Digest, u64) = tokio::task::spawn_blocking(move || writer.finish())
-            .await
-            .map_err(|e| NetError::Transport {
-                url: url.to_string(),
-                message: format!("storing the body failed: {e}"),
-            })??;
+        let (digest, bytes): (Digest, u64) =
+            match tokio::task::spawn_blocking(move || writer.finish()).await {
+                Ok(finished) => finished?,
+                Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+                Err(_) => {
+                    return Err(NetError::Transport {
+                        url: url.to_string(),
+                        message: "cancelled while storing the body".into(),
+                    });
+                }
+            };
         Ok(Fetched {
             exchange: Exchange {
                 url: url.to_string(),
@@ -686,6 +932,186 @@ impl Client {
             attempts: 1,
         })
     }
+
+    /// What a transport error of a request for `url` (sent to `target`)
+    /// means, read from the typed errors in its chain: the resolver's own
+    /// verdict, the connect phase's I/O error, TLS's rejection.
+    fn failure(&self, url: &str, target: &str, e: &reqwest::Error) -> NetError {
+        let url = url.to_string();
+        let chain: Vec<&(dyn std::error::Error + 'static)> = causes(e).collect();
+        if let Some(r) = chain
+            .iter()
+            .find_map(|c| c.downcast_ref::<guard::ResolveError>())
+        {
+            return match r {
+                guard::ResolveError::Lookup(io) => NetError::Dns {
+                    url,
+                    cause: short(&io.to_string(), 120),
+                },
+                guard::ResolveError::Private => NetError::Refused {
+                    url,
+                    reason: guard::PRIVATE.into(),
+                },
+            };
+        }
+        // The deepest cause that is not reqwest's (reqwest's names the URL).
+        let innermost = chain
+            .iter()
+            .skip(1)
+            .rev()
+            .find(|c| !c.is::<reqwest::Error>())
+            .map(|c| short(&c.to_string(), 120));
+        let io_kinds: Vec<std::io::ErrorKind> = chain
+            .iter()
+            .filter_map(|c| c.downcast_ref::<std::io::Error>())
+            .map(std::io::Error::kind)
+            .collect();
+        if e.is_connect() {
+            use std::io::ErrorKind as K;
+            if e.is_timeout() {
+                return NetError::Timeout {
+                    url,
+                    limit: TimeLimit::Connect(self.cfg.connect_timeout),
+                };
+            }
+            for kind in &io_kinds {
+                let reason = match kind {
+                    K::ConnectionRefused => "connection refused",
+                    K::NetworkUnreachable => "network unreachable",
+                    K::HostUnreachable => "host unreachable",
+                    K::NetworkDown => "network down",
+                    // rustls rejected what the server sent.
+                    K::InvalidData if target.starts_with("https:") => {
+                        return NetError::Tls {
+                            url,
+                            cause: innermost.unwrap_or_else(|| "rejected".into()),
+                        };
+                    }
+                    _ => continue,
+                };
+                return NetError::Connect { url, reason };
+            }
+            if e.is_dns() {
+                return NetError::Dns {
+                    url,
+                    cause: innermost.unwrap_or_default(),
+                };
+            }
+            return NetError::Transport {
+                url,
+                message: format!(
+                    "connection failed: {}",
+                    innermost.as_deref().unwrap_or("no reason given")
+                ),
+            };
+        }
+        let known = io_kinds.iter().find_map(|kind| {
+            use std::io::ErrorKind as K;
+            Some(match kind {
+                K::ConnectionReset => "connection reset",
+                K::UnexpectedEof => "connection closed before the body was complete",
+                K::ConnectionAborted | K::BrokenPipe => "connection aborted",
+                K::TimedOut => "connection timed out",
+                _ => return None,
+            })
+        });
+        NetError::Transport {
+            url,
+            message: known
+                .map(str::to_string)
+                .or(innermost)
+                .unwrap_or_else(|| "request failed".into()),
+        }
+    }
+}
+
+/// Which time limits an attempt has: a deadline for an answer read whole (a
+/// JSON document, a page), a rate floor for a file.
+#[derive(Debug, Clone, Copy)]
+enum Pace {
+    /// `api_timeout` for head and body.
+    Api,
+    /// `page_timeout` for head and body.
+    Page,
+    /// `min_rate` over `slow_window`, and `total_timeout` as a last resort.
+    File,
+}
+
+/// The rate floor of a file body: every window of `window` (the first
+/// starting with the response head) must bring at least `need` bytes.
+struct Floor {
+    need: u64,
+    window: Duration,
+    /// (when, bytes received by then), oldest first, starting at (head, 0).
+    /// Samples less than `window / 32` apart are merged into the later one,
+    /// which can only make the floor act later, never earlier.
+    samples: VecDeque<(Instant, u64)>,
+    total: u64,
+}
+
+impl Floor {
+    /// A floor from `start`, or none when `min_rate` or `window` is zero.
+    fn new(start: Instant, min_rate: u64, window: Duration) -> Option<Floor> {
+        if min_rate == 0 || window.is_zero() {
+            return None;
+        }
+        let need = (min_rate as f64 * window.as_secs_f64()).ceil() as u64;
+        Some(Floor {
+            need: need.max(1),
+            window,
+            samples: VecDeque::from([(start, 0)]),
+            total: 0,
+        })
+    }
+
+    /// `total` bytes received by `now`.
+    fn record(&mut self, now: Instant, total: u64) {
+        self.total = total;
+        let n = self.samples.len();
+        if n >= 2 && now.saturating_duration_since(self.samples[n - 2].0) < self.window / 32 {
+            self.samples[n - 1] = (now, total);
+        } else {
+            self.samples.push_back((now, total));
+        }
+        // Windows ending from now on start after `now - window`: keep the
+        // last sample before that and the ones after.
+        if let Some(edge) = now.checked_sub(self.window) {
+            while self.samples.len() >= 2 && self.samples[1].0 <= edge {
+                self.samples.pop_front();
+            }
+        }
+    }
+
+    /// When the body fails the floor if nothing more arrives: the end of the
+    /// first window that would hold fewer than `need` bytes.
+    fn fails_at(&self) -> Instant {
+        // The first sample after which fewer than `need` bytes came (the
+        // last one always qualifies).
+        let k = self
+            .samples
+            .partition_point(|&(_, by)| by + self.need <= self.total)
+            .min(self.samples.len() - 1);
+        later(self.samples[k].0, self.window)
+    }
+}
+
+/// An error and its causes, looking inside I/O errors (whose `source` skips
+/// the error they wrap).
+fn causes<'a>(
+    e: &'a (dyn std::error::Error + 'static),
+) -> impl Iterator<Item = &'a (dyn std::error::Error + 'static)> {
+    std::iter::successors(Some(e), |e| match e.downcast_ref::<std::io::Error>() {
+        Some(io) => io
+            .get_ref()
+            .map(|inner| inner as &(dyn std::error::Error + 'static)),
+        None => e.source(),
+    })
+}
+
+/// `t + d`, or a century later when that overflows (a limit set to "never").
+fn later(t: Instant, d: Duration) -> Instant {
+    t.checked_add(d)
+        .unwrap_or_else(|| t + Duration::from_secs(100 * 365 * 24 * 3600))
 }
 
 /// The address a host names literally (`1.2.3.4`, `[::1]`), if it does.
@@ -704,4 +1130,97 @@ fn backoff(attempt: u32) -> Duration {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.subsec_nanos());
     base + base.mul_f64(f64::from(nanos % 1000) / 2000.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MS: Duration = Duration::from_millis(1);
+
+    #[test]
+    fn the_floor_fails_a_trickle_after_one_window_and_lets_a_steady_body_go_on() {
+        let t0 = Instant::now();
+        // 10 KB/s over 1 s: each second must bring 10,000 bytes.
+        let mut f = Floor::new(t0, 10_000, Duration::from_secs(1)).expect("floor");
+        assert_eq!(f.fails_at(), t0 + 1000 * MS);
+        // 100 bytes every 100 ms: the first window ends short.
+        for i in 1..=9 {
+            f.record(t0 + 100 * i * MS, 100 * i as u64);
+            assert_eq!(f.fails_at(), t0 + 1000 * MS, "{i}");
+        }
+        // 20 KB/s, 2,000 bytes every 100 ms for 5 s: never due before the
+        // next chunk.
+        let mut f = Floor::new(t0, 10_000, Duration::from_secs(1)).expect("floor");
+        for i in 1..=50u32 {
+            let now = t0 + 100 * i * MS;
+            f.record(now, 2_000 * u64::from(i));
+            assert!(f.fails_at() > now + 100 * MS, "{i}");
+            assert!(f.samples.len() <= 70, "{}", f.samples.len());
+        }
+        // Then it stops: due once a window would hold fewer than 10,000
+        // bytes, about half a second after the last chunk (at 5 s).
+        let due = f.fails_at().duration_since(t0);
+        assert!((5400 * MS..=5600 * MS).contains(&due), "{due:?}");
+    }
+
+    #[test]
+    fn no_floor_without_a_rate_or_a_window() {
+        let t0 = Instant::now();
+        assert!(Floor::new(t0, 0, Duration::from_secs(30)).is_none());
+        assert!(Floor::new(t0, 10_000, Duration::ZERO).is_none());
+    }
+
+    #[test]
+    fn error_lines_name_the_host_not_the_url() {
+        let url = "https://cdn.syndication.twimg.com/tweet-result?id=1&features=tfw_x%3Bon";
+        let lines = [
+            (
+                NetError::Dns {
+                    url: url.into(),
+                    cause: "x".into(),
+                },
+                "cdn.syndication.twimg.com: DNS lookup failed",
+            ),
+            (
+                NetError::Connect {
+                    url: "http://127.0.0.1:8/x?y=1".into(),
+                    reason: "connection refused",
+                },
+                "127.0.0.1:8: connection refused",
+            ),
+            (
+                NetError::Timeout {
+                    url: "https://video.twimg.com/a.mp4?tag=12".into(),
+                    limit: TimeLimit::TooSlow {
+                        min_rate: 10_000,
+                        window: Duration::from_secs(30),
+                    },
+                },
+                "video.twimg.com: too slow (under 10 KB/s for 30 s)",
+            ),
+            (
+                NetError::Timeout {
+                    url: url.into(),
+                    limit: TimeLimit::Total(Duration::from_millis(1500)),
+                },
+                "cdn.syndication.twimg.com: timed out after 1.5 s",
+            ),
+            (
+                NetError::Refused {
+                    url: "not a url?features=x".into(),
+                    reason: "not a URL".into(),
+                },
+                "not a url: refused: not a URL",
+            ),
+        ];
+        for (e, line) in lines {
+            assert_eq!(e.to_string(), line);
+            assert_eq!(crate::error::full_message(&e), line);
+        }
+        assert_eq!(rate(1_500_000), "1.5 MB/s");
+        assert_eq!(rate(512), "512 B/s");
+        assert_eq!(short("a\nb", 10), "a b");
+        assert_eq!(short("abcdef", 3), "abc…");
+    }
 }
