@@ -295,9 +295,14 @@ fn run_plan(plan: Plan, limits: &Limits, global: &Global) -> Result<u8> {
         return Err(e.into());
     }
     if let Some(reason) = &run.offline {
+        let hint = if global.mirror.is_empty() {
+            "offline? behind a firewall? pass --mirror HOST=URL to use a mirror"
+        } else {
+            "is the --mirror server running?"
+        };
         eprintln!(
-            "embarc: {}: the platforms' servers cannot be reached (offline? behind a firewall? \
-             pass --mirror HOST=URL to use a mirror); nothing was lost, {} post{} left for the next run",
+            "embarc: {}: the platforms' servers cannot be reached ({hint}); \
+             nothing was lost, {} post{} left for the next run",
             clean(reason),
             run.unfinished,
             if run.unfinished == 1 { " is" } else { "s are" }
