@@ -66,7 +66,7 @@ struct Limits {
     #[arg(long, value_name = "K/N")]
     shard: Option<Shard>,
     /// Posts captured at once
-    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    #[arg(short = 'j', long, visible_alias = "jobs", value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
     concurrency: u16,
     /// At most this many requests per second to any one host (default: no limit)
     #[arg(long, value_name = "PER_SECOND", value_parser = rate_value)]
@@ -196,30 +196,68 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
         .context("starting the async runtime")
 }
 
-fn net_config(global: &Global, limits: Option<&Limits>) -> NetConfig {
+fn net_config(global: &Global, limits: Option<&Limits>) -> Result<NetConfig> {
     let defaults = embarc::capture::net_config();
+    let base = NetConfig {
+        mirrors: global.mirror.clone(),
+        user_agent: global
+            .user_agent
+            .clone()
+            .unwrap_or(defaults.user_agent.clone()),
+        on_request: request_log(global)?,
+        ..defaults
+    };
     let Some(limits) = limits else {
-        return NetConfig {
-            mirrors: global.mirror.clone(),
-            ..defaults
-        };
+        return Ok(base);
     };
     let secs = std::time::Duration::from_secs_f64;
-    NetConfig {
-        mirrors: global.mirror.clone(),
+    Ok(NetConfig {
         read_timeout: secs(limits.read_timeout),
         api_timeout: secs(limits.api_timeout),
         min_rate: limits.min_rate,
         min_interval: limits
             .rate
             .map_or(std::time::Duration::ZERO, |r| secs(1.0 / r)),
-        ..defaults
+        ..base
+    })
+}
+
+/// Where each request's line goes: stderr under `-vv`, appended to `--log FILE`.
+fn request_log(global: &Global) -> Result<Option<embarc::net::RequestLog>> {
+    let file = match &global.log {
+        Some(path) => Some(std::sync::Mutex::new(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .with_context(|| format!("opening the log {}", path.display()))?,
+        )),
+        None => None,
+    };
+    let to_stderr = global.verbose >= 2;
+    if file.is_none() && !to_stderr {
+        return Ok(None);
     }
+    Ok(Some(embarc::net::RequestLog(std::sync::Arc::new(
+        move |line: &str| {
+            let line = clean(line);
+            if to_stderr {
+                eprintln!("embarc: {line}");
+            }
+            if let Some(f) = &file {
+                let stamp = time::OffsetDateTime::now_utc()
+                    .format(&time::format_description::well_known::Rfc3339)
+                    .unwrap_or_default();
+                let mut f = f.lock().unwrap_or_else(|e| e.into_inner());
+                let _ = writeln!(f, "{stamp} {line}");
+            }
+        },
+    ))))
 }
 
 /// A client for article pages: any public host, same caps and timeouts.
 fn page_client(global: &Global) -> Result<Client> {
-    let mut cfg = net_config(global, None);
+    let mut cfg = net_config(global, None)?;
     cfg.allowed_hosts = None;
     cfg.max_body = embarc::capture::pipeline::MAX_PAGE;
     Ok(Client::new(cfg)?)
@@ -253,8 +291,8 @@ fn run_plan(plan: Plan, limits: &Limits, global: &Global) -> Result<u8> {
         return dry_run(plan, &options, global);
     }
     let archive = Archive::open_or_create(&global.archive)?.with_index(global.index.clone());
-    let client = Client::new(net_config(global, Some(limits)))?;
-    let bar = if global.quiet || plan.len() < 2 || limits.dry_run {
+    let client = Client::new(net_config(global, Some(limits))?)?;
+    let bar = if global.quiet || global.verbose >= 2 || plan.len() < 2 {
         ProgressBar::hidden()
     } else {
         let bar =
@@ -394,7 +432,7 @@ fn print_line(r: &PostReport, global: &Global) -> std::io::Result<()> {
             r.media,
             clean(r.error.as_deref().unwrap_or(&r.url))
         )?;
-        if global.verbose
+        if global.verbose > 0
             && let Some(u) = &r.error_url
         {
             eprintln!("    {}", clean(u));

@@ -3,6 +3,7 @@
 
 mod capture_cmds;
 mod export;
+mod meta;
 mod output;
 mod render;
 mod scan;
@@ -21,10 +22,28 @@ pub mod exit {
     pub const FATAL: u8 = 2;
 }
 
+/// `embarc --version`: the version, the commit and the features built in.
+#[cfg(feature = "cloud")]
+const LONG_VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("EMBARC_COMMIT"),
+    ")\nfeatures: cloud (s3://, gs://, az://)"
+);
+/// `embarc --version`: the version, the commit and the features built in.
+#[cfg(not(feature = "cloud"))]
+const LONG_VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("EMBARC_COMMIT"),
+    ")\nfeatures: none (no bucket archives)"
+);
+
 #[derive(Parser, Debug)]
 #[command(
     name = "embarc",
     version,
+    long_version = LONG_VERSION,
     about = "Find, archive and re-render the social-media posts articles embed",
     long_about = "embarc rescues social-media embeds from link rot.\n\n\
         `embarc scan` finds every embedded post (X/Twitter, YouTube, Instagram, TikTok, \
@@ -46,9 +65,13 @@ pub struct Global {
     /// Print less on stderr (no progress, no summary, no warnings)
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
-    /// Print more on stderr
-    #[arg(short, long, global = true)]
-    pub verbose: bool,
+    /// Print more on stderr: -v the full URL of each failed request, -vv a
+    /// line for every request (method, URL, status, bytes, time)
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Append a line for every request to FILE (as -vv prints them)
+    #[arg(long, global = true, value_name = "FILE")]
+    pub log: Option<std::path::PathBuf>,
     /// The archive: a folder, or a bucket prefix (s3://BUCKET/PREFIX, gs://…, az://…)
     #[arg(
         long,
@@ -71,6 +94,10 @@ pub struct Global {
         value_delimiter = ','
     )]
     pub mirror: Vec<embarc::net::Mirror>,
+    /// The User-Agent sent with every request (say who you are and how to
+    /// reach you, as archives and platforms ask of crawlers)
+    #[arg(long, global = true, env = "EMBARC_USER_AGENT", value_name = "UA", value_parser = user_agent_value)]
+    pub user_agent: Option<String>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -93,6 +120,22 @@ enum Command {
     Render(render::RenderArgs),
     /// Write the archive (or some posts of it) as WARC 1.1 and/or WACZ
     Export(export::ExportArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
+    Completions(meta::CompletionsArgs),
+    /// Print the man page (or write one per command with --dir)
+    Man(meta::ManArgs),
+}
+
+/// `--user-agent`: printable ASCII, as an HTTP header value must be.
+fn user_agent_value(s: &str) -> Result<String, String> {
+    if !s.trim().is_empty() && s.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+        Ok(s.trim().to_string())
+    } else {
+        Err(format!(
+            "{}: a User-Agent is printable ASCII, e.g. \"embarc (+mailto:archive@example.org)\"",
+            s.escape_default()
+        ))
+    }
 }
 
 /// Runs the command line and returns the process exit code.
@@ -125,6 +168,8 @@ pub fn main() -> ExitCode {
         Command::Reindex => store_cmds::reindex(&cli.global),
         Command::Render(args) => render::run(args, &cli.global),
         Command::Export(args) => export::run(args, &cli.global),
+        Command::Completions(args) => meta::completions(args),
+        Command::Man(args) => meta::man(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -293,7 +293,7 @@ pub fn run(args: RenderArgs, global: &Global) -> Result<u8> {
             pages += 1;
             written.insert(dest.clone(), source.name.clone());
             line.output = Some(dest.display().to_string());
-            if global.verbose {
+            if global.verbose > 0 {
                 progress.suspend(|| {
                     eprintln!(
                         "embarc: {} → {} ({} cards, {} kept)",

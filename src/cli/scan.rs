@@ -222,7 +222,7 @@ fn print_report(
             tally.bytes += bytes;
             tally.embeds += embeds.len();
             tally.with_embeds += usize::from(!embeds.is_empty());
-            if global.verbose {
+            if global.verbose > 0 {
                 progress.suspend(|| {
                     eprintln!(
                         "embarc: {} ({kind:?}, {bytes} bytes): {} embeds",

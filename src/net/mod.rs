@@ -93,6 +93,19 @@ pub struct NetConfig {
     pub per_host: usize,
     /// Least time between two requests to one host (a rate limit; zero for none).
     pub min_interval: Duration,
+    /// Called after every attempt with one line: method, URL, status or
+    /// error, bytes, time (`-vv`, `--log FILE`).
+    pub on_request: Option<RequestLog>,
+}
+
+/// A callback for each request's line (see [`NetConfig::on_request`]).
+#[derive(Clone)]
+pub struct RequestLog(pub Arc<dyn Fn(&str) + Send + Sync>);
+
+impl std::fmt::Debug for RequestLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RequestLog")
+    }
 }
 
 impl Default for NetConfig {
@@ -119,6 +132,7 @@ impl Default for NetConfig {
             max_wait: Duration::from_secs(120),
             per_host: 4,
             min_interval: Duration::ZERO,
+            on_request: None,
         }
     }
 }
@@ -740,10 +754,24 @@ impl Client {
                 tokio::time::sleep_until(*next).await;
                 *next = tokio::time::Instant::now() + self.cfg.min_interval;
             }
+            let started = Instant::now();
             let result = self
                 .once(url, &target, via.clone(), store, keep_up_to, limit, pace)
                 .await;
             drop(permit);
+            if let Some(log) = &self.cfg.on_request {
+                let took = started.elapsed().as_millis();
+                (log.0)(&match &result {
+                    Ok(f) => format!(
+                        "GET {url} -> {} {} bytes {took} ms{}",
+                        f.status(),
+                        f.exchange.body_bytes,
+                        via.as_deref()
+                            .map_or(String::new(), |v| format!(" via {v}"))
+                    ),
+                    Err(e) => format!("GET {url} -> {} {took} ms", e.reason()),
+                });
+            }
             let retry_in = match &result {
                 Ok(f) if matches!(f.status(), 408 | 429 | 500..=599) => {
                     Some(self.wait_for(f, attempt))

@@ -1,0 +1,145 @@
+//! The command line's habits, as users of ripgrep, gallery-dl or yt-dlp
+//! expect them: shell completions that parse, a man page that renders,
+//! `--version` naming the build, `-j`, and `-vv` / `--log FILE` request lines.
+
+mod support;
+
+use std::process::{Command, Stdio};
+use support::fake_x;
+
+fn embarc() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_embarc"))
+}
+
+#[test]
+fn bash_completions_parse_and_offer_the_commands() {
+    let out = embarc()
+        .args(["completions", "bash"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(0));
+    let script = String::from_utf8(out.stdout).expect("utf-8");
+    for word in ["archive", "render", "--shard", "--dry-run", "--input-file"] {
+        assert!(script.contains(word), "{word} missing from the completions");
+    }
+    let mut bash = Command::new("bash")
+        .arg("-n")
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("bash");
+    use std::io::Write;
+    bash.stdin
+        .take()
+        .expect("stdin")
+        .write_all(script.as_bytes())
+        .expect("write");
+    let checked = bash.wait_with_output().expect("bash -n");
+    assert!(
+        checked.status.success(),
+        "{}",
+        String::from_utf8_lossy(&checked.stderr)
+    );
+    for shell in ["zsh", "fish"] {
+        let out = embarc().args(["completions", shell]).output().expect("run");
+        assert_eq!(out.status.code(), Some(0));
+        assert!(String::from_utf8_lossy(&out.stdout).contains("embarc"));
+    }
+}
+
+#[test]
+fn the_man_pages_render() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = embarc()
+        .args(["man", "--dir"])
+        .arg(dir.path())
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(0));
+    for page in ["embarc.1", "embarc-archive.1", "embarc-render.1"] {
+        let shown = Command::new("man")
+            .arg("-l")
+            .arg(dir.path().join(page))
+            .env("MANPAGER", "cat")
+            .env("MANWIDTH", "100")
+            .output()
+            .expect("man -l");
+        let text = String::from_utf8_lossy(&shown.stdout);
+        assert!(shown.status.success(), "{page}");
+        assert!(
+            text.contains("NAME") && text.contains("OPTIONS"),
+            "{page}: {text}"
+        );
+    }
+    let archive = Command::new("man")
+        .arg("-l")
+        .arg(dir.path().join("embarc-archive.1"))
+        .env("MANPAGER", "cat")
+        .output()
+        .expect("man -l");
+    let text = String::from_utf8_lossy(&archive.stdout);
+    assert!(
+        text.contains("--shard") && text.contains("--archive"),
+        "{text}"
+    );
+}
+
+#[test]
+fn version_names_the_build() {
+    let out = embarc().arg("--version").output().expect("run");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        text.starts_with(&format!("embarc {}", env!("CARGO_PKG_VERSION"))),
+        "{text}"
+    );
+    assert!(text.contains("commit "), "{text}");
+    assert!(text.contains("features: "), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn very_verbose_runs_print_and_log_every_request() {
+    let server = fake_x::start().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = dir.path().join("requests.log");
+    let mut cmd = embarc();
+    cmd.arg("--archive").arg(dir.path().join("archive"));
+    for m in fake_x::mirror_flags(&server.base) {
+        cmd.arg("--mirror").arg(m);
+    }
+    let out = tokio::task::block_in_place(|| {
+        cmd.args(["-vv", "add", "-j", "2", "--log"])
+            .arg(&log)
+            .arg("twitter:1641086480675225601")
+            .output()
+    })
+    .expect("run");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let requests: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("embarc: GET "))
+        .collect();
+    assert!(
+        requests.iter().any(|l| l
+            .contains("cdn.syndication.twimg.com/tweet-result?id=1641086480675225601")
+            && l.contains("-> 200")),
+        "{stderr}"
+    );
+    assert!(
+        requests.iter().any(|l| l.contains("pbs.twimg.com")),
+        "{stderr}"
+    );
+    assert!(requests.iter().all(|l| l.contains(" ms")), "{stderr}");
+    let logged = std::fs::read_to_string(&log).expect("log");
+    assert_eq!(logged.lines().count(), requests.len(), "{logged}");
+    assert!(
+        logged.lines().all(|l| l.contains(" GET https://")),
+        "{logged}"
+    );
+}
