@@ -143,3 +143,108 @@ async fn very_verbose_runs_print_and_log_every_request() {
         "{logged}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_config_file_sets_defaults_that_flags_and_environment_override() {
+    let server = fake_x::start().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let archive = dir.path().join("from-config");
+    let config = dir.path().join("config.toml");
+    let mirrors: Vec<String> = fake_x::mirror_flags(&server.base)
+        .iter()
+        .map(|m| format!("{m:?}"))
+        .collect();
+    std::fs::write(
+        &config,
+        format!(
+            "archive = {:?}\nmirror = [{}]\nconcurrency = 3\nuser_agent = \"embarc-test (+mailto:test@example.org)\"\n",
+            archive.display().to_string(),
+            mirrors.join(", ")
+        ),
+    )
+    .expect("write");
+    // No flag: the file's archive and mirrors are used.
+    let out = tokio::task::block_in_place(|| {
+        embarc()
+            .arg("--config")
+            .arg(&config)
+            .env_remove("EMBARC_ARCHIVE")
+            .env_remove("EMBARC_MIRROR")
+            .args(["add", "--json", "twitter:1641086480675225601"])
+            .output()
+    })
+    .expect("run");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("\"archived\""));
+    assert!(archive.join("objects").is_dir());
+
+    // `embarc config` says where each value came from: flag > environment > file.
+    let settings = |extra: &[&str], env: Option<&str>| {
+        let mut cmd = embarc();
+        cmd.arg("--config")
+            .arg(&config)
+            .env_remove("EMBARC_ARCHIVE");
+        if let Some(e) = env {
+            cmd.env("EMBARC_ARCHIVE", e);
+        }
+        let out = cmd
+            .args(extra)
+            .args(["config", "--json"])
+            .output()
+            .expect("config");
+        assert_eq!(out.status.code(), Some(0));
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("JSON"))
+            .map(|v| (v["key"].as_str().unwrap_or("").to_string(), v))
+            .collect::<std::collections::BTreeMap<_, _>>()
+    };
+    let s = settings(&[], None);
+    assert_eq!(s["archive"]["value"], archive.display().to_string());
+    assert!(
+        s["archive"]["source"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("config ")
+    );
+    assert_eq!(s["concurrency"]["value"], 3);
+    assert_eq!(
+        s["user_agent"]["value"],
+        "embarc-test (+mailto:test@example.org)"
+    );
+    let s = settings(&[], Some("/tmp/from-env"));
+    assert_eq!(s["archive"]["value"], "/tmp/from-env");
+    assert_eq!(s["archive"]["source"], "environment");
+    let s = settings(&["--archive", "/tmp/from-flag"], Some("/tmp/from-env"));
+    assert_eq!(s["archive"]["value"], "/tmp/from-flag");
+    assert_eq!(s["archive"]["source"], "flag");
+
+    // A typo in the file, a bad value, or a --config that does not exist: exit 2, named.
+    for (text, word) in [
+        ("archve = \"x\"\n", "archve"),
+        ("concurrency = 99\n", "concurrency"),
+    ] {
+        std::fs::write(&config, text).expect("write");
+        let out = embarc()
+            .arg("--config")
+            .arg(&config)
+            .args(["add", "twitter:20"])
+            .output()
+            .expect("run");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(err.contains(word) && err.contains("config.toml"), "{err}");
+    }
+    let out = embarc()
+        .arg("--config")
+        .arg(dir.path().join("missing.toml"))
+        .arg("ls")
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+}

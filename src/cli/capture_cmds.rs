@@ -103,6 +103,60 @@ fn seconds_value(s: &str) -> Result<f64, String> {
     }
 }
 
+impl AddArgs {
+    /// Takes the capture options the user did not give from the config file.
+    pub fn configure(
+        &mut self,
+        given: impl Fn(&str) -> bool,
+        c: &super::config::Config,
+    ) -> Result<(), String> {
+        self.limits.configure(given, c)
+    }
+}
+
+impl ArchiveArgs {
+    /// Takes the capture options the user did not give from the config file.
+    pub fn configure(
+        &mut self,
+        given: impl Fn(&str) -> bool,
+        c: &super::config::Config,
+    ) -> Result<(), String> {
+        self.limits.configure(given, c)
+    }
+}
+
+impl Limits {
+    /// Each option the user did not give (`given`), from the config file,
+    /// checked as its flag is.
+    fn configure(
+        &mut self,
+        given: impl Fn(&str) -> bool,
+        c: &super::config::Config,
+    ) -> Result<(), String> {
+        if let Some(n) = c.concurrency.filter(|_| !given("concurrency")) {
+            if !(1..=64).contains(&n) {
+                return Err(format!("concurrency: {n}: from 1 to 64"));
+            }
+            self.concurrency = n;
+        }
+        if let Some(r) = c.rate.filter(|_| !given("rate")) {
+            self.rate = Some(rate_value(&r.to_string()).map_err(|e| format!("rate: {e}"))?);
+        }
+        if let Some(t) = c.read_timeout.filter(|_| !given("read_timeout")) {
+            self.read_timeout =
+                seconds_value(&t.to_string()).map_err(|e| format!("read_timeout: {e}"))?;
+        }
+        if let Some(t) = c.api_timeout.filter(|_| !given("api_timeout")) {
+            self.api_timeout =
+                seconds_value(&t.to_string()).map_err(|e| format!("api_timeout: {e}"))?;
+        }
+        if let Some(m) = c.min_rate.filter(|_| !given("min_rate")) {
+            self.min_rate = m;
+        }
+        Ok(())
+    }
+}
+
 /// Each entry of `-i FILE`, or none.
 fn input_list(file: Option<&str>) -> Result<Vec<String>> {
     match file {

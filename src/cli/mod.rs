@@ -2,6 +2,7 @@
 //! and choose the exit code (0 done, 1 some items failed, 2 usage or fatal).
 
 mod capture_cmds;
+mod config;
 mod export;
 mod meta;
 mod output;
@@ -9,7 +10,7 @@ mod render;
 mod scan;
 mod store_cmds;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use std::process::ExitCode;
 
 /// Exit codes scripts rely on (docs/cli.md).
@@ -69,6 +70,9 @@ pub struct Global {
     /// line for every request (method, URL, status, bytes, time)
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+    /// The configuration file (default: $XDG_CONFIG_HOME/embarc/config.toml, if present)
+    #[arg(long, global = true, env = "EMBARC_CONFIG", value_name = "FILE")]
+    pub config: Option<std::path::PathBuf>,
     /// Append a line for every request to FILE (as -vv prints them)
     #[arg(long, global = true, value_name = "FILE")]
     pub log: Option<std::path::PathBuf>,
@@ -124,10 +128,12 @@ enum Command {
     Completions(meta::CompletionsArgs),
     /// Print the man page (or write one per command with --dir)
     Man(meta::ManArgs),
+    /// Print the options in force (flags, environment, config file, defaults) and where each came from
+    Config(config::ConfigArgs),
 }
 
 /// `--user-agent`: printable ASCII, as an HTTP header value must be.
-fn user_agent_value(s: &str) -> Result<String, String> {
+pub(crate) fn user_agent_value(s: &str) -> Result<String, String> {
     if !s.trim().is_empty() && s.bytes().all(|b| (0x20..0x7f).contains(&b)) {
         Ok(s.trim().to_string())
     } else {
@@ -140,7 +146,10 @@ fn user_agent_value(s: &str) -> Result<String, String> {
 
 /// Runs the command line and returns the process exit code.
 pub fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let parsed = Cli::command()
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m).map(|c| (c, m)));
+    let (mut cli, matches) = match parsed {
         Ok(c) => c,
         Err(e) => {
             let code = if e.use_stderr() {
@@ -152,6 +161,28 @@ pub fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
+    let loaded = match config::load(cli.global.config.as_deref()) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("embarc: {}", output::clean(&e));
+            return ExitCode::from(exit::FATAL);
+        }
+    };
+    if let (c, Some(from)) = &loaded {
+        let given = |id: &str| config::given(&matches, id);
+        let applied = config::apply_global(&mut cli.global, &matches, c, from).and_then(|()| {
+            match &mut cli.command {
+                Command::Add(a) => a.configure(given, c),
+                Command::Archive(a) => a.configure(given, c),
+                _ => Ok(()),
+            }
+            .map_err(|e| format!("{}: {e}", from.display()))
+        });
+        if let Err(e) = applied {
+            eprintln!("embarc: {}", output::clean(&e));
+            return ExitCode::from(exit::FATAL);
+        }
+    }
     // A location no command can use (`ftp://…`) is a usage error for every
     // command, rather than a folder named `ftp:`.
     if let Err(e) = embarc::store::check_location(&cli.global.archive) {
@@ -170,6 +201,7 @@ pub fn main() -> ExitCode {
         Command::Export(args) => export::run(args, &cli.global),
         Command::Completions(args) => meta::completions(args),
         Command::Man(args) => meta::man(args),
+        Command::Config(_) => config::show(&cli.global, &matches, &loaded),
     };
     match result {
         Ok(code) => ExitCode::from(code),
