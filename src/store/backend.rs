@@ -385,10 +385,21 @@ impl Backend for Folder {
             if let Some(o) = special(path, t) {
                 return Some(o);
             }
-            let hex2 = name.len() == 2 && name.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase());
+            let hex2 = name.len() == 2
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase());
             match (depth, t.is_dir()) {
                 (1, true) if name == "sha256" => None,
-                (2, true) if hex2 && path.parent().and_then(Path::file_name).is_some_and(|p| p == "sha256") => None,
+                (2, true)
+                    if hex2
+                        && path
+                            .parent()
+                            .and_then(Path::file_name)
+                            .is_some_and(|p| p == "sha256") =>
+                {
+                    None
+                }
                 // A file at depth 3 is an object; `verify` checks its name and bytes.
                 (3, false) => None,
                 (_, true) => Some(Oddity::StrayFolder(path.to_path_buf())),

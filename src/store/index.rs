@@ -292,7 +292,9 @@ impl Index {
     pub fn problems_of(&self, post: &PostId) -> Result<Vec<String>> {
         let mut stmt = self
             .conn
-            .prepare("SELECT what, problem FROM broken WHERE provider = ?1 AND id = ?2 ORDER BY what")
+            .prepare(
+                "SELECT what, problem FROM broken WHERE provider = ?1 AND id = ?2 ORDER BY what",
+            )
             .map_err(|e| self.err(e))?;
         let rows = stmt
             .query_map(params![post.provider.as_str(), post.id], |r| {

@@ -18,6 +18,7 @@ pub(crate) mod mode;
 pub mod record;
 #[cfg(feature = "cloud")]
 mod remote;
+pub mod repair;
 pub mod verify;
 
 pub use crate::digest;
@@ -458,7 +459,15 @@ impl Archive {
             tmp,
             hasher: Hasher::new(),
             bytes: 0,
+            force: false,
         })
+    }
+
+    /// Response bodies that replace the objects they hash to, even a file of
+    /// the same size already there: what `verify --repair` fetches into, so
+    /// a re-fetched file heals a corrupt object in a bucket too.
+    pub fn restoring(&self) -> Restoring {
+        Restoring(self.clone())
     }
 
     /// A batch of small objects made durable together with one file-system
@@ -875,6 +884,8 @@ pub struct ObjectWriter {
     tmp: NamedTempFile,
     hasher: Hasher,
     bytes: u64,
+    /// Replace what is under the name, intact or not ([`Archive::restoring`]).
+    force: bool,
 }
 
 impl ObjectWriter {
@@ -899,8 +910,31 @@ impl ObjectWriter {
     /// Publishes the object (durably); returns its digest and size.
     pub fn finish(self) -> Result<(Digest, u64)> {
         let digest = self.hasher.finish();
-        self.archive.publish(self.tmp, &digest)?;
+        if self.force {
+            self.tmp
+                .as_file()
+                .sync_all()
+                .with_path(self.tmp.path())
+                .map_err(backend::named)?;
+            self.archive
+                .backend
+                .replace(&Archive::object_rel(&digest), self.tmp)?;
+        } else {
+            self.archive.publish(self.tmp, &digest)?;
+        }
         Ok((digest, self.bytes))
+    }
+}
+
+/// A [`crate::net::BodyStore`] whose bodies replace the objects they hash
+/// to (see [`Archive::restoring`]).
+pub struct Restoring(Archive);
+
+impl crate::net::BodyStore for Restoring {
+    fn sink(&self) -> Result<Box<dyn crate::net::BodySink>> {
+        let mut writer = self.0.writer()?;
+        writer.force = true;
+        Ok(Box::new(writer))
     }
 }
 
@@ -1114,7 +1148,9 @@ pub fn is_blank_folder(dir: &Path) -> Result<bool> {
         let name = entry.file_name();
         let path = entry.path();
         let half_made = match name.to_str() {
-            Some("objects") => only(&path, &|n| n == "sha256" && only(&path.join("sha256"), &|_| false)),
+            Some("objects") => only(&path, &|n| {
+                n == "sha256" && only(&path.join("sha256"), &|_| false)
+            }),
             Some("refs") => only(&path, &|_| false),
             Some("tmp") => only(&path, &is_temp_name),
             _ => false,
