@@ -505,6 +505,7 @@ async fn a_garbage_ref_is_listed_by_verify() {
 
     let out = run(&env, &["verify"]);
     assert_eq!(out.code, Some(1), "{out:?}");
+    assert!(out.stdout.contains("bad ref: "), "{out:?}");
     for p in [&named, &unnamed, &short] {
         let name = p.file_name().expect("name").to_string_lossy().into_owned();
         assert!(out.stdout.contains(&name), "{name} not listed: {out:?}");
@@ -542,4 +543,72 @@ async fn a_garbage_index_is_rebuilt() {
     let out = run(&env, &["ls"]);
     assert_eq!(out.code, Some(0), "{out:?}");
     assert!(out.stdout.contains(&fake_x::synthetic_id(2)), "{out:?}");
+}
+
+/// A tmpfs mounted at a folder, unmounted when dropped.
+struct Mount(PathBuf);
+
+impl Mount {
+    /// Mounts a tmpfs of `size` at `dir`; `None` where this process may not
+    /// mount (not root, no CAP_SYS_ADMIN), and the test then checks nothing.
+    fn tmpfs(dir: &Path, size: &str) -> Option<Mount> {
+        std::fs::create_dir_all(dir).ok()?;
+        let ok = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir)
+            .stderr(std::process::Stdio::null())
+            .status()
+            .ok()?
+            .success();
+        ok.then(|| Mount(dir.to_path_buf()))
+    }
+
+    fn remount(&self, options: &str) {
+        let ok = Command::new("mount")
+            .args(["-o", &format!("remount,{options}")])
+            .arg(&self.0)
+            .status()
+            .expect("mount")
+            .success();
+        assert!(ok, "remount {options}");
+    }
+}
+
+impl Drop for Mount {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_full_disk_and_a_read_only_one_are_named() {
+    let env = env().await;
+    let Some(mount) = Mount::tmpfs(&env.dir.path().join("small"), "4k") else {
+        eprintln!("skipped: cannot mount a tmpfs here");
+        return;
+    };
+    let archive = mount.0.join("archive");
+    let out = output(command(&archive, &env.server, &["add", &post(1)]));
+    assert_eq!(out.code, Some(2), "{out:?}");
+    assert!(out.stderr.contains("disk full (ENOSPC)"), "{out:?}");
+    // Space freed: the half-made archive is completed by the next run.
+    mount.remount("size=1m");
+    let out = output(command(&archive, &env.server, &["add", &post(1)]));
+    assert_eq!(out.code, Some(0), "{out:?}");
+    assert!(
+        std::fs::read_to_string(archive.join("FORMAT.md"))
+            .expect("FORMAT.md")
+            .starts_with("# embarc archive format")
+    );
+    mount.remount("ro");
+    let out = output(command(&archive, &env.server, &["add", &post(2)]));
+    assert_eq!(out.code, Some(2), "{out:?}");
+    assert!(
+        out.stderr.contains("read-only file system (EROFS)"),
+        "{out:?}"
+    );
+    // Readers still read it.
+    let out = output(command(&archive, &env.server, &["ls"]));
+    assert_eq!(out.code, Some(0), "{out:?}");
+    assert!(out.stdout.contains(&fake_x::synthetic_id(1)), "{out:?}");
 }

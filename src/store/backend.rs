@@ -182,16 +182,24 @@ pub(crate) fn open_file(path: &Path) -> Result<File> {
 pub(crate) fn named(e: Error) -> Error {
     match e {
         Error::Io { path, source } => {
-            let said = match source.raw_os_error() {
-                Some(libc::ENOSPC) | Some(libc::EDQUOT) => Some((
+            // The kind too: a temp file's errors come wrapped, without the
+            // OS error number.
+            let full = matches!(source.raw_os_error(), Some(libc::ENOSPC | libc::EDQUOT))
+                || source.kind() == io::ErrorKind::StorageFull;
+            let read_only = source.raw_os_error() == Some(libc::EROFS)
+                || source.kind() == io::ErrorKind::ReadOnlyFilesystem;
+            let said = if full {
+                Some((
                     io::ErrorKind::StorageFull,
                     "disk full (ENOSPC); free space and run again",
-                )),
-                Some(libc::EROFS) => Some((
+                ))
+            } else if read_only {
+                Some((
                     io::ErrorKind::ReadOnlyFilesystem,
                     "read-only file system (EROFS); remount it writable or pass another --archive",
-                )),
-                _ => None,
+                ))
+            } else {
+                None
             };
             match said {
                 Some((kind, text)) => Error::Io {

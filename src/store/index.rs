@@ -432,7 +432,9 @@ fn index_error(path: &Path, source: rusqlite::Error) -> Error {
             ),
         };
     }
-    if code == Some(ErrorCode::ReadOnly) && read_only_file_system(path) {
+    if matches!(code, Some(ErrorCode::ReadOnly | ErrorCode::CannotOpen))
+        && read_only_file_system(path)
+    {
         return Error::Io {
             path: path.to_path_buf(),
             source: std::io::Error::new(

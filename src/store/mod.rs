@@ -599,7 +599,7 @@ impl Archive {
     fn ref_target(&self, key: &str, text: &[u8]) -> Result<Digest> {
         Digest::parse(String::from_utf8_lossy(text).trim()).ok_or_else(|| Error::BadRecord {
             path: self.backend.display(key),
-            reason: "a ref must hold one line `sha256:HEX`: restore the ref from a copy, or delete it (its record stays; `embarc verify` lists the rest)".into(),
+            reason: "holds no `sha256:HEX` line: restore the ref from a copy, or delete it (`embarc verify` lists every such ref)".into(),
         })
     }
 

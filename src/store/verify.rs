@@ -56,6 +56,13 @@ pub enum Problem {
         /// The ref or record that points at it.
         referrer: String,
     },
+    /// A ref whose content is not one line `sha256:HEX` (garbage in it).
+    BadRef {
+        /// The ref.
+        path: PathBuf,
+        /// Why it cannot be read.
+        error: String,
+    },
     /// A file that could not be read.
     Unreadable {
         /// The file.
@@ -95,6 +102,9 @@ impl std::fmt::Display for Problem {
             }
             Problem::Missing { digest, referrer } => {
                 write!(f, "missing: {digest} (referred to by {referrer})")
+            }
+            Problem::BadRef { path, error } => {
+                write!(f, "bad ref: {}: {error}", path.display())
             }
             Problem::Unreadable { path, error } => {
                 write!(f, "unreadable: {}: {error}", path.display())
@@ -237,7 +247,13 @@ pub fn verify(
             Ok(target) => target,
             Err(e) => {
                 let path = PathBuf::from(format!("{}/{referrer}", archive.location()));
-                problems.push(unreadable(path, &e));
+                problems.push(match e {
+                    Error::BadRecord { reason, .. } => Problem::BadRef {
+                        path,
+                        error: reason,
+                    },
+                    e => unreadable(path, &e),
+                });
                 continue;
             }
         };
