@@ -578,7 +578,9 @@ async fn store_assets(
         let kept = reuse.iter().find(|m| {
             // Only an intact file is reused: a corrupt one is fetched again,
             // and the good bytes replace it.
-            m.role == role && candidates.contains(&m.url) && session.archive.is_intact(&m.digest)
+            m.role == role
+                && candidates.contains(&m.url)
+                && session.archive.is_intact(&m.digest, m.bytes)
         });
         if let Some(m) = kept {
             asset.stored = Some(m.stored_file());

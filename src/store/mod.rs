@@ -392,19 +392,11 @@ impl Archive {
         Ok(actual)
     }
 
-    /// Whether the object is present and intact: in a folder its bytes are
-    /// re-hashed; in a bucket it is present (a download per check would cost
-    /// more than the fetch it saves).
-    pub fn is_intact(&self, d: &Digest) -> bool {
-        let key = Self::object_rel(d);
-        if self.is_remote() {
-            return self.backend.contains(&key);
-        }
-        self.backend
-            .size(&key)
-            .ok()
-            .flatten()
-            .is_some_and(|size| self.backend.holds(&key, size))
+    /// Whether the object is present, `size` bytes long and, in a folder,
+    /// hashes to its name (a bucket's is not downloaded to check: a
+    /// download per check would cost more than the fetch it saves).
+    pub fn is_intact(&self, d: &Digest, size: u64) -> bool {
+        self.backend.holds(&Self::object_rel(d), size)
     }
 
     /// Streams an async reader (an HTTP body) into the archive while hashing.
