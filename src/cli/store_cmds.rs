@@ -235,8 +235,13 @@ pub fn show(args: ShowArgs, global: &Global) -> Result<u8> {
     problems.sort();
     problems.dedup();
     for p in &problems {
+        let advice = if p.contains("embarc verify") {
+            ""
+        } else {
+            "; run `embarc verify` (and `embarc verify --repair`)"
+        };
         eprintln!(
-            "embarc: {}: a capture cannot be read: {}; run `embarc verify` (and `embarc verify --repair`)",
+            "embarc: {}: a capture cannot be read: {}{advice}",
             post.label(),
             clean(p)
         );

@@ -368,10 +368,15 @@ impl Index {
             .collect::<rusqlite::Result<Vec<_>>>()
             .map_err(|e| self.err(e))?;
         for (post, n, first) in broken {
-            let problem = if n > 1 {
-                format!("{n} captures cannot be read, the first: {first}; run `embarc verify`")
+            let advice = if first.contains("embarc verify") {
+                ""
             } else {
-                format!("a capture cannot be read: {first}; run `embarc verify`")
+                "; run `embarc verify`"
+            };
+            let problem = if n > 1 {
+                format!("{n} captures cannot be read, the first: {first}{advice}")
+            } else {
+                format!("a capture cannot be read: {first}{advice}")
             };
             match out.iter_mut().find(|p| p.post == post) {
                 Some(p) => p.problem = Some(problem),

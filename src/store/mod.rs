@@ -474,7 +474,10 @@ impl Archive {
     /// Opens an object for streaming; the reader fails at the end if the bytes
     /// do not hash to the name, so callers must not use the data before EOF.
     pub fn open_object(&self, d: &Digest) -> Result<VerifyingReader> {
-        let file = self.backend.open(&Self::object_rel(d), &self.tmp_dir())?;
+        let file = self
+            .backend
+            .open(&Self::object_rel(d), &self.tmp_dir())
+            .map_err(lost)?;
         Ok(VerifyingReader {
             file,
             hasher: Some(Hasher::new()),
@@ -486,7 +489,7 @@ impl Archive {
     /// Reads a whole object (at most `max` bytes) and verifies it before
     /// returning anything.
     pub fn read_object(&self, d: &Digest, max: u64) -> Result<Vec<u8>> {
-        let bytes = self.backend.read(&Self::object_rel(d), max)?;
+        let bytes = self.backend.read(&Self::object_rel(d), max).map_err(lost)?;
         Self::verified(self.object_path(d), d, bytes, max)
     }
 
@@ -533,7 +536,7 @@ impl Archive {
             let parsed: Vec<Result<T>> = read
                 .into_par_iter()
                 .zip(round.par_iter())
-                .map(|(bytes, d)| self.parse_record(d, bytes?))
+                .map(|(bytes, d)| self.parse_record(d, bytes.map_err(lost)?))
                 .collect();
             out.extend(parsed);
         }
@@ -564,7 +567,10 @@ impl Archive {
 
     /// Reads and parses a JSON record object (verified).
     pub fn read_json<T: serde::de::DeserializeOwned>(&self, d: &Digest) -> Result<T> {
-        let bytes = self.backend.read(&Self::object_rel(d), MAX_RECORD)?;
+        let bytes = self
+            .backend
+            .read(&Self::object_rel(d), MAX_RECORD)
+            .map_err(lost)?;
         self.parse_record(d, bytes)
     }
 
@@ -1082,6 +1088,21 @@ fn decode_segment(s: &str) -> String {
 /// The folder of an article's refs: the SHA-256 hex of its name.
 fn article_key(name: &str) -> String {
     Digest::of(name.as_bytes()).hex()
+}
+
+/// An object that is not there, said so with what to do (rather than the
+/// bare "No such file or directory" of its path); other errors unchanged.
+fn lost(e: Error) -> Error {
+    match e {
+        Error::Io { path, source } if source.kind() == io::ErrorKind::NotFound => Error::Io {
+            path,
+            source: io::Error::new(
+                io::ErrorKind::NotFound,
+                "object missing from the archive; run `embarc verify`, then `embarc verify --repair` (or `--repair --from BACKUP`)",
+            ),
+        },
+        e => e,
+    }
 }
 
 /// Whether a file name in `tmp/` is one of embarc's temp files.
