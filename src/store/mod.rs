@@ -406,7 +406,9 @@ impl Archive {
     ) -> Result<(Digest, u64)> {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let tmp_dir = self.tmp_dir();
-        let tmp = mode::temp_file(&tmp_dir, ".put-", mode::IMMUTABLE).with_path(&tmp_dir)?;
+        let tmp = mode::temp_file(&tmp_dir, ".put-", mode::IMMUTABLE)
+            .with_path(&tmp_dir)
+            .map_err(backend::named)?;
         let (std_file, tmp_path) = tmp.into_parts();
         let mut file = tokio::fs::File::from_std(std_file);
         let mut hasher = Hasher::new();
@@ -418,7 +420,10 @@ impl Archive {
                 break;
             }
             hasher.update(&buf[..n]);
-            file.write_all(&buf[..n]).await.with_path(&*tmp_path)?;
+            file.write_all(&buf[..n])
+                .await
+                .with_path(&*tmp_path)
+                .map_err(backend::named)?;
             total += n as u64;
         }
         file.flush().await.with_path(&*tmp_path)?;
@@ -445,7 +450,9 @@ impl Archive {
     /// as it goes; nothing is visible until [`ObjectWriter::finish`].
     pub fn writer(&self) -> Result<ObjectWriter> {
         let dir = self.tmp_dir();
-        let tmp = mode::temp_file(&dir, ".put-", mode::IMMUTABLE).with_path(&dir)?;
+        let tmp = mode::temp_file(&dir, ".put-", mode::IMMUTABLE)
+            .with_path(&dir)
+            .map_err(backend::named)?;
         Ok(ObjectWriter {
             archive: self.clone(),
             tmp,
@@ -890,7 +897,10 @@ impl ObjectWriter {
     /// Appends bytes.
     pub fn write(&mut self, bytes: &[u8]) -> Result<()> {
         self.hasher.update(bytes);
-        self.tmp.write_all(bytes).with_path(self.tmp.path())?;
+        self.tmp
+            .write_all(bytes)
+            .with_path(self.tmp.path())
+            .map_err(backend::named)?;
         self.bytes += bytes.len() as u64;
         Ok(())
     }
@@ -971,8 +981,12 @@ impl Batch<'_> {
             return Ok(digest);
         }
         let dir = self.archive.tmp_dir();
-        let mut tmp = mode::temp_file(&dir, ".put-", mode::IMMUTABLE).with_path(&dir)?;
-        tmp.write_all(bytes).with_path(tmp.path())?;
+        let mut tmp = mode::temp_file(&dir, ".put-", mode::IMMUTABLE)
+            .with_path(&dir)
+            .map_err(backend::named)?;
+        tmp.write_all(bytes)
+            .with_path(tmp.path())
+            .map_err(backend::named)?;
         self.pending.push((tmp, digest));
         Ok(digest)
     }
