@@ -685,3 +685,89 @@ fn an_unreadable_record_is_named_once() {
     assert_eq!(line.matches(&junk.hex()).count(), 1, "{line}");
     assert!(line.contains("unreadable record"), "{line}");
 }
+
+/// The good bytes of an object heal it: a corrupt file (a flipped byte, or
+/// cut short) or a symlink in its place is replaced, atomically, by the next
+/// writer of those bytes, through `put_bytes` and a batch alike.
+#[test]
+fn writing_an_objects_bytes_again_heals_it() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let archive = Archive::open_or_create(dir.path().join("a")).expect("archive");
+    let good = bytes(7, 4000);
+    let d = archive.put_bytes(&good).expect("put");
+    let path = archive.object_path(&d);
+    let damage: [&dyn Fn(&Path); 3] = [
+        &|p| {
+            let mut b = std::fs::read(p).expect("read");
+            b[5] ^= 1;
+            std::fs::write(p, b).expect("write");
+        },
+        &|p| std::fs::write(p, b"short").expect("write"),
+        &|p| {
+            std::fs::remove_file(p).expect("rm");
+            std::os::unix::fs::symlink("/etc/hostname", p).expect("symlink");
+        },
+    ];
+    for (i, spoil) in damage.iter().enumerate() {
+        let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644));
+        spoil(&path);
+        assert!(!archive.is_intact(&d, good.len() as u64), "case {i}");
+        if i % 2 == 0 {
+            archive.put_bytes(&good).expect("put again");
+        } else {
+            let mut batch = archive.batch();
+            batch.put_bytes(&good).expect("batch");
+            batch.commit().expect("commit");
+        }
+        let meta = std::fs::symlink_metadata(&path).expect("object");
+        assert!(meta.is_file(), "case {i}: still a link");
+        assert_eq!(std::fs::read(&path).expect("read"), good, "case {i}");
+    }
+}
+
+/// Cleaning `tmp/` removes only embarc's own stale temp files, and nothing
+/// at all through a `tmp/` that is a symlink.
+#[test]
+fn cleaning_tmp_removes_only_embarcs_own_files() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path().join("a");
+    let archive = Archive::open_or_create(&root).expect("archive");
+    let tmp = root.join("tmp");
+    let old = |p: &Path| {
+        std::fs::write(p, b"x").expect("plant");
+        assert!(
+            std::process::Command::new("touch")
+                .args(["-d", "3 hours ago"])
+                .arg(p)
+                .status()
+                .expect("touch")
+                .success()
+        );
+    };
+    for name in [".put-aaaaaa", ".ref-bbbbbb", "mine.txt"] {
+        old(&tmp.join(name));
+    }
+    assert_eq!(archive.clean_tmp(store_stale()).expect("clean"), 2);
+    assert!(tmp.join("mine.txt").exists());
+    // tmp/ pointing out of the archive: nothing there is touched.
+    std::fs::remove_dir_all(&tmp).expect("rm tmp");
+    std::os::unix::fs::symlink("..", &tmp).expect("symlink");
+    for name in [".put-cccccc", "notes.txt"] {
+        old(&dir.path().join(name));
+    }
+    assert_eq!(archive.clean_tmp(store_stale()).expect("clean"), 0);
+    assert!(dir.path().join(".put-cccccc").exists());
+    assert!(dir.path().join("notes.txt").exists());
+    // And a writer refuses the archive, naming the link.
+    let err = Archive::open_or_create(&root).expect_err("refused");
+    assert!(
+        err.full_message().contains("symlink"),
+        "{}",
+        err.full_message()
+    );
+}
+
+fn store_stale() -> Duration {
+    embarc::store::STALE_TMP
+}

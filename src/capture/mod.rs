@@ -576,7 +576,11 @@ async fn store_assets(
         let role = format!("{prefix}{role}");
         let candidates: Vec<String> = asset.candidates().cloned().collect();
         let kept = reuse.iter().find(|m| {
-            m.role == role && candidates.contains(&m.url) && session.archive.contains(&m.digest)
+            // Only an intact file is reused: a corrupt one is fetched again,
+            // and the good bytes replace it.
+            m.role == role
+                && candidates.contains(&m.url)
+                && session.archive.is_intact(&m.digest, m.bytes)
         });
         if let Some(m) = kept {
             asset.stored = Some(m.stored_file());

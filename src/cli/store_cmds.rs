@@ -6,7 +6,7 @@ use anyhow::Result;
 use embarc::capture::Target;
 use embarc::store::index::Index;
 use embarc::store::record::{CaptureRecord, PostId};
-use embarc::store::{Archive, verify};
+use embarc::store::{Archive, repair, verify};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::json;
 use std::io::Write;
@@ -22,6 +22,12 @@ pub struct VerifyArgs {
     /// Re-hash only this percentage of objects, chosen at random (refs are always all checked)
     #[arg(long, value_name = "PERCENT", value_parser = parse_percent)]
     sample: Option<f64>,
+    /// Restore corrupt or missing objects: fetch media again from the URLs their captures recorded (through --mirror), or with --from copy them from another archive
+    #[arg(long)]
+    repair: bool,
+    /// With --repair: copy the objects from this archive (a backup, a clone) instead of fetching them
+    #[arg(long, value_name = "ARCHIVE", requires = "repair")]
+    from: Option<std::path::PathBuf>,
 }
 
 fn parse_percent(s: &str) -> Result<f64, String> {
@@ -69,6 +75,15 @@ pub fn ls(global: &Global) -> Result<u8> {
         return Ok(exit::OK);
     };
     let index = Index::open_for_reading(&archive)?;
+    if let Some(why) = index.replaced()
+        && !global.quiet
+    {
+        eprintln!(
+            "embarc: {} could not be read ({}); rebuilt it from the refs",
+            archive.index_path().display(),
+            clean(why)
+        );
+    }
     let posts = index.posts()?;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     for p in &posts {
@@ -91,9 +106,19 @@ pub fn ls(global: &Global) -> Result<u8> {
                 if p.captures == 1 { " " } else { "s" },
                 clean(&who)
             )?;
+            if let Some(problem) = &p.problem {
+                writeln!(out, "  problem: {}", clean(problem))?;
+            }
         }
     }
     out.flush()?;
+    let broken = posts.iter().filter(|p| p.problem.is_some()).count();
+    if broken > 0 && !global.quiet {
+        eprintln!(
+            "embarc: {broken} post{} with captures that cannot be read; run `embarc verify` (and `embarc verify --repair`)",
+            if broken == 1 { "" } else { "s" }
+        );
+    }
     if !global.quiet && !global.json {
         eprintln!(
             "embarc: {} post{} in {}",
@@ -131,7 +156,8 @@ pub fn show(args: ShowArgs, global: &Global) -> Result<u8> {
     };
     let index = Index::open_for_reading(&archive)?;
     let digests = index.captures_of(&post)?;
-    if digests.is_empty() {
+    let mut problems = index.problems_of(&post)?;
+    if digests.is_empty() && problems.is_empty() {
         eprintln!(
             "embarc: {} is not archived in {}",
             post.label(),
@@ -141,7 +167,13 @@ pub fn show(args: ShowArgs, global: &Global) -> Result<u8> {
     }
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     for d in digests {
-        let r: CaptureRecord = archive.read_json(&d)?;
+        let r: CaptureRecord = match archive.read_json(&d) {
+            Ok(r) => r,
+            Err(e) => {
+                problems.push(format!("{d}: {}", e.full_message()));
+                continue;
+            }
+        };
         let n = r.normalized.as_ref();
         let author = n.map(|n| n.author.name.as_str()).filter(|a| !a.is_empty());
         let handle = n.and_then(|n| n.author.handle.as_deref());
@@ -200,7 +232,25 @@ pub fn show(args: ShowArgs, global: &Global) -> Result<u8> {
         }
     }
     out.flush()?;
-    Ok(exit::OK)
+    problems.sort();
+    problems.dedup();
+    for p in &problems {
+        let advice = if p.contains("embarc verify") {
+            ""
+        } else {
+            "; run `embarc verify` (and `embarc verify --repair`)"
+        };
+        eprintln!(
+            "embarc: {}: a capture cannot be read: {}{advice}",
+            post.label(),
+            clean(p)
+        );
+    }
+    Ok(if problems.is_empty() {
+        exit::OK
+    } else {
+        exit::SOME_FAILED
+    })
 }
 
 pub fn verify(args: VerifyArgs, global: &Global) -> Result<u8> {
@@ -238,6 +288,38 @@ pub fn verify(args: VerifyArgs, global: &Global) -> Result<u8> {
         bar.set_message(format!("{:.0} MB", total as f64 / 1e6));
     })?;
     bar.finish_and_clear();
+    let report = if args.repair {
+        let repaired = repair(&archive, &report, args.from.as_deref(), global)?;
+        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+        for r in &repaired {
+            if global.json {
+                serde_json::to_writer(&mut out, r)?;
+                writeln!(out)?;
+            } else {
+                writeln!(
+                    out,
+                    "repaired: {} ({}) from {}",
+                    clean(&r.path),
+                    r.repaired,
+                    clean(&r.source)
+                )?;
+            }
+        }
+        out.flush()?;
+        if repaired.is_empty() {
+            report
+        } else {
+            // Records restored: the index no longer marks their posts (a
+            // read-only archive keeps its index as it is).
+            if let Ok(mut index) = Index::open(&archive) {
+                let _ = index.rebuild(&archive);
+            }
+            // What stays broken: the archive checked again.
+            verify::verify(&archive, sample, &|_| {})?
+        }
+    } else {
+        report
+    };
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     for p in &report.problems {
         if global.json {
@@ -276,6 +358,52 @@ pub fn verify(args: VerifyArgs, global: &Global) -> Result<u8> {
     })
 }
 
+/// Restores what `report` found corrupt or missing: from the archive `from`,
+/// or fetched again from the URLs the captures recorded (through the same
+/// client rules as a capture, and `--mirror`). Returns what was restored.
+fn repair(
+    archive: &Archive,
+    report: &verify::Report,
+    from: Option<&std::path::Path>,
+    global: &Global,
+) -> Result<Vec<repair::Repaired>> {
+    let wanted = repair::wanted(archive, report);
+    let mut done = Vec::new();
+    if wanted.is_empty() {
+        return Ok(done);
+    }
+    let healed = |w: &repair::Wanted, source: String| repair::Repaired {
+        repaired: w.digest.to_string(),
+        path: w.path.clone(),
+        source,
+    };
+    if let Some(from) = from {
+        let other = Archive::open(from)?;
+        for w in &wanted {
+            if repair::from_archive(archive, &other, w) {
+                done.push(healed(w, other.location()));
+            }
+        }
+        return Ok(done);
+    }
+    let cfg = embarc::net::NetConfig {
+        mirrors: global.mirror.clone(),
+        ..embarc::capture::net_config()
+    };
+    let client = embarc::net::Client::new(cfg)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        for w in &wanted {
+            if let Some(url) = repair::from_network(archive, &client, w).await {
+                done.push(healed(w, url));
+            }
+        }
+    });
+    Ok(done)
+}
+
 pub fn reindex(global: &Global) -> Result<u8> {
     let Some(archive) = open_for_reading(global)? else {
         if !global.quiet {
@@ -297,13 +425,38 @@ pub fn reindex(global: &Global) -> Result<u8> {
         }
         Err(e) => return Err(e.into()),
     };
-    let n = index.rebuild(&archive)?;
-    if !global.quiet {
+    if let Some(why) = index.replaced()
+        && !global.quiet
+    {
         eprintln!(
-            "embarc: indexed {n} capture{} in {}",
-            if n == 1 { "" } else { "s" },
-            archive.index_path().display()
+            "embarc: {} could not be read ({}); built a fresh one",
+            archive.index_path().display(),
+            clean(why)
         );
     }
-    Ok(exit::OK)
+    let rebuilt = index.rebuild_checked(&archive)?;
+    let n = rebuilt.indexed;
+    for skipped in &rebuilt.skipped {
+        eprintln!("embarc: skipped {}", clean(skipped));
+    }
+    if !global.quiet {
+        eprintln!(
+            "embarc: indexed {n} capture{} in {}{}",
+            if n == 1 { "" } else { "s" },
+            archive.index_path().display(),
+            if rebuilt.skipped.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "; skipped {} that cannot be read (run `embarc verify`)",
+                    rebuilt.skipped.len()
+                )
+            }
+        );
+    }
+    Ok(if rebuilt.skipped.is_empty() {
+        exit::OK
+    } else {
+        exit::SOME_FAILED
+    })
 }

@@ -37,10 +37,28 @@ pub(crate) trait Backend: Send + Sync + std::fmt::Debug {
     fn contains(&self, key: &str) -> bool;
 
     /// Publishes a written temp file, already hashed, as the object `key`;
-    /// an object already there is kept (it holds the same bytes). A folder
+    /// an object already there is kept when it is intact (a folder re-hashes
+    /// it, a bucket compares sizes) and replaced atomically when it is not,
+    /// so the next writer of the good bytes heals a corrupt object. A folder
     /// makes the file durable (fsync) before it takes its final name; a
     /// bucket uploads it.
     fn publish(&self, key: &str, tmp: NamedTempFile) -> Result<()>;
+
+    /// Publishes a temp file, already hashed, as the object `key` even when
+    /// a file of the same size is there (`verify --repair` restoring an
+    /// object it found corrupt). Atomic: a reader sees the old or the new.
+    fn replace(&self, key: &str, tmp: NamedTempFile) -> Result<()>;
+
+    /// Whether the object `key` is there, holds `size` bytes and (in a
+    /// folder, where that is cheap) hashes to its name.
+    fn holds(&self, key: &str, size: u64) -> bool;
+
+    /// What lies in the archive's folders that is not an object, a ref or
+    /// their folders (symlinks, stray files and folders, FIFOs), by path;
+    /// a bucket has none.
+    fn oddities(&self) -> Result<Vec<Oddity>> {
+        Ok(Vec::new())
+    }
 
     /// Publishes many temp files at once (see [`Backend::publish`]); a folder
     /// makes them durable with one file-system sync.
@@ -81,6 +99,120 @@ pub(crate) trait Backend: Send + Sync + std::fmt::Debug {
     fn keys_under(&self, prefix: &str) -> Result<Vec<String>>;
 }
 
+/// Something in an archive's folders that embarc did not put there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Oddity {
+    /// A symlink (embarc never makes one, and never follows one it finds).
+    Symlink(PathBuf),
+    /// A regular file where none belongs (a name that is not a digest, a
+    /// file beside the fan-out folders).
+    StrayFile(PathBuf),
+    /// A folder where none belongs (below a fan-out folder, or misnamed).
+    StrayFolder(PathBuf),
+    /// A FIFO, socket or device file, with which of them.
+    Special(PathBuf, &'static str),
+}
+
+/// Whether the archive's own folders (`tmp/`, `objects/`, `refs/`, fan-out
+/// folders) may be symlinks: only when `EMBARC_ALLOW_SYMLINKS=1` says the
+/// layout is deliberate. Objects and refs are never read through a link.
+pub(crate) fn symlinks_allowed() -> bool {
+    std::env::var_os("EMBARC_ALLOW_SYMLINKS").is_some_and(|v| v == "1")
+}
+
+/// The error for a symlink met inside the archive: named, with what to do.
+pub(crate) fn symlink_error(path: &Path) -> Error {
+    Error::Io {
+        path: path.to_path_buf(),
+        source: io::Error::other(
+            "is a symlink inside the archive, which embarc does not write, clean or read through: replace it with a real folder (or set EMBARC_ALLOW_SYMLINKS=1 if the layout is deliberate)",
+        ),
+    }
+}
+
+/// Refuses a symlink at any folder from below `root` down to `dir`, unless
+/// [`symlinks_allowed`]. Missing folders pass (they are made next, as
+/// real folders).
+pub(crate) fn check_no_symlink(root: &Path, dir: &Path) -> Result<()> {
+    if symlinks_allowed() {
+        return Ok(());
+    }
+    let Ok(rel) = dir.strip_prefix(root) else {
+        return Ok(());
+    };
+    let mut path = root.to_path_buf();
+    for part in rel.components() {
+        path.push(part);
+        match fs::symlink_metadata(&path) {
+            Ok(m) if m.file_type().is_symlink() => return Err(symlink_error(&path)),
+            Ok(_) => {}
+            Err(_) => break,
+        }
+    }
+    Ok(())
+}
+
+/// Opens an object or ref for reading without following a symlink in its
+/// place: a link there is named as one (and `verify` lists it).
+pub(crate) fn open_file(path: &Path) -> Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)
+        .map_err(|e| {
+            if e.raw_os_error() == Some(libc::ELOOP) {
+                Error::Io {
+                    path: path.to_path_buf(),
+                    source: io::Error::other(
+                        "is a symlink, not a file embarc wrote (never read through); run `embarc verify`, then `embarc verify --repair`",
+                    ),
+                }
+            } else {
+                Error::Io {
+                    path: path.to_path_buf(),
+                    source: e,
+                }
+            }
+        })
+}
+
+/// An I/O error with a full disk or a read-only file system named as such,
+/// and what to do; other errors unchanged.
+pub(crate) fn named(e: Error) -> Error {
+    match e {
+        Error::Io { path, source } => {
+            // The kind too: a temp file's errors come wrapped, without the
+            // OS error number.
+            let full = matches!(source.raw_os_error(), Some(libc::ENOSPC | libc::EDQUOT))
+                || source.kind() == io::ErrorKind::StorageFull;
+            let read_only = source.raw_os_error() == Some(libc::EROFS)
+                || source.kind() == io::ErrorKind::ReadOnlyFilesystem;
+            let said = if full {
+                Some((
+                    io::ErrorKind::StorageFull,
+                    "disk full (ENOSPC); free space and run again",
+                ))
+            } else if read_only {
+                Some((
+                    io::ErrorKind::ReadOnlyFilesystem,
+                    "read-only file system (EROFS); remount it writable or pass another --archive",
+                ))
+            } else {
+                None
+            };
+            match said {
+                Some((kind, text)) => Error::Io {
+                    path,
+                    source: io::Error::new(kind, text),
+                },
+                None => Error::Io { path, source },
+            }
+        }
+        e => e,
+    }
+}
+
 /// An archive in a folder: keys are relative paths below it.
 #[derive(Debug)]
 pub(crate) struct Folder {
@@ -103,25 +235,89 @@ impl Folder {
 }
 
 impl Folder {
-    /// Moves a flushed temp file to `key` unless it exists (written once: the
-    /// temp file is then removed on drop); returns the folder to sync when it
-    /// moved.
-    fn persist(&self, key: &str, tmp: NamedTempFile) -> Result<Option<PathBuf>> {
+    /// Makes a temp file durable and moves it to `key` (see [`Folder::persist`]).
+    fn put_file(&self, key: &str, tmp: NamedTempFile, force: bool) -> Result<()> {
+        let size = tmp.as_file().metadata().map_or(u64::MAX, |m| m.len());
+        if !force && self.holds(key, size) {
+            return Ok(()); // written once; the temp file is removed on drop
+        }
+        tmp.as_file()
+            .sync_all()
+            .with_path(tmp.path())
+            .map_err(named)?;
+        match self.persist(key, tmp, true)? {
+            Some(dir) => sync_dir(&dir),
+            None => Ok(()),
+        }
+    }
+
+    /// Moves a flushed temp file to `key` unless an intact object is there
+    /// (written once: the temp file is then removed on drop); a corrupt one,
+    /// or a symlink in its place, is replaced by the rename (atomic: readers
+    /// see the old file or the new). Returns the folder to sync when it moved.
+    fn persist(&self, key: &str, tmp: NamedTempFile, force: bool) -> Result<Option<PathBuf>> {
         let dest = self.path(key);
-        if dest.is_file() {
+        let size = tmp.as_file().metadata().map_or(u64::MAX, |m| m.len());
+        if !force && self.holds(key, size) {
             return Ok(None);
         }
         let dir = dest.parent().unwrap_or(&self.root).to_path_buf();
+        check_no_symlink(&self.root, &dir)?;
         ensure_dir(&dir)?;
-        match tmp.persist_noclobber(&dest) {
+        match tmp.persist(&dest) {
             Ok(_) => Ok(Some(dir)),
-            Err(e) if e.error.kind() == io::ErrorKind::AlreadyExists => Ok(None),
-            Err(e) => Err(Error::Io {
+            Err(e) => Err(named(Error::Io {
                 path: dest,
                 source: e.error,
-            }),
+            })),
         }
     }
+
+    /// Walks `base` (a folder of the layout) without following links,
+    /// calling `judge` with each entry's depth below `base`, name and type
+    /// (a folder returns whether to look inside).
+    fn walk_odd(
+        &self,
+        base: &Path,
+        out: &mut Vec<Oddity>,
+        judge: &dyn Fn(usize, &str, &fs::FileType, &Path) -> Option<Oddity>,
+    ) -> Result<()> {
+        let Ok(meta) = fs::symlink_metadata(base) else {
+            return Ok(());
+        };
+        if meta.file_type().is_symlink() {
+            out.push(Oddity::Symlink(base.to_path_buf()));
+            return Ok(());
+        }
+        let walk = walkdir::WalkDir::new(base)
+            .min_depth(1)
+            .follow_links(false)
+            .follow_root_links(false)
+            .sort_by_file_name();
+        for entry in walk {
+            let entry = entry.map_err(|e| walk_error(base, e))?;
+            let name = entry.file_name().to_string_lossy();
+            if let Some(o) = judge(entry.depth(), &name, &entry.file_type(), entry.path()) {
+                out.push(o);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A FIFO, socket or device at `path`, named, else `None`.
+fn special(path: &Path, t: &fs::FileType) -> Option<Oddity> {
+    use std::os::unix::fs::FileTypeExt;
+    let what = if t.is_fifo() {
+        "FIFO"
+    } else if t.is_socket() {
+        "socket"
+    } else if t.is_block_device() || t.is_char_device() {
+        "device"
+    } else {
+        return None;
+    };
+    Some(Oddity::Special(path.to_path_buf(), what))
 }
 
 impl Backend for Folder {
@@ -147,37 +343,110 @@ impl Backend for Folder {
     }
 
     fn contains(&self, key: &str) -> bool {
-        self.path(key).is_file()
+        fs::symlink_metadata(self.path(key)).is_ok_and(|m| m.is_file())
     }
 
     fn publish(&self, key: &str, tmp: NamedTempFile) -> Result<()> {
-        if self.contains(key) {
-            return Ok(()); // written once; the temp file is removed on drop
+        self.put_file(key, tmp, false)
+    }
+
+    fn replace(&self, key: &str, tmp: NamedTempFile) -> Result<()> {
+        self.put_file(key, tmp, true)
+    }
+
+    fn holds(&self, key: &str, size: u64) -> bool {
+        let path = self.path(key);
+        if !fs::symlink_metadata(&path).is_ok_and(|m| m.is_file() && m.len() == size) {
+            return false;
         }
-        tmp.as_file().sync_all().with_path(tmp.path())?;
-        match self.persist(key, tmp)? {
-            Some(dir) => sync_dir(&dir),
-            None => Ok(()),
+        let name = key.rsplit('/').next().unwrap_or_default();
+        match (Digest::parse(name), hash_file(&path)) {
+            (Some(claimed), Ok((actual, _))) => claimed == actual,
+            // A key that is not a digest: present and the right size.
+            (None, Ok(_)) => true,
+            (_, Err(_)) => false,
         }
     }
 
     fn publish_all(&self, files: Vec<(String, NamedTempFile)>) -> Result<()> {
-        sync_all_files(&files)?;
+        sync_all_files(&files).map_err(named)?;
         let mut dirs = std::collections::BTreeSet::new();
         for (key, tmp) in files {
-            dirs.extend(self.persist(&key, tmp)?);
+            dirs.extend(self.persist(&key, tmp, false)?);
         }
         dirs.iter().try_for_each(|dir| sync_dir(dir))
     }
 
+    fn oddities(&self) -> Result<Vec<Oddity>> {
+        let mut out = Vec::new();
+        for top in ["tmp", "objects", "refs"] {
+            let path = self.path(top);
+            if fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink()) {
+                out.push(Oddity::Symlink(path));
+            }
+        }
+        // objects/: only `sha256/`, two-hex-digit folders, files named by digest.
+        self.walk_odd(&self.path("objects"), &mut out, &|depth, name, t, path| {
+            if t.is_symlink() {
+                return Some(Oddity::Symlink(path.to_path_buf()));
+            }
+            if let Some(o) = special(path, t) {
+                return Some(o);
+            }
+            let hex2 = name.len() == 2
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase());
+            match (depth, t.is_dir()) {
+                (1, true) if name == "sha256" => None,
+                (2, true)
+                    if hex2
+                        && path
+                            .parent()
+                            .and_then(Path::file_name)
+                            .is_some_and(|p| p == "sha256") =>
+                {
+                    None
+                }
+                // A file at depth 3 is an object; `verify` checks its name and bytes.
+                (3, false) => None,
+                (_, true) => Some(Oddity::StrayFolder(path.to_path_buf())),
+                (_, false) => Some(Oddity::StrayFile(path.to_path_buf())),
+            }
+        })?;
+        // Stray folders below them are reported once, not each file inside.
+        let folders: Vec<PathBuf> = out
+            .iter()
+            .filter_map(|o| match o {
+                Oddity::StrayFolder(p) | Oddity::Symlink(p) => Some(p.clone()),
+                _ => None,
+            })
+            .collect();
+        out.retain(|o| {
+            let p = match o {
+                Oddity::Symlink(p) | Oddity::StrayFile(p) | Oddity::StrayFolder(p) => p,
+                Oddity::Special(p, _) => p,
+            };
+            !folders.iter().any(|f| p != f && p.starts_with(f))
+        });
+        // refs/: folders and ref files only.
+        self.walk_odd(&self.path("refs"), &mut out, &|_, _, t, path| {
+            if t.is_symlink() {
+                Some(Oddity::Symlink(path.to_path_buf()))
+            } else {
+                special(path, t)
+            }
+        })?;
+        Ok(out)
+    }
+
     fn open(&self, key: &str, _staging: &Path) -> Result<File> {
-        let path = self.path(key);
-        File::open(&path).with_path(&path)
+        open_file(&self.path(key))
     }
 
     fn read(&self, key: &str, max: u64) -> Result<Vec<u8>> {
         let path = self.path(key);
-        let file = File::open(&path).with_path(&path)?;
+        let file = open_file(&path)?;
         let mut bytes = Vec::new();
         file.take(max.saturating_add(1))
             .read_to_end(&mut bytes)
@@ -203,6 +472,7 @@ impl Backend for Folder {
         for entry in walkdir::WalkDir::new(&base)
             .min_depth(2)
             .max_depth(2)
+            .follow_root_links(symlinks_allowed())
             .sort_by_file_name()
         {
             let entry = entry.map_err(|e| walk_error(&base, e))?;
@@ -224,8 +494,9 @@ impl Backend for Folder {
     fn create(&self, key: &str, bytes: &[u8]) -> Result<bool> {
         let path = self.path(key);
         let dir = path.parent().unwrap_or(&self.root).to_path_buf();
+        check_no_symlink(&self.root, &dir)?;
         ensure_dir(&dir)?;
-        if path.exists() {
+        if fs::symlink_metadata(&path).is_ok() {
             return Ok(false);
         }
         match write_durably(&self.tmp_dir(), &path, bytes, false, super::mode::IMMUTABLE) {
@@ -233,7 +504,7 @@ impl Backend for Folder {
             Err(Error::Io { source, .. }) if source.kind() == io::ErrorKind::AlreadyExists => {
                 Ok(false)
             }
-            Err(e) => Err(e),
+            Err(e) => Err(named(e)),
         }
     }
 
@@ -244,6 +515,7 @@ impl Backend for Folder {
             return Ok(out);
         }
         let walk = walkdir::WalkDir::new(&base)
+            .follow_root_links(symlinks_allowed())
             .sort_by_file_name()
             .into_iter()
             .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
@@ -325,17 +597,24 @@ pub(crate) fn write_durably(
     replace: bool,
     mode: u32,
 ) -> Result<()> {
-    let mut tmp = super::mode::temp_file(tmp_dir, ".ref-", mode).with_path(tmp_dir)?;
-    tmp.write_all(bytes).with_path(tmp.path())?;
-    tmp.as_file().sync_all().with_path(tmp.path())?;
+    let mut tmp = super::mode::temp_file(tmp_dir, ".ref-", mode)
+        .with_path(tmp_dir)
+        .map_err(named)?;
+    tmp.write_all(bytes).with_path(tmp.path()).map_err(named)?;
+    tmp.as_file()
+        .sync_all()
+        .with_path(tmp.path())
+        .map_err(named)?;
     let result = if replace {
         tmp.persist(dest).map(|_| ())
     } else {
         tmp.persist_noclobber(dest).map(|_| ())
     };
-    result.map_err(|e| Error::Io {
-        path: dest.to_path_buf(),
-        source: e.error,
+    result.map_err(|e| {
+        named(Error::Io {
+            path: dest.to_path_buf(),
+            source: e.error,
+        })
     })?;
     sync_dir(dest.parent().unwrap_or(tmp_dir))
 }
@@ -346,7 +625,7 @@ fn hash_file(path: &Path) -> Result<(Digest, u64)> {
     thread_local! {
         static BUF: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(vec![0u8; 1 << 20]);
     }
-    let mut f = std::fs::File::open(path).with_path(path)?;
+    let mut f = open_file(path)?;
     let mut hasher = Hasher::new();
     let mut total = 0;
     BUF.with_borrow_mut(|buf| {

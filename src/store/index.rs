@@ -46,6 +46,13 @@ CREATE TABLE IF NOT EXISTS captures (
     media INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS captures_by_post ON captures (provider, id, captured_at);
+CREATE TABLE IF NOT EXISTS broken (
+    provider TEXT NOT NULL,
+    id TEXT NOT NULL,
+    what TEXT NOT NULL,
+    problem TEXT NOT NULL,
+    PRIMARY KEY (provider, id, what)
+);
 ";
 
 /// One post in `embarc ls`.
@@ -65,12 +72,29 @@ pub struct PostSummary {
     pub latest_capture: String,
     /// Author handle of the newest capture that knew it.
     pub handle: Option<String>,
+    /// What is wrong with the post's captures in the archive (a record
+    /// missing or unreadable, a ref with garbage in it), absent when nothing
+    /// is: `embarc verify` lists it, `embarc verify --repair` may heal it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
+}
+
+/// What a rebuild of the index did.
+#[derive(Debug, Clone, Default)]
+pub struct Rebuilt {
+    /// Captures indexed.
+    pub indexed: usize,
+    /// What could not be indexed, one line each (the capture or ref, why):
+    /// the posts concerned are marked in `ls`.
+    pub skipped: Vec<String>,
 }
 
 /// The index of an archive.
 pub struct Index {
     conn: Connection,
     path: PathBuf,
+    /// Why the index file was replaced by a fresh one, when it was.
+    replaced: Option<String>,
 }
 
 impl Index {
@@ -83,24 +107,53 @@ impl Index {
                 source: e,
             })?;
         }
-        let fresh = !path.exists();
-        if fresh {
-            create_file(&path)?;
+        match Index::open_file(archive, &path, None) {
+            Err(e) if is_garbage(&e) => {
+                // A cache that cannot be read (truncated, overwritten): set
+                // it aside and build a fresh one from the refs.
+                let why = e.full_message();
+                set_aside(&path)?;
+                Index::open_file(archive, &path, Some(why))
+            }
+            result => result,
         }
-        let err = |source| Error::Index {
-            path: path.clone(),
-            source,
+    }
+
+    /// Opens the index file at `path`, building it when it is new or was
+    /// never built.
+    fn open_file(archive: &Archive, path: &Path, replaced: Option<String>) -> Result<Index> {
+        let (conn, fresh) = Index::connect(path)?;
+        let mut index = Index {
+            conn,
+            path: path.to_path_buf(),
+            replaced,
         };
-        let conn = Connection::open(&path).map_err(err)?;
-        conn.busy_timeout(Duration::from_secs(30)).map_err(err)?;
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(err)?;
-        conn.execute_batch(SCHEMA).map_err(err)?;
-        let mut index = Index { conn, path };
         if fresh || !index.is_built()? {
             index.rebuild(archive)?;
         }
         Ok(index)
+    }
+
+    /// Opens the index file at `path` (made empty when missing) as a WAL
+    /// database with the schema; says whether it was made now.
+    fn connect(path: &Path) -> Result<(Connection, bool)> {
+        let fresh = !path.exists();
+        if fresh {
+            create_file(path)?;
+        }
+        let err = |source| index_error(path, source);
+        let conn = Connection::open(path).map_err(err)?;
+        conn.busy_timeout(Duration::from_secs(30)).map_err(err)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(err)?;
+        conn.execute_batch(SCHEMA).map_err(err)?;
+        Ok((conn, fresh))
+    }
+
+    /// Why the index file was set aside and rebuilt when it was opened
+    /// (it could not be read), or `None`.
+    pub fn replaced(&self) -> Option<&str> {
+        self.replaced.as_deref()
     }
 
     /// Opens the index for a command that only reads, writing nothing into
@@ -135,6 +188,7 @@ impl Index {
         let index = Index {
             conn,
             path: path.to_path_buf(),
+            replaced: None,
         };
         index.is_built().ok()?.then_some(index)
     }
@@ -148,7 +202,11 @@ impl Index {
         };
         let conn = Connection::open_in_memory().map_err(err)?;
         conn.execute_batch(SCHEMA).map_err(err)?;
-        let mut index = Index { conn, path };
+        let mut index = Index {
+            conn,
+            path,
+            replaced: None,
+        };
         index.rebuild(archive)?;
         Ok(index)
     }
@@ -166,34 +224,53 @@ impl Index {
     }
 
     fn err(&self, source: rusqlite::Error) -> Error {
-        Error::Index {
-            path: self.path.clone(),
-            source,
-        }
+        index_error(&self.path, source)
     }
 
     /// Rebuilds the index from `refs/posts/` and the records they point at.
     /// Returns the number of captures indexed.
     pub fn rebuild(&mut self, archive: &Archive) -> Result<usize> {
-        let digests: Vec<Digest> = archive
-            .posts()?
-            .into_iter()
-            .flat_map(|(_, captures)| captures)
-            .collect();
-        let records: Vec<(Digest, CaptureRecord)> = digests
+        Ok(self.rebuild_checked(archive)?.indexed)
+    }
+
+    /// [`Index::rebuild`], saying what it skipped: a capture whose record is
+    /// missing or unreadable, a ref with garbage in it. Each is kept as a
+    /// problem of its post (`ls` marks it) instead of failing the rebuild.
+    pub fn rebuild_checked(&mut self, archive: &Archive) -> Result<Rebuilt> {
+        let (posts, bad_refs) = archive.posts_checked()?;
+        let owned: Vec<(&PostId, Digest)> = posts
             .iter()
-            .copied()
-            .zip(archive.read_jsons::<CaptureRecord>(&digests)?)
+            .flat_map(|(post, captures)| captures.iter().map(move |d| (post, *d)))
             .collect();
+        let digests: Vec<Digest> = owned.iter().map(|(_, d)| *d).collect();
+        let mut records = Vec::new();
+        let mut broken: Vec<(PostId, String, String)> = bad_refs
+            .into_iter()
+            .map(|(post, why)| (post, "ref".to_string(), why))
+            .collect();
+        for ((post, digest), record) in owned
+            .iter()
+            .zip(archive.read_json_each::<CaptureRecord>(&digests))
+        {
+            match record {
+                Ok(record) => records.push((*digest, record)),
+                Err(e) => broken.push(((*post).clone(), digest.to_string(), e.full_message())),
+            }
+        }
         let path = self.path.clone();
-        let err = |source| Error::Index {
-            path: path.clone(),
-            source,
-        };
+        let err = |source| index_error(&path, source);
         let tx = self.conn.transaction().map_err(err)?;
         tx.execute("DELETE FROM captures", []).map_err(err)?;
+        tx.execute("DELETE FROM broken", []).map_err(err)?;
         for (digest, record) in &records {
             insert(&tx, digest, record).map_err(err)?;
+        }
+        for (post, what, problem) in &broken {
+            tx.execute(
+                "INSERT OR REPLACE INTO broken (provider, id, what, problem) VALUES (?1, ?2, ?3, ?4)",
+                params![post.provider.as_str(), post.id, what, problem],
+            )
+            .map_err(err)?;
         }
         tx.execute(
             "INSERT OR REPLACE INTO meta (key, value) VALUES ('built', '1')",
@@ -201,7 +278,35 @@ impl Index {
         )
         .map_err(err)?;
         tx.commit().map_err(err)?;
-        Ok(records.len())
+        Ok(Rebuilt {
+            indexed: records.len(),
+            skipped: broken
+                .into_iter()
+                .map(|(post, what, why)| format!("{} ({what}): {why}", post.label()))
+                .collect(),
+        })
+    }
+
+    /// What is wrong with a post's captures, as the last rebuild found it
+    /// (a record missing or unreadable, a garbage ref), one line each.
+    pub fn problems_of(&self, post: &PostId) -> Result<Vec<String>> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT what, problem FROM broken WHERE provider = ?1 AND id = ?2 ORDER BY what",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map(params![post.provider.as_str(), post.id], |r| {
+                Ok(format!(
+                    "{}: {}",
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?
+                ))
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<_>>()
+            .map_err(|e| self.err(e))
     }
 
     /// Adds one capture (after its ref exists).
@@ -236,6 +341,7 @@ impl Index {
                     latest_outcome: r.get(5)?,
                     latest_capture: r.get(6)?,
                     handle: r.get(7)?,
+                    problem: None,
                 })
             })
             .map_err(|e| self.err(e))?;
@@ -244,6 +350,48 @@ impl Index {
             .map_err(|e| self.err(e))?;
         // Two captures of one post at the same instant: keep one line per post.
         out.dedup_by(|a, b| a.post == b.post);
+        // Posts with a capture that could not be indexed: marked, and listed
+        // even when none of their captures could be read.
+        let mut stmt = self
+            .conn
+            .prepare("SELECT provider, id, COUNT(*), MIN(problem) FROM broken GROUP BY provider, id ORDER BY provider, id")
+            .map_err(|e| self.err(e))?;
+        let broken = stmt
+            .query_map([], |r| {
+                Ok((
+                    format!("{}:{}", r.get::<_, String>(0)?, r.get::<_, String>(1)?),
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, String>(3)?,
+                ))
+            })
+            .map_err(|e| self.err(e))?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(|e| self.err(e))?;
+        for (post, n, first) in broken {
+            let advice = if first.contains("embarc verify") {
+                ""
+            } else {
+                "; run `embarc verify`"
+            };
+            let problem = if n > 1 {
+                format!("{n} captures cannot be read, the first: {first}{advice}")
+            } else {
+                format!("a capture cannot be read: {first}{advice}")
+            };
+            match out.iter_mut().find(|p| p.post == post) {
+                Some(p) => p.problem = Some(problem),
+                None => out.push(PostSummary {
+                    url: String::new(),
+                    captures: 0,
+                    latest_at: String::new(),
+                    latest_outcome: "broken".into(),
+                    latest_capture: String::new(),
+                    handle: None,
+                    problem: Some(problem),
+                    post,
+                }),
+            }
+        }
         Ok(out)
     }
 
@@ -267,6 +415,100 @@ impl Index {
         }
         Ok(out)
     }
+}
+
+/// An SQLite error of the index at `path`, with a full disk or a read-only
+/// file system named as such (SQLite says "database or disk is full", or
+/// only "disk I/O error" when a write fails for want of space).
+fn index_error(path: &Path, source: rusqlite::Error) -> Error {
+    use rusqlite::ErrorCode;
+    let code = match &source {
+        rusqlite::Error::SqliteFailure(e, _) => Some(e.code),
+        _ => None,
+    };
+    let full = code == Some(ErrorCode::DiskFull)
+        || (code == Some(ErrorCode::SystemIoFailure) && disk_full(path));
+    if full {
+        return Error::Io {
+            path: path.to_path_buf(),
+            source: std::io::Error::new(
+                std::io::ErrorKind::StorageFull,
+                "disk full (ENOSPC) writing the index; free space and run again",
+            ),
+        };
+    }
+    if matches!(code, Some(ErrorCode::ReadOnly | ErrorCode::CannotOpen))
+        && read_only_file_system(path)
+    {
+        return Error::Io {
+            path: path.to_path_buf(),
+            source: std::io::Error::new(
+                std::io::ErrorKind::ReadOnlyFilesystem,
+                "read-only file system (EROFS) holds the index; pass --index PATH to keep it elsewhere",
+            ),
+        };
+    }
+    Error::Index {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Whether the file system holding `path` (or its folder) has no space left.
+fn disk_full(path: &Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let probe = if path.exists() {
+        path
+    } else {
+        path.parent().unwrap_or(Path::new("."))
+    };
+    let Ok(c_path) = std::ffi::CString::new(probe.as_os_str().as_bytes()) else {
+        return false;
+    };
+    let mut stat = std::mem::MaybeUninit::<libc::statvfs>::uninit();
+    // SAFETY: `c_path` is NUL-terminated and `stat` is writable memory the
+    // size of a `statvfs`; both outlive the call.
+    let rc = unsafe { libc::statvfs(c_path.as_ptr(), stat.as_mut_ptr()) };
+    if rc != 0 {
+        return false;
+    }
+    // SAFETY: statvfs returned 0, so it filled `stat` in full.
+    let stat = unsafe { stat.assume_init() };
+    stat.f_bavail == 0
+}
+
+/// Whether opening the index failed because the file is not a database (or
+/// a damaged one), rather than for want of permission, space or time.
+fn is_garbage(e: &Error) -> bool {
+    use rusqlite::ErrorCode;
+    matches!(
+        e,
+        Error::Index {
+            source: rusqlite::Error::SqliteFailure(f, _),
+            ..
+        } if matches!(f.code, ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt)
+    )
+}
+
+/// Moves an unreadable index file (and its `-wal` and `-shm`) out of the
+/// way and deletes it, so a fresh one takes its name; another process
+/// that did so first is fine.
+fn set_aside(path: &Path) -> Result<()> {
+    for suffix in ["", "-wal", "-shm"] {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        let from = PathBuf::from(name);
+        let mut aside = from.as_os_str().to_owned();
+        aside.push(format!(".broken-{}", std::process::id()));
+        match std::fs::rename(&from, &aside) {
+            Ok(()) => {
+                let _ = std::fs::remove_file(&aside);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(source) => return Err(Error::Io { path: from, source }),
+        }
+    }
+    Ok(())
 }
 
 /// Creates the empty index file (SQLite takes an empty file for a new

@@ -18,6 +18,7 @@ pub(crate) mod mode;
 pub mod record;
 #[cfg(feature = "cloud")]
 mod remote;
+pub mod repair;
 pub mod verify;
 
 pub use crate::digest;
@@ -200,35 +201,47 @@ impl Archive {
         if is_remote_location(&root) {
             return Self::open_remote(&root, true);
         }
-        if root.join(MARKER).is_file() {
-            // tmp/ may be missing from a copy (git and some backups drop empty folders).
+        // Several first writers may race here: every step below is safe to
+        // repeat and to run side by side, and a folder holding only what a
+        // creation makes (empty `objects/sha256/`, `refs/`, `tmp/`, a
+        // `FORMAT.md`) is completed, whoever started it.
+        if !root.join(MARKER).is_file() {
+            if !is_blank_folder(&root)? && !root.join(MARKER).is_file() {
+                return Err(Error::NotAnArchive { path: root });
+            }
+            for dir in ["objects/sha256", "refs", "tmp"] {
+                backend::check_no_symlink(&root, &root.join(dir))?;
+                fs::create_dir_all(root.join(dir))
+                    .with_path(root.join(dir))
+                    .map_err(backend::named)?;
+            }
             let tmp = root.join("tmp");
-            fs::create_dir_all(&tmp).with_path(&tmp)?;
-            let archive = Archive::local(root);
-            // A writer clears what crashed writers left in tmp/ long ago.
-            archive.clean_tmp(STALE_TMP)?;
-            return Ok(archive);
+            let format = root.join("FORMAT.md");
+            // A FORMAT.md of the user's is kept; an empty one (a disk that
+            // filled mid-creation) is written again, whole or not at all.
+            if fs::metadata(&format).map_or(true, |m| m.len() == 0) {
+                backend::write_durably(&tmp, &format, FORMAT_MD.as_bytes(), true, mode::SHARED)?;
+            }
+            // The marker last: a half-made archive is not mistaken for one.
+            backend::write_durably(
+                &tmp,
+                &root.join(MARKER),
+                MARKER_TEXT.as_bytes(),
+                true,
+                mode::SHARED,
+            )?;
         }
-        if !is_blank_folder(&root)? {
-            return Err(Error::NotAnArchive { path: root });
-        }
-        for dir in ["objects/sha256", "refs", "tmp"] {
-            fs::create_dir_all(root.join(dir)).with_path(root.join(dir))?;
-        }
-        let format = root.join("FORMAT.md");
-        if !format.exists() {
-            fs::write(&format, FORMAT_MD).with_path(&format)?;
-        }
-        // The marker last: a half-made archive is not mistaken for one.
-        let marker = root.join(MARKER);
-        backend::write_durably(
-            &root.join("tmp"),
-            &marker,
-            MARKER_TEXT.as_bytes(),
-            true,
-            mode::SHARED,
-        )?;
-        Ok(Archive::local(root))
+        // tmp/ may be missing from a copy (git and some backups drop empty folders).
+        let tmp = root.join("tmp");
+        backend::check_no_symlink(&root, &tmp)?;
+        fs::create_dir_all(&tmp)
+            .with_path(&tmp)
+            .map_err(backend::named)?;
+        check_layout(&root)?;
+        let archive = Archive::local(root);
+        // A writer clears what crashed writers left in tmp/ long ago.
+        archive.clean_tmp(STALE_TMP)?;
+        Ok(archive)
     }
 
     /// Keeps the index at `path` instead of the default (`index.sqlite` in the
@@ -309,7 +322,9 @@ impl Archive {
     /// grow with the size. Returns the digest and the byte count.
     pub fn put_reader(&self, mut reader: impl Read) -> Result<(Digest, u64)> {
         let tmp_dir = self.tmp_dir();
-        let mut tmp = mode::temp_file(&tmp_dir, ".put-", mode::IMMUTABLE).with_path(&tmp_dir)?;
+        let mut tmp = mode::temp_file(&tmp_dir, ".put-", mode::IMMUTABLE)
+            .with_path(&tmp_dir)
+            .map_err(backend::named)?;
         let mut hasher = Hasher::new();
         let mut buf = vec![0u8; BUF];
         let mut total = 0u64;
@@ -326,12 +341,62 @@ impl Archive {
                 }
             };
             hasher.update(&buf[..n]);
-            tmp.write_all(&buf[..n]).with_path(tmp.path())?;
+            tmp.write_all(&buf[..n])
+                .with_path(tmp.path())
+                .map_err(backend::named)?;
             total += n as u64;
         }
         let digest = hasher.finish();
         self.publish(tmp, &digest)?;
         Ok((digest, total))
+    }
+
+    /// Restores the object `expected` from `reader` (a copy in another
+    /// archive, a re-fetch): the bytes are hashed as they are written to
+    /// `tmp/`, and only bytes that hash to `expected` replace what is under
+    /// its name, atomically, even a corrupt file of the same size. Returns
+    /// what the bytes hashed to (the object was restored when it equals
+    /// `expected`).
+    pub fn restore(&self, expected: &Digest, mut reader: impl Read) -> Result<Digest> {
+        let tmp_dir = self.tmp_dir();
+        let mut tmp = mode::temp_file(&tmp_dir, ".put-", mode::IMMUTABLE)
+            .with_path(&tmp_dir)
+            .map_err(backend::named)?;
+        let mut hasher = Hasher::new();
+        let mut buf = vec![0u8; BUF];
+        loop {
+            let n = match reader.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    return Err(Error::Io {
+                        path: tmp.path().to_path_buf(),
+                        source: e,
+                    });
+                }
+            };
+            hasher.update(&buf[..n]);
+            tmp.write_all(&buf[..n])
+                .with_path(tmp.path())
+                .map_err(backend::named)?;
+        }
+        let actual = hasher.finish();
+        if actual == *expected {
+            tmp.as_file()
+                .sync_all()
+                .with_path(tmp.path())
+                .map_err(backend::named)?;
+            self.backend.replace(&Self::object_rel(expected), tmp)?;
+        }
+        Ok(actual)
+    }
+
+    /// Whether the object is present, `size` bytes long and, in a folder,
+    /// hashes to its name (a bucket's is not downloaded to check: a
+    /// download per check would cost more than the fetch it saves).
+    pub fn is_intact(&self, d: &Digest, size: u64) -> bool {
+        self.backend.holds(&Self::object_rel(d), size)
     }
 
     /// Streams an async reader (an HTTP body) into the archive while hashing.
@@ -341,7 +406,9 @@ impl Archive {
     ) -> Result<(Digest, u64)> {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let tmp_dir = self.tmp_dir();
-        let tmp = mode::temp_file(&tmp_dir, ".put-", mode::IMMUTABLE).with_path(&tmp_dir)?;
+        let tmp = mode::temp_file(&tmp_dir, ".put-", mode::IMMUTABLE)
+            .with_path(&tmp_dir)
+            .map_err(backend::named)?;
         let (std_file, tmp_path) = tmp.into_parts();
         let mut file = tokio::fs::File::from_std(std_file);
         let mut hasher = Hasher::new();
@@ -353,7 +420,10 @@ impl Archive {
                 break;
             }
             hasher.update(&buf[..n]);
-            file.write_all(&buf[..n]).await.with_path(&*tmp_path)?;
+            file.write_all(&buf[..n])
+                .await
+                .with_path(&*tmp_path)
+                .map_err(backend::named)?;
             total += n as u64;
         }
         file.flush().await.with_path(&*tmp_path)?;
@@ -380,13 +450,23 @@ impl Archive {
     /// as it goes; nothing is visible until [`ObjectWriter::finish`].
     pub fn writer(&self) -> Result<ObjectWriter> {
         let dir = self.tmp_dir();
-        let tmp = mode::temp_file(&dir, ".put-", mode::IMMUTABLE).with_path(&dir)?;
+        let tmp = mode::temp_file(&dir, ".put-", mode::IMMUTABLE)
+            .with_path(&dir)
+            .map_err(backend::named)?;
         Ok(ObjectWriter {
             archive: self.clone(),
             tmp,
             hasher: Hasher::new(),
             bytes: 0,
+            force: false,
         })
+    }
+
+    /// Response bodies that replace the objects they hash to, even a file of
+    /// the same size already there: what `verify --repair` fetches into, so
+    /// a re-fetched file heals a corrupt object in a bucket too.
+    pub fn restoring(&self) -> Restoring {
+        Restoring(self.clone())
     }
 
     /// A batch of small objects made durable together with one file-system
@@ -401,7 +481,10 @@ impl Archive {
     /// Opens an object for streaming; the reader fails at the end if the bytes
     /// do not hash to the name, so callers must not use the data before EOF.
     pub fn open_object(&self, d: &Digest) -> Result<VerifyingReader> {
-        let file = self.backend.open(&Self::object_rel(d), &self.tmp_dir())?;
+        let file = self
+            .backend
+            .open(&Self::object_rel(d), &self.tmp_dir())
+            .map_err(lost)?;
         Ok(VerifyingReader {
             file,
             hasher: Some(Hasher::new()),
@@ -413,7 +496,7 @@ impl Archive {
     /// Reads a whole object (at most `max` bytes) and verifies it before
     /// returning anything.
     pub fn read_object(&self, d: &Digest, max: u64) -> Result<Vec<u8>> {
-        let bytes = self.backend.read(&Self::object_rel(d), max)?;
+        let bytes = self.backend.read(&Self::object_rel(d), max).map_err(lost)?;
         Self::verified(self.object_path(d), d, bytes, max)
     }
 
@@ -460,7 +543,7 @@ impl Archive {
             let parsed: Vec<Result<T>> = read
                 .into_par_iter()
                 .zip(round.par_iter())
-                .map(|(bytes, d)| self.parse_record(d, bytes?))
+                .map(|(bytes, d)| self.parse_record(d, bytes.map_err(lost)?))
                 .collect();
             out.extend(parsed);
         }
@@ -491,7 +574,10 @@ impl Archive {
 
     /// Reads and parses a JSON record object (verified).
     pub fn read_json<T: serde::de::DeserializeOwned>(&self, d: &Digest) -> Result<T> {
-        let bytes = self.backend.read(&Self::object_rel(d), MAX_RECORD)?;
+        let bytes = self
+            .backend
+            .read(&Self::object_rel(d), MAX_RECORD)
+            .map_err(lost)?;
         self.parse_record(d, bytes)
     }
 
@@ -518,32 +604,48 @@ impl Archive {
     fn ref_target(&self, key: &str, text: &[u8]) -> Result<Digest> {
         Digest::parse(String::from_utf8_lossy(text).trim()).ok_or_else(|| Error::BadRecord {
             path: self.backend.display(key),
-            reason: "a ref must hold one line `sha256:HEX`".into(),
+            reason: "holds no `sha256:HEX` line: restore the ref from a copy, or delete it (`embarc verify` lists every such ref)".into(),
         })
     }
 
     /// Every ref under `refs/PREFIX…`, as (decoded segments below `refs/`,
-    /// target), in name order. A low-level listing: prefer the typed ones
-    /// ([`Archive::posts`], [`Archive::capture_digests`], [`Archive::articles`],
+    /// target, or why the ref cannot be read), in name order. A low-level
+    /// listing: prefer the typed ones ([`Archive::posts`],
+    /// [`Archive::capture_digests`], [`Archive::articles`],
     /// [`Archive::short_links`]), which know the layout.
     ///
     /// Every ref is read (several at once): `verify` checks names against
     /// contents with it. Listings that trust names use [`Archive::named_refs`].
-    pub(crate) fn list_refs(&self, prefix: &[&str]) -> Result<Vec<(Vec<String>, Digest)>> {
+    pub(crate) fn list_refs(&self, prefix: &[&str]) -> Result<Vec<(Vec<String>, Result<Digest>)>> {
         let keys = self.backend.keys_under(&Self::ref_rel(prefix))?;
         let texts = self.backend.read_many(&keys, MAX_REF);
-        keys.iter()
+        Ok(keys
+            .iter()
             .zip(texts)
-            .map(|(key, text)| Ok((ref_segments(key), self.ref_target(key, &text?)?)))
-            .collect()
+            .map(|(key, text)| {
+                let target = text.and_then(|t| self.ref_target(key, &t));
+                (ref_segments(key), target)
+            })
+            .collect())
     }
 
     /// [`Archive::list_refs`] that reads only the refs whose name does not
     /// give their target: a capture or article ref is named `STAMP-HEX` after
     /// it, so a listing finds those without a request per ref. (Records read
     /// next are verified against the digest, and `verify` checks that every
-    /// ref's name and content agree.)
+    /// ref's name and content agree.) A ref that cannot be read (garbage in
+    /// it) is left out; [`Archive::named_refs_checked`] lists those too.
     fn named_refs(&self, prefix: &[&str]) -> Result<Vec<(Vec<String>, Digest)>> {
+        Ok(self.named_refs_checked(prefix)?.0)
+    }
+
+    /// [`Archive::named_refs`], and apart, the refs that cannot be read,
+    /// each with why.
+    #[allow(clippy::type_complexity)]
+    fn named_refs_checked(
+        &self,
+        prefix: &[&str],
+    ) -> Result<(Vec<(Vec<String>, Digest)>, Vec<(Vec<String>, Error)>)> {
         let keys = self.backend.keys_under(&Self::ref_rel(prefix))?;
         let named: Vec<Option<Digest>> = keys.iter().map(|k| digest_in_name(k)).collect();
         let unnamed: Vec<String> = keys
@@ -553,19 +655,21 @@ impl Archive {
             .map(|(k, _)| k.clone())
             .collect();
         let mut texts = self.backend.read_many(&unnamed, MAX_REF).into_iter();
-        keys.iter()
-            .zip(named)
-            .map(|(key, digest)| {
-                let digest = match digest {
-                    Some(d) => d,
-                    None => {
-                        let text = texts.next().unwrap_or_else(|| Ok(Vec::new()))?;
-                        self.ref_target(key, &text)?
-                    }
-                };
-                Ok((ref_segments(key), digest))
-            })
-            .collect()
+        let (mut good, mut bad) = (Vec::new(), Vec::new());
+        for (key, digest) in keys.iter().zip(named) {
+            let digest = match digest {
+                Some(d) => Ok(d),
+                None => texts
+                    .next()
+                    .unwrap_or_else(|| Ok(Vec::new()))
+                    .and_then(|text| self.ref_target(key, &text)),
+            };
+            match digest {
+                Ok(d) => good.push((ref_segments(key), d)),
+                Err(e) => bad.push((ref_segments(key), e)),
+            }
+        }
+        Ok((good, bad))
     }
 
     /// The target of the one ref at `segments`, if it exists.
@@ -661,8 +765,27 @@ impl Archive {
     /// includes captures the index has not seen (another machine's). Refs
     /// under a provider this version does not know are left out.
     pub fn posts(&self) -> Result<Vec<(PostId, Vec<Digest>)>> {
+        Ok(self.posts_checked()?.0)
+    }
+
+    /// [`Archive::posts`], and apart, the posts with a capture ref that
+    /// cannot be read (garbage in it), each with why, so that a listing
+    /// names them rather than failing.
+    #[allow(clippy::type_complexity)]
+    pub fn posts_checked(&self) -> Result<(Vec<(PostId, Vec<Digest>)>, Vec<(PostId, String)>)> {
+        let (good, bad) = self.named_refs_checked(&["posts"])?;
+        let broken = bad
+            .into_iter()
+            .filter_map(|(segs, e)| match segs.as_slice() {
+                [_, provider, id, ..] => {
+                    let provider = crate::embed::Provider::from_name(provider)?;
+                    Some((PostId::new(provider, id.clone()), e.full_message()))
+                }
+                _ => None,
+            })
+            .collect();
         let mut posts: BTreeMap<(String, String), Vec<Digest>> = BTreeMap::new();
-        for (segs, d) in self.named_refs(&["posts"])? {
+        for (segs, d) in good {
             if let [_, provider, id, _name] = segs.as_slice() {
                 posts
                     .entry((provider.clone(), id.clone()))
@@ -670,13 +793,14 @@ impl Archive {
                     .push(d);
             }
         }
-        Ok(posts
+        let posts = posts
             .into_iter()
             .filter_map(|((provider, id), captures)| {
                 let provider = crate::embed::Provider::from_name(&provider)?;
                 Some((PostId::new(provider, id), captures))
             })
-            .collect())
+            .collect();
+        Ok((posts, broken))
     }
 
     /// Every capture of a post, oldest first.
@@ -720,16 +844,33 @@ impl Archive {
         self.read_jsons(&digests)
     }
 
-    /// Removes temp files older than `older_than` (left by crashed writers).
+    /// Removes embarc's own temp files (`.put-…`, `.ref-…`) older than
+    /// `older_than` (left by crashed writers) from the real `tmp/` folder:
+    /// nothing when `tmp/` is a symlink (its files are not embarc's to
+    /// delete), never another file, never through a link.
     pub fn clean_tmp(&self, older_than: Duration) -> Result<usize> {
         let dir = self.tmp_dir();
+        match fs::symlink_metadata(&dir) {
+            Ok(m) if m.is_dir() => {}
+            _ => return Ok(0),
+        }
         let mut removed = 0;
         let now = SystemTime::now();
         for entry in fs::read_dir(&dir).with_path(&dir)? {
             let entry = entry.with_path(&dir)?;
-            let age = entry
-                .metadata()
-                .and_then(|m| m.modified())
+            let name = entry.file_name();
+            if !is_temp_name(&name.to_string_lossy()) {
+                continue;
+            }
+            // Not followed: the entry's own type and time.
+            let Ok(meta) = fs::symlink_metadata(entry.path()) else {
+                continue;
+            };
+            if !meta.is_file() {
+                continue;
+            }
+            let age = meta
+                .modified()
                 .ok()
                 .and_then(|m| now.duration_since(m).ok())
                 .unwrap_or_default();
@@ -748,13 +889,18 @@ pub struct ObjectWriter {
     tmp: NamedTempFile,
     hasher: Hasher,
     bytes: u64,
+    /// Replace what is under the name, intact or not ([`Archive::restoring`]).
+    force: bool,
 }
 
 impl ObjectWriter {
     /// Appends bytes.
     pub fn write(&mut self, bytes: &[u8]) -> Result<()> {
         self.hasher.update(bytes);
-        self.tmp.write_all(bytes).with_path(self.tmp.path())?;
+        self.tmp
+            .write_all(bytes)
+            .with_path(self.tmp.path())
+            .map_err(backend::named)?;
         self.bytes += bytes.len() as u64;
         Ok(())
     }
@@ -772,8 +918,31 @@ impl ObjectWriter {
     /// Publishes the object (durably); returns its digest and size.
     pub fn finish(self) -> Result<(Digest, u64)> {
         let digest = self.hasher.finish();
-        self.archive.publish(self.tmp, &digest)?;
+        if self.force {
+            self.tmp
+                .as_file()
+                .sync_all()
+                .with_path(self.tmp.path())
+                .map_err(backend::named)?;
+            self.archive
+                .backend
+                .replace(&Archive::object_rel(&digest), self.tmp)?;
+        } else {
+            self.archive.publish(self.tmp, &digest)?;
+        }
         Ok((digest, self.bytes))
+    }
+}
+
+/// A [`crate::net::BodyStore`] whose bodies replace the objects they hash
+/// to (see [`Archive::restoring`]).
+pub struct Restoring(Archive);
+
+impl crate::net::BodyStore for Restoring {
+    fn sink(&self) -> Result<Box<dyn crate::net::BodySink>> {
+        let mut writer = self.0.writer()?;
+        writer.force = true;
+        Ok(Box::new(writer))
     }
 }
 
@@ -804,12 +973,20 @@ impl Batch<'_> {
     /// Adds bytes to the batch (written to `tmp/`, not yet durable or visible).
     pub fn put_bytes(&mut self, bytes: &[u8]) -> Result<Digest> {
         let digest = Digest::of(bytes);
-        if self.archive.contains(&digest) {
+        if self
+            .archive
+            .backend
+            .holds(&Archive::object_rel(&digest), bytes.len() as u64)
+        {
             return Ok(digest);
         }
         let dir = self.archive.tmp_dir();
-        let mut tmp = mode::temp_file(&dir, ".put-", mode::IMMUTABLE).with_path(&dir)?;
-        tmp.write_all(bytes).with_path(tmp.path())?;
+        let mut tmp = mode::temp_file(&dir, ".put-", mode::IMMUTABLE)
+            .with_path(&dir)
+            .map_err(backend::named)?;
+        tmp.write_all(bytes)
+            .with_path(tmp.path())
+            .map_err(backend::named)?;
         self.pending.push((tmp, digest));
         Ok(digest)
     }
@@ -927,15 +1104,85 @@ fn article_key(name: &str) -> String {
     Digest::of(name.as_bytes()).hex()
 }
 
+/// An object that is not there, said so with what to do (rather than the
+/// bare "No such file or directory" of its path); other errors unchanged.
+fn lost(e: Error) -> Error {
+    match e {
+        Error::Io { path, source } if source.kind() == io::ErrorKind::NotFound => Error::Io {
+            path,
+            source: io::Error::new(
+                io::ErrorKind::NotFound,
+                "object missing from the archive; run `embarc verify`, then `embarc verify --repair` (or `--repair --from BACKUP`)",
+            ),
+        },
+        e => e,
+    }
+}
+
+/// Whether a file name in `tmp/` is one of embarc's temp files.
+fn is_temp_name(name: &str) -> bool {
+    name.starts_with(".put-") || name.starts_with(".ref-")
+}
+
+/// Refuses a writer an archive whose own folders are symlinks (`tmp/`,
+/// `objects/`, `objects/sha256/`, a fan-out folder, `refs/` and the folders
+/// right under it), unless `EMBARC_ALLOW_SYMLINKS=1`: writes, and the
+/// cleaning of `tmp/`, would land outside the archive.
+fn check_layout(root: &Path) -> Result<()> {
+    if backend::symlinks_allowed() {
+        return Ok(());
+    }
+    let is_link = |p: &Path| fs::symlink_metadata(p).is_ok_and(|m| m.file_type().is_symlink());
+    for dir in ["tmp", "objects", backend::OBJECTS, "refs"] {
+        let path = root.join(dir);
+        if is_link(&path) {
+            return Err(backend::symlink_error(&path));
+        }
+    }
+    for dir in [backend::OBJECTS, "refs"] {
+        let base = root.join(dir);
+        let Ok(entries) = fs::read_dir(&base) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            if entry.file_type().is_ok_and(|t| t.is_symlink()) {
+                return Err(backend::symlink_error(&entry.path()));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Whether `dir` is missing or holds nothing but harmless files (`.gitignore`,
-/// `FORMAT.md`…): a folder that may become an archive, and lists as empty.
+/// `FORMAT.md`…), or what an interrupted creation leaves (empty
+/// `objects/sha256/` and `refs/`, a `tmp/` with only embarc's temp files):
+/// a folder that may become an archive, and lists as empty.
 pub fn is_blank_folder(dir: &Path) -> Result<bool> {
     if !dir.exists() {
         return Ok(true);
     }
+    let real_dir = |p: &Path| fs::symlink_metadata(p).is_ok_and(|m| m.is_dir());
+    let only = |p: &Path, ok: &dyn Fn(&str) -> bool| -> bool {
+        real_dir(p)
+            && fs::read_dir(p).is_ok_and(|entries| {
+                entries
+                    .flatten()
+                    .all(|e| ok(&e.file_name().to_string_lossy()))
+            })
+    };
     for entry in fs::read_dir(dir).with_path(dir)? {
-        let name = entry.with_path(dir)?.file_name();
-        if !HARMLESS.iter().any(|h| name == *h) {
+        let entry = entry.with_path(dir)?;
+        let name = entry.file_name();
+        let path = entry.path();
+        let half_made = match name.to_str() {
+            Some("objects") => only(&path, &|n| {
+                n == "sha256" && only(&path.join("sha256"), &|_| false)
+            }),
+            Some("refs") => only(&path, &|_| false),
+            Some("tmp") => only(&path, &is_temp_name),
+            _ => false,
+        };
+        if !half_made && !HARMLESS.iter().any(|h| name == *h) {
             return Ok(false);
         }
     }

@@ -350,9 +350,11 @@ impl Remote {
     }
 
     /// Uploads a local file (already hashed and named) to `rel` unless the key
-    /// exists: one request for a small file, multipart for a large one.
-    pub fn upload(&self, rel: &str, file: &Path) -> Result<()> {
-        if self.known.lock().is_ok_and(|k| k.contains(rel)) {
+    /// holds as many bytes already (then it holds these: a key of another size
+    /// is a corrupt object, overwritten), or always when `force`: one request
+    /// for a small file, multipart for a large one.
+    pub fn upload(&self, rel: &str, file: &Path, force: bool) -> Result<()> {
+        if !force && self.known.lock().is_ok_and(|k| k.contains(rel)) {
             return Ok(());
         }
         let io_err = |e: std::io::Error| Error::Io {
@@ -363,8 +365,13 @@ impl Remote {
         if size <= SINGLE_PUT {
             // One create-only request: an existing key answers "already there".
             let bytes = std::fs::read(file).map_err(io_err)?;
-            self.put_new(rel, bytes)?;
-        } else if !self.exists(rel)? {
+            if force || (!self.put_new(rel, bytes.clone())? && self.size(rel)? != Some(size)) {
+                let (store, key) = (self.store.clone(), self.key(rel));
+                let payload = PutPayload::from(bytes);
+                self.run(async move { store.put(&key, payload).await })?
+                    .map_err(|e| self.error(rel, &e))?;
+            }
+        } else if force || self.size(rel)? != Some(size) {
             // Large: look before sending megabytes that may be there already.
             let (store, key) = (self.store.clone(), self.key(rel));
             let mut f = std::fs::File::open(file).map_err(io_err)?;
@@ -484,7 +491,15 @@ impl Backend for Remote {
     fn publish(&self, key: &str, tmp: tempfile::NamedTempFile) -> Result<()> {
         // Uploaded under its final key now that the digest is known; the
         // temp file goes when `tmp` drops.
-        self.upload(key, tmp.path())
+        self.upload(key, tmp.path(), false)
+    }
+
+    fn replace(&self, key: &str, tmp: tempfile::NamedTempFile) -> Result<()> {
+        self.upload(key, tmp.path(), true)
+    }
+
+    fn holds(&self, key: &str, size: u64) -> bool {
+        self.size(key).is_ok_and(|s| s == Some(size))
     }
 
     fn open(&self, key: &str, staging: &Path) -> Result<std::fs::File> {

@@ -2,6 +2,7 @@
 //! check that every ref and every record's references lead to stored objects,
 //! and report each problem by name.
 
+use super::backend::Oddity;
 use super::record::CaptureRecord;
 use super::{Archive, Digest};
 use crate::error::{Error, Result};
@@ -21,10 +22,32 @@ pub enum Problem {
         /// What its bytes hash to.
         actual: String,
     },
-    /// A file under `objects/` whose name is not a digest.
+    /// A file under `objects/` whose name is not a digest, or that lies
+    /// where no object belongs.
     Stray {
         /// The file.
         path: PathBuf,
+    },
+    /// A folder under `objects/` where none belongs (below a fan-out
+    /// folder, or not named by two hex digits).
+    StrayFolder {
+        /// The folder.
+        path: PathBuf,
+    },
+    /// A symlink in `objects/`, `refs/` or in place of `tmp/`: embarc never
+    /// makes one, and never reads, writes or cleans through one.
+    Symlink {
+        /// The link.
+        path: PathBuf,
+        /// Where it points.
+        target: String,
+    },
+    /// A FIFO, socket or device file in `objects/` or `refs/`.
+    Special {
+        /// The file.
+        path: PathBuf,
+        /// `FIFO`, `socket` or `device`.
+        kind: String,
     },
     /// A referenced object that is not there.
     Missing {
@@ -32,6 +55,13 @@ pub enum Problem {
         digest: String,
         /// The ref or record that points at it.
         referrer: String,
+    },
+    /// A ref whose content is not one line `sha256:HEX` (garbage in it).
+    BadRef {
+        /// The ref.
+        path: PathBuf,
+        /// Why it cannot be read.
+        error: String,
     },
     /// A file that could not be read.
     Unreadable {
@@ -57,8 +87,24 @@ impl std::fmt::Display for Problem {
                 "stray file: {} (not named by its digest)",
                 path.display()
             ),
+            Problem::StrayFolder { path } => write!(
+                f,
+                "stray folder: {} (no folder belongs there)",
+                path.display()
+            ),
+            Problem::Symlink { path, target } => write!(
+                f,
+                "symlink: {} -> {target} (embarc never follows one inside the archive)",
+                path.display()
+            ),
+            Problem::Special { path, kind } => {
+                write!(f, "{kind}: {} (not a file embarc wrote)", path.display())
+            }
             Problem::Missing { digest, referrer } => {
                 write!(f, "missing: {digest} (referred to by {referrer})")
+            }
+            Problem::BadRef { path, error } => {
+                write!(f, "bad ref: {}: {error}", path.display())
             }
             Problem::Unreadable { path, error } => {
                 write!(f, "unreadable: {}: {error}", path.display())
@@ -163,6 +209,22 @@ pub fn verify(
     });
     report.objects_checked = chosen.len() as u64;
     report.bytes_checked = bytes.into_inner();
+    for oddity in archive.backend.oddities()? {
+        problems.push(match oddity {
+            Oddity::Symlink(path) => Problem::Symlink {
+                target: std::fs::read_link(&path)
+                    .map(|t| t.display().to_string())
+                    .unwrap_or_default(),
+                path,
+            },
+            Oddity::StrayFile(path) => Problem::Stray { path },
+            Oddity::StrayFolder(path) => Problem::StrayFolder { path },
+            Oddity::Special(path, kind) => Problem::Special {
+                path,
+                kind: kind.to_string(),
+            },
+        });
+    }
 
     // Every ref must lead to an object, and every capture to its bodies and media.
     let refs = archive.list_refs(&[])?;
@@ -181,6 +243,20 @@ pub fn verify(
     let mut records = Vec::new();
     for (segments, target) in refs {
         let referrer = format!("refs/{}", segments.join("/"));
+        let target = match target {
+            Ok(target) => target,
+            Err(e) => {
+                let path = PathBuf::from(format!("{}/{referrer}", archive.location()));
+                problems.push(match e {
+                    Error::BadRecord { reason, .. } => Problem::BadRef {
+                        path,
+                        error: reason,
+                    },
+                    e => unreadable(path, &e),
+                });
+                continue;
+            }
+        };
         // Not in the listing taken at the start: maybe written since (by
         // another process or machine); ask before calling it missing.
         if !present.contains(&target) && !archive.contains(&target) {
