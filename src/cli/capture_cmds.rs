@@ -250,7 +250,7 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
         .context("starting the async runtime")
 }
 
-fn net_config(global: &Global, limits: Option<&Limits>) -> Result<NetConfig> {
+pub(super) fn net_config(global: &Global, limits: Option<&Limits>) -> Result<NetConfig> {
     let defaults = embarc::capture::net_config();
     let base = NetConfig {
         mirrors: global.mirror.clone(),

@@ -386,11 +386,8 @@ fn repair(
         }
         return Ok(done);
     }
-    let cfg = embarc::net::NetConfig {
-        mirrors: global.mirror.clone(),
-        ..embarc::capture::net_config()
-    };
-    let client = embarc::net::Client::new(cfg)?;
+    // The captures' client: their hosts, --mirror, --user-agent, --log, -vv.
+    let client = embarc::net::Client::new(super::capture_cmds::net_config(global, None)?)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
