@@ -55,7 +55,7 @@ pub struct ArchiveArgs {
 
 /// How a run of captures behaves (options shared by `add` and `archive`).
 #[derive(clap::Args, Debug)]
-struct Limits {
+pub(super) struct Limits {
     /// Capture again posts already archived (a new capture; the old ones stay)
     #[arg(long)]
     refresh: bool,
