@@ -144,9 +144,29 @@ impl Index {
         let err = |source| index_error(path, source);
         let conn = Connection::open(path).map_err(err)?;
         conn.busy_timeout(Duration::from_secs(30)).map_err(err)?;
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(err)?;
-        conn.execute_batch(SCHEMA).map_err(err)?;
+        // Switching a new file to WAL takes an exclusive lock and may answer
+        // SQLITE_BUSY at once, without the busy handler, while another first
+        // writer holds the file: try again for a while.
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            // IMMEDIATE takes the write lock first: a deferred transaction
+            // that read an older snapshot would get SQLITE_BUSY at once on its
+            // first write, without waiting.
+            let setup = conn
+                .pragma_update(None, "journal_mode", "WAL")
+                .and_then(|()| conn.execute_batch(&format!("BEGIN IMMEDIATE; {SCHEMA} COMMIT;")));
+            match setup {
+                Ok(()) => break,
+                Err(rusqlite::Error::SqliteFailure(e, _))
+                    if e.code == rusqlite::ErrorCode::DatabaseBusy
+                        && std::time::Instant::now() < deadline =>
+                {
+                    let _ = conn.execute_batch("ROLLBACK");
+                    std::thread::sleep(Duration::from_millis(25));
+                }
+                Err(e) => return Err(err(e)),
+            }
+        }
         Ok((conn, fresh))
     }
 
@@ -259,7 +279,10 @@ impl Index {
         }
         let path = self.path.clone();
         let err = |source| index_error(&path, source);
-        let tx = self.conn.transaction().map_err(err)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(err)?;
         tx.execute("DELETE FROM captures", []).map_err(err)?;
         tx.execute("DELETE FROM broken", []).map_err(err)?;
         for (digest, record) in &records {
