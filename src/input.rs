@@ -100,10 +100,40 @@ fn wanted_in_folder(path: &Path) -> bool {
     path.extension().is_none() || kind_for_path(path).is_some()
 }
 
+/// How [`expand_with`] treats symlinks found inside folders.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Links {
+    /// Follow every symlink wherever it points.
+    Follow,
+    /// A symlink (to a file or a folder) whose target is outside these
+    /// folders (canonical paths, see [`folders`]) is returned as an error
+    /// naming it, and not followed.
+    Within(Vec<PathBuf>),
+}
+
+/// The folders among `inputs`, as canonical paths.
+pub fn folders(inputs: &[Input]) -> Vec<PathBuf> {
+    inputs
+        .iter()
+        .filter_map(|i| match i {
+            Input::Path(p) if p.is_dir() => p.canonicalize().ok(),
+            _ => None,
+        })
+        .collect()
+}
+
 /// Lists the articles the inputs name, folders walked recursively in name order
-/// (hidden entries skipped). Problems listing a path are returned in place, so
-/// one unreadable folder does not hide the others.
+/// (hidden entries skipped), symlinks followed wherever they point. Problems
+/// listing a path are returned in place, so one unreadable folder does not
+/// hide the others.
 pub fn expand(inputs: &[Input]) -> Vec<Result<Source>> {
+    expand_with(inputs, &Links::Follow)
+}
+
+/// [`expand`], with symlinks inside folders treated as `links` says (render
+/// publishes what it reads, so it keeps to the folders it was given). A file
+/// named directly is taken whatever it is.
+pub fn expand_with(inputs: &[Input], links: &Links) -> Vec<Result<Source>> {
     let mut out = Vec::new();
     for input in inputs {
         match input {
@@ -122,7 +152,7 @@ pub fn expand(inputs: &[Input]) -> Vec<Result<Source>> {
                     path: p.clone(),
                     source: e,
                 })),
-                Ok(m) if m.is_dir() => walk(p, &mut out),
+                Ok(m) if m.is_dir() => walk(p, links, &mut out),
                 Ok(_) => out.push(Ok(file_source(p))),
             },
         }
@@ -138,14 +168,41 @@ fn file_source(p: &Path) -> Source {
     }
 }
 
-fn walk(root: &Path, out: &mut Vec<Result<Source>>) {
-    // Symlinks are followed (walkdir detects loops); a link to an article is an article.
-    let walker = walkdir::WalkDir::new(root)
+/// Walks a folder. Symlinks are followed (walkdir detects loops); a link to an
+/// article is an article. With [`Links::Within`], a symlink whose target is
+/// outside those folders is an error, not followed.
+fn walk(root: &Path, links: &Links, out: &mut Vec<Result<Source>>) {
+    let mut walker = walkdir::WalkDir::new(root)
         .follow_links(true)
         .sort_by_file_name()
         .into_iter()
         .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
-    for entry in walker {
+    while let Some(entry) = walker.next() {
+        if let (Links::Within(roots), Ok(e)) = (links, &entry)
+            && e.depth() > 0
+            && e.path_is_symlink()
+        {
+            let target = e.path().canonicalize();
+            let inside = target
+                .as_ref()
+                .is_ok_and(|t| roots.iter().any(|r| t.starts_with(r)));
+            if !inside {
+                let shown = match &target {
+                    Ok(t) => t.display().to_string(),
+                    Err(_) => "a missing file".into(),
+                };
+                out.push(Err(Error::Io {
+                    path: e.path().to_path_buf(),
+                    source: std::io::Error::other(format!(
+                        "a symlink to {shown}, outside the folders given: skipped (pass --follow-links to follow it)"
+                    )),
+                }));
+                if e.file_type().is_dir() {
+                    walker.skip_current_dir();
+                }
+                continue;
+            }
+        }
         match entry {
             Ok(e) if e.file_type().is_file() && wanted_in_folder(e.path()) => {
                 out.push(Ok(file_source(e.path())))

@@ -198,3 +198,210 @@ fn export_to_dev_null_leaves_it_a_character_device() {
     let meta = std::fs::symlink_metadata("/dev/null").expect("/dev/null");
     assert!(meta.file_type().is_char_device(), "/dev/null: {meta:?}");
 }
+
+/// Every file under `dir`, as relative paths, with their contents.
+fn tree(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    walkdir::WalkDir::new(dir)
+        .sort_by_file_name()
+        .into_iter()
+        .map(|e| e.expect("walk"))
+        .filter(|e| e.file_type().is_file())
+        .map(|e| {
+            let rel = e.path().strip_prefix(dir).expect("under");
+            (
+                rel.display().to_string(),
+                std::fs::read(e.path()).expect("read"),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn render_keeps_to_its_input_folders_unless_told_to_follow_links() {
+    use std::os::unix::fs::symlink;
+    let (dir, archive) = with_archive();
+    let input = dir.path().join("in");
+    let outside = dir.path().join("private");
+    std::fs::create_dir_all(input.join("sub")).expect("mkdir");
+    std::fs::create_dir_all(outside.join("docs")).expect("mkdir");
+    std::fs::write(input.join("a.html"), "<p>an article</p>").expect("write");
+    std::fs::write(input.join("README"), "plain notes, not an article\n").expect("write");
+    std::fs::write(outside.join("hostname"), "SECRET-HOST\n").expect("write");
+    std::fs::write(outside.join("page.html"), "<p>SECRET-PAGE</p>").expect("write");
+    std::fs::write(outside.join("docs/b.html"), "<p>SECRET-DIR</p>").expect("write");
+    symlink(outside.join("hostname"), input.join("host")).expect("symlink");
+    symlink("/etc/hostname", input.join("etc-host")).expect("symlink");
+    symlink(outside.join("page.html"), input.join("page.html")).expect("symlink");
+    symlink(outside.join("docs"), input.join("docs")).expect("symlink");
+    // A link that stays inside is an article like any other.
+    symlink(input.join("a.html"), input.join("sub/again.html")).expect("symlink");
+
+    let render = |out: &Path, extra: &[&str]| {
+        Command::new(bin())
+            .arg("--archive")
+            .arg(&archive)
+            .arg("render")
+            .args(extra)
+            .arg(&input)
+            .arg("-o")
+            .arg(out)
+            .output()
+            .expect("run embarc")
+    };
+    let out = dir.path().join("out");
+    let run = render(&out, &[]);
+    let err = text(&run.stderr);
+    assert_eq!(run.status.code(), Some(1), "{err}");
+    for name in ["host", "etc-host", "page.html", "docs"] {
+        assert!(
+            err.lines()
+                .any(|l| l.contains(&format!("in/{name}:")) && l.contains("--follow-links")),
+            "{name} named: {err}"
+        );
+    }
+    assert!(
+        err.contains("skipped") && err.contains("README"),
+        "README skipped: {err}"
+    );
+    let files = tree(&out);
+    let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
+    assert!(names.contains(&"a.html"), "{names:?}");
+    assert!(names.contains(&"sub/again.html"), "{names:?}");
+    for (name, bytes) in &files {
+        let t = text(bytes);
+        assert!(!t.contains("SECRET"), "{name} publishes a secret: {t}");
+        assert!(!name.contains("README") && !name.contains("host"), "{name}");
+        assert!(!name.starts_with("docs"), "{name}");
+    }
+
+    // --follow-links publishes the linked articles, still not plain text.
+    let out = dir.path().join("followed");
+    let run = render(&out, &["--follow-links"]);
+    let err = text(&run.stderr);
+    assert_eq!(run.status.code(), Some(0), "{err}");
+    let files = tree(&out);
+    let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
+    assert!(names.contains(&"page.html"), "{names:?}");
+    assert!(names.contains(&"docs/b.html"), "{names:?}");
+    assert!(
+        !names
+            .iter()
+            .any(|n| n.contains("host") || n.contains("README")),
+        "plain-text files are not articles: {names:?}"
+    );
+}
+
+/// A tiny HTTP server on 127.0.0.1 (std only): answers each request with
+/// `reply(path)` and counts the connections it accepts.
+struct Trap {
+    port: u16,
+    hits: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl Trap {
+    fn start(reply: fn(&str, u16) -> String) -> Trap {
+        use std::io::{BufRead, BufReader, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let hits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counted = hits.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+                let mut first = String::new();
+                let _ = reader.read_line(&mut first);
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                        break;
+                    }
+                }
+                let path = first.split_whitespace().nth(1).unwrap_or("/").to_string();
+                let _ = stream.write_all(reply(&path, port).as_bytes());
+            }
+        });
+        Trap { port, hits }
+    }
+
+    fn hits(&self) -> usize {
+        self.hits.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+fn secret(_path: &str, _port: u16) -> String {
+    let body = "<p>SECRET from an internal service</p>";
+    format!(
+        "HTTP/1.1 200 OK\r\ncontent-type: text/html\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    )
+}
+
+fn scan_url(url: &str, mirrors: &[String]) -> std::process::Output {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut cmd = Command::new(bin());
+    cmd.arg("--archive").arg(dir.path().join("archive"));
+    for m in mirrors {
+        cmd.arg("--mirror").arg(m);
+    }
+    cmd.args(["scan", url]).output().expect("run embarc")
+}
+
+#[test]
+fn article_urls_on_ipv6_forms_of_private_addresses_are_refused() {
+    let trap = Trap::start(secret);
+    let p = trap.port;
+    for host in [
+        "[64:ff9b::7f00:1]",
+        "[64:ff9b::127.0.0.1]",
+        "[64:ff9b:1::7f00:1]",
+        "[::127.0.0.1]",
+        "[::ffff:127.0.0.1]",
+        "[2002:7f00:1::1]",
+        "[2001:0:7f00:1::1]",
+        "[fec0::1]",
+        "[fd00::1]",
+        "[100::1]",
+    ] {
+        let url = format!("http://{host}:{p}/article");
+        let out = scan_url(&url, &[]);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{url}: {err}");
+        assert!(err.contains("not a public address"), "{url}: {err}");
+        assert!(!text(&out.stdout).contains("SECRET"), "{url}");
+    }
+    assert_eq!(trap.hits(), 0, "the trap server was reached");
+}
+
+#[test]
+fn a_mirror_trusts_its_own_host_and_port_only() {
+    // The mirror's server: a page there redirects to the same host name on
+    // the trap's port.
+    fn mirror(path: &str, _port: u16) -> String {
+        let to = path.strip_prefix("/go/").unwrap_or("0");
+        format!(
+            "HTTP/1.1 302 Found\r\nlocation: http://localhost:{to}/internal\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+        )
+    }
+    let trap = Trap::start(secret);
+    let base = Trap::start(mirror);
+    let flag = format!("t.co=http://localhost:{}/t.co", base.port);
+    // Straight to the trap, by the mirror's host name on another port.
+    let url = format!("http://localhost:{}/internal", trap.port);
+    let out = scan_url(&url, std::slice::from_ref(&flag));
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("loopback, private"), "{err}");
+    assert_eq!(trap.hits(), 0, "fetched through the mirror's trust: {err}");
+    // Through a redirect from the mirror's own host and port.
+    let url = format!("http://localhost:{}/go/{}", base.port, trap.port);
+    let out = scan_url(&url, std::slice::from_ref(&flag));
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        base.hits() >= 1,
+        "the mirror's own host and port is trusted: {err}"
+    );
+    assert_eq!(trap.hits(), 0, "a redirect reached the trap: {err}");
+}
