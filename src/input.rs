@@ -224,6 +224,14 @@ pub fn read(source: &Source, limit: u64) -> Result<Vec<u8>> {
     match &source.origin {
         Origin::Url(url) => Err(Error::UrlNotSupported { url: url.clone() }),
         Origin::File(path) => {
+            use std::os::unix::fs::FileTypeExt;
+            if std::fs::metadata(path)
+                .with_path(path)?
+                .file_type()
+                .is_fifo()
+            {
+                return read_fifo(path, limit);
+            }
             let file = std::fs::File::open(path).with_path(path)?;
             let size = file.metadata().with_path(path)?.len();
             if size > limit {
@@ -237,6 +245,53 @@ pub fn read(source: &Source, limit: u64) -> Result<Vec<u8>> {
         }
         Origin::Stdin => read_capped(std::io::stdin().lock(), limit, Path::new("-"), 0),
     }
+}
+
+/// Reads a FIFO (`mkfifo`, or `<(command)` in bash) as a stream, as standard
+/// input is read: up to `limit` bytes. Opening it does not wait for a writer;
+/// when none has written after 2 seconds, says so on stderr once (naming the
+/// FIFO, so a forgotten one is not a silent hang), then keeps waiting.
+fn read_fifo(path: &Path, limit: u64) -> Result<Vec<u8>> {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .with_path(path)?;
+    let fd = file.as_raw_fd();
+    let mut waited = false;
+    loop {
+        let mut pfd = libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd, for the duration of the call.
+        let n = unsafe { libc::poll(&mut pfd, 1, if waited { -1 } else { 2000 }) };
+        if n > 0 {
+            break;
+        }
+        if n == 0 {
+            eprintln!(
+                "embarc: {}: a FIFO nothing has written into yet; waiting for a writer (Ctrl-C to stop)",
+                path.display()
+            );
+            waited = true;
+            continue;
+        }
+        let e = std::io::Error::last_os_error();
+        if e.kind() != std::io::ErrorKind::Interrupted {
+            return Err(e).with_path(path);
+        }
+    }
+    // Back to blocking reads: the end is when every writer has closed it.
+    // SAFETY: fcntl on a descriptor this function owns.
+    let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+    if flags < 0 || unsafe { libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_NONBLOCK) } < 0 {
+        return Err(std::io::Error::last_os_error()).with_path(path);
+    }
+    read_capped(file, limit, path, 0)
 }
 
 fn read_capped(r: impl Read, limit: u64, path: &Path, size_hint: u64) -> Result<Vec<u8>> {
@@ -289,6 +344,9 @@ pub fn looks_binary(bytes: &[u8]) -> bool {
     }
     if MAGIC.iter().any(|m| bytes.starts_with(m)) || bytes.get(4..8) == Some(b"ftyp") {
         return true;
+    }
+    if crate::detect::utf16_without_bom(bytes).is_some() {
+        return false;
     }
     let sample = &bytes[..bytes.len().min(8192)];
     if sample.is_empty() {

@@ -405,3 +405,89 @@ fn a_mirror_trusts_its_own_host_and_port_only() {
     );
     assert_eq!(trap.hits(), 0, "a redirect reached the trap: {err}");
 }
+
+const TWEET: &str = r#"<blockquote class="twitter-tweet"><p>words</p>&mdash; A (@a) <a href="https://twitter.com/a/status/20">June 1, 2024</a></blockquote>"#;
+
+fn scan_json(args: &[&str]) -> (Option<i32>, Vec<serde_json::Value>, String) {
+    let out = Command::new(bin())
+        .arg("--json")
+        .arg("scan")
+        .args(args)
+        .output()
+        .expect("run embarc");
+    let lines = text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l}: {e}")))
+        .collect();
+    (out.status.code(), lines, text(&out.stderr))
+}
+
+#[test]
+fn scan_reads_a_fifo_as_a_stream_with_the_size_cap() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fifo = dir.path().join("article");
+    mkfifo(&fifo);
+    let f = fifo.to_string_lossy().into_owned();
+    // The writer comes late: scan waits for it (and says so), then reads.
+    let writer = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(2500));
+            std::fs::write(&fifo, format!("<html><body>{TWEET}</body></html>")).expect("write");
+        })
+    };
+    let (code, lines, err) = scan_json(&[&f]);
+    writer.join().expect("writer");
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.contains("waiting for a writer"), "{err}");
+    assert_eq!(lines.len(), 1, "one embed: {lines:?}");
+    assert_eq!(lines[0]["id"], "20", "{lines:?}");
+
+    // More than --max-size is refused by name, whatever keeps writing.
+    let writer = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || {
+            use std::io::Write;
+            let mut w = std::fs::OpenOptions::new()
+                .write(true)
+                .open(&fifo)
+                .expect("open");
+            let chunk = vec![b'a'; 64 * 1024];
+            // Stops when the reader goes away (EPIPE).
+            while w.write_all(&chunk).is_ok() {}
+        })
+    };
+    let (code, lines, err) = scan_json(&["--max-size", "100000", &f]);
+    writer.join().expect("writer");
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains(&f) && err.contains("--max-size"), "{err}");
+    assert!(lines.iter().all(|l| l["id"].is_null()), "{lines:?}");
+}
+
+#[test]
+fn scan_decodes_utf16_without_a_byte_order_mark() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let page = format!("<html><body>\n<p>Text, «ça va»</p>\n{TWEET}\n</body></html>\n");
+    let le: Vec<u8> = page.encode_utf16().flat_map(u16::to_le_bytes).collect();
+    let be: Vec<u8> = page.encode_utf16().flat_map(u16::to_be_bytes).collect();
+    for (name, bytes) in [("le", le), ("be", be)] {
+        // No extension: the kind is sniffed too.
+        let path = dir.path().join(name);
+        std::fs::write(&path, &bytes).expect("write");
+        let (code, lines, err) = scan_json(&[&path.to_string_lossy()]);
+        assert_eq!(code, Some(0), "{name}: {err}");
+        assert_eq!(lines.len(), 1, "{name}: one embed: {lines:?}");
+        let line = &lines[0];
+        assert_eq!(line["form"], "blockquote", "{name}: read as HTML: {line}");
+        assert_eq!(line["id"], "20", "{name}: {line}");
+        assert_eq!(line["line"], 3, "{name}: {line}");
+        // The span is in the file's own bytes: it starts at `<blockquote`.
+        let start = line["span"][0].as_u64().expect("span") as usize;
+        let expect: Vec<u8> = if name == "le" {
+            "<b".encode_utf16().flat_map(u16::to_le_bytes).collect()
+        } else {
+            "<b".encode_utf16().flat_map(u16::to_be_bytes).collect()
+        };
+        assert_eq!(&bytes[start..start + 4], &expect[..], "{name}: {line}");
+    }
+}

@@ -66,7 +66,10 @@ pub fn prefilter_matches(input: &[u8]) -> Vec<std::ops::Range<usize>> {
 /// searched whole, lowercased chunk by chunk for the SIMD searcher.
 pub fn might_contain_embeds(input: &[u8]) -> bool {
     // UTF-16 text hides ASCII needles between NUL bytes: look after decoding.
-    if input.starts_with(&[0xFF, 0xFE]) || input.starts_with(&[0xFE, 0xFF]) {
+    if input.starts_with(&[0xFF, 0xFE])
+        || input.starts_with(&[0xFE, 0xFF])
+        || encoding::utf16_without_bom(input).is_some()
+    {
         return true;
     }
     if memchr::memchr(b'<', input).is_some() {
@@ -132,6 +135,13 @@ pub fn quote_of_blockquote(markup: &[u8]) -> Option<crate::embed::Quote> {
 /// declaration, else UTF-8) and the BOM's length, as detection reads it.
 pub fn charset(input: &[u8], kind: Kind) -> (&'static encoding_rs::Encoding, usize) {
     encoding::sniff(input, kind)
+}
+
+/// `Some(big_endian)` for UTF-16 without a byte-order mark (mostly ASCII
+/// text with a NUL byte beside each character), which would otherwise look
+/// binary.
+pub fn utf16_without_bom(input: &[u8]) -> Option<bool> {
+    encoding::utf16_without_bom(input).map(|e| e == encoding_rs::UTF_16BE)
 }
 
 /// Finds every embed in an article. Spans are byte offsets into `input`.
