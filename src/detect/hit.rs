@@ -20,8 +20,9 @@ pub struct Hit {
     pub post: Option<PostUrl>,
     /// The short link, for short-link-only findings.
     pub short_link: Option<String>,
-    /// The article's own quote of the post.
-    pub quote: Option<Quote>,
+    /// The article's own quote of the post (boxed: most findings have none,
+    /// and a page may hold a great many findings).
+    pub quote: Option<Box<Quote>>,
     /// A container (blockquote, figure, wp block…) that may take its post from
     /// findings inside it.
     pub container: bool,

@@ -63,6 +63,15 @@ impl OffsetMap {
             src_len,
         };
         if let Some(last) = self.segs.last_mut() {
+            // Synthetic text (line breaks) at one source offset: one segment.
+            if src_len == 0
+                && last.src_len == 0
+                && last.src == src
+                && last.dst + last.dst_len == dst
+            {
+                last.dst_len += dst_len;
+                return;
+            }
             // Merge runs that continue each other linearly with the same ratio.
             if let (Some(a), Some(b)) = (last.ratio(), seg.ratio())
                 && a == b
