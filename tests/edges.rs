@@ -132,6 +132,20 @@ fn export_to_stdout_refuses_json_which_would_share_stdout() {
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("--json"), "{err}");
     assert!(out.stdout.is_empty(), "nothing on stdout");
+    // The same stdout by another name.
+    let out = Command::new(bin())
+        .arg("--archive")
+        .arg(&archive)
+        .args(["--json", "export", "--warc", "/dev/stdout"])
+        .output()
+        .expect("run embarc");
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("/dev/stdout") && err.contains("--json"),
+        "{err}"
+    );
+    assert!(out.stdout.is_empty(), "nothing on stdout");
 }
 
 #[test]

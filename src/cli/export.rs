@@ -37,7 +37,7 @@ pub fn run(args: ExportArgs, global: &Global) -> Result<u8> {
     let to_stdout = [&args.warc, &args.wacz]
         .into_iter()
         .flatten()
-        .find(|p| export::is_stdout(p));
+        .find(|p| export::is_stdout(p) || is_our_stdout(p));
     if let Some(p) = to_stdout {
         use std::io::IsTerminal;
         let flag = if Some(p) == args.warc.as_ref() {
@@ -47,13 +47,15 @@ pub fn run(args: ExportArgs, global: &Global) -> Result<u8> {
         };
         if global.json {
             eprintln!(
-                "embarc: {flag} - writes the export to stdout, where --json would write its report too; drop --json (the summary goes to stderr) or name a file"
+                "embarc: {flag} {} writes the export to stdout, where --json would write its report too; drop --json (the summary goes to stderr) or name a file",
+                p.display()
             );
             return Ok(exit::FATAL);
         }
         if std::io::stdout().is_terminal() {
             eprintln!(
-                "embarc: {flag} - would write gzip data to the terminal; pipe stdout into a program or redirect it (`> export.warc.gz`)"
+                "embarc: {flag} {} would write binary data to the terminal; pipe stdout into a program or redirect it (`> export.warc.gz`)",
+                p.display()
             );
             return Ok(exit::FATAL);
         }
@@ -156,4 +158,20 @@ pub fn run(args: ExportArgs, global: &Global) -> Result<u8> {
     } else {
         exit::SOME_FAILED
     })
+}
+
+/// Whether `path` is this process's standard output under another name
+/// (`/dev/stdout`, `/proc/self/fd/1`, the file stdout is redirected to).
+fn is_our_stdout(path: &Path) -> bool {
+    use std::os::fd::AsFd;
+    use std::os::unix::fs::MetadataExt;
+    let Ok(target) = std::fs::metadata(path) else {
+        return false;
+    };
+    let Ok(fd) = std::io::stdout().as_fd().try_clone_to_owned() else {
+        return false;
+    };
+    std::fs::File::from(fd)
+        .metadata()
+        .is_ok_and(|out| out.dev() == target.dev() && out.ino() == target.ino())
 }
