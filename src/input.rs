@@ -100,10 +100,40 @@ fn wanted_in_folder(path: &Path) -> bool {
     path.extension().is_none() || kind_for_path(path).is_some()
 }
 
+/// How [`expand_with`] treats symlinks found inside folders.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Links {
+    /// Follow every symlink wherever it points.
+    Follow,
+    /// A symlink (to a file or a folder) whose target is outside these
+    /// folders (canonical paths, see [`folders`]) is returned as an error
+    /// naming it, and not followed.
+    Within(Vec<PathBuf>),
+}
+
+/// The folders among `inputs`, as canonical paths.
+pub fn folders(inputs: &[Input]) -> Vec<PathBuf> {
+    inputs
+        .iter()
+        .filter_map(|i| match i {
+            Input::Path(p) if p.is_dir() => p.canonicalize().ok(),
+            _ => None,
+        })
+        .collect()
+}
+
 /// Lists the articles the inputs name, folders walked recursively in name order
-/// (hidden entries skipped). Problems listing a path are returned in place, so
-/// one unreadable folder does not hide the others.
+/// (hidden entries skipped), symlinks followed wherever they point. Problems
+/// listing a path are returned in place, so one unreadable folder does not
+/// hide the others.
 pub fn expand(inputs: &[Input]) -> Vec<Result<Source>> {
+    expand_with(inputs, &Links::Follow)
+}
+
+/// [`expand`], with symlinks inside folders treated as `links` says (render
+/// publishes what it reads, so it keeps to the folders it was given). A file
+/// named directly is taken whatever it is.
+pub fn expand_with(inputs: &[Input], links: &Links) -> Vec<Result<Source>> {
     let mut out = Vec::new();
     for input in inputs {
         match input {
@@ -122,7 +152,7 @@ pub fn expand(inputs: &[Input]) -> Vec<Result<Source>> {
                     path: p.clone(),
                     source: e,
                 })),
-                Ok(m) if m.is_dir() => walk(p, &mut out),
+                Ok(m) if m.is_dir() => walk(p, links, &mut out),
                 Ok(_) => out.push(Ok(file_source(p))),
             },
         }
@@ -138,14 +168,41 @@ fn file_source(p: &Path) -> Source {
     }
 }
 
-fn walk(root: &Path, out: &mut Vec<Result<Source>>) {
-    // Symlinks are followed (walkdir detects loops); a link to an article is an article.
-    let walker = walkdir::WalkDir::new(root)
+/// Walks a folder. Symlinks are followed (walkdir detects loops); a link to an
+/// article is an article. With [`Links::Within`], a symlink whose target is
+/// outside those folders is an error, not followed.
+fn walk(root: &Path, links: &Links, out: &mut Vec<Result<Source>>) {
+    let mut walker = walkdir::WalkDir::new(root)
         .follow_links(true)
         .sort_by_file_name()
         .into_iter()
         .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
-    for entry in walker {
+    while let Some(entry) = walker.next() {
+        if let (Links::Within(roots), Ok(e)) = (links, &entry)
+            && e.depth() > 0
+            && e.path_is_symlink()
+        {
+            let target = e.path().canonicalize();
+            let inside = target
+                .as_ref()
+                .is_ok_and(|t| roots.iter().any(|r| t.starts_with(r)));
+            if !inside {
+                let shown = match &target {
+                    Ok(t) => t.display().to_string(),
+                    Err(_) => "a missing file".into(),
+                };
+                out.push(Err(Error::Io {
+                    path: e.path().to_path_buf(),
+                    source: std::io::Error::other(format!(
+                        "a symlink to {shown}, outside the folders given: skipped (pass --follow-links to follow it)"
+                    )),
+                }));
+                if e.file_type().is_dir() {
+                    walker.skip_current_dir();
+                }
+                continue;
+            }
+        }
         match entry {
             Ok(e) if e.file_type().is_file() && wanted_in_folder(e.path()) => {
                 out.push(Ok(file_source(e.path())))
@@ -167,6 +224,14 @@ pub fn read(source: &Source, limit: u64) -> Result<Vec<u8>> {
     match &source.origin {
         Origin::Url(url) => Err(Error::UrlNotSupported { url: url.clone() }),
         Origin::File(path) => {
+            use std::os::unix::fs::FileTypeExt;
+            if std::fs::metadata(path)
+                .with_path(path)?
+                .file_type()
+                .is_fifo()
+            {
+                return read_fifo(path, limit);
+            }
             let file = std::fs::File::open(path).with_path(path)?;
             let size = file.metadata().with_path(path)?.len();
             if size > limit {
@@ -180,6 +245,53 @@ pub fn read(source: &Source, limit: u64) -> Result<Vec<u8>> {
         }
         Origin::Stdin => read_capped(std::io::stdin().lock(), limit, Path::new("-"), 0),
     }
+}
+
+/// Reads a FIFO (`mkfifo`, or `<(command)` in bash) as a stream, as standard
+/// input is read: up to `limit` bytes. Opening it does not wait for a writer;
+/// when none has written after 2 seconds, says so on stderr once (naming the
+/// FIFO, so a forgotten one is not a silent hang), then keeps waiting.
+fn read_fifo(path: &Path, limit: u64) -> Result<Vec<u8>> {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .with_path(path)?;
+    let fd = file.as_raw_fd();
+    let mut waited = false;
+    loop {
+        let mut pfd = libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd, for the duration of the call.
+        let n = unsafe { libc::poll(&mut pfd, 1, if waited { -1 } else { 2000 }) };
+        if n > 0 {
+            break;
+        }
+        if n == 0 {
+            eprintln!(
+                "embarc: {}: a FIFO nothing has written into yet; waiting for a writer (Ctrl-C to stop)",
+                path.display()
+            );
+            waited = true;
+            continue;
+        }
+        let e = std::io::Error::last_os_error();
+        if e.kind() != std::io::ErrorKind::Interrupted {
+            return Err(e).with_path(path);
+        }
+    }
+    // Back to blocking reads: the end is when every writer has closed it.
+    // SAFETY: fcntl on a descriptor this function owns.
+    let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+    if flags < 0 || unsafe { libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_NONBLOCK) } < 0 {
+        return Err(std::io::Error::last_os_error()).with_path(path);
+    }
+    read_capped(file, limit, path, 0)
 }
 
 fn read_capped(r: impl Read, limit: u64, path: &Path, size_hint: u64) -> Result<Vec<u8>> {
@@ -232,6 +344,9 @@ pub fn looks_binary(bytes: &[u8]) -> bool {
     }
     if MAGIC.iter().any(|m| bytes.starts_with(m)) || bytes.get(4..8) == Some(b"ftyp") {
         return true;
+    }
+    if crate::detect::utf16_without_bom(bytes).is_some() {
+        return false;
     }
     let sample = &bytes[..bytes.len().min(8192)];
     if sample.is_empty() {

@@ -9,7 +9,7 @@ use embarc::export::{self, ExportError, Options, Plan, Selection};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::json;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 #[derive(clap::Args, Debug)]
 pub struct ExportArgs {
@@ -33,6 +33,32 @@ pub fn run(args: ExportArgs, global: &Global) -> Result<u8> {
     {
         eprintln!("embarc: --warc and --wacz name the same file; give two names");
         return Ok(exit::FATAL);
+    }
+    let to_stdout = [&args.warc, &args.wacz]
+        .into_iter()
+        .flatten()
+        .find(|p| export::is_stdout(p) || is_our_stdout(p));
+    if let Some(p) = to_stdout {
+        use std::io::IsTerminal;
+        let flag = if Some(p) == args.warc.as_ref() {
+            "--warc"
+        } else {
+            "--wacz"
+        };
+        if global.json {
+            eprintln!(
+                "embarc: {flag} {} writes the export to stdout, where --json would write its report too; drop --json (the summary goes to stderr) or name a file",
+                p.display()
+            );
+            return Ok(exit::FATAL);
+        }
+        if std::io::stdout().is_terminal() {
+            eprintln!(
+                "embarc: {flag} {} would write binary data to the terminal; pipe stdout into a program or redirect it (`> export.warc.gz`)",
+                p.display()
+            );
+            return Ok(exit::FATAL);
+        }
     }
     let Some(archive) = super::store_cmds::open_for_reading(global)? else {
         eprintln!(
@@ -77,20 +103,27 @@ pub fn run(args: ExportArgs, global: &Global) -> Result<u8> {
         bar.set_message(format!("{:.1} MB written", bytes as f64 / 1e6));
     });
     bar.finish_and_clear();
+    // A stream cannot be taken back: say what it holds.
+    let failed = if [&args.warc, &args.wacz]
+        .into_iter()
+        .flatten()
+        .any(|p| export::is_stream(p))
+    {
+        "export failed, the stream got a cut-short export (no regular file written)"
+    } else {
+        "export failed, no file written"
+    };
     let summaries = match result {
         Ok(s) => s,
         Err(e @ ExportError::Object { .. }) => {
-            eprintln!(
-                "embarc: export failed, no file written: {}",
-                clean(&e.to_string())
-            );
+            eprintln!("embarc: {failed}: {}", clean(&e.to_string()));
             return Ok(exit::SOME_FAILED);
         }
         Err(ExportError::Empty(why)) => {
             eprintln!("embarc: nothing to export: {why}");
             return Ok(exit::FATAL);
         }
-        Err(e) => return Err(anyhow::Error::new(e).context("export failed, no file written")),
+        Err(e) => return Err(anyhow::Error::new(e).context(failed)),
     };
     let secs = started.elapsed().as_secs_f64();
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
@@ -104,7 +137,11 @@ pub fn run(args: ExportArgs, global: &Global) -> Result<u8> {
         if !global.quiet {
             eprintln!(
                 "embarc: wrote {}: {} {} records, {} posts ({} captures), {:.1} MB in {:.2}s, {}",
-                clean(&s.file),
+                if export::is_stdout(Path::new(&s.file)) {
+                    "stdout".to_string()
+                } else {
+                    clean(&s.file)
+                },
                 s.format.to_uppercase(),
                 s.records,
                 s.posts,
@@ -121,4 +158,20 @@ pub fn run(args: ExportArgs, global: &Global) -> Result<u8> {
     } else {
         exit::SOME_FAILED
     })
+}
+
+/// Whether `path` is this process's standard output under another name
+/// (`/dev/stdout`, `/proc/self/fd/1`, the file stdout is redirected to).
+fn is_our_stdout(path: &Path) -> bool {
+    use std::os::fd::AsFd;
+    use std::os::unix::fs::MetadataExt;
+    let Ok(target) = std::fs::metadata(path) else {
+        return false;
+    };
+    let Ok(fd) = std::io::stdout().as_fd().try_clone_to_owned() else {
+        return false;
+    };
+    std::fs::File::from(fd)
+        .metadata()
+        .is_ok_and(|out| out.dev() == target.dev() && out.ino() == target.ino())
 }

@@ -38,6 +38,10 @@ pub struct RenderArgs {
     /// Language of dates in a `--post` card (articles use their own `lang`)
     #[arg(long, value_name = "LANG")]
     lang: Option<String>,
+    /// Follow symlinks in input folders that point outside them (by default
+    /// they are named and skipped: a page publishes what its article holds)
+    #[arg(long)]
+    follow_links: bool,
     /// Skip articles larger than this many bytes
     #[arg(long, value_name = "BYTES", default_value_t = 256 * 1024 * 1024)]
     max_size: u64,
@@ -101,17 +105,23 @@ pub fn run(args: RenderArgs, global: &Global) -> Result<u8> {
     }
     // Each source with the path its page takes under DIR.
     let mut failed = 0usize;
-    let mut jobs: Vec<(Source, PathBuf)> = Vec::new();
+    let mut jobs: Vec<(Source, PathBuf, bool)> = Vec::new();
+    // Symlinks stay within the folders given (any of them).
+    let links = if args.follow_links {
+        input::Links::Follow
+    } else {
+        input::Links::Within(input::folders(&inputs))
+    };
     for i in &inputs {
         let root = match i {
             Input::Path(p) if p.is_dir() => Some(p.clone()),
             _ => None,
         };
-        for item in input::expand(std::slice::from_ref(i)) {
+        for item in input::expand_with(std::slice::from_ref(i), &links) {
             match item {
                 Ok(s) => {
                     let rel = relative_output(&s, root.as_deref());
-                    jobs.push((s, rel));
+                    jobs.push((s, rel, root.is_some()));
                 }
                 Err(e) => {
                     failed += 1;
@@ -124,7 +134,7 @@ pub fn run(args: RenderArgs, global: &Global) -> Result<u8> {
     // `a.md` into `a.html` over the article `a.html`).
     let inputs_on_disk: std::collections::HashSet<PathBuf> = jobs
         .iter()
-        .filter_map(|(s, _)| match &s.origin {
+        .filter_map(|(s, _, _)| match &s.origin {
             Origin::File(p) => p.canonicalize().ok(),
             _ => None,
         })
@@ -150,7 +160,7 @@ pub fn run(args: RenderArgs, global: &Global) -> Result<u8> {
     let (mut pages, mut cards, mut quotes, mut kept) = (0usize, 0usize, 0usize, 0usize);
     let stdout = std::io::stdout();
     let mut json = std::io::BufWriter::new(stdout.lock());
-    for (source, rel) in &jobs {
+    for (source, rel, in_folder) in &jobs {
         progress.inc(1);
         let mut line = ArticleLine {
             article: &source.name,
@@ -183,6 +193,24 @@ pub fn run(args: RenderArgs, global: &Global) -> Result<u8> {
             }
             continue;
         };
+        // In a folder, a file without an article extension is an article
+        // only if it reads as HTML or Markdown: never plain text (README,
+        // hostname, a config file) that a page would publish.
+        if *in_folder
+            && args.kind.is_none()
+            && source.kind_hint.is_none()
+            && input::sniff_kind(&bytes) == Kind::Text
+        {
+            if !global.quiet {
+                progress.suspend(|| {
+                    eprintln!(
+                        "embarc: warning: skipped {}: no article extension and not HTML or Markdown (name it to render it as text)",
+                        clean(&source.name)
+                    )
+                });
+            }
+            continue;
+        }
         let kind = args
             .kind
             .or(source.kind_hint)

@@ -26,6 +26,9 @@ pub fn sniff(input: &[u8], kind: Kind) -> (&'static Encoding, usize) {
     if let Some((enc, bom_len)) = Encoding::for_bom(input) {
         return (enc, bom_len);
     }
+    if let Some(enc) = utf16_without_bom(input) {
+        return (enc, 0);
+    }
     if kind != Kind::Html {
         return (UTF_8, 0);
     }
@@ -41,6 +44,44 @@ pub fn sniff(input: &[u8], kind: Kind) -> (&'static Encoding, usize) {
         // A page that reached us as bytes and claims UTF-16 without a BOM is
         // ASCII-compatible in practice (the HTML standard says the same).
         _ => (UTF_8, 0),
+    }
+}
+
+/// UTF-16 without a byte-order mark, recognised by its ASCII characters: in
+/// the first 8 KiB (at least 8 bytes), at least 40% of the code units are
+/// ASCII with their zero byte on one side (odd offsets for little-endian, even
+/// for big-endian) and at most 5% have a zero byte on the other side. Text in
+/// any 8-bit charset or UTF-8 has no such pattern of NULs.
+pub fn utf16_without_bom(input: &[u8]) -> Option<&'static Encoding> {
+    let sample = &input[..input.len().min(8192) & !1];
+    if sample.len() < 8 {
+        return None;
+    }
+    let units = sample.len() / 2;
+    let (mut le, mut be, mut zero_even, mut zero_odd) = (0usize, 0usize, 0usize, 0usize);
+    for c in sample.chunks_exact(2) {
+        match (c[0], c[1]) {
+            (0, 0) => {
+                zero_even += 1;
+                zero_odd += 1;
+            }
+            (b, 0) => {
+                zero_odd += 1;
+                le += usize::from(b < 0x80);
+            }
+            (0, b) => {
+                zero_even += 1;
+                be += usize::from(b < 0x80);
+            }
+            _ => {}
+        }
+    }
+    if le * 10 >= units * 4 && zero_even * 20 <= units {
+        Some(UTF_16LE)
+    } else if be * 10 >= units * 4 && zero_odd * 20 <= units {
+        Some(UTF_16BE)
+    } else {
+        None
     }
 }
 
@@ -210,6 +251,26 @@ mod tests {
     fn mislabelled_utf8_stays_utf8() {
         let src = "<meta charset=EUC-JP><p>日本</p>".as_bytes();
         assert_eq!(sniff(src, Kind::Html).0, UTF_8);
+    }
+
+    #[test]
+    fn utf16_without_bom_is_recognised() {
+        let text = "<p>Hello, world: a UTF-16 page with no mark, «ça va» ✓</p>\n";
+        let le: Vec<u8> = text.encode_utf16().flat_map(u16::to_le_bytes).collect();
+        let be: Vec<u8> = text.encode_utf16().flat_map(u16::to_be_bytes).collect();
+        assert_eq!(utf16_without_bom(&le), Some(UTF_16LE));
+        assert_eq!(utf16_without_bom(&be), Some(UTF_16BE));
+        assert_eq!(sniff(&le, Kind::Text), (UTF_16LE, 0));
+        let d = decode(&be, Kind::Html);
+        assert_eq!(std::str::from_utf8(&d.bytes).ok(), Some(text));
+        for not in [
+            text.as_bytes(),
+            b"<p>a\x00b</p> plenty of ordinary text around one NUL byte".as_slice(),
+            &[0u8; 64],
+            b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR",
+        ] {
+            assert_eq!(utf16_without_bom(not), None, "{not:?}");
+        }
     }
 
     #[test]

@@ -16,12 +16,13 @@ pub struct Hit {
     pub start: usize,
     /// End in document coordinates.
     pub end: usize,
-    /// The post, when known yet.
-    pub post: Option<PostUrl>,
+    /// The post, when known yet (boxed, as the quote: a finding stays small).
+    pub post: Option<Box<PostUrl>>,
     /// The short link, for short-link-only findings.
     pub short_link: Option<String>,
-    /// The article's own quote of the post.
-    pub quote: Option<Quote>,
+    /// The article's own quote of the post (boxed: most findings have none,
+    /// and a page may hold a great many findings).
+    pub quote: Option<Box<Quote>>,
     /// A container (blockquote, figure, wp block…) that may take its post from
     /// findings inside it.
     pub container: bool,
@@ -41,7 +42,7 @@ impl Hit {
             form,
             start,
             end,
-            post: Some(post),
+            post: Some(Box::new(post)),
             short_link: None,
             quote: None,
             container: false,
@@ -79,7 +80,7 @@ impl Hit {
             form,
             start,
             end,
-            post,
+            post: post.map(Box::new),
             short_link: None,
             quote: None,
             container: true,

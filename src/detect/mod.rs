@@ -66,7 +66,10 @@ pub fn prefilter_matches(input: &[u8]) -> Vec<std::ops::Range<usize>> {
 /// searched whole, lowercased chunk by chunk for the SIMD searcher.
 pub fn might_contain_embeds(input: &[u8]) -> bool {
     // UTF-16 text hides ASCII needles between NUL bytes: look after decoding.
-    if input.starts_with(&[0xFF, 0xFE]) || input.starts_with(&[0xFE, 0xFF]) {
+    if input.starts_with(&[0xFF, 0xFE])
+        || input.starts_with(&[0xFE, 0xFF])
+        || encoding::utf16_without_bom(input).is_some()
+    {
         return true;
     }
     if memchr::memchr(b'<', input).is_some() {
@@ -134,6 +137,13 @@ pub fn charset(input: &[u8], kind: Kind) -> (&'static encoding_rs::Encoding, usi
     encoding::sniff(input, kind)
 }
 
+/// `Some(big_endian)` for UTF-16 without a byte-order mark (mostly ASCII
+/// text with a NUL byte beside each character), which would otherwise look
+/// binary.
+pub fn utf16_without_bom(input: &[u8]) -> Option<bool> {
+    encoding::utf16_without_bom(input).map(|e| e == encoding_rs::UTF_16BE)
+}
+
 /// Finds every embed in an article. Spans are byte offsets into `input`.
 pub fn detect(input: &[u8], kind: Kind) -> Vec<Embed> {
     if !might_contain_embeds(input) {
@@ -159,18 +169,19 @@ pub fn detect_unfiltered(input: &[u8], kind: Kind) -> Vec<Embed> {
     let mut hits = match kind {
         Kind::Html | Kind::Markdown => {
             let markup = html::scan(&doc, kind == Kind::Markdown);
+            // Text findings go straight after the markup's (no second list
+            // of them), then move from stream to document offsets.
             let mut hits = markup.hits;
-            let mut found = Vec::new();
+            let first = hits.len();
             text::scan(
                 &markup.stream.text,
                 kind,
-                &mut found,
+                &mut hits,
                 &markup.stream.barriers,
             );
-            for mut h in found {
+            for h in &mut hits[first..] {
                 h.start = markup.stream.map.start(h.start);
                 h.end = markup.stream.map.end(h.end);
-                hits.push(h);
             }
             hits
         }
@@ -201,13 +212,17 @@ pub fn detect_unfiltered(input: &[u8], kind: Kind) -> Vec<Embed> {
                 id: h.post.map(|p| p.id),
                 short_link,
                 span,
-                quote: h.quote,
+                quote: h.quote.map(|q| *q),
             }
         })
         .collect();
     embeds.sort_by_key(|e| (e.span.start, e.span.end));
     embeds
 }
+
+/// The most of a blockquote its quote is read from (a real one is a few KB;
+/// a longer one is cut, as it would be in any reader).
+const QUOTE_MAX: usize = 64 * 1024;
 
 /// How close (in bytes) a cited post must be to a short link to claim it.
 const NEARBY: usize = 1024;
@@ -292,17 +307,20 @@ fn resolve(doc: &[u8], hits: &mut Vec<Hit>) {
     kept.retain(|h| !h.reference);
 
     // The article's quote, read only from blockquotes that are reported (nested
-    // unclosed ones are not, and must not each cost a parse).
+    // unclosed ones are not, and must not each cost a parse), and from their
+    // first QUOTE_MAX bytes only: an unclosed one runs to the end of the page,
+    // whose DOM would take many times its size.
     for h in &mut kept {
+        let start = h.start.min(doc.len());
+        let end = h.end.min(doc.len()).min(start.saturating_add(QUOTE_MAX));
         if h.form == Form::Blockquote
             && matches!(h.provider, Provider::Twitter | Provider::Bluesky)
-            && let Some(mut q) =
-                quote::from_blockquote(&doc[h.start.min(doc.len())..h.end.min(doc.len())])
+            && let Some(mut q) = quote::from_blockquote(&doc[start..end])
         {
             if q.handle.is_none() {
                 q.handle = h.post.as_ref().and_then(|p| p.handle.clone());
             }
-            h.quote = Some(q);
+            h.quote = Some(Box::new(q));
         }
     }
     *hits = kept;

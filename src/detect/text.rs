@@ -417,12 +417,12 @@ fn flattened(text: &[u8], hits: &mut Vec<Hit>, barriers: &[usize]) {
             end: a.end,
             post: None,
             short_link,
-            quote: Some(Quote {
+            quote: Some(Box::new(Quote {
                 text: (!words.is_empty()).then_some(words),
                 author: (!a.author.is_empty()).then_some(a.author),
                 handle: Some(a.handle),
                 date: Some(a.date),
-            }),
+            })),
             container: false,
             weak: false,
             reference: false,

@@ -8,6 +8,9 @@
 //! archive's verifying reader (never a whole media body in memory), never
 //! write bytes that fail verification, and never leave a partial file under
 //! the final name: everything goes to a temp file beside it, renamed at the end.
+//! An output that is not a regular file (`-` for standard output, a FIFO, a
+//! character device) is never replaced: it is opened and written in place, as
+//! the export goes (a failed export leaves it cut short, and says so).
 //!
 //! Records, in order: one `warcinfo`; then for each post (by provider and id)
 //! and each of its captures (oldest first), every exchange not already
@@ -281,17 +284,51 @@ pub fn export(
         return Err(ExportError::Empty("no output file named".into()));
     };
     let warc_name = match &opts.warc {
+        Some(p) if is_stdout(p) => "stdout.warc.gz".to_string(),
         Some(p) => file_name(p),
         None => wacz::WARC_NAME.to_string(),
     };
-    let tmp = temp_beside(first)?;
-    let tmp_path = tmp.path().to_path_buf();
+    let warc_dest = match &opts.warc {
+        Some(p) => Some(Dest::of(p)?),
+        None => None,
+    };
+    let wacz_dest = match &opts.wacz {
+        Some(p) => Some(Dest::of(p)?),
+        None => None,
+    };
+    // The WARC goes to a temp file unless it streams and no WACZ needs it:
+    // beside its final name, else beside the WACZ's, else in the temp folder.
+    let stream_only = matches!(warc_dest, Some(Dest::Stream { .. })) && wacz_dest.is_none();
+    let tmp = if stream_only {
+        None
+    } else {
+        let dir = match (&warc_dest, &wacz_dest) {
+            (Some(Dest::Replace(p)), _) | (_, Some(Dest::Replace(p))) => parent_dir(p),
+            _ => std::env::temp_dir(),
+        };
+        Some(temp_in(&dir)?)
+    };
+    let tmp_path = match &tmp {
+        Some(t) => t.path().to_path_buf(),
+        None => first.clone(),
+    };
     let out = |source| ExportError::Output {
         path: tmp_path.clone(),
         source,
     };
-    let file = tmp.reopen().map_err(out)?;
-    let tally = wacz::Tally::new(BufWriter::with_capacity(1 << 20, file));
+    let sink = Tee {
+        file: tmp.as_ref().map(|t| t.reopen()).transpose().map_err(out)?,
+        stream: match &warc_dest {
+            Some(Dest::Stream { file, name }) => {
+                Some(file.try_clone().map_err(|source| ExportError::Output {
+                    path: name.clone(),
+                    source,
+                })?)
+            }
+            _ => None,
+        },
+    };
+    let tally = wacz::Tally::new(BufWriter::with_capacity(1 << 20, sink));
     let mut ex = Exporter {
         archive,
         warc: WarcWriter::new(tally),
@@ -324,15 +361,32 @@ pub fn export(
     let (cdx, pages) = (ex.cdx.take(), std::mem::take(&mut ex.pages));
     let tally = ex.warc.into_inner().map_err(out)?;
     let (buffered, sha, crc, bytes) = tally.finish();
-    let file = buffered.into_inner().map_err(|e| out(e.into_error()))?;
-    file.sync_all().map_err(out)?;
-    drop(file);
+    let sink = buffered.into_inner().map_err(|e| out(e.into_error()))?;
+    sink.sync().map_err(out)?;
+    drop(sink);
 
     let mut summaries = Vec::new();
     let mut finished_wacz = None;
-    if let Some(wacz_path) = &opts.wacz {
-        let ztmp = temp_beside(wacz_path)?;
-        let zpath = ztmp.path().to_path_buf();
+    if let (Some(wacz_path), Some(dest), Some(tmp)) = (&opts.wacz, &wacz_dest, &tmp) {
+        let (ztmp, zpath, zfile) = match dest {
+            Dest::Replace(p) => {
+                let t = temp_in(&parent_dir(p))?;
+                let path = t.path().to_path_buf();
+                let f = t.reopen().map_err(|source| ExportError::Output {
+                    path: path.clone(),
+                    source,
+                })?;
+                (Some((t, p.clone())), path, f)
+            }
+            Dest::Stream { file, name } => (
+                None,
+                name.clone(),
+                file.try_clone().map_err(|source| ExportError::Output {
+                    path: name.clone(),
+                    source,
+                })?,
+            ),
+        };
         let zerr = |source| ExportError::Output {
             path: zpath.clone(),
             source,
@@ -344,7 +398,6 @@ pub fn export(
             archive.location(),
             plan.description
         );
-        let zfile = ztmp.reopen().map_err(zerr)?;
         let written = wacz::write(
             wacz::Tally::new(BufWriter::with_capacity(1 << 20, zfile)),
             wacz::Contents {
@@ -361,7 +414,9 @@ pub fn export(
         .map_err(zerr)?;
         let (buffered, zsha, _, zbytes) = written.finish();
         let zf = buffered.into_inner().map_err(|e| zerr(e.into_error()))?;
-        zf.sync_all().map_err(zerr)?;
+        if ztmp.is_some() {
+            zf.sync_all().map_err(zerr)?;
+        }
         summaries.push(Summary {
             file: wacz_path.display().to_string(),
             format: "wacz",
@@ -371,14 +426,16 @@ pub fn export(
             bytes: zbytes,
             sha256: zsha.to_string(),
         });
-        finished_wacz = Some((ztmp, wacz_path.clone()));
+        finished_wacz = ztmp;
     }
     // Every file is complete and flushed: only now do they get their names.
     if let Some((ztmp, path)) = finished_wacz {
         persist(ztmp, &path)?;
     }
     if let Some(warc_path) = &opts.warc {
-        persist(tmp, warc_path)?;
+        if let (Some(tmp), Some(Dest::Replace(dest))) = (tmp, &warc_dest) {
+            persist(tmp, dest)?;
+        }
         summaries.insert(
             0,
             Summary {
@@ -395,6 +452,112 @@ pub fn export(
     Ok(summaries)
 }
 
+/// Whether `path` names standard output (`-`).
+pub fn is_stdout(path: &Path) -> bool {
+    path.as_os_str() == "-"
+}
+
+/// Whether an output named `path` is written in place as a stream (`-`, a
+/// FIFO, a character device, a socket) rather than replaced by a renamed
+/// temp file: anything that exists and is not a regular file or a folder.
+pub fn is_stream(path: &Path) -> bool {
+    is_stdout(path) || std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir())
+}
+
+/// Where one output file goes.
+enum Dest {
+    /// A regular file (new or replaced; a symlink's target when it names
+    /// one): a temp file beside it is renamed over it at the end.
+    Replace(PathBuf),
+    /// Standard output, a FIFO, a device: written in place, never replaced.
+    Stream {
+        /// Open for writing.
+        file: File,
+        /// As named.
+        name: PathBuf,
+    },
+}
+
+impl Dest {
+    fn of(path: &Path) -> Result<Dest, ExportError> {
+        let err = |source| ExportError::Output {
+            path: path.to_path_buf(),
+            source,
+        };
+        if is_stdout(path) {
+            use std::os::fd::AsFd;
+            let fd = io::stdout().as_fd().try_clone_to_owned().map_err(err)?;
+            return Ok(Dest::Stream {
+                file: File::from(fd),
+                name: path.to_path_buf(),
+            });
+        }
+        match std::fs::metadata(path) {
+            Ok(m) if m.is_dir() => Err(err(io::Error::new(
+                io::ErrorKind::IsADirectory,
+                "is a folder; name a file inside it",
+            ))),
+            Ok(m) if m.is_file() => {
+                // Through a symlink: replace the file it names, keep the link.
+                let real = if std::fs::symlink_metadata(path).is_ok_and(|l| l.is_symlink()) {
+                    std::fs::canonicalize(path).map_err(err)?
+                } else {
+                    path.to_path_buf()
+                };
+                Ok(Dest::Replace(real))
+            }
+            Ok(_) => {
+                let file = std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(path)
+                    .map_err(err)?;
+                Ok(Dest::Stream {
+                    file,
+                    name: path.to_path_buf(),
+                })
+            }
+            Err(_) => Ok(Dest::Replace(path.to_path_buf())),
+        }
+    }
+}
+
+/// The WARC's writer: its temp file, its stream, or both.
+struct Tee {
+    file: Option<File>,
+    stream: Option<File>,
+}
+
+impl Tee {
+    /// Flushes the temp file to disk (a stream has nothing to sync).
+    fn sync(&self) -> io::Result<()> {
+        match &self.file {
+            Some(f) => f.sync_all(),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Write for Tee {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.write_all(buf)?;
+        Ok(buf.len())
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        if let Some(f) = &mut self.file {
+            f.write_all(buf)?;
+        }
+        if let Some(s) = &mut self.stream {
+            s.write_all(buf)?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
 fn file_name(p: &Path) -> String {
     p.file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -408,13 +571,16 @@ fn parent_dir(p: &Path) -> PathBuf {
     }
 }
 
-/// A temp file in the destination's folder, so the final rename is atomic,
-/// created as any file a Unix tool writes (`0666` less the umask, so a web
-/// server may publish it), not with a temp file's private mode.
-fn temp_beside(dest: &Path) -> Result<NamedTempFile, ExportError> {
-    let dir = parent_dir(dest);
-    crate::store::mode::temp_file(&dir, ".embarc-export-", crate::store::mode::SHARED)
-        .map_err(|source| ExportError::Output { path: dir, source })
+/// A temp file in `dir` (the destination's folder, so the final rename is
+/// atomic), created as any file a Unix tool writes (`0666` less the umask, so
+/// a web server may publish it), not with a temp file's private mode.
+fn temp_in(dir: &Path) -> Result<NamedTempFile, ExportError> {
+    crate::store::mode::temp_file(dir, ".embarc-export-", crate::store::mode::SHARED).map_err(
+        |source| ExportError::Output {
+            path: dir.to_path_buf(),
+            source,
+        },
+    )
 }
 
 fn persist(tmp: NamedTempFile, dest: &Path) -> Result<(), ExportError> {

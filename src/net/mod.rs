@@ -505,7 +505,14 @@ impl Fetched {
 /// The client.
 #[derive(Clone)]
 pub struct Client {
+    /// For every URL but the mirrors': only public addresses.
     http: reqwest::Client,
+    /// For a mirror base's host and port only: its host name may resolve to
+    /// a local address (the resolver trusts the names, the port is checked
+    /// by [`Client::http_for`]).
+    mirror_http: reqwest::Client,
+    /// Each mirror base's host (lowercase) and port.
+    mirror_bases: Arc<Vec<(String, u16)>>,
     cfg: Arc<NetConfig>,
     hosts: Arc<Mutex<HashMap<String, Arc<HostGate>>>>,
     received: Arc<std::sync::atomic::AtomicU64>,
@@ -521,29 +528,36 @@ struct HostGate {
 impl Client {
     /// A client with `cfg`.
     pub fn new(cfg: NetConfig) -> Result<Client, NetError> {
-        let mirror_hosts: Vec<String> = cfg
+        let mirror_bases: Vec<(String, u16)> = cfg
             .mirrors
             .iter()
             .filter_map(|m| {
-                url::Url::parse(&m.base)
-                    .ok()?
-                    .host_str()
-                    .map(str::to_string)
+                let u = url::Url::parse(&m.base).ok()?;
+                Some((
+                    u.host_str()?.to_ascii_lowercase(),
+                    u.port_or_known_default()?,
+                ))
             })
             .collect();
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(cfg.connect_timeout)
-            .user_agent(cfg.user_agent.clone())
-            .no_proxy()
-            .dns_resolver(Arc::new(guard::PublicResolver::new(mirror_hosts)))
-            .build()
-            .map_err(|e| NetError::Transport {
-                url: String::new(),
-                message: format!("cannot be built: {e}"),
-            })?;
+        let build = |trusted: Vec<String>| {
+            reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .connect_timeout(cfg.connect_timeout)
+                .user_agent(cfg.user_agent.clone())
+                .no_proxy()
+                .dns_resolver(Arc::new(guard::PublicResolver::new(trusted)))
+                .build()
+                .map_err(|e| NetError::Transport {
+                    url: String::new(),
+                    message: format!("cannot be built: {e}"),
+                })
+        };
+        let http = build(Vec::new())?;
+        let mirror_http = build(mirror_bases.iter().map(|(h, _)| h.clone()).collect())?;
         Ok(Client {
             http,
+            mirror_http,
+            mirror_bases: Arc::new(mirror_bases),
             cfg: Arc::new(cfg),
             hosts: Arc::new(Mutex::new(HashMap::new())),
             received: Arc::default(),
@@ -606,7 +620,9 @@ impl Client {
             return Ok((target, Some(m.base.clone())));
         }
         if host_ip(&host).is_some_and(|ip| !is_public(ip)) {
-            return Err(refused("a loopback, private or link-local address"));
+            return Err(refused(
+                "not a public address (loopback, private, link-local or another special-purpose range)",
+            ));
         }
         if let Some(allowed) = &self.cfg.allowed_hosts {
             let ok = allowed
@@ -622,6 +638,25 @@ impl Client {
             return Err(refused("an unusual port"));
         }
         Ok((url.to_string(), None))
+    }
+
+    /// The HTTP client for a target URL: the one that trusts the mirrors'
+    /// host names only when `target` is on a mirror base's host and port
+    /// (`--mirror t.co=http://localhost:8080` trusts `localhost:8080`, not
+    /// `localhost:22`).
+    fn http_for(&self, target: &str) -> &reqwest::Client {
+        let on_base = url::Url::parse(target).ok().is_some_and(|u| {
+            let host = u.host_str().map(str::to_ascii_lowercase);
+            let port = u.port_or_known_default();
+            self.mirror_bases
+                .iter()
+                .any(|(h, p)| host.as_deref() == Some(h.as_str()) && port == Some(*p))
+        });
+        if on_base {
+            &self.mirror_http
+        } else {
+            &self.http
+        }
     }
 
     /// Whether `url` names a host this client does not fetch at all (neither
@@ -851,7 +886,7 @@ impl Client {
         let head_by =
             later(clock, cfg.connect_timeout.saturating_add(cfg.read_timeout)).min(deadline);
         let request = self
-            .http
+            .http_for(target)
             .get(target)
             .header("accept-encoding", "gzip, deflate, identity");
         let mut response = match tokio::time::timeout_at(head_by.into(), request.send()).await {
