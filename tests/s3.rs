@@ -909,8 +909,8 @@ async fn a_corrupt_object_in_the_bucket_is_named_by_verify() {
         );
         assert_ne!(r.code, Some(0), "render of a corrupt photo: {}", r.stdout);
         assert!(
-            r.stderr.contains(&victim[..16]) || r.stderr.contains("embarc verify"),
-            "{}",
+            r.stderr.contains(&victim[..16]) && r.stderr.contains("embarc verify"),
+            "names the corrupt object {victim} and the command to list the damage: {}",
             r.stderr
         );
     });
