@@ -744,3 +744,73 @@ async fn a_photo_gone_everywhere_is_missing_and_a_failing_one_is_partial() {
         "captured again"
     );
 }
+
+/// The bound on embarc's peak resident memory while it stores a 300 MB video:
+/// the video is streamed to disk and hashed on the way, never held, so the
+/// peak is the program's own (tens of MB), far under the video's size.
+const VIDEO_PEAK_RSS_BYTES: u64 = 100 * 1024 * 1024;
+
+/// The peak resident set (`VmHWM`) of a running process, if it still runs.
+fn peak_rss(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let kb: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
+    Some(kb * 1024)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_300_mb_video_is_streamed_in_bounded_memory() {
+    use fake_x::{VIDEO_BYTES, VIDEO_ID};
+    let env = env().await;
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("embarc"));
+    cmd.arg("--archive").arg(&env.archive).arg("--json");
+    for m in fake_x::mirror_flags(&env.server.base) {
+        cmd.arg("--mirror").arg(m);
+    }
+    let mut child = cmd
+        .args(["add", &format!("https://x.com/v/status/{VIDEO_ID}")])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let pid = child.id();
+    // VmHWM is the high-water mark: the last reading before exit is the peak.
+    let mut peak = 0;
+    let out = tokio::task::block_in_place(|| {
+        while child.try_wait().expect("wait").is_none() {
+            if let Some(p) = peak_rss(pid) {
+                peak = peak.max(p);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        child.wait_with_output().expect("output")
+    });
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(peak > 0, "VmHWM never read");
+    assert!(
+        peak < VIDEO_PEAK_RSS_BYTES,
+        "peak RSS {} MB while storing a {} MB video (bound {} MB)",
+        peak >> 20,
+        VIDEO_BYTES / 1_000_000,
+        VIDEO_PEAK_RSS_BYTES >> 20
+    );
+    eprintln!("peak RSS {} MB", peak >> 20);
+    let line: Value = serde_json::from_slice(&out.stdout).expect("one JSON line");
+    assert_eq!(line["outcome"], "archived", "{line}");
+    let (_, shown) = show(&env, &format!("twitter:{VIDEO_ID}"));
+    let video = shown[0]["media"]
+        .as_array()
+        .expect("media")
+        .iter()
+        .find(|m| m["url"].as_str().is_some_and(|u| u.ends_with("big.mp4")))
+        .unwrap_or_else(|| panic!("the top-bitrate variant is stored: {shown:?}"))
+        .clone();
+    assert_eq!(video["bytes"], VIDEO_BYTES, "{video}");
+}

@@ -46,6 +46,11 @@ pub const TRICKLE_ID: &str = "7000000000000000004";
 pub const VIDEO_ID: &str = "7000000000000000009";
 /// The size of that video.
 pub const VIDEO_BYTES: u64 = 300 * 1000 * 1000;
+/// A post with one 20 MiB video: over the 8 MiB above which an object goes
+/// to a bucket by multipart upload.
+pub const MID_VIDEO_ID: &str = "7000000000000000014";
+/// The size of that video.
+pub const MID_VIDEO_BYTES: u64 = 20 * 1024 * 1024;
 /// A post with one photo whose every URL answers 503 to its first four
 /// requests (one run's attempts), then the photo.
 pub const FLAKY_MEDIA_ID: &str = "7000000000000000012";
@@ -551,6 +556,7 @@ pub async fn start() -> Server {
                     GONE_ID => Reply::Raw(response(404, &[("content-type", "text/html")], b"<html>not found</html>")),
                     PROTECTED_ID | EMPTY_ID => json(200, b"{}"),
                     VIDEO_ID => json(200, &video_post(VIDEO_ID)),
+                    MID_VIDEO_ID => json(200, &String::from_utf8_lossy(&video_post(MID_VIDEO_ID)).replace("big.mp4", "mid.mp4").into_bytes()),
                     FLAKY_MEDIA_ID => json(200, &flaky_media_post(FLAKY_MEDIA_ID)),
                     QUOTING_ID => json(200, &quoting_post(QUOTING_ID, QUOTED_ID)),
                     HOSTILE_ID => json(200, &hostile_post(HOSTILE_ID)),
@@ -673,6 +679,10 @@ pub async fn start() -> Server {
                 "Ext3rnal" => Reply::Raw(response(301, &[("location", "https://example.com/story")], b"")),
                 _ => Reply::Raw(response(404, &[], b"")),
             },
+            "video" if rest.ends_with("/mid.mp4") => Reply::Sized(
+                format!("HTTP/1.1 200 OK\r\ncontent-type: video/mp4\r\ncontent-length: {MID_VIDEO_BYTES}\r\nconnection: close\r\n\r\n").into_bytes(),
+                MID_VIDEO_BYTES,
+            ),
             "video" if rest.ends_with("/big.mp4") => Reply::Sized(
                 format!("HTTP/1.1 200 OK\r\ncontent-type: video/mp4\r\ncontent-length: {VIDEO_BYTES}\r\nconnection: close\r\n\r\n").into_bytes(),
                 VIDEO_BYTES,
