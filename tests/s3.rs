@@ -1057,8 +1057,9 @@ async fn a_short_link_is_resolved_once_and_found_again_in_the_bucket() {
 }
 
 /// A video over the 8 MiB multipart threshold goes up in parts and lands
-/// whole; an upload refused mid-way (S3 says 403 to its second part) is
-/// aborted, so no partial object is visible and no parts are left billed.
+/// whole; an upload refused mid-way (S3 says 403 to its first part, which
+/// embarc learns while waiting to send the sixth) is aborted, so no partial
+/// object is visible and no parts are left billed.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_large_video_goes_up_in_parts_and_a_broken_upload_is_aborted() {
     use fake_x::{MID_VIDEO_BYTES, MID_VIDEO_ID};
@@ -1073,10 +1074,10 @@ async fn a_large_video_goes_up_in_parts_and_a_broken_upload_is_aborted() {
             .collect()
     };
     tokio::task::block_in_place(|| {
-        // Broken: through a proxy that refuses the second part.
+        // Broken: through a proxy that refuses the first part.
         let proxy = env
             .s3
-            .failing_proxy(|method, path| method == "PUT" && path.contains("partNumber=2"));
+            .failing_proxy(|method, path| method == "PUT" && path.contains("partNumber=1&"));
         let before = env.s3.requests().len();
         let out = command(
             &env,
@@ -1148,7 +1149,7 @@ async fn a_large_video_goes_up_in_parts_and_a_broken_upload_is_aborted() {
             .iter()
             .filter(|r| r.starts_with("PUT ") && r.contains("partNumber="))
             .count();
-        assert_eq!(parts, 3, "20 MiB in 8 MiB parts: {log:?}");
+        assert_eq!(parts, 6, "44 MiB in 8 MiB parts: {log:?}");
         assert!(
             log.iter()
                 .any(|r| r.starts_with("POST ") && r.contains("uploadId=")),

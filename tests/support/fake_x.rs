@@ -46,11 +46,12 @@ pub const TRICKLE_ID: &str = "7000000000000000004";
 pub const VIDEO_ID: &str = "7000000000000000009";
 /// The size of that video.
 pub const VIDEO_BYTES: u64 = 300 * 1000 * 1000;
-/// A post with one 20 MiB video: over the 8 MiB above which an object goes
-/// to a bucket by multipart upload.
+/// A post with one 44 MiB video: over the 8 MiB above which an object goes
+/// to a bucket by multipart upload, in six 8 MiB parts (more than the four
+/// embarc keeps in flight, so it waits for one before sending the sixth).
 pub const MID_VIDEO_ID: &str = "7000000000000000014";
 /// The size of that video.
-pub const MID_VIDEO_BYTES: u64 = 20 * 1024 * 1024;
+pub const MID_VIDEO_BYTES: u64 = 44 * 1024 * 1024;
 /// A post with one photo whose every URL answers 503 to its first four
 /// requests (one run's attempts), then the photo.
 pub const FLAKY_MEDIA_ID: &str = "7000000000000000012";
