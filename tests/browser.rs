@@ -86,13 +86,17 @@ async fn a_rendered_page_loads_nothing_from_any_other_host() {
     });
 
     // The proxy: serves the output folder as SITE, refuses and logs the rest.
-    let log: Arc<Mutex<Vec<String>>> = Arc::default();
+    // Each request is logged with the status it got.
+    let log: Arc<Mutex<Vec<(String, u16)>>> = Arc::default();
     let (seen, root) = (log.clone(), out.clone());
     let proxy = support::start(Arc::new(move |target: String, _| {
-        if let Ok(mut l) = seen.lock() {
-            l.push(target.clone());
-        }
+        let logged = |status: u16| {
+            if let Ok(mut l) = seen.lock() {
+                l.push((target.clone(), status));
+            }
+        };
         let Some(path) = target.strip_prefix(SITE) else {
+            logged(403);
             return Reply::Raw(response(403, &[], b"not this host"));
         };
         let path = path
@@ -101,12 +105,18 @@ async fn a_rendered_page_loads_nothing_from_any_other_host() {
             .unwrap_or("/")
             .trim_start_matches('/');
         match std::fs::read(root.join(path)) {
-            Ok(body) if !path.contains("..") => Reply::Raw(response(
-                200,
-                &[("content-type", content_type(path))],
-                &body,
-            )),
-            _ => Reply::Raw(response(404, &[], b"")),
+            Ok(body) if !path.contains("..") => {
+                logged(200);
+                Reply::Raw(response(
+                    200,
+                    &[("content-type", content_type(path))],
+                    &body,
+                ))
+            }
+            _ => {
+                logged(404);
+                Reply::Raw(response(404, &[], b""))
+            }
         }
     }))
     .await;
@@ -156,7 +166,9 @@ async fn a_rendered_page_loads_nothing_from_any_other_host() {
             .output()
             .expect("chromium runs")
     });
-    let requests = log.lock().expect("log").clone();
+    let answered = log.lock().expect("log").clone();
+    let requests: Vec<String> = answered.iter().map(|(r, _)| r.clone()).collect();
+    let served = |r: &str| answered.iter().any(|(t, s)| t == r && *s == 200);
     assert!(
         shot.is_file(),
         "no screenshot: {}",
@@ -171,21 +183,25 @@ async fn a_rendered_page_loads_nothing_from_any_other_host() {
         std::fs::copy(&shot, keep).expect("copy screenshot");
     }
     // The page, its stylesheet and its pictures came from the site...
-    assert!(
-        requests.iter().any(|r| r == &format!("{SITE}/story.html")),
-        "{requests:?}"
-    );
-    assert!(
-        requests.iter().any(|r| r == &format!("{SITE}/embarc.css")),
-        "{requests:?}"
-    );
-    let pictures = requests
+    // (served: answered 200 from the output folder, not a 404 for a missing file)
+    assert!(served(&format!("{SITE}/story.html")), "{answered:?}");
+    assert!(served(&format!("{SITE}/embarc.css")), "{answered:?}");
+    let missing: Vec<_> = answered
         .iter()
-        .filter(|r| r.starts_with(&format!("{SITE}/media/")))
+        // (the browser asks for a favicon by itself)
+        .filter(|(r, s)| r.starts_with(SITE) && *s != 200 && r != &format!("{SITE}/favicon.ico"))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "the page asks for files it lacks: {missing:?}"
+    );
+    let pictures = answered
+        .iter()
+        .filter(|(r, s)| r.starts_with(&format!("{SITE}/media/")) && *s == 200)
         .count();
     assert!(
         pictures >= 3,
-        "avatars, photos and the video poster: {requests:?}"
+        "avatars, photos and the video poster, served: {answered:?}"
     );
     // ...and nothing else was asked of anyone. Chromium itself still calls
     // Google (sign-in, search preconnect) whatever the flags: a tunnel to a

@@ -517,3 +517,300 @@ fn show_and_add_accept_provider_colon_id() {
     ));
     assert!(matches!(Target::parse("nope:20"), Target::Other(_)));
 }
+
+/// The capture record a JSON line names, as stored.
+fn record(env: &Env, line: &Value) -> Value {
+    let digest = line["capture"]
+        .as_str()
+        .and_then(|c| c.strip_prefix("sha256:"))
+        .and_then(embarc::digest::Digest::parse)
+        .unwrap_or_else(|| panic!("no capture: {line}"));
+    embarc::store::Archive::open(&env.archive)
+        .expect("archive")
+        .read_json(&digest)
+        .expect("capture record")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn each_shape_of_tombstone_is_a_tombstone_with_its_words() {
+    use fake_x::{AGE_RESTRICTED_ID, SUSPENDED_ID, VIOLATED_ID, WITHHELD_ID};
+    let env = env().await;
+    let ids = [
+        TOMBSTONE_ID,
+        SUSPENDED_ID,
+        WITHHELD_ID,
+        AGE_RESTRICTED_ID,
+        VIOLATED_ID,
+    ];
+    let urls: Vec<String> = ids
+        .iter()
+        .map(|id| format!("https://x.com/someone/status/{id}"))
+        .collect();
+    let mut args = vec!["add"];
+    args.extend(urls.iter().map(String::as_str));
+    let (code, lines, err) = tokio::task::block_in_place(|| embarc(&env, &args));
+    assert_eq!(code, Some(0), "{err}");
+    for id in ids {
+        let line = by_post(&lines, &format!("twitter:{id}"));
+        assert_eq!(line["outcome"], "tombstone", "{line}");
+        let words = fake_x::tombstone_words(id)
+            .unwrap_or("This Post was deleted by the Post author. Learn more");
+        let (_, shown) = show(&env, &format!("twitter:{id}"));
+        assert_eq!(shown.len(), 1, "{shown:?}");
+        assert_eq!(shown[0]["outcome"], "tombstone", "{shown:?}");
+        assert_eq!(shown[0]["error"], words, "X's own words are kept");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn answers_come_gzipped_and_chunked_and_are_stored_as_sent() {
+    let env = env().await;
+    let url = "https://twitter.com/SamuelSusla/status/1641086480675225601";
+    let (code, lines, err) = tokio::task::block_in_place(|| embarc(&env, &["add", url]));
+    assert_eq!(code, Some(0), "{err}");
+    let line = by_post(&lines, "twitter:1641086480675225601");
+    assert_eq!(line["source"], "syndication", "{line}");
+    let rec = record(&env, line);
+    let exchanges = rec["exchanges"].as_array().expect("exchanges");
+    let header = |x: &Value, name: &str| -> Option<String> {
+        x["headers"].as_array()?.iter().find_map(|h| {
+            (h[0].as_str()? == name).then(|| h[1].as_str().unwrap_or_default().to_string())
+        })
+    };
+    let syndication = exchanges
+        .iter()
+        .find(|x| {
+            x["url"]
+                .as_str()
+                .is_some_and(|u| u.contains("/tweet-result?"))
+        })
+        .expect("a syndication exchange");
+    assert_eq!(
+        header(syndication, "content-encoding").as_deref(),
+        Some("gzip"),
+        "the fake gzips when asked: {syndication}"
+    );
+    let oembed = exchanges
+        .iter()
+        .find(|x| x["url"].as_str().is_some_and(|u| u.contains("/oembed?")))
+        .expect("an oEmbed exchange");
+    assert_eq!(
+        header(oembed, "transfer-encoding").as_deref(),
+        Some("chunked"),
+        "{oembed}"
+    );
+    // Decoded for the card all the same.
+    let (_, shown) = show(&env, "twitter:1641086480675225601");
+    assert_eq!(shown[0]["handle"], "SamuelSusla", "{shown:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rate_limit_resets_are_honoured_to_the_second() {
+    use fake_x::RETRY_AFTER_ID;
+    let env = env().await;
+    let urls: Vec<String> = [LIMITED_ID, RETRY_AFTER_ID]
+        .iter()
+        .map(|id| format!("https://x.com/a/status/{id}"))
+        .collect();
+    let (code, lines, err) =
+        tokio::task::block_in_place(|| embarc(&env, &["add", &urls[0], &urls[1]]));
+    assert_eq!(code, Some(0), "{err}");
+    for id in [LIMITED_ID, RETRY_AFTER_ID] {
+        assert_eq!(
+            by_post(&lines, &format!("twitter:{id}"))["outcome"],
+            "archived"
+        );
+    }
+    // Each asked twice, the second time after the reset (the fake answers an
+    // early request with another 429 and fails the test when dropped).
+    let asked = |id: &str| -> Vec<std::time::Instant> {
+        let prefix = format!("/syndication/tweet-result?id={id}&");
+        env.server.arrivals_where(|p| p.starts_with(&prefix))
+    };
+    let t = asked(RETRY_AFTER_ID);
+    assert_eq!(t.len(), 2, "{t:?}");
+    assert!(t[1] - t[0] >= std::time::Duration::from_secs(1), "{t:?}");
+    assert_eq!(asked(LIMITED_ID).len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_reset_beyond_the_longest_wait_fails_at_once_by_name() {
+    use fake_x::FAR_LIMITED_ID;
+    let env = env().await;
+    let url = format!("https://x.com/a/status/{FAR_LIMITED_ID}");
+    let started = std::time::Instant::now();
+    let (code, lines, err) = tokio::task::block_in_place(|| embarc(&env, &["add", &url]));
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(30),
+        "no waiting an hour, nor the 120 s max_wait: {:?}",
+        started.elapsed()
+    );
+    let line = by_post(&lines, &format!("twitter:{FAR_LIMITED_ID}"));
+    assert_eq!(line["outcome"], "failed", "{line}");
+    let error = line["error"].as_str().expect("error");
+    assert!(
+        error.contains("syndication") && error.contains("429"),
+        "{line}"
+    );
+    let prefix = format!("/syndication/tweet-result?id={FAR_LIMITED_ID}&");
+    assert_eq!(
+        env.server.arrivals_where(|p| p.starts_with(&prefix)).len(),
+        1,
+        "asked once: the reset is too far to wait for"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn photos_fall_back_from_orig_to_4096_then_large() {
+    use fake_x::{FALLBACK_ID, FALLBACK_LARGE_ID};
+    let env = env().await;
+    for (id, key, got) in [
+        (FALLBACK_ID, "FallbackKey", "4096x4096"),
+        (FALLBACK_LARGE_ID, "FallbackLarge", "large"),
+    ] {
+        let url = format!("https://x.com/a/status/{id}");
+        let (code, lines, err) = tokio::task::block_in_place(|| embarc(&env, &["add", &url]));
+        assert_eq!(code, Some(0), "{err}");
+        let line = by_post(&lines, &format!("twitter:{id}"));
+        assert_eq!(line["outcome"], "archived", "{line}");
+        assert_eq!(line["media"], 1, "{line}");
+        let (_, shown) = show(&env, &format!("twitter:{id}"));
+        assert_eq!(
+            shown[0]["media"][0]["url"],
+            format!("https://pbs.twimg.com/media/{key}?format=jpg&name={got}"),
+            "{shown:?}"
+        );
+        // Asked in order, each once, and no further than needed.
+        let asked = |name: &str| {
+            env.server
+                .count(&format!("/pbs/media/{key}?format=jpg&name={name}"))
+        };
+        assert_eq!(asked("orig"), 1, "{key}");
+        assert_eq!(asked("4096x4096"), 1, "{key}");
+        assert_eq!(asked("large"), u32::from(got == "large"), "{key}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_photo_gone_everywhere_is_missing_and_a_failing_one_is_partial() {
+    use fake_x::{PHOTO_DOWN_ID, PHOTO_GONE_ID};
+    let env = env().await;
+    // 404 at every size: the post is archived, the photo listed as missing
+    // for good.
+    let url = format!("https://x.com/a/status/{PHOTO_GONE_ID}");
+    let (code, lines, err) = tokio::task::block_in_place(|| embarc(&env, &["add", &url]));
+    assert_eq!(code, Some(0), "{err}");
+    let line = by_post(&lines, &format!("twitter:{PHOTO_GONE_ID}"));
+    assert_eq!(line["outcome"], "archived", "{line}");
+    assert_eq!(line["media"], 0, "{line}");
+    let rec = record(&env, line);
+    assert_eq!(rec["outcome"], "ok", "{rec}");
+    let missing = rec["missing"].as_array().expect("missing");
+    assert_eq!(missing.len(), 1, "{rec}");
+    assert_eq!(missing[0]["role"], "photo");
+    assert_eq!(missing[0]["retry"], false, "{}", missing[0]);
+    assert!(
+        missing[0]["url"]
+            .as_str()
+            .expect("url")
+            .contains("GonePhoto")
+    );
+    // Settled: a re-run asks nothing.
+    let before = env.server.total();
+    let (_, lines, _) = tokio::task::block_in_place(|| embarc(&env, &["add", &url]));
+    assert_eq!(
+        by_post(&lines, &format!("twitter:{PHOTO_GONE_ID}"))["outcome"],
+        "unchanged"
+    );
+    assert_eq!(env.server.total(), before);
+
+    // 500 at every size and attempt: partial, exit 1, retried next run.
+    let url = format!("https://x.com/a/status/{PHOTO_DOWN_ID}");
+    let (code, lines, err) = tokio::task::block_in_place(|| embarc(&env, &["add", &url]));
+    assert_eq!(code, Some(1), "{err}");
+    let line = by_post(&lines, &format!("twitter:{PHOTO_DOWN_ID}"));
+    assert_eq!(line["outcome"], "partial", "{line}");
+    assert!(
+        line["error"].as_str().expect("error").contains("photo"),
+        "{line}"
+    );
+    let missing = record(&env, line)["missing"].clone();
+    assert_eq!(missing[0]["retry"], true, "{missing}");
+    let (_, lines, _) = tokio::task::block_in_place(|| embarc(&env, &["add", &url]));
+    assert_eq!(
+        by_post(&lines, &format!("twitter:{PHOTO_DOWN_ID}"))["outcome"],
+        "partial",
+        "captured again"
+    );
+}
+
+/// The bound on embarc's peak resident memory while it stores a 300 MB video:
+/// the video is streamed to disk and hashed on the way, never held, so the
+/// peak is the program's own (tens of MB), far under the video's size.
+const VIDEO_PEAK_RSS_BYTES: u64 = 100 * 1024 * 1024;
+
+/// The peak resident set (`VmHWM`) of a running process, if it still runs.
+fn peak_rss(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let kb: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
+    Some(kb * 1024)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_300_mb_video_is_streamed_in_bounded_memory() {
+    use fake_x::{VIDEO_BYTES, VIDEO_ID};
+    let env = env().await;
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("embarc"));
+    cmd.arg("--archive").arg(&env.archive).arg("--json");
+    for m in fake_x::mirror_flags(&env.server.base) {
+        cmd.arg("--mirror").arg(m);
+    }
+    let mut child = cmd
+        .args(["add", &format!("https://x.com/v/status/{VIDEO_ID}")])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let pid = child.id();
+    // VmHWM is the high-water mark: the last reading before exit is the peak.
+    let mut peak = 0;
+    let out = tokio::task::block_in_place(|| {
+        while child.try_wait().expect("wait").is_none() {
+            if let Some(p) = peak_rss(pid) {
+                peak = peak.max(p);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        child.wait_with_output().expect("output")
+    });
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(peak > 0, "VmHWM never read");
+    assert!(
+        peak < VIDEO_PEAK_RSS_BYTES,
+        "peak RSS {} MB while storing a {} MB video (bound {} MB)",
+        peak >> 20,
+        VIDEO_BYTES / 1_000_000,
+        VIDEO_PEAK_RSS_BYTES >> 20
+    );
+    eprintln!("peak RSS {} MB", peak >> 20);
+    let line: Value = serde_json::from_slice(&out.stdout).expect("one JSON line");
+    assert_eq!(line["outcome"], "archived", "{line}");
+    let (_, shown) = show(&env, &format!("twitter:{VIDEO_ID}"));
+    let video = shown[0]["media"]
+        .as_array()
+        .expect("media")
+        .iter()
+        .find(|m| m["url"].as_str().is_some_and(|u| u.ends_with("big.mp4")))
+        .unwrap_or_else(|| panic!("the top-bitrate variant is stored: {shown:?}"))
+        .clone();
+    assert_eq!(video["bytes"], VIDEO_BYTES, "{video}");
+}

@@ -187,8 +187,12 @@ fn stdin_is_the_default_input_and_kind_can_be_forced() {
         .write_stdin(TWEET)
         .output()
         .expect("run");
+    assert!(out.status.success(), "{out:?}");
     let found = lines(&out.stdout);
-    assert!(found.iter().all(|e| e["form"] != "blockquote"), "{found:?}");
+    // The post is still found (an empty list would pass an `all`), as a link.
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0]["form"], "link", "{found:?}");
+    assert_eq!(found[0]["id"], "1453110110599868418", "{found:?}");
 }
 
 #[test]
@@ -281,7 +285,15 @@ fn terminal_control_characters_from_articles_are_not_printed_raw() {
         "Words pic.twitter.com/AbCdEf1234 — Evil\u{1b}[2J Name (@evil) March 21, 2006\n",
     );
     let out = embarc().args(["scan", &path]).output().expect("run");
-    assert!(!out.stdout.contains(&0x1b), "raw escape printed");
+    // The embed is printed (empty output or a crash would print no escape either).
+    assert!(out.status.success(), "{out:?}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("pic.twitter.com/AbCdEf1234"), "{stdout}");
+    assert!(
+        !out.stdout.contains(&0x1b),
+        "raw escape printed: {stdout:?}"
+    );
+    assert!(!out.stderr.contains(&0x1b), "raw escape on stderr");
 }
 
 #[test]

@@ -538,3 +538,40 @@ fn an_empty_archive_has_nothing_to_export() {
         .expect("run");
     assert_eq!(out.status.code(), Some(2), "--warc or --wacz is required");
 }
+
+/// The fake X gzips its JSON answers (as X does for a client that accepts
+/// gzip) and embarc stores bodies as received: a WARC reader (pywb, warcio)
+/// decodes them only if the record's HTTP head still says `content-encoding`.
+#[tokio::test(flavor = "multi_thread")]
+async fn compressed_answers_keep_their_content_encoding_in_the_warc() {
+    let env = filled().await;
+    let file = env.dir.path().join("enc.warc.gz");
+    let f = file.to_string_lossy().into_owned();
+    let (code, _, err) = export(&env, &["--warc", &f]);
+    assert_eq!(code, Some(0), "{err}");
+    let mut gzipped = 0;
+    for r in read_warc(&file).iter().filter(|r| r.kind() == "response") {
+        let head = text(&r.block[..r.block.len() - r.payload().len()]).to_ascii_lowercase();
+        let says_gzip = head.contains("\r\ncontent-encoding: gzip\r\n");
+        let is_gzip = r.payload().starts_with(&[0x1f, 0x8b]);
+        let is_json = head.contains("\r\ncontent-type: application/json");
+        if is_json {
+            assert_eq!(
+                says_gzip,
+                is_gzip,
+                "{}: the head does not describe the body:\n{head}",
+                r.target()
+            );
+        }
+        if says_gzip && is_json {
+            let mut json = Vec::new();
+            GzDecoder::new(r.payload())
+                .read_to_end(&mut json)
+                .expect("gunzip");
+            serde_json::from_slice::<Value>(&json)
+                .unwrap_or_else(|e| panic!("{}: {e}", r.target()));
+            gzipped += 1;
+        }
+    }
+    assert!(gzipped >= 2, "syndication and oEmbed answers came gzipped");
+}

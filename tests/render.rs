@@ -637,6 +637,7 @@ async fn media_can_be_hard_linked_or_served_from_a_cdn() {
             ],
         )
     });
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
     let html = Html::parse_fragment(&r.stdout);
     let srcs: Vec<_> = html
         .select(&sel("img"))

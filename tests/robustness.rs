@@ -1,7 +1,9 @@
 //! Hostile and broken input: huge pages, deep nesting, unterminated constructs,
 //! NUL bytes, invalid UTF-8, legacy charsets. Nothing panics, every span stays
 //! inside the article, and embeds around the damage are still found.
-//! (No timing here: speed lives in `benches/scan.rs`.)
+//! Timing only as ratios (`stays_linear` tests: 4× the input must take less
+//! than 10× the time, measured in the same test); absolute speed lives in
+//! `benches/scan.rs`.
 
 use embarc::{Form, Kind, Provider, detect};
 
@@ -81,12 +83,27 @@ fn unterminated_comment_script_and_tags() {
         ids(&check_spans(page.as_bytes(), Kind::Html)),
         ["1453110110599868418"]
     );
-    let page = format!("{TWEET}<script>var a = '{TWEET}';");
-    assert_eq!(check_spans(page.as_bytes(), Kind::Html).len(), 1);
-    let page = format!("{TWEET}<a href=\"https://twitter.com/b/status/2");
-    assert_eq!(check_spans(page.as_bytes(), Kind::Html).len(), 1);
-    let page = format!("{TWEET}<blockquote class=\"twitter-tweet\"><p>cut off");
-    assert_eq!(check_spans(page.as_bytes(), Kind::Html).len(), 1);
+    // After each cut-off construct, the one embed found is the whole post
+    // before it (not a piece of the damage, nor something else of length 1).
+    for page in [
+        format!("{TWEET}<script>var a = '{TWEET}';"),
+        format!("{TWEET}<a href=\"https://twitter.com/b/status/2"),
+        format!("{TWEET}<blockquote class=\"twitter-tweet\"><p>cut off"),
+    ] {
+        let found = check_spans(page.as_bytes(), Kind::Html);
+        assert_eq!(found.len(), 1, "{page}: {found:?}");
+        assert_eq!(
+            found[0].id.as_deref(),
+            Some("1453110110599868418"),
+            "{page}"
+        );
+        assert_eq!(found[0].form, Form::Blockquote, "{page}");
+        assert_eq!(
+            (found[0].span.start, found[0].span.end),
+            (0, TWEET.len()),
+            "{page}"
+        );
+    }
 }
 
 #[test]
@@ -135,34 +152,90 @@ fn charsets_keep_spans_in_the_original_bytes() {
     assert_eq!(found[0].provider, Provider::Twitter);
 }
 
+/// Builds the input at scale 1 and at scale 4 (`make(1)`, `make(4)`: the
+/// second four times the size), times `run` on each (best of two runs, so a
+/// busy machine's hiccup does not count), and asserts the larger took less
+/// than 10× the smaller: linear work takes about 4×, quadratic 16×. The
+/// small input is large enough (tens of ms) to be well above timer noise.
+fn assert_linear<T>(what: &str, make: impl Fn(usize) -> T, run: impl Fn(&T, usize)) {
+    let time = |input: &T, scale: usize| {
+        (0..2)
+            .map(|_| {
+                let started = std::time::Instant::now();
+                run(input, scale);
+                started.elapsed()
+            })
+            .min()
+            .unwrap_or_default()
+    };
+    let small = time(&make(1), 1);
+    let large = time(&make(4), 4);
+    let ratio = large.as_secs_f64() / small.as_secs_f64().max(1e-6);
+    eprintln!("{what}: {small:?}, then {large:?} ({ratio:.1}x)");
+    assert!(
+        ratio < 10.0,
+        "{what}: 4x the input took {ratio:.1}x the time ({small:?}, then {large:?})"
+    );
+}
+
 #[test]
 fn many_candidates_on_one_line_stay_linear() {
     // A page of nothing but near-misses: every detector's needle, no embed.
-    let junk = "(@ /@ {{< {% t.co/ x.com twitter.com/ — - (@x) &mdash; <a href=x> ".repeat(200_000);
+    let junk = "(@ /@ {{< {% t.co/ x.com twitter.com/ — - (@x) &mdash; <a href=x> ";
     for kind in [Kind::Html, Kind::Markdown, Kind::Text] {
-        assert!(check_spans(junk.as_bytes(), kind).is_empty(), "{kind:?}");
+        assert_linear(
+            &format!("near-misses as {kind:?}"),
+            |scale| junk.repeat(50_000 * scale),
+            |page, _| assert!(check_spans(page.as_bytes(), kind).is_empty(), "{kind:?}"),
+        );
     }
 }
 
 #[test]
 fn adversarial_lines_stay_linear() {
-    // Backtick runs of every length up to 4,000 on one Markdown line, none matched.
-    let mut line = String::new();
-    for n in 1..4000 {
-        line.push_str(&"`".repeat(n));
-        line.push_str(" x ");
-    }
-    line.push_str("https://twitter.com/a/status/1\n");
-    assert_eq!(check_spans(line.as_bytes(), Kind::Markdown).len(), 1);
+    // Backtick runs of every length up to 3,000 (then 6,000: four times the
+    // bytes) on one Markdown line, none matched.
+    assert_linear(
+        "backtick runs",
+        |scale| {
+            let mut line = String::new();
+            for n in 1..3000 * scale.isqrt() {
+                line.push_str(&"`".repeat(n));
+                line.push_str(" x ");
+            }
+            line.push_str("https://twitter.com/a/status/1\n");
+            line
+        },
+        |line, _| assert_eq!(check_spans(line.as_bytes(), Kind::Markdown).len(), 1),
+    );
 
-    // 200,000 post URLs on one Markdown line.
-    let urls = "https://x.com/a/status/7 ".repeat(200_000);
-    assert_eq!(check_spans(urls.as_bytes(), Kind::Markdown).len(), 200_000);
+    // 50,000 (then 200,000) post URLs on one Markdown line.
+    assert_linear(
+        "post URLs on one line",
+        |scale| "https://x.com/a/status/7 ".repeat(50_000 * scale),
+        |urls, scale| {
+            assert_eq!(
+                check_spans(urls.as_bytes(), Kind::Markdown).len(),
+                50_000 * scale
+            )
+        },
+    );
 
-    // A 20 MB line followed by 50,000 attribution lines.
-    let mut text = "w".repeat(20_000_000);
-    for _ in 0..50_000 {
-        text.push_str("\nwords pic.twitter.com/AbCdEf1234 — Name (@handle) June 20, 2024");
-    }
-    assert_eq!(check_spans(text.as_bytes(), Kind::Text).len(), 50_000);
+    // A 5 MB line followed by 12,500 attribution lines (then 20 MB, 50,000).
+    assert_linear(
+        "a long line, then attributions",
+        |scale| {
+            let mut text = "w".repeat(5_000_000 * scale);
+            for _ in 0..12_500 * scale {
+                text.push_str("\nwords pic.twitter.com/AbCdEf1234 — Name (@handle) June 20, 2024");
+            }
+            text
+        },
+        |text, scale| {
+            assert_eq!(
+                check_spans(text.as_bytes(), Kind::Text).len(),
+                12_500 * scale
+            )
+        },
+    );
 }

@@ -1,7 +1,11 @@
 //! The syndication parser on real answers captured from X
 //! (`tests/fixtures/corpus/responses/syndication/`): what a reader of the archive
 //! would check — the text as displayed, the media to fetch at full quality, the
-//! quoted post, the card, tombstones and X's `{}` for empty lists.
+//! quoted post, the card, tombstones and X's `{}` for empty lists; and the fake
+//! X's own token function against node's tokens, so the fake checks embarc's
+//! tokens with an independent witness.
+
+mod support;
 
 use embarc::capture::twitter::syndication::{Answer, MediaKind, Segment, Tweet, parse};
 use std::path::PathBuf;
@@ -137,4 +141,27 @@ fn tombstones_say_the_post_is_gone() {
 #[test]
 fn an_elided_document_is_an_error_not_a_panic() {
     assert!(parse(&response("2023205364368351634.elided.txt")).is_err());
+}
+
+/// The fake X checks tokens with its own port of V8, never embarc's: it must
+/// agree with node on every committed vector and on providers.md's table.
+#[test]
+fn the_fake_x_computes_tokens_as_node_does() {
+    let vectors = support::fake_x::node_tokens();
+    assert!(vectors.len() >= 3000, "{}", vectors.len());
+    let wrong: Vec<_> = vectors
+        .iter()
+        .filter(|(id, token)| support::fake_x::token(*id) != *token)
+        .map(|(id, token)| (id, token, support::fake_x::token(*id)))
+        .collect();
+    assert!(wrong.is_empty(), "id, node, fake: {wrong:?}");
+    for (id, token) in [
+        (20, "6dq1a2xwd93"),
+        (1629307668568633344, "3y6mctgwzxo"),
+        (1641086480675225601, "3z7miaszni8"),
+        (1684218600456876032, "42z4mwgp9h8"),
+        (1859009181009924354, "4i88zgool6"),
+    ] {
+        assert_eq!(support::fake_x::token(id), token, "{id}");
+    }
 }

@@ -2,6 +2,16 @@
 
 use embarc::{Embed, Kind};
 
+/// The `detect` target's body: byte 0 picks the kind ([`kind_of`]), the rest
+/// is the article.
+#[allow(dead_code)] // used by `detect` only
+pub fn run_detect(data: &[u8]) {
+    let Some((&selector, input)) = data.split_first() else {
+        return;
+    };
+    detect_and_check(input, kind_of(selector));
+}
+
 /// The document kind chosen by a selector byte (`b % 3`: 0 Html, 1 Markdown, 2 Text).
 #[allow(dead_code)] // used by `detect` only
 pub fn kind_of(b: u8) -> Kind {

@@ -8,9 +8,4 @@ use libfuzzer_sys::fuzz_target;
 
 mod common;
 
-fuzz_target!(|data: &[u8]| {
-    let Some((&selector, input)) = data.split_first() else {
-        return;
-    };
-    common::detect_and_check(input, common::kind_of(selector));
-});
+fuzz_target!(|data: &[u8]| common::run_detect(data));

@@ -5,11 +5,22 @@
 //! 169.254.169.254, redirect loops, X's `200` HTML error page, and slow
 //! answers. Map each host to it with the flags from [`mirror_flags`]. oEmbed
 //! is answered only at `/oembed?url=…` with a post URL, as X does.
+//!
+//! It plays X as X does: syndication answers only at `/tweet-result` with
+//! `id`, `lang`, `features` and a `token` checked against node's own tokens
+//! (`tests/fixtures/syndication-tokens.tsv`) or, for ids not there, against
+//! [`token`], a port of V8 written apart from embarc's and checked against
+//! those vectors (`tests/syndication.rs`); compressible answers are gzipped
+//! when the request allows it; oEmbed and photo answers come chunked; and a
+//! request made before the `Retry-After` / `x-rate-limit-reset` a 429 named
+//! gets another 429 and is a violation, which fails the test (see
+//! [`super::Server`]). A request at a wrong path or without a required
+//! parameter is a violation too.
 
-use super::{Reply, Server, response};
+use super::{Options, Reply, Server, Violations, response};
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 /// Ids with scripted behaviour.
 pub const TOMBSTONE_ID: &str = "1111111111111111111";
@@ -35,9 +46,160 @@ pub const TRICKLE_ID: &str = "7000000000000000004";
 pub const VIDEO_ID: &str = "7000000000000000009";
 /// The size of that video.
 pub const VIDEO_BYTES: u64 = 300 * 1000 * 1000;
+/// A post with one 44 MiB video: over the 8 MiB above which an object goes
+/// to a bucket by multipart upload, in six 8 MiB parts (more than the four
+/// embarc keeps in flight, so it waits for one before sending the sixth).
+pub const MID_VIDEO_ID: &str = "7000000000000000014";
+/// The size of that video.
+pub const MID_VIDEO_BYTES: u64 = 44 * 1024 * 1024;
 /// A post with one photo whose every URL answers 503 to its first four
 /// requests (one run's attempts), then the photo.
 pub const FLAKY_MEDIA_ID: &str = "7000000000000000012";
+/// A 429 whose `x-rate-limit-reset` is an hour away, every time: a client
+/// whose `max_wait` is shorter must give up at once, by name.
+pub const FAR_LIMITED_ID: &str = "7120000000000000010";
+/// First syndication request 429 with `Retry-After: 1`, then the photo tweet.
+pub const RETRY_AFTER_ID: &str = "7120000000000000011";
+/// Syndication tombstones in each of X's shapes (the deleted one is the real
+/// answer in `responses/syndication/tombstone-deleted.json`; the others are
+/// that shape with the words X shows for them), oEmbed 404.
+pub const SUSPENDED_ID: &str = "7120000000000000012";
+/// See [`SUSPENDED_ID`]: withheld in a country.
+pub const WITHHELD_ID: &str = "7120000000000000013";
+/// See [`SUSPENDED_ID`]: age-restricted (sensitive) media, which logged-out
+/// clients get as a tombstone.
+pub const AGE_RESTRICTED_ID: &str = "7120000000000000014";
+/// See [`SUSPENDED_ID`]: a post that broke X's rules.
+pub const VIOLATED_ID: &str = "7120000000000000015";
+/// A post with one photo whose `name=orig` is 404 (key `FallbackKey`): the
+/// client must fall back to `4096x4096`.
+pub const FALLBACK_ID: &str = "7120000000000000016";
+/// A post with one photo whose `name=orig` and `name=4096x4096` are 404 (key
+/// `FallbackLarge`): the client must fall back to `large`.
+pub const FALLBACK_LARGE_ID: &str = "7120000000000000017";
+/// A post with one photo whose every URL is 404 (deleted from the CDN).
+pub const PHOTO_GONE_ID: &str = "7120000000000000018";
+/// A post with one photo whose every URL is 500 (always, for every attempt).
+pub const PHOTO_DOWN_ID: &str = "7120000000000000019";
+
+/// The words of each tombstone, by id.
+pub fn tombstone_words(id: &str) -> Option<&'static str> {
+    Some(match id {
+        SUSPENDED_ID => "This Post is from a suspended account. Learn more",
+        WITHHELD_ID => {
+            "This Post has been withheld in Germany in response to a legal demand. Learn more"
+        }
+        AGE_RESTRICTED_ID => {
+            "Age-restricted adult content. This content might not be appropriate for people under 18 years old. To view this media, you need to log in to X. Learn more"
+        }
+        VIOLATED_ID => "This Post violated the X Rules. Learn more",
+        _ => return None,
+    })
+}
+
+/// The deleted tombstone's shape with other words (the "Learn more" link
+/// entity still covering the last ten characters).
+fn tombstone(words: &str) -> Vec<u8> {
+    let len = words.encode_utf16().count();
+    serde_json::to_vec(&serde_json::json!({
+        "__typename": "TweetTombstone",
+        "tombstone": {"text": {"text": words, "entities": [{
+            "from_index": len - 10, "to_index": len,
+            "ref": {"__typename": "TimelineUrl", "url": "https://help.twitter.com/rules-and-policies/notices-on-twitter", "url_type": "ExternalUrl"}
+        }], "rtl": false}}
+    }))
+    .unwrap_or_default()
+}
+
+/// A post with one photo at `https://pbs.twimg.com/media/{key}.jpg`.
+fn one_photo_post(id: &str, key: &str) -> Vec<u8> {
+    format!(
+        r#"{{"__typename":"Tweet","id_str":"{id}","text":"one photo","display_text_range":[0,9],"entities":{{}},
+        "user":{{"name":"P","screen_name":"photo"}},
+        "mediaDetails":[{{"type":"photo","media_url_https":"https://pbs.twimg.com/media/{key}.jpg","original_info":{{"width":600,"height":338}}}}]}}"#
+    )
+    .into_bytes()
+}
+
+/// The syndication token for `id`, as react-tweet computes it in a browser:
+/// `((Number(id) / 1e15) * Math.PI).toString(36).replace(/(0+|\.)/g, '')`.
+/// V8's `DoubleToRadixCString` written out over a digit buffer with a cursor,
+/// as V8 does (not embarc's code); checked against node's answers in
+/// `tests/fixtures/syndication-tokens.tsv` by `tests/syndication.rs`.
+pub fn token(id: u64) -> String {
+    const CHARS: &[u8; 36] = b"0123456789abcdefghijklmnopqrstuvwxyz";
+    let next_double = |x: f64| f64::from_bits(x.to_bits() + 1);
+    let value = id as f64 / 1e15 * std::f64::consts::PI;
+    let mut buffer = [0u8; 2200];
+    let half = 1100;
+    let mut integer = value.floor();
+    let mut fraction = value - integer;
+    let mut delta = (0.5 * (next_double(value) - value)).max(next_double(0.0));
+    let mut cursor = half;
+    if fraction >= delta {
+        buffer[cursor] = b'.';
+        cursor += 1;
+        loop {
+            fraction *= 36.0;
+            delta *= 36.0;
+            let digit = fraction as usize;
+            buffer[cursor] = CHARS[digit];
+            cursor += 1;
+            fraction -= digit as f64;
+            if (fraction > 0.5 || (fraction == 0.5 && digit % 2 == 1)) && fraction + delta > 1.0 {
+                loop {
+                    cursor -= 1;
+                    if cursor == half {
+                        integer += 1.0;
+                        break;
+                    }
+                    let c = buffer[cursor];
+                    let d = usize::from(if c > b'9' { c - b'a' + 10 } else { c - b'0' });
+                    if d + 1 < 36 {
+                        buffer[cursor] = CHARS[d + 1];
+                        cursor += 1;
+                        break;
+                    }
+                }
+                break;
+            }
+            if fraction < delta {
+                break;
+            }
+        }
+    }
+    let mut start = half;
+    loop {
+        let remainder = integer % 36.0;
+        start -= 1;
+        buffer[start] = CHARS[remainder as usize];
+        integer = (integer - remainder) / 36.0;
+        if integer <= 0.0 {
+            break;
+        }
+    }
+    buffer[start..cursor]
+        .iter()
+        .filter(|&&c| c != b'0' && c != b'.')
+        .map(|&c| char::from(c))
+        .collect()
+}
+
+/// node's tokens: `(id, token)` from `tests/fixtures/syndication-tokens.tsv`.
+pub fn node_tokens() -> Vec<(u64, String)> {
+    let path =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/syndication-tokens.tsv");
+    std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| {
+            let (id, token) = l.split_once('\t')?;
+            Some((id.trim().parse().ok()?, token.trim().to_string()))
+        })
+        .collect()
+}
+
 /// A post quoting the synthetic post [`QUOTED_ID`] (which sorts after it).
 pub const QUOTING_ID: &str = "7000000000000000013";
 /// The post [`QUOTING_ID`] quotes.
@@ -283,6 +445,21 @@ fn json(status: u16, body: &[u8]) -> Reply {
 
 /// Starts the fake X.
 pub async fn start() -> Server {
+    let node: HashMap<u64, String> = node_tokens().into_iter().collect();
+    let violations = Violations::default();
+    let seen = violations.clone();
+    let violation = move |what: String| {
+        if let Ok(mut v) = seen.lock() {
+            v.push(what);
+        }
+    };
+    // When each rate-limited id may be asked again (epoch seconds).
+    let resets: Arc<Mutex<HashMap<String, f64>>> = Arc::default();
+    let now = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs_f64())
+    };
     let dir = responses_dir();
     let syndication: HashMap<String, Vec<u8>> = std::fs::read_dir(dir.join("syndication"))
         .expect("responses/syndication")
@@ -312,19 +489,75 @@ pub async fn start() -> Server {
             .unwrap_or(("", ""));
         match prefix {
             "syndication" => {
+                if rest.split('?').next() != Some("tweet-result") {
+                    violation(format!("syndication asked at {path}, not /tweet-result"));
+                    return Reply::Raw(response(404, &[("content-type", "text/html")], b""));
+                }
                 let q = query(&path);
                 let id = q.get("id").cloned().unwrap_or_default();
-                let token_ok = id
-                    .parse::<u64>()
-                    .is_ok_and(|n| q.get("token") == Some(&embarc::capture::twitter::token::syndication_token(n)));
+                let missing: Vec<&str> = ["id", "lang", "features", "token"]
+                    .into_iter()
+                    .filter(|k| q.get(*k).is_none_or(String::is_empty))
+                    .collect();
+                if !missing.is_empty()
+                    || id.len() > 40
+                    || !id.bytes().all(|b| b.is_ascii_digit())
+                {
+                    violation(format!("syndication asked without {missing:?} or with a bad id: {path}"));
+                    return json(400, b"{}");
+                }
+                let token_ok = id.parse::<u64>().is_ok_and(|n| {
+                    let want = node.get(&n).cloned().unwrap_or_else(|| token(n));
+                    q.get("token") == Some(&want)
+                });
                 if !token_ok {
                     return json(200, b"{}");
                 }
+                // A 429 named a time: asking before it is punished again.
+                let reset = resets.lock().ok().and_then(|r| r.get(&id).copied());
+                if let Some(reset) = reset {
+                    let at = now();
+                    if at < reset {
+                        violation(format!(
+                            "{id} asked {:.2} s before the reset its 429 named",
+                            reset - at
+                        ));
+                        return Reply::Raw(response(
+                            429,
+                            &[("x-rate-limit-reset", &format!("{}", reset.ceil() as i64))],
+                            b"{}",
+                        ));
+                    }
+                }
+                let limit = |until: f64, header: (&str, String)| {
+                    if let Ok(mut r) = resets.lock() {
+                        r.insert(id.clone(), until);
+                    }
+                    Reply::Raw(response(
+                        429,
+                        &[(header.0, &header.1), ("content-type", "application/json")],
+                        br#"{"errors":[{"code":88,"message":"Rate limit exceeded"}]}"#,
+                    ))
+                };
+                if let Some(words) = tombstone_words(&id) {
+                    return json(200, &tombstone(words));
+                }
                 match id.as_str() {
+                    FAR_LIMITED_ID => {
+                        let reset = now().floor() + 3600.0;
+                        limit(reset, ("x-rate-limit-reset", format!("{}", reset as i64)))
+                    }
+                    RETRY_AFTER_ID if nth == 1 => limit(now() + 1.0, ("retry-after", "1".into())),
+                    RETRY_AFTER_ID => json(200, &syndication["1641086480675225601"]),
+                    FALLBACK_ID => json(200, &one_photo_post(&id, "FallbackKey")),
+                    FALLBACK_LARGE_ID => json(200, &one_photo_post(&id, "FallbackLarge")),
+                    PHOTO_GONE_ID => json(200, &one_photo_post(&id, "GonePhoto")),
+                    PHOTO_DOWN_ID => json(200, &one_photo_post(&id, "DownPhoto")),
                     TOMBSTONE_ID => json(200, &syndication["tombstone-deleted"]),
                     GONE_ID => Reply::Raw(response(404, &[("content-type", "text/html")], b"<html>not found</html>")),
                     PROTECTED_ID | EMPTY_ID => json(200, b"{}"),
                     VIDEO_ID => json(200, &video_post(VIDEO_ID)),
+                    MID_VIDEO_ID => json(200, &String::from_utf8_lossy(&video_post(MID_VIDEO_ID)).replace("big.mp4", "mid.mp4").into_bytes()),
                     FLAKY_MEDIA_ID => json(200, &flaky_media_post(FLAKY_MEDIA_ID)),
                     QUOTING_ID => json(200, &quoting_post(QUOTING_ID, QUOTED_ID)),
                     HOSTILE_ID => json(200, &hostile_post(HOSTILE_ID)),
@@ -357,8 +590,8 @@ pub async fn start() -> Server {
                         vec![(0, b"{".to_vec()), (10_000, b"}".to_vec())],
                     ),
                     LIMITED_ID if nth == 1 => {
-                        let reset = time::OffsetDateTime::now_utc().unix_timestamp() + 1;
-                        Reply::Raw(response(429, &[("x-rate-limit-reset", &reset.to_string())], b"{}"))
+                        let reset = now().floor() + 1.0;
+                        limit(reset, ("x-rate-limit-reset", format!("{}", reset as i64)))
                     }
                     LIMITED_ID => json(200, &syndication["1641086480675225601"]),
                     DOWN_ID => Reply::Raw(response(503, &[("retry-after", "0")], b"busy")),
@@ -447,6 +680,10 @@ pub async fn start() -> Server {
                 "Ext3rnal" => Reply::Raw(response(301, &[("location", "https://example.com/story")], b"")),
                 _ => Reply::Raw(response(404, &[], b"")),
             },
+            "video" if rest.ends_with("/mid.mp4") => Reply::Sized(
+                format!("HTTP/1.1 200 OK\r\ncontent-type: video/mp4\r\ncontent-length: {MID_VIDEO_BYTES}\r\nconnection: close\r\n\r\n").into_bytes(),
+                MID_VIDEO_BYTES,
+            ),
             "video" if rest.ends_with("/big.mp4") => Reply::Sized(
                 format!("HTTP/1.1 200 OK\r\ncontent-type: video/mp4\r\ncontent-length: {VIDEO_BYTES}\r\nconnection: close\r\n\r\n").into_bytes(),
                 VIDEO_BYTES,
@@ -454,9 +691,19 @@ pub async fn start() -> Server {
             "pbs" if rest.contains("FlakyPhoto") && nth <= 4 => {
                 Reply::Raw(response(503, &[("retry-after", "0")], b"busy"))
             }
+            "pbs" if rest.contains("GonePhoto") => Reply::Raw(response(404, &[], b"")),
+            "pbs" if rest.contains("DownPhoto") => {
+                Reply::Raw(response(500, &[("retry-after", "0")], b"error"))
+            }
             "pbs" | "video" => {
-                // name=orig missing for one photo key, to exercise the fallbacks.
+                // name=orig missing for one photo key, orig and 4096x4096 for
+                // another, to exercise the fallbacks.
                 if rest.contains("FallbackKey") && rest.contains("name=orig") {
+                    return Reply::Raw(response(404, &[], b""));
+                }
+                if rest.contains("FallbackLarge")
+                    && (rest.contains("name=orig") || rest.contains("name=4096x4096"))
+                {
                     return Reply::Raw(response(404, &[], b""));
                 }
                 if !rest.contains(".mp4") && !rest.starts_with("media/9") {
@@ -480,5 +727,9 @@ pub async fn start() -> Server {
             _ => Reply::Raw(response(404, &[], b"")),
         }
     };
-    super::start(Arc::new(handler)).await
+    let options = Options {
+        gzip: true,
+        chunked: |path| path.starts_with("/publish/") || path.starts_with("/pbs/"),
+    };
+    super::start_with(Arc::new(handler), options, violations).await
 }

@@ -1,7 +1,10 @@
 //! A tiny HTTP/1.1 server on 127.0.0.1 for tests: each request is answered by a
 //! closure that writes raw bytes, so tests can send exactly what X sends,
 //! including the broken things (resets, trickles, endless bodies). It counts
-//! requests per path so tests can prove what was (not) fetched.
+//! requests per path so tests can prove what was (not) fetched. Started with
+//! [`Options`] it also gzips compressible answers when the request allows it,
+//! sends some bodies chunked, and keeps a list of violations (requests the
+//! real server would punish): a server dropped with violations fails the test.
 #![allow(dead_code)]
 
 use std::collections::HashMap;
@@ -47,6 +50,44 @@ pub struct Server {
     pub base: String,
     counts: Arc<Mutex<HashMap<String, u32>>>,
     arrivals: Arc<Mutex<Vec<(String, std::time::Instant)>>>,
+    violations: Violations,
+}
+
+/// Requests the real server would have punished, in words; shared with the
+/// handler that notices them.
+pub type Violations = Arc<Mutex<Vec<String>>>;
+
+/// How the server dresses its `Reply::Raw` answers (the others are sent as
+/// written).
+#[derive(Clone, Copy)]
+pub struct Options {
+    /// Gzip a compressible body (JSON, text, HTML) when the request's
+    /// Accept-Encoding allows gzip and the answer is not encoded already.
+    pub gzip: bool,
+    /// Which answers (by path) go out with `transfer-encoding: chunked`.
+    pub chunked: fn(&str) -> bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            gzip: false,
+            chunked: |_| false,
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let seen = self.take_violations();
+        if !seen.is_empty() && !std::thread::panicking() {
+            panic!(
+                "the fake server saw {} request(s) the real one would punish:\n{}",
+                seen.len(),
+                seen.join("\n")
+            );
+        }
+    }
 }
 
 impl Server {
@@ -71,14 +112,36 @@ impl Server {
             .unwrap_or_default()
     }
 
+    /// When each request whose path (query included) passes `keep` arrived.
+    pub fn arrivals_where(&self, keep: impl Fn(&str) -> bool) -> Vec<std::time::Instant> {
+        self.arrivals
+            .lock()
+            .map(|a| a.iter().filter(|(p, _)| keep(p)).map(|(_, t)| *t).collect())
+            .unwrap_or_default()
+    }
+
     /// All requests seen.
     pub fn total(&self) -> u32 {
         self.counts.lock().map(|c| c.values().sum()).unwrap_or(0)
+    }
+
+    /// The violations seen so far, cleared (a test that provokes them on
+    /// purpose takes them, so dropping the server does not fail it).
+    pub fn take_violations(&self) -> Vec<String> {
+        self.violations
+            .lock()
+            .map(|mut v| std::mem::take(&mut *v))
+            .unwrap_or_default()
     }
 }
 
 /// Starts a server answering with `handler(path, nth request for that path)`.
 pub async fn start(handler: Handler) -> Server {
+    start_with(handler, Options::default(), Violations::default()).await
+}
+
+/// [`start`] with [`Options`], and the violations list its handler writes to.
+pub async fn start_with(handler: Handler, options: Options, violations: Violations) -> Server {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
     let counts = Arc::new(Mutex::new(HashMap::new()));
@@ -92,7 +155,7 @@ pub async fn start(handler: Handler) -> Server {
             let handler = handler.clone();
             let (counts, arrivals) = (c.clone(), a.clone());
             tokio::spawn(async move {
-                let _ = serve(stream, handler, counts, arrivals).await;
+                let _ = serve(stream, handler, options, counts, arrivals).await;
             });
         }
     });
@@ -100,12 +163,70 @@ pub async fn start(handler: Handler) -> Server {
         base,
         counts,
         arrivals,
+        violations,
     }
+}
+
+/// Rewrites a well-formed `Reply::Raw` answer (a head and exactly its
+/// `content-length` of body) as [`Options`] say; anything else (a promised
+/// length not sent, say) is left as it is, broken on purpose.
+fn dress(raw: Vec<u8>, gzip: bool, chunked: bool) -> Vec<u8> {
+    use std::io::Write;
+    let Some(split) = raw.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return raw;
+    };
+    let (head, body) = (String::from_utf8_lossy(&raw[..split]), &raw[split + 4..]);
+    let mut lines = head.split("\r\n");
+    let status_line = lines.next().unwrap_or_default().to_string();
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    let get = |name: &str| {
+        headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    if get("content-length").and_then(|n| n.parse::<usize>().ok()) != Some(body.len()) {
+        return raw;
+    }
+    let compressible = get("content-type").is_some_and(|t| {
+        t.starts_with("application/json") || t.starts_with("text/") || t.contains("javascript")
+    });
+    let mut body = body.to_vec();
+    let mut headers = headers.clone();
+    if gzip && compressible && !body.is_empty() && get("content-encoding").is_none() {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        let _ = gz.write_all(&body);
+        body = gz.finish().unwrap_or_default();
+        headers.push(("content-encoding".into(), "gzip".into()));
+        headers.push(("vary".into(), "accept-encoding".into()));
+    }
+    headers.retain(|(k, _)| k != "content-length");
+    let mut out = format!("{status_line}\r\n").into_bytes();
+    for (k, v) in &headers {
+        out.extend_from_slice(format!("{k}: {v}\r\n").as_bytes());
+    }
+    if chunked {
+        out.extend_from_slice(b"transfer-encoding: chunked\r\n\r\n");
+        for piece in body.chunks(1000) {
+            out.extend_from_slice(format!("{:x}\r\n", piece.len()).as_bytes());
+            out.extend_from_slice(piece);
+            out.extend_from_slice(b"\r\n");
+        }
+        out.extend_from_slice(b"0\r\n\r\n");
+    } else {
+        out.extend_from_slice(format!("content-length: {}\r\n\r\n", body.len()).as_bytes());
+        out.extend_from_slice(&body);
+    }
+    out
 }
 
 async fn serve(
     mut stream: TcpStream,
     handler: Handler,
+    options: Options,
     counts: Arc<Mutex<HashMap<String, u32>>>,
     arrivals: Arc<Mutex<Vec<(String, std::time::Instant)>>>,
 ) -> std::io::Result<()> {
@@ -120,6 +241,10 @@ async fn serve(
     }
     let head = String::from_utf8_lossy(&buf);
     let path = head.split_whitespace().nth(1).unwrap_or("/").to_string();
+    let accepts_gzip = head
+        .lines()
+        .filter_map(|l| l.split_once(':'))
+        .any(|(k, v)| k.eq_ignore_ascii_case("accept-encoding") && v.contains("gzip"));
     if let Ok(mut a) = arrivals.lock() {
         a.push((path.clone(), std::time::Instant::now()));
     }
@@ -129,7 +254,12 @@ async fn serve(
         *n += 1;
         *n
     };
+    let chunked = (options.chunked)(&path);
     match handler(path, nth) {
+        Reply::Raw(bytes) if options.gzip || chunked => {
+            let bytes = dress(bytes, options.gzip && accepts_gzip, chunked);
+            stream.write_all(&bytes).await?
+        }
         Reply::Raw(bytes) => stream.write_all(&bytes).await?,
         Reply::Slow(head, chunks) => {
             stream.write_all(&head).await?;

@@ -414,6 +414,122 @@ fn parse_response(raw: &[u8], head_only: bool) -> std::io::Result<Response> {
     })
 }
 
+/// A proxy in front of a moto server that passes every request on, except
+/// those `fail(method, path)` picks, which get S3's `403 AccessDenied` (a
+/// refusal no client retries): an upload broken mid-way, on purpose.
+pub struct FailingProxy {
+    /// `http://127.0.0.1:PORT`: give it to embarc as `AWS_ENDPOINT_URL`.
+    pub endpoint: String,
+    /// The requests it refused, as `METHOD /path?query`.
+    pub refused: Arc<Mutex<Vec<String>>>,
+}
+
+impl S3 {
+    /// Starts a [`FailingProxy`] to this server (threads that live as long as
+    /// the test process; one request per connection).
+    pub fn failing_proxy(self: &Arc<Self>, fail: fn(&str, &str) -> bool) -> FailingProxy {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind proxy");
+        let endpoint = format!("http://{}", listener.local_addr().expect("addr"));
+        let refused: Arc<Mutex<Vec<String>>> = Arc::default();
+        let (s3, log) = (self.clone(), refused.clone());
+        std::thread::spawn(move || {
+            for stream in listener.incoming().map_while(Result::ok) {
+                let (s3, log) = (s3.clone(), log.clone());
+                std::thread::spawn(move || {
+                    let _ = s3.relay(stream, fail, &log);
+                });
+            }
+        });
+        FailingProxy { endpoint, refused }
+    }
+
+    fn relay(
+        &self,
+        mut stream: TcpStream,
+        fail: fn(&str, &str) -> bool,
+        refused: &Mutex<Vec<String>>,
+    ) -> std::io::Result<()> {
+        let mut reader = BufReader::new(stream.try_clone()?);
+        let mut request_line = String::new();
+        reader.read_line(&mut request_line)?;
+        let mut words = request_line.split_whitespace();
+        let (method, path) = (
+            words.next().unwrap_or_default().to_string(),
+            words.next().unwrap_or_default().to_string(),
+        );
+        let mut headers = Vec::new();
+        loop {
+            let mut line = String::new();
+            reader.read_line(&mut line)?;
+            let line = line.trim_end();
+            if line.is_empty() {
+                break;
+            }
+            if let Some((k, v)) = line.split_once(':') {
+                headers.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
+            }
+        }
+        let get = |name: &str| {
+            headers
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+        };
+        assert!(
+            get("transfer-encoding").is_none(),
+            "the proxy reads bodies by content-length only: {method} {path}"
+        );
+        let len: usize = get("content-length")
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0);
+        let mut body = vec![0u8; len];
+        reader.read_exact(&mut body)?;
+        let answer = if fail(&method, &path) {
+            if let Ok(mut r) = refused.lock() {
+                r.push(format!("{method} {path}"));
+            }
+            let xml = b"<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>";
+            Response {
+                status: 403,
+                headers: vec![("content-type".into(), "application/xml".into())],
+                body: xml.to_vec(),
+            }
+        } else {
+            let skip = [
+                "host",
+                "authorization",
+                "content-type",
+                "content-length",
+                "connection",
+            ];
+            let passed: Vec<(&str, &str)> = headers
+                .iter()
+                .filter(|(k, _)| !skip.contains(&k.as_str()))
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            self.try_request(&method, &path, &passed, &body)?
+        };
+        let mut out = format!("HTTP/1.1 {} X\r\n", answer.status);
+        for (k, v) in &answer.headers {
+            let keep_length = method == "HEAD" && k == "content-length";
+            if !["transfer-encoding", "connection", "content-length"].contains(&k.as_str())
+                || keep_length
+            {
+                out.push_str(&format!("{k}: {v}\r\n"));
+            }
+        }
+        if method != "HEAD" {
+            out.push_str(&format!("content-length: {}\r\n", answer.body.len()));
+        }
+        out.push_str("connection: close\r\n\r\n");
+        stream.write_all(out.as_bytes())?;
+        if method != "HEAD" {
+            stream.write_all(&answer.body)?;
+        }
+        stream.flush()
+    }
+}
+
 impl Drop for S3 {
     fn drop(&mut self) {
         let _ = self.child.kill();
