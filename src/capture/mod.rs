@@ -615,8 +615,13 @@ async fn store_assets(
                     retry |= transient;
                     reason.get_or_insert_with(|| e.to_string());
                     // A host too slow or gone for one size is so for the
-                    // others: do not spend a deadline on each.
-                    if matches!(e, NetError::Timeout { .. }) || e.is_unreachable() {
+                    // others: do not spend a deadline on each. A file the
+                    // archive could not store (disk full, bucket refused) is
+                    // not replaced by a smaller one: it stays missing, and
+                    // the next run gets the best one.
+                    if matches!(e, NetError::Timeout { .. } | NetError::Store(_))
+                        || e.is_unreachable()
+                    {
                         break;
                     }
                 }

@@ -320,7 +320,14 @@ impl Archive {
 
     /// Streams a reader into the archive, hashing as it writes; memory does not
     /// grow with the size. Returns the digest and the byte count.
-    pub fn put_reader(&self, mut reader: impl Read) -> Result<(Digest, u64)> {
+    pub fn put_reader(&self, reader: impl Read) -> Result<(Digest, u64)> {
+        let (tmp, digest, total) = self.spool(reader)?;
+        self.publish(tmp, &digest)?;
+        Ok((digest, total))
+    }
+
+    /// Copies `reader` into a temp file in `tmp/`, hashing as it writes.
+    fn spool(&self, mut reader: impl Read) -> Result<(tempfile::NamedTempFile, Digest, u64)> {
         let tmp_dir = self.tmp_dir();
         let mut tmp = mode::temp_file(&tmp_dir, ".put-", mode::IMMUTABLE)
             .with_path(&tmp_dir)
@@ -346,9 +353,7 @@ impl Archive {
                 .map_err(backend::named)?;
             total += n as u64;
         }
-        let digest = hasher.finish();
-        self.publish(tmp, &digest)?;
-        Ok((digest, total))
+        Ok((tmp, hasher.finish(), total))
     }
 
     /// Restores the object `expected` from `reader` (a copy in another
@@ -357,31 +362,8 @@ impl Archive {
     /// its name, atomically, even a corrupt file of the same size. Returns
     /// what the bytes hashed to (the object was restored when it equals
     /// `expected`).
-    pub fn restore(&self, expected: &Digest, mut reader: impl Read) -> Result<Digest> {
-        let tmp_dir = self.tmp_dir();
-        let mut tmp = mode::temp_file(&tmp_dir, ".put-", mode::IMMUTABLE)
-            .with_path(&tmp_dir)
-            .map_err(backend::named)?;
-        let mut hasher = Hasher::new();
-        let mut buf = vec![0u8; BUF];
-        loop {
-            let n = match reader.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    return Err(Error::Io {
-                        path: tmp.path().to_path_buf(),
-                        source: e,
-                    });
-                }
-            };
-            hasher.update(&buf[..n]);
-            tmp.write_all(&buf[..n])
-                .with_path(tmp.path())
-                .map_err(backend::named)?;
-        }
-        let actual = hasher.finish();
+    pub fn restore(&self, expected: &Digest, reader: impl Read) -> Result<Digest> {
+        let (tmp, actual, _) = self.spool(reader)?;
         if actual == *expected {
             tmp.as_file()
                 .sync_all()
