@@ -57,7 +57,15 @@ pub fn load(explicit: Option<&Path>) -> Result<(Config, Option<PathBuf>), String
     };
     let text = match std::fs::read_to_string(&path) {
         Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => {
+        // The default file may be absent, or behind a home folder this user
+        // may not enter (`sudo -u` keeping HOME): no configuration then.
+        Err(e)
+            if !required
+                && matches!(
+                    e.kind(),
+                    std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied
+                ) =>
+        {
             return Ok((Config::default(), None));
         }
         Err(e) => return Err(format!("{}: {e}", path.display())),
