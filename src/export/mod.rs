@@ -49,7 +49,7 @@ const MAX_RECORD: u64 = 64 * 1024 * 1024;
 pub enum ExportError {
     /// An object the export needs is missing or does not hash to its name.
     #[error(
-        "{owner}: object {digest} is missing or corrupt ({reason}); run `embarc verify` to list every damaged object, restore them from a copy, then export again"
+        "{owner}: object {digest} is missing or corrupt ({reason}); run `embarc verify --repair` (or restore it from a copy), then export again"
     )]
     Object {
         /// The post or short link whose record needs it.
@@ -162,6 +162,21 @@ fn has_captures(archive: &Archive, p: &PostId) -> crate::Result<bool> {
     Ok(!archive.capture_digests(p)?.is_empty())
 }
 
+/// A capture or short link left out of an export because its record, or an
+/// object its record names, cannot be read (one item of `export --json`'s
+/// `skipped`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Skipped {
+    /// The post (`provider:id`) or the short link (`HOST/CODE`).
+    pub post: String,
+    /// The capture (or short-link) record left out.
+    pub record: Digest,
+    /// The object that cannot be read: the record itself, or a body it names.
+    pub digest: Digest,
+    /// Why.
+    pub reason: String,
+}
+
 /// The records an export will write, found before anything is written.
 #[derive(Debug, Clone)]
 pub struct Plan {
@@ -169,12 +184,23 @@ pub struct Plan {
     posts: Vec<(PostId, Vec<Digest>)>,
     /// Short-link records to include (`HOST/CODE`, digest), by host and code.
     short_links: Vec<(String, Digest)>,
+    /// Captures and short links left out: their record cannot be read, or
+    /// (exporting the whole archive) a body their record names is missing.
+    skipped: Vec<Skipped>,
+    /// A body missing from a capture the user named (`--post`, `--article`):
+    /// that export fails rather than leave it out.
+    fatal: Option<Skipped>,
     /// Said in the warcinfo record.
     description: String,
 }
 
 impl Plan {
-    /// Lists what `selection` covers in `archive`.
+    /// Lists what `selection` covers in `archive`, reading every capture and
+    /// short-link record it names once (verified): a capture whose record
+    /// cannot be read is left out and listed in [`Plan::skipped`], and so is,
+    /// for the whole archive, one whose record names a body object the
+    /// archive lacks. For named posts such a body fails the export instead
+    /// (the user asked for that post: a WARC without it would not be it).
     pub fn new(archive: &Archive, selection: &Selection) -> crate::Result<Plan> {
         let posts: Vec<(PostId, Vec<Digest>)> = match selection {
             Selection::All => archive.posts()?,
@@ -189,32 +215,92 @@ impl Plan {
                 posts.into_iter().collect()
             }
         };
-        let posts: Vec<(PostId, Vec<Digest>)> =
-            posts.into_iter().filter(|(_, v)| !v.is_empty()).collect();
-        let mut short_links = archive.short_links()?;
-        if let Selection::Posts(_) = selection {
-            // Only the links that led to a chosen post (records read together).
-            let chosen: std::collections::BTreeSet<&PostId> =
-                posts.iter().map(|(p, _)| p).collect();
-            let digests: Vec<Digest> = short_links.iter().map(|(_, d)| *d).collect();
-            let records = archive.read_jsons::<ShortLinkRecord>(&digests)?;
-            let mut records = records.into_iter();
-            short_links.retain(|_| {
-                records
-                    .next()
-                    .and_then(|r| r.post)
-                    .is_some_and(|p| chosen.contains(&p))
-            });
+        let strict = matches!(selection, Selection::Posts(_));
+        let mut skipped = Vec::new();
+        let mut fatal = None;
+        // Every capture record read together (on all cores), then regrouped.
+        let all: Vec<Digest> = posts.iter().flat_map(|(_, v)| v.iter().copied()).collect();
+        let mut records = archive.read_json_each::<CaptureRecord>(&all).into_iter();
+        let mut kept = Vec::with_capacity(posts.len());
+        for (post, digests) in posts {
+            let mut good = Vec::with_capacity(digests.len());
+            for d in digests {
+                let record = records.next().unwrap_or_else(|| {
+                    Err(crate::Error::BadRecord {
+                        path: archive.object_path(&d),
+                        reason: "not read".into(),
+                    })
+                });
+                let skip = match record {
+                    Err(e) => Skipped {
+                        post: post.label(),
+                        record: d,
+                        digest: d,
+                        reason: e.full_message(),
+                    },
+                    Ok(r) => match missing_body(archive, &r) {
+                        None => {
+                            good.push(d);
+                            continue;
+                        }
+                        Some((body, reason)) => {
+                            let s = Skipped {
+                                post: post.label(),
+                                record: d,
+                                digest: body,
+                                reason,
+                            };
+                            if strict {
+                                fatal.get_or_insert(s);
+                                continue;
+                            }
+                            s
+                        }
+                    },
+                };
+                skipped.push(skip);
+            }
+            if !good.is_empty() {
+                kept.push((post, good));
+            }
         }
+        let posts = kept;
+        let mut short_links = archive.short_links()?;
+        let digests: Vec<Digest> = short_links.iter().map(|(_, d)| *d).collect();
+        let mut records = archive
+            .read_json_each::<ShortLinkRecord>(&digests)
+            .into_iter();
+        let chosen: std::collections::BTreeSet<&PostId> = posts.iter().map(|(p, _)| p).collect();
+        short_links.retain(|(name, d)| match records.next() {
+            Some(Ok(r)) => !strict || r.post.is_some_and(|p| chosen.contains(&p)),
+            Some(Err(e)) => {
+                skipped.push(Skipped {
+                    post: name.clone(),
+                    record: *d,
+                    digest: *d,
+                    reason: e.full_message(),
+                });
+                false
+            }
+            None => false,
+        });
         let description = match selection {
             Selection::All => "the whole archive".to_string(),
-            Selection::Posts(_) => format!("{} selected posts", posts.len()),
+            Selection::Posts(_) => count(posts.len(), "selected post", "selected posts"),
         };
         Ok(Plan {
             posts,
             short_links,
+            skipped,
+            fatal,
             description,
         })
+    }
+
+    /// Captures and short links left out, each with the object that cannot
+    /// be read and why.
+    pub fn skipped(&self) -> &[Skipped] {
+        &self.skipped
     }
 
     /// Posts covered.
@@ -274,6 +360,13 @@ pub fn export(
     opts: &Options,
     progress: Progress<'_>,
 ) -> Result<Vec<Summary>, ExportError> {
+    if let Some(s) = &plan.fatal {
+        return Err(ExportError::Object {
+            owner: s.post.clone(),
+            digest: s.digest,
+            reason: s.reason.clone(),
+        });
+    }
     if plan.captures() == 0 && plan.short_links() == 0 {
         return Err(ExportError::Empty(format!(
             "{} holds no capture",
@@ -343,7 +436,9 @@ pub fn export(
     for (post, captures) in &plan.posts {
         let mut latest: Option<CaptureRecord> = None;
         for d in captures {
-            let record: CaptureRecord = archive.read_json(d)?;
+            let record: CaptureRecord = archive
+                .read_json(d)
+                .map_err(|e| object_err(&post.label(), d, e))?;
             ex.capture(d, &record)?;
             done += 1;
             progress(done, ex.warc.offset());
@@ -354,7 +449,7 @@ pub fn export(
         }
     }
     for (name, d) in &plan.short_links {
-        let record: ShortLinkRecord = archive.read_json(d)?;
+        let record: ShortLinkRecord = archive.read_json(d).map_err(|e| object_err(name, d, e))?;
         ex.short_link(name, d, &record)?;
     }
     let records = ex.warc.records();
@@ -450,6 +545,11 @@ pub fn export(
         );
     }
     Ok(summaries)
+}
+
+/// `1 post`, `2 posts`: a count with its noun in the number it takes.
+pub fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 /// Whether `path` names standard output (`-`).
@@ -694,16 +794,23 @@ impl<W: Write> Exporter<'_, W> {
             "software: embarc/{version}\r\n\
 format: WARC File Format 1.1\r\n\
 conformsTo: https://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/\r\n\
-description: embarc export of {what}: {posts} posts, {captures} captures, {shorts} short links\r\n\
+description: embarc export of {what}: {posts}, {captures}, {shorts}{skipped}\r\n\
 isPartOf: {archive}\r\n\
 http-header-user-agent: {ua}\r\n\
 embarc-request-headers: reconstructed (embarc records response headers only; every request it sends carries the same User-Agent, Accept and Accept-Encoding)\r\n\
 embarc-limits: max-body={max_body} bytes; max-attempts={attempts}; per-host={per_host}\r\n",
             version = env!("CARGO_PKG_VERSION"),
             what = plan.description,
-            posts = plan.posts(),
-            captures = plan.captures(),
-            shorts = plan.short_links(),
+            posts = count(plan.posts(), "post", "posts"),
+            captures = count(plan.captures(), "capture", "captures"),
+            shorts = count(plan.short_links(), "short link", "short links"),
+            skipped = match plan.skipped.len() {
+                0 => String::new(),
+                n => format!(
+                    " ({} left out: record or object unreadable)",
+                    count(n, "capture or short link", "captures or short links")
+                ),
+            },
             archive = clean_value(&archive.location()),
             ua = clean_value(&self.user_agent),
             max_body = net.max_body,
@@ -970,6 +1077,16 @@ embarc-limits: max-body={max_body} bytes; max-attempts={attempts}; per-host={per
             .map_err(|e| self.output_err(e))?;
         Ok(())
     }
+}
+
+/// The first body object `record` names that the archive lacks, with why
+/// (present but corrupt is found as it is written: the export fails then).
+fn missing_body(archive: &Archive, record: &CaptureRecord) -> Option<(Digest, String)> {
+    record
+        .exchanges
+        .iter()
+        .filter_map(|ex| ex.body)
+        .find_map(|d| archive.object_size(&d).err().map(|e| (d, e.full_message())))
 }
 
 fn object_err(owner: &str, digest: &Digest, e: crate::Error) -> ExportError {
