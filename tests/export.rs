@@ -552,6 +552,7 @@ async fn a_missing_capture_record_leaves_out_its_post_only() {
         assert_eq!(skipped[0]["digest"], record.as_str());
         assert!(skipped[0]["reason"].as_str().is_some_and(|r| !r.is_empty()));
     }
+    println!("stderr:\n{err}");
     let named: Vec<&str> = err.lines().filter(|l| l.contains(&tomb)).collect();
     assert_eq!(named.len(), 1, "one line names it: {err}");
     assert!(named[0].contains(&record[7..]), "{err}");
@@ -593,6 +594,7 @@ async fn a_missing_body_leaves_out_its_capture_but_fails_a_named_post() {
     assert_eq!(skipped[0]["post"], format!("twitter:{PHOTO_POST}"));
     assert_eq!(skipped[0]["record"], record.as_str());
     assert_eq!(skipped[0]["digest"], media.as_str());
+    println!("stderr:\n{err}");
     assert!(
         err.contains(&media[7..]) && err.contains("embarc verify --repair"),
         "{err}"

@@ -78,12 +78,9 @@ pub fn run(args: ExportArgs, global: &Global) -> Result<u8> {
     let plan = Plan::new(&archive, &selection)?;
     for s in plan.skipped() {
         let what = if s.digest == s.record {
-            format!("its record {} is missing or corrupt", s.record)
+            format!("its record {} cannot be read", s.record)
         } else {
-            format!(
-                "object {} (a body its capture {} names) is missing",
-                s.digest, s.record
-            )
+            format!("its capture {} needs object {}", s.record, s.digest)
         };
         eprintln!(
             "embarc: {}: left out of the export: {what} ({}); run `embarc verify --repair`, then export again",

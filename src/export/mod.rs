@@ -236,7 +236,7 @@ impl Plan {
                         post: post.label(),
                         record: d,
                         digest: d,
-                        reason: e.full_message(),
+                        reason: short_reason(archive, &d, &e),
                     },
                     Ok(r) => match missing_body(archive, &r) {
                         None => {
@@ -278,7 +278,7 @@ impl Plan {
                     post: name.clone(),
                     record: *d,
                     digest: *d,
-                    reason: e.full_message(),
+                    reason: short_reason(archive, d, &e),
                 });
                 false
             }
@@ -1086,7 +1086,21 @@ fn missing_body(archive: &Archive, record: &CaptureRecord) -> Option<(Digest, St
         .exchanges
         .iter()
         .filter_map(|ex| ex.body)
-        .find_map(|d| archive.object_size(&d).err().map(|e| (d, e.full_message())))
+        .find(|d| !archive.contains(d))
+        .map(|d| (d, "object missing from the archive".to_string()))
+}
+
+/// Why an object cannot be read, without its path or the store's advice (a
+/// skipped item's line names the object and says what to do).
+fn short_reason(archive: &Archive, d: &Digest, e: &crate::Error) -> String {
+    let full = e.full_message();
+    let path = format!("{}: ", archive.object_path(d).display());
+    let reason = full.strip_prefix(&path).unwrap_or(&full);
+    let reason = reason
+        .split("; run `embarc verify")
+        .next()
+        .unwrap_or(reason);
+    reason.trim_end_matches(['.', ';', ' ']).to_string()
 }
 
 fn object_err(owner: &str, digest: &Digest, e: crate::Error) -> ExportError {
