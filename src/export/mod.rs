@@ -218,47 +218,36 @@ impl Plan {
         let strict = matches!(selection, Selection::Posts(_));
         let mut skipped = Vec::new();
         let mut fatal = None;
-        // Every capture record read together (on all cores), then regrouped.
         let all: Vec<Digest> = posts.iter().flat_map(|(_, v)| v.iter().copied()).collect();
-        let mut records = archive.read_json_each::<CaptureRecord>(&all).into_iter();
+        let mut checks = check_captures(archive, &all).into_iter();
         let mut kept = Vec::with_capacity(posts.len());
         for (post, digests) in posts {
             let mut good = Vec::with_capacity(digests.len());
             for d in digests {
-                let record = records.next().unwrap_or_else(|| {
-                    Err(crate::Error::BadRecord {
-                        path: archive.object_path(&d),
-                        reason: "not read".into(),
-                    })
-                });
-                let skip = match record {
-                    Err(e) => Skipped {
-                        post: post.label(),
-                        record: d,
-                        digest: d,
-                        reason: short_reason(archive, &d, &e),
-                    },
-                    Ok(r) => match missing_body(archive, &r) {
-                        None => {
-                            good.push(d);
-                            continue;
-                        }
-                        Some((body, reason)) => {
-                            let s = Skipped {
-                                post: post.label(),
-                                record: d,
-                                digest: body,
-                                reason,
-                            };
-                            if strict {
-                                fatal.get_or_insert(s);
-                                continue;
-                            }
-                            s
-                        }
-                    },
+                let check = checks.next().unwrap_or(Check::Ok);
+                let (digest, reason) = match check {
+                    Check::Ok => {
+                        good.push(d);
+                        continue;
+                    }
+                    Check::Record(reason) => (d, reason),
+                    Check::Body(body, reason) if strict => {
+                        fatal.get_or_insert(Skipped {
+                            post: post.label(),
+                            record: d,
+                            digest: body,
+                            reason,
+                        });
+                        continue;
+                    }
+                    Check::Body(body, reason) => (body, reason),
                 };
-                skipped.push(skip);
+                skipped.push(Skipped {
+                    post: post.label(),
+                    record: d,
+                    digest,
+                    reason,
+                });
             }
             if !good.is_empty() {
                 kept.push((post, good));
@@ -1079,15 +1068,77 @@ embarc-limits: max-body={max_body} bytes; max-attempts={attempts}; per-host={per
     }
 }
 
-/// The first body object `record` names that the archive lacks, with why
-/// (present but corrupt is found as it is written: the export fails then).
-fn missing_body(archive: &Archive, record: &CaptureRecord) -> Option<(Digest, String)> {
-    record
-        .exchanges
-        .iter()
-        .filter_map(|ex| ex.body)
-        .find(|d| !archive.contains(d))
-        .map(|d| (d, "object missing from the archive".to_string()))
+/// What reading a capture record before the export found.
+enum Check {
+    /// The record reads, and every body it names is present.
+    Ok,
+    /// The record cannot be read: why.
+    Record(String),
+    /// A body it names is missing: which, and why.
+    Body(Digest, String),
+}
+
+/// Records checked per round: the records of a round are in memory at once
+/// (the export itself holds one at a time).
+const CHECK_ROUND: usize = 1024;
+
+/// Reads each capture record (verified, on all cores) and looks for every
+/// body it names (a stat in a folder, a HEAD request in a bucket: up to
+/// [`Archive::io_threads`] at once), a round at a time. Present but corrupt
+/// is found as it is written: the export fails then.
+fn check_captures(archive: &Archive, digests: &[Digest]) -> Vec<Check> {
+    let mut out = Vec::with_capacity(digests.len());
+    for round in digests.chunks(CHECK_ROUND) {
+        let records = archive.read_json_each::<CaptureRecord>(round);
+        let bodies: Vec<Digest> = records
+            .iter()
+            .flatten()
+            .flat_map(|r| r.exchanges.iter().filter_map(|ex| ex.body))
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let absent = absent(archive, &bodies);
+        out.extend(round.iter().zip(records).map(|(d, r)| {
+            match r {
+                Err(e) => Check::Record(short_reason(archive, d, &e)),
+                Ok(r) => r
+                    .exchanges
+                    .iter()
+                    .filter_map(|ex| ex.body)
+                    .find(|b| absent.contains(b))
+                    .map_or(Check::Ok, |b| {
+                        Check::Body(b, "object missing from the archive".into())
+                    }),
+            }
+        }));
+    }
+    out
+}
+
+/// The objects among `ds` the archive lacks, looked for on
+/// [`Archive::io_threads`] threads.
+fn absent(archive: &Archive, ds: &[Digest]) -> HashSet<Digest> {
+    if ds.is_empty() {
+        return HashSet::new();
+    }
+    let per_thread = ds.len().div_ceil(archive.io_threads().max(1));
+    std::thread::scope(|s| {
+        let handles: Vec<_> = ds
+            .chunks(per_thread)
+            .map(|part| {
+                s.spawn(move || {
+                    part.iter()
+                        .filter(|d| !archive.contains(d))
+                        .copied()
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect()
+    })
 }
 
 /// Why an object cannot be read, without its path or the store's advice (a
