@@ -566,6 +566,32 @@ async fn a_missing_capture_record_leaves_out_its_post_only() {
     assert!(!records.iter().any(|r| r.target().contains(TOMBSTONE_ID)));
     let (ok, out) = tool(&["wacz", "validate", "-f", &w]);
     assert!(ok, "wacz validate:\n{out}");
+
+    // A short link's record gone too: it is left out and named the same way.
+    let link = std::fs::read_to_string(env.archive.join("refs/short/t.co/rQd6FIwZ0U"))
+        .expect("short-link ref");
+    let link = link.trim();
+    let link = if link.starts_with("sha256:") {
+        link.to_string()
+    } else {
+        format!("sha256:{link}")
+    };
+    std::fs::remove_file(object_path(&env, &link)).expect("rm short-link record");
+    let (code, lines, err) = export(&env, &["--warc", &f]);
+    assert_eq!(code, Some(1), "{err}");
+    let skipped = lines[0]["skipped"].as_array().expect("skipped");
+    assert_eq!(skipped.len(), 2, "{}", lines[0]);
+    assert!(
+        skipped
+            .iter()
+            .any(|s| s["post"] == "t.co/rQd6FIwZ0U" && s["digest"] == link.as_str()),
+        "{}",
+        lines[0]
+    );
+    assert!(err.contains("t.co/rQd6FIwZ0U"), "{err}");
+    let records = read_warc(&file);
+    assert!(!records.iter().any(|r| r.target() == SHORT_LINK));
+    assert!(records.iter().any(|r| r.target().contains(PHOTO_POST)));
 }
 
 /// A body object missing: the whole archive's export leaves out that capture
