@@ -592,6 +592,13 @@ async fn a_missing_capture_record_leaves_out_its_post_only() {
     let records = read_warc(&file);
     assert!(!records.iter().any(|r| r.target() == SHORT_LINK));
     assert!(records.iter().any(|r| r.target().contains(PHOTO_POST)));
+    // Named by that short link, the post is an item the export cannot find.
+    let (code, _, err) = export(&env, &["--warc", &f, "--post", SHORT_LINK]);
+    assert_eq!(code, Some(2), "nothing left: {err}");
+    assert!(
+        err.contains(SHORT_LINK) && err.contains("embarc verify --repair"),
+        "{err}"
+    );
 }
 
 /// A body object missing: the whole archive's export leaves out that capture

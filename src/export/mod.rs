@@ -114,7 +114,19 @@ pub fn select(
     for item in posts {
         let post = match Target::parse(item) {
             Target::Post(p) => Some(p),
-            Target::Short(s) => archive.short_link(&s)?.and_then(|r| r.post),
+            Target::Short(s) => match archive.short_link(&s) {
+                Ok(r) => r.and_then(|r| r.post),
+                Err(e) => {
+                    unknown.push(Unknown {
+                        item: item.clone(),
+                        reason: format!(
+                            "its short-link record cannot be read ({}); run `embarc verify --repair`, or name the post",
+                            e.full_message()
+                        ),
+                    });
+                    continue;
+                }
+            },
             Target::Other(_) => {
                 unknown.push(Unknown {
                     item: item.clone(),
@@ -357,10 +369,14 @@ pub fn export(
         });
     }
     if plan.captures() == 0 && plan.short_links() == 0 {
-        return Err(ExportError::Empty(format!(
-            "{} holds no capture",
-            plan.description
-        )));
+        return Err(ExportError::Empty(if plan.skipped.is_empty() {
+            format!("{} holds no capture", plan.description)
+        } else {
+            format!(
+                "every capture of {} was left out (named above)",
+                plan.description
+            )
+        }));
     }
     let Some(first) = opts.warc.as_ref().or(opts.wacz.as_ref()) else {
         return Err(ExportError::Empty("no output file named".into()));
