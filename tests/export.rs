@@ -443,6 +443,13 @@ async fn post_and_article_filters_export_only_what_they_name() {
     let (code, lines, err) = export(&env, &["--warc", &f, "--post", SHORT_LINK]);
     assert_eq!(code, Some(0), "{err}");
     assert_eq!(lines[0]["posts"], 1);
+    assert_eq!(lines[0]["captures"], 1);
+    // Counts take the number they count, on stderr (JSON keeps its keys).
+    assert!(err.contains(", 1 post (1 capture), "), "singular: {err}");
+    assert!(
+        !err.contains("1 posts") && !err.contains("1 captures"),
+        "{err}"
+    );
     let records = read_warc(&file);
     assert!(
         records.iter().any(|r| r.target() == SHORT_LINK),
@@ -511,6 +518,138 @@ async fn a_corrupt_object_fails_the_export_and_writes_no_file() {
     assert!(err.contains(&digest[7..]), "names the object: {err}");
     let left: Vec<_> = std::fs::read_dir(&out_dir).expect("dir").collect();
     assert!(left.is_empty(), "no file, no temp file: {left:?}");
+}
+
+/// A capture record deleted (a partial restore): that post is left out and
+/// named, every other one is exported, exit 1.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_missing_capture_record_leaves_out_its_post_only() {
+    require("warcio");
+    let env = filled().await;
+    let tomb = format!("twitter:{TOMBSTONE_ID}");
+    let record = show(&env, &tomb)[0]["capture"]
+        .as_str()
+        .expect("capture")
+        .to_string();
+    std::fs::remove_file(object_path(&env, &record)).expect("rm record");
+    let file = env.dir.path().join("all.warc.gz");
+    let f = file.to_string_lossy().into_owned();
+    let w = env
+        .dir
+        .path()
+        .join("all.wacz")
+        .to_string_lossy()
+        .into_owned();
+    let (code, lines, err) = export(&env, &["--warc", &f, "--wacz", &w]);
+    assert_eq!(code, Some(1), "{err}");
+    assert_eq!(lines.len(), 2, "both files written: {lines:?}");
+    for line in &lines {
+        assert_eq!(line["posts"], 2, "{line}");
+        let skipped = line["skipped"].as_array().expect("skipped");
+        assert_eq!(skipped.len(), 1, "{line}");
+        assert_eq!(skipped[0]["post"], tomb.as_str());
+        assert_eq!(skipped[0]["record"], record.as_str());
+        assert_eq!(skipped[0]["digest"], record.as_str());
+        assert!(skipped[0]["reason"].as_str().is_some_and(|r| !r.is_empty()));
+    }
+    println!("stderr:\n{err}");
+    let named: Vec<&str> = err.lines().filter(|l| l.contains(&tomb)).collect();
+    assert_eq!(named.len(), 1, "one line names it: {err}");
+    assert!(named[0].contains(&record[7..]), "{err}");
+    assert!(named[0].contains("embarc verify --repair"), "{err}");
+
+    let (ok, out) = tool(&["warcio", "check", "-v", &f]);
+    assert!(ok && !out.contains("failed"), "warcio check:\n{out}");
+    let records = read_warc(&file);
+    assert!(records.iter().any(|r| r.target().contains(PHOTO_POST)));
+    assert!(records.iter().any(|r| r.target().contains(&env.synthetic)));
+    assert!(!records.iter().any(|r| r.target().contains(TOMBSTONE_ID)));
+    let (ok, out) = tool(&["wacz", "validate", "-f", &w]);
+    assert!(ok, "wacz validate:\n{out}");
+
+    // A short link's record gone too: it is left out and named the same way.
+    let link = std::fs::read_to_string(env.archive.join("refs/short/t.co/rQd6FIwZ0U"))
+        .expect("short-link ref");
+    let link = link.trim();
+    let link = if link.starts_with("sha256:") {
+        link.to_string()
+    } else {
+        format!("sha256:{link}")
+    };
+    std::fs::remove_file(object_path(&env, &link)).expect("rm short-link record");
+    let (code, lines, err) = export(&env, &["--warc", &f]);
+    assert_eq!(code, Some(1), "{err}");
+    let skipped = lines[0]["skipped"].as_array().expect("skipped");
+    assert_eq!(skipped.len(), 2, "{}", lines[0]);
+    assert!(
+        skipped
+            .iter()
+            .any(|s| s["post"] == "t.co/rQd6FIwZ0U" && s["digest"] == link.as_str()),
+        "{}",
+        lines[0]
+    );
+    assert!(err.contains("t.co/rQd6FIwZ0U"), "{err}");
+    let records = read_warc(&file);
+    assert!(!records.iter().any(|r| r.target() == SHORT_LINK));
+    assert!(records.iter().any(|r| r.target().contains(PHOTO_POST)));
+    // Named by that short link, the post is an item the export cannot find.
+    let (code, _, err) = export(&env, &["--warc", &f, "--post", SHORT_LINK]);
+    assert_eq!(code, Some(2), "nothing left: {err}");
+    assert!(
+        err.contains(SHORT_LINK) && err.contains("embarc verify --repair"),
+        "{err}"
+    );
+}
+
+/// A body object missing: the whole archive's export leaves out that capture
+/// (none of its records) and names it; an export of that post fails.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_missing_body_leaves_out_its_capture_but_fails_a_named_post() {
+    let env = filled().await;
+    let capture = &show(&env, &format!("twitter:{PHOTO_POST}"))[0];
+    let record = capture["capture"].as_str().expect("capture").to_string();
+    let media = capture["media"][0]["digest"]
+        .as_str()
+        .expect("digest")
+        .to_string();
+    let media_url = capture["media"][0]["url"]
+        .as_str()
+        .expect("url")
+        .to_string();
+    std::fs::remove_file(object_path(&env, &media)).expect("rm body");
+    let file = env.dir.path().join("all.warc.gz");
+    let f = file.to_string_lossy().into_owned();
+    let (code, lines, err) = export(&env, &["--warc", &f]);
+    assert_eq!(code, Some(1), "{err}");
+    assert_eq!(lines[0]["posts"], 2, "{}", lines[0]);
+    let skipped = lines[0]["skipped"].as_array().expect("skipped");
+    assert_eq!(skipped.len(), 1, "{}", lines[0]);
+    assert_eq!(skipped[0]["post"], format!("twitter:{PHOTO_POST}"));
+    assert_eq!(skipped[0]["record"], record.as_str());
+    assert_eq!(skipped[0]["digest"], media.as_str());
+    println!("stderr:\n{err}");
+    assert!(
+        err.contains(&media[7..]) && err.contains("embarc verify --repair"),
+        "{err}"
+    );
+    let records = read_warc(&file);
+    assert!(
+        !records.iter().any(|r| r.target() == media_url),
+        "no record of it"
+    );
+    assert!(!records.iter().any(|r| r.target().contains(PHOTO_POST)));
+    assert!(records.iter().any(|r| r.target().contains(TOMBSTONE_ID)));
+
+    let one = env.dir.path().join("one.warc.gz");
+    let o = one.to_string_lossy().into_owned();
+    let (code, lines, err) = export(&env, &["--warc", &o, "--post", PHOTO_URL]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(lines.is_empty(), "{lines:?}");
+    assert!(
+        err.contains("no file written") && err.contains(&media[7..]),
+        "{err}"
+    );
+    assert!(!one.exists());
 }
 
 #[test]

@@ -76,6 +76,18 @@ pub fn run(args: ExportArgs, global: &Global) -> Result<u8> {
         return Ok(exit::FATAL);
     }
     let plan = Plan::new(&archive, &selection)?;
+    for s in plan.skipped() {
+        let what = if s.digest == s.record {
+            format!("its record {} cannot be read", s.record)
+        } else {
+            format!("its capture {} needs object {}", s.record, s.digest)
+        };
+        eprintln!(
+            "embarc: {}: left out of the export: {what} ({}); run `embarc verify --repair`, then export again",
+            clean(&s.post),
+            clean(&s.reason)
+        );
+    }
     let opts = Options {
         warc: args.warc.clone(),
         wacz: args.wacz.clone(),
@@ -131,21 +143,22 @@ pub fn run(args: ExportArgs, global: &Global) -> Result<u8> {
         if global.json {
             let mut line = serde_json::to_value(s)?;
             line["unknown"] = json!(unknown);
+            line["skipped"] = json!(plan.skipped());
             serde_json::to_writer(&mut out, &line)?;
             writeln!(out)?;
         }
         if !global.quiet {
             eprintln!(
-                "embarc: wrote {}: {} {} records, {} posts ({} captures), {:.1} MB in {:.2}s, {}",
+                "embarc: wrote {}: {} {}, {} ({}), {:.1} MB in {:.2}s, {}",
                 if export::is_stdout(Path::new(&s.file)) {
                     "stdout".to_string()
                 } else {
                     clean(&s.file)
                 },
                 s.format.to_uppercase(),
-                s.records,
-                s.posts,
-                s.captures,
+                export::count(s.records as usize, "record", "records"),
+                export::count(s.posts, "post", "posts"),
+                export::count(s.captures, "capture", "captures"),
                 s.bytes as f64 / 1e6,
                 secs,
                 s.sha256
@@ -153,7 +166,7 @@ pub fn run(args: ExportArgs, global: &Global) -> Result<u8> {
         }
     }
     out.flush()?;
-    Ok(if unknown.is_empty() {
+    Ok(if unknown.is_empty() && plan.skipped().is_empty() {
         exit::OK
     } else {
         exit::SOME_FAILED

@@ -49,7 +49,7 @@ const MAX_RECORD: u64 = 64 * 1024 * 1024;
 pub enum ExportError {
     /// An object the export needs is missing or does not hash to its name.
     #[error(
-        "{owner}: object {digest} is missing or corrupt ({reason}); run `embarc verify` to list every damaged object, restore them from a copy, then export again"
+        "{owner}: object {digest} is missing or corrupt ({reason}); run `embarc verify --repair` (or restore it from a copy), then export again"
     )]
     Object {
         /// The post or short link whose record needs it.
@@ -114,7 +114,19 @@ pub fn select(
     for item in posts {
         let post = match Target::parse(item) {
             Target::Post(p) => Some(p),
-            Target::Short(s) => archive.short_link(&s)?.and_then(|r| r.post),
+            Target::Short(s) => match archive.short_link(&s) {
+                Ok(r) => r.and_then(|r| r.post),
+                Err(e) => {
+                    unknown.push(Unknown {
+                        item: item.clone(),
+                        reason: format!(
+                            "its short-link record cannot be read ({}); run `embarc verify --repair`, or name the post",
+                            e.full_message()
+                        ),
+                    });
+                    continue;
+                }
+            },
             Target::Other(_) => {
                 unknown.push(Unknown {
                     item: item.clone(),
@@ -162,6 +174,21 @@ fn has_captures(archive: &Archive, p: &PostId) -> crate::Result<bool> {
     Ok(!archive.capture_digests(p)?.is_empty())
 }
 
+/// A capture or short link left out of an export because its record, or an
+/// object its record names, cannot be read (one item of `export --json`'s
+/// `skipped`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Skipped {
+    /// The post (`provider:id`) or the short link (`HOST/CODE`).
+    pub post: String,
+    /// The capture (or short-link) record left out.
+    pub record: Digest,
+    /// The object that cannot be read: the record itself, or a body it names.
+    pub digest: Digest,
+    /// Why.
+    pub reason: String,
+}
+
 /// The records an export will write, found before anything is written.
 #[derive(Debug, Clone)]
 pub struct Plan {
@@ -169,12 +196,23 @@ pub struct Plan {
     posts: Vec<(PostId, Vec<Digest>)>,
     /// Short-link records to include (`HOST/CODE`, digest), by host and code.
     short_links: Vec<(String, Digest)>,
+    /// Captures and short links left out: their record cannot be read, or
+    /// (exporting the whole archive) a body their record names is missing.
+    skipped: Vec<Skipped>,
+    /// A body missing from a capture the user named (`--post`, `--article`):
+    /// that export fails rather than leave it out.
+    fatal: Option<Skipped>,
     /// Said in the warcinfo record.
     description: String,
 }
 
 impl Plan {
-    /// Lists what `selection` covers in `archive`.
+    /// Lists what `selection` covers in `archive`, reading every capture and
+    /// short-link record it names once (verified): a capture whose record
+    /// cannot be read is left out and listed in [`Plan::skipped`], and so is,
+    /// for the whole archive, one whose record names a body object the
+    /// archive lacks. For named posts such a body fails the export instead
+    /// (the user asked for that post: a WARC without it would not be it).
     pub fn new(archive: &Archive, selection: &Selection) -> crate::Result<Plan> {
         let posts: Vec<(PostId, Vec<Digest>)> = match selection {
             Selection::All => archive.posts()?,
@@ -189,32 +227,81 @@ impl Plan {
                 posts.into_iter().collect()
             }
         };
-        let posts: Vec<(PostId, Vec<Digest>)> =
-            posts.into_iter().filter(|(_, v)| !v.is_empty()).collect();
-        let mut short_links = archive.short_links()?;
-        if let Selection::Posts(_) = selection {
-            // Only the links that led to a chosen post (records read together).
-            let chosen: std::collections::BTreeSet<&PostId> =
-                posts.iter().map(|(p, _)| p).collect();
-            let digests: Vec<Digest> = short_links.iter().map(|(_, d)| *d).collect();
-            let records = archive.read_jsons::<ShortLinkRecord>(&digests)?;
-            let mut records = records.into_iter();
-            short_links.retain(|_| {
-                records
-                    .next()
-                    .and_then(|r| r.post)
-                    .is_some_and(|p| chosen.contains(&p))
-            });
+        let strict = matches!(selection, Selection::Posts(_));
+        let mut skipped = Vec::new();
+        let mut fatal = None;
+        let all: Vec<Digest> = posts.iter().flat_map(|(_, v)| v.iter().copied()).collect();
+        let mut checks = check_captures(archive, &all).into_iter();
+        let mut kept = Vec::with_capacity(posts.len());
+        for (post, digests) in posts {
+            let mut good = Vec::with_capacity(digests.len());
+            for d in digests {
+                let check = checks.next().unwrap_or(Check::Ok);
+                let (digest, reason) = match check {
+                    Check::Ok => {
+                        good.push(d);
+                        continue;
+                    }
+                    Check::Record(reason) => (d, reason),
+                    Check::Body(body, reason) if strict => {
+                        fatal.get_or_insert(Skipped {
+                            post: post.label(),
+                            record: d,
+                            digest: body,
+                            reason,
+                        });
+                        continue;
+                    }
+                    Check::Body(body, reason) => (body, reason),
+                };
+                skipped.push(Skipped {
+                    post: post.label(),
+                    record: d,
+                    digest,
+                    reason,
+                });
+            }
+            if !good.is_empty() {
+                kept.push((post, good));
+            }
         }
+        let posts = kept;
+        let mut short_links = archive.short_links()?;
+        let digests: Vec<Digest> = short_links.iter().map(|(_, d)| *d).collect();
+        let mut records = archive
+            .read_json_each::<ShortLinkRecord>(&digests)
+            .into_iter();
+        let chosen: std::collections::BTreeSet<&PostId> = posts.iter().map(|(p, _)| p).collect();
+        short_links.retain(|(name, d)| match records.next() {
+            Some(Ok(r)) => !strict || r.post.is_some_and(|p| chosen.contains(&p)),
+            Some(Err(e)) => {
+                skipped.push(Skipped {
+                    post: name.clone(),
+                    record: *d,
+                    digest: *d,
+                    reason: short_reason(archive, d, &e),
+                });
+                false
+            }
+            None => false,
+        });
         let description = match selection {
             Selection::All => "the whole archive".to_string(),
-            Selection::Posts(_) => format!("{} selected posts", posts.len()),
+            Selection::Posts(_) => count(posts.len(), "selected post", "selected posts"),
         };
         Ok(Plan {
             posts,
             short_links,
+            skipped,
+            fatal,
             description,
         })
+    }
+
+    /// Captures and short links left out, each with the object that cannot
+    /// be read and why.
+    pub fn skipped(&self) -> &[Skipped] {
+        &self.skipped
     }
 
     /// Posts covered.
@@ -274,11 +361,22 @@ pub fn export(
     opts: &Options,
     progress: Progress<'_>,
 ) -> Result<Vec<Summary>, ExportError> {
+    if let Some(s) = &plan.fatal {
+        return Err(ExportError::Object {
+            owner: s.post.clone(),
+            digest: s.digest,
+            reason: s.reason.clone(),
+        });
+    }
     if plan.captures() == 0 && plan.short_links() == 0 {
-        return Err(ExportError::Empty(format!(
-            "{} holds no capture",
-            plan.description
-        )));
+        return Err(ExportError::Empty(if plan.skipped.is_empty() {
+            format!("{} holds no capture", plan.description)
+        } else {
+            format!(
+                "every capture of {} was left out (named above)",
+                plan.description
+            )
+        }));
     }
     let Some(first) = opts.warc.as_ref().or(opts.wacz.as_ref()) else {
         return Err(ExportError::Empty("no output file named".into()));
@@ -343,7 +441,9 @@ pub fn export(
     for (post, captures) in &plan.posts {
         let mut latest: Option<CaptureRecord> = None;
         for d in captures {
-            let record: CaptureRecord = archive.read_json(d)?;
+            let record: CaptureRecord = archive
+                .read_json(d)
+                .map_err(|e| object_err(&post.label(), d, e))?;
             ex.capture(d, &record)?;
             done += 1;
             progress(done, ex.warc.offset());
@@ -354,7 +454,7 @@ pub fn export(
         }
     }
     for (name, d) in &plan.short_links {
-        let record: ShortLinkRecord = archive.read_json(d)?;
+        let record: ShortLinkRecord = archive.read_json(d).map_err(|e| object_err(name, d, e))?;
         ex.short_link(name, d, &record)?;
     }
     let records = ex.warc.records();
@@ -450,6 +550,11 @@ pub fn export(
         );
     }
     Ok(summaries)
+}
+
+/// `1 post`, `2 posts`: a count with its noun in the number it takes.
+pub fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 /// Whether `path` names standard output (`-`).
@@ -694,16 +799,23 @@ impl<W: Write> Exporter<'_, W> {
             "software: embarc/{version}\r\n\
 format: WARC File Format 1.1\r\n\
 conformsTo: https://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/\r\n\
-description: embarc export of {what}: {posts} posts, {captures} captures, {shorts} short links\r\n\
+description: embarc export of {what}: {posts}, {captures}, {shorts}{skipped}\r\n\
 isPartOf: {archive}\r\n\
 http-header-user-agent: {ua}\r\n\
 embarc-request-headers: reconstructed (embarc records response headers only; every request it sends carries the same User-Agent, Accept and Accept-Encoding)\r\n\
 embarc-limits: max-body={max_body} bytes; max-attempts={attempts}; per-host={per_host}\r\n",
             version = env!("CARGO_PKG_VERSION"),
             what = plan.description,
-            posts = plan.posts(),
-            captures = plan.captures(),
-            shorts = plan.short_links(),
+            posts = count(plan.posts(), "post", "posts"),
+            captures = count(plan.captures(), "capture", "captures"),
+            shorts = count(plan.short_links(), "short link", "short links"),
+            skipped = match plan.skipped.len() {
+                0 => String::new(),
+                n => format!(
+                    " ({} left out: record or object unreadable)",
+                    count(n, "capture or short link", "captures or short links")
+                ),
+            },
             archive = clean_value(&archive.location()),
             ua = clean_value(&self.user_agent),
             max_body = net.max_body,
@@ -970,6 +1082,92 @@ embarc-limits: max-body={max_body} bytes; max-attempts={attempts}; per-host={per
             .map_err(|e| self.output_err(e))?;
         Ok(())
     }
+}
+
+/// What reading a capture record before the export found.
+enum Check {
+    /// The record reads, and every body it names is present.
+    Ok,
+    /// The record cannot be read: why.
+    Record(String),
+    /// A body it names is missing: which, and why.
+    Body(Digest, String),
+}
+
+/// Records checked per round: the records of a round are in memory at once
+/// (the export itself holds one at a time).
+const CHECK_ROUND: usize = 1024;
+
+/// Reads each capture record (verified, on all cores) and looks for every
+/// body it names (a stat in a folder, a HEAD request in a bucket: up to
+/// [`Archive::io_threads`] at once), a round at a time. Present but corrupt
+/// is found as it is written: the export fails then.
+fn check_captures(archive: &Archive, digests: &[Digest]) -> Vec<Check> {
+    let mut out = Vec::with_capacity(digests.len());
+    for round in digests.chunks(CHECK_ROUND) {
+        let records = archive.read_json_each::<CaptureRecord>(round);
+        let bodies: Vec<Digest> = records
+            .iter()
+            .flatten()
+            .flat_map(|r| r.exchanges.iter().filter_map(|ex| ex.body))
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let absent = absent(archive, &bodies);
+        out.extend(round.iter().zip(records).map(|(d, r)| {
+            match r {
+                Err(e) => Check::Record(short_reason(archive, d, &e)),
+                Ok(r) => r
+                    .exchanges
+                    .iter()
+                    .filter_map(|ex| ex.body)
+                    .find(|b| absent.contains(b))
+                    .map_or(Check::Ok, |b| {
+                        Check::Body(b, "object missing from the archive".into())
+                    }),
+            }
+        }));
+    }
+    out
+}
+
+/// The objects among `ds` the archive lacks, looked for on
+/// [`Archive::io_threads`] threads.
+fn absent(archive: &Archive, ds: &[Digest]) -> HashSet<Digest> {
+    if ds.is_empty() {
+        return HashSet::new();
+    }
+    let per_thread = ds.len().div_ceil(archive.io_threads().max(1));
+    std::thread::scope(|s| {
+        let handles: Vec<_> = ds
+            .chunks(per_thread)
+            .map(|part| {
+                s.spawn(move || {
+                    part.iter()
+                        .filter(|d| !archive.contains(d))
+                        .copied()
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect()
+    })
+}
+
+/// Why an object cannot be read, without its path or the store's advice (a
+/// skipped item's line names the object and says what to do).
+fn short_reason(archive: &Archive, d: &Digest, e: &crate::Error) -> String {
+    let full = e.full_message();
+    let path = format!("{}: ", archive.object_path(d).display());
+    let reason = full.strip_prefix(&path).unwrap_or(&full);
+    let reason = reason
+        .split("; run `embarc verify")
+        .next()
+        .unwrap_or(reason);
+    reason.trim_end_matches(['.', ';', ' ']).to_string()
 }
 
 fn object_err(owner: &str, digest: &Digest, e: crate::Error) -> ExportError {
