@@ -86,7 +86,7 @@ pub fn run(args: ScanArgs, global: &Global) -> Result<u8> {
             ProgressBar::with_draw_target(Some(sources.len() as u64), ProgressDrawTarget::stderr());
         bar.set_style(
             ProgressStyle::with_template(
-                "{spinner} scanning {pos}/{len} articles [{bar:30}] {binary_bytes}/s {msg}",
+                "{spinner} scanning {pos}/{len} articles [{bar:30}] eta {eta} {msg}",
             )
             .unwrap_or_else(|_| ProgressStyle::default_bar())
             .progress_chars("=> "),
