@@ -183,7 +183,32 @@ fn post_from_value(provider: Provider, value: &str) -> Option<PostUrl> {
 }
 
 /// Runs the markup pass over `doc`.
+/// MDX imports that rename a component (`import { Tweet as PostEmbed } from
+/// 'react-tweet'`): each alias, lowercase, with the name it stands for.
+fn import_aliases(doc: &[u8]) -> Vec<(String, String)> {
+    static IMPORT: std::sync::LazyLock<regex::bytes::Regex> = std::sync::LazyLock::new(|| {
+        regex::bytes::Regex::new(r#"(?m)^\s*import\s*\{([^}]{0,2000})\}\s*from\s*['"]"#)
+            .unwrap_or_else(|_| unreachable!())
+    });
+    let mut aliases = Vec::new();
+    for caps in IMPORT.captures_iter(doc).take(100) {
+        let Some(list) = caps.get(1) else { continue };
+        for item in String::from_utf8_lossy(list.as_bytes()).split(',') {
+            let words: Vec<&str> = item.split_whitespace().collect();
+            if let [original, "as", alias] = words[..] {
+                aliases.push((alias.to_ascii_lowercase(), original.to_ascii_lowercase()));
+            }
+        }
+    }
+    aliases
+}
+
 pub fn scan(doc: &[u8], markdown: bool) -> Markup {
+    let aliases = if markdown {
+        import_aliases(doc)
+    } else {
+        Vec::new()
+    };
     let mut tok = Tokenizer::new(doc, markdown);
     let mut hits: Vec<Hit> = Vec::new();
     let mut stream = Stream::new();
@@ -246,7 +271,12 @@ pub fn scan(doc: &[u8], markdown: bool) -> Markup {
                     }
                     continue;
                 }
-                let Some(hit) = element_hit(doc, &name, tok.attrs(), span.clone()) else {
+                // A component imported under another name is read as the original.
+                let component = aliases
+                    .iter()
+                    .find(|(alias, _)| *alias == name)
+                    .map_or(&*name, |(_, original)| original.as_str());
+                let Some(hit) = element_hit(doc, component, tok.attrs(), span.clone()) else {
                     if closes {
                         open_inside(&mut open, &name);
                     }

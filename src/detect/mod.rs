@@ -616,6 +616,14 @@ mod tests {
             ),
             one(Provider::Twitter, Form::Shortcode, "1511750228428435457")
         );
+        // Imported under another name (one or several per import).
+        assert_eq!(
+            ids(
+                "import { Tweet as PostEmbed, Other } from 'react-tweet'\n\n<PostEmbed id=\"1629307668568633344\" />\n",
+                Kind::Markdown
+            ),
+            one(Provider::Twitter, Form::Shortcode, "1629307668568633344")
+        );
         let indented = "Intro\n\n    <blockquote class=\"twitter-tweet\"><a href=\"https://twitter.com/a/status/314\"></a></blockquote>\n\nText";
         assert!(ids(indented, Kind::Markdown).is_empty());
         let in_list = "- item\n\n    https://twitter.com/a/status/315\n";
