@@ -706,31 +706,92 @@ async fn a_corrupt_media_object_fails_by_name_and_publishes_nothing_partial() {
     }
 }
 
+/// Every file under `dir` with its size and modification time (nanoseconds).
+fn listing(dir: &Path) -> Vec<(PathBuf, u64, u128)> {
+    let mut out = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for e in std::fs::read_dir(&d).expect("read_dir") {
+            let e = e.expect("entry");
+            let md = e.metadata().expect("metadata");
+            if md.is_dir() {
+                todo.push(e.path());
+            }
+            let mtime = md
+                .modified()
+                .expect("mtime")
+                .duration_since(std::time::UNIX_EPOCH)
+                .expect("after 1970")
+                .as_nanos();
+            out.push((e.path(), md.len(), mtime));
+        }
+    }
+    out.sort();
+    out
+}
+
 #[tokio::test(flavor = "multi_thread")]
-async fn rendering_a_folder_into_itself_never_overwrites_an_article() {
+async fn rendering_a_folder_into_itself_is_refused_before_anything_is_written() {
     let env = env().await;
     add(&env, &["twitter:1641086480675225601"]);
     let html = format!("<p>x</p>\n{}", blockquote("1641086480675225601", "w"));
     let a = write(&env, "site/a.html", &html);
     let md = "# A\n\nhttps://twitter.com/SamuelSusla/status/1641086480675225601\n";
     let b = write(&env, "site/a.md", md);
-    let site = a
-        .parent()
-        .expect("site")
-        .to_str()
-        .expect("utf-8")
-        .to_string();
+    // `c.md` sorts after the conflicts and conflicts with nothing: its page
+    // must not be written either.
+    write(&env, "site/c.md", md);
+    let site_dir = a.parent().expect("site").to_path_buf();
+    let site = site_dir.to_str().expect("utf-8").to_string();
+    let before = listing(&site_dir);
+    std::thread::sleep(std::time::Duration::from_millis(20));
     let r = tokio::task::block_in_place(|| embarc(&env, &["render", &site, "-o", &site]));
-    assert_eq!(r.code, Some(1), "{}", r.stderr);
+    assert_eq!(r.code, Some(2), "{}", r.stderr);
     assert!(
-        r.stderr.contains("would overwrite an article"),
+        r.stderr
+            .lines()
+            .any(|l| l.contains("a.md") && l.contains("would replace the article")),
+        "a.md's page named: {}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.lines().any(|l| l.contains("site/a.html: its page") && l.contains("would replace the article")),
+        "a.html's page named: {}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("nothing written"), "{}", r.stderr);
+    assert_eq!(listing(&site_dir), before, "no file created or modified");
+    assert_eq!(std::fs::read_to_string(&a).expect("a.html"), html);
+    assert_eq!(std::fs::read_to_string(&b).expect("a.md"), md);
+
+    // --no-clobber refuses an existing page too; without it, a page is
+    // rendered again over its last version.
+    let out = env.dir.path().join("out");
+    let o = out.to_str().expect("utf-8");
+    let c = env.dir.path().join("articles/site/c.md");
+    let c = c.to_str().expect("utf-8");
+    let r = tokio::task::block_in_place(|| embarc(&env, &["render", c, "-o", o]));
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let r = tokio::task::block_in_place(|| embarc(&env, &["render", c, "-o", o]));
+    assert_eq!(r.code, Some(0), "rendered again: {}", r.stderr);
+    let before = listing(&out);
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let r = tokio::task::block_in_place(|| embarc(&env, &["render", c, "-o", o, "--no-clobber"]));
+    assert_eq!(r.code, Some(2), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("would overwrite an existing file"),
         "{}",
         r.stderr
     );
-    assert_eq!(
-        std::fs::read_to_string(&a).expect("a.html"),
-        html,
-        "the HTML article is intact"
+    assert_eq!(listing(&out), before, "nothing written");
+
+    // --force writes anyway: each HTML article's page replaces it.
+    let r =
+        tokio::task::block_in_place(|| embarc(&env, &["render", &site, "-o", &site, "--force"]));
+    assert!(r.code == Some(0) || r.code == Some(1), "{}", r.stderr);
+    assert!(
+        std::fs::read_to_string(&a)
+            .expect("a.html")
+            .contains("<figure")
     );
-    assert_eq!(std::fs::read_to_string(&b).expect("a.md"), md);
 }
