@@ -795,3 +795,85 @@ async fn rendering_a_folder_into_itself_is_refused_before_anything_is_written() 
             .contains("<figure")
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_comment_mentioning_the_head_end_does_not_get_the_stylesheet() {
+    let env = env().await;
+    add(&env, &["twitter:1641086480675225601"]);
+    let head = "<!doctype html><html><head><title>t</title>\n<!-- analytics used to go before </head> -->\n<script>document.write('</head>')</script>\n</head>\n<body>\n";
+    let body = format!("{}</body></html>\n", blockquote("1641086480675225601", "w"));
+    let a = write(&env, "c/story.html", &format!("{head}{body}"));
+    let out = env.dir.path().join("out-c");
+    let r = tokio::task::block_in_place(|| {
+        embarc(
+            &env,
+            &[
+                "render",
+                a.to_str().expect("utf-8"),
+                "-o",
+                out.to_str().expect("utf-8"),
+            ],
+        )
+    });
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let page = std::fs::read_to_string(out.join("story.html")).expect("page");
+    let link = "<link rel=\"stylesheet\" href=\"embarc.css\">\n";
+    assert_eq!(page.matches("embarc.css").count(), 1, "{page}");
+    assert!(
+        page.starts_with(&head.replace("\n</head>", &format!("\n{link}</head>"))),
+        "the link goes before the real </head> only: {page}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn widgets_js_goes_when_only_buttons_are_left_and_the_report_says_so() {
+    let env = env().await;
+    add(&env, &["twitter:1641086480675225601"]);
+    let share = "<a href=\"https://twitter.com/share?ref_src=twsrc%5Etfw\" class=\"twitter-share-button\" data-show-count=\"false\">Tweet</a>";
+    let html = format!(
+        "<html><head></head><body>\n<p>{share}</p>\n{}</body></html>\n",
+        blockquote("1641086480675225601", "w")
+    );
+    let a = write(&env, "w/story.html", &html);
+    let a = a.to_str().expect("utf-8");
+    let out = env.dir.path().join("out-w");
+    let o = out.to_str().expect("utf-8");
+    let r = tokio::task::block_in_place(|| embarc(&env, &["render", a, "-o", o, "--json"]));
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let page = std::fs::read_to_string(out.join("story.html")).expect("page");
+    assert!(!page.contains("widgets.js"), "{page}");
+    assert!(
+        page.contains(&format!("<p>{share}</p>")),
+        "the share link stays: {page}"
+    );
+    let doc = Html::parse_document(&page);
+    let link = doc
+        .select(&sel("a.twitter-share-button"))
+        .next()
+        .expect("link");
+    assert_eq!(
+        link.value().attr("href"),
+        Some("https://twitter.com/share?ref_src=twsrc%5Etfw")
+    );
+    assert_inert(&doc);
+    let report: Value = serde_json::from_str(r.stdout.trim()).expect("one JSON line");
+    assert_eq!(
+        report["removed_scripts"],
+        serde_json::json!(["https://platform.twitter.com/widgets.js"]),
+        "{report}"
+    );
+    assert_eq!(report["plain_links"], 1, "{report}");
+    assert!(
+        r.stderr.contains("removed X's widgets.js") && r.stderr.contains("--keep-scripts"),
+        "{}",
+        r.stderr
+    );
+
+    // --keep-scripts keeps it.
+    let out = env.dir.path().join("out-k");
+    let o = out.to_str().expect("utf-8");
+    let r = tokio::task::block_in_place(|| embarc(&env, &["render", a, "-o", o, "--keep-scripts"]));
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let page = std::fs::read_to_string(out.join("story.html")).expect("page");
+    assert!(page.contains("widgets.js"), "{page}");
+}

@@ -52,6 +52,10 @@ pub struct RenderArgs {
     /// Refuse the run when any page would overwrite an existing file
     #[arg(long)]
     no_clobber: bool,
+    /// Keep X's widgets.js even where no embed needs it (by default it is
+    /// removed and X's share and follow buttons stay plain links)
+    #[arg(long)]
+    keep_scripts: bool,
 }
 
 /// An article whose page is settled, waiting to be written.
@@ -74,6 +78,10 @@ struct ArticleLine<'a> {
     kept: usize,
     failed: usize,
     embeds: Vec<EmbedLine<'a>>,
+    /// The `src` of each script removed (X's `widgets.js`).
+    removed_scripts: Vec<String>,
+    /// X buttons and timelines left as plain links without the script.
+    plain_links: usize,
     error: Option<String>,
 }
 
@@ -96,6 +104,8 @@ impl<'a> ArticleLine<'a> {
             kept: 0,
             failed: 0,
             embeds: Vec::new(),
+            removed_scripts: Vec::new(),
+            plain_links: 0,
             error: None,
         }
     }
@@ -301,6 +311,8 @@ pub fn run(args: RenderArgs, global: &Global) -> Result<u8> {
         bar
     };
     let mut renderer = Renderer::new(&archive);
+    renderer.keep_scripts(args.keep_scripts);
+    let (mut scripts_removed, mut script_pages, mut plain_links) = (0usize, 0usize, 0usize);
     let mut written: HashMap<PathBuf, String> = HashMap::new();
     let (mut pages, mut cards, mut quotes, mut kept) = (0usize, 0usize, 0usize, 0usize);
     for plan in planned {
@@ -404,12 +416,19 @@ pub fn run(args: RenderArgs, global: &Global) -> Result<u8> {
                 reason,
             });
         }
+        line.removed_scripts = rendered.removed.scripts.clone();
+        line.plain_links = rendered.removed.plain_links;
         if let Err(e) = publish::write_file(&dest, &rendered.html) {
             failed += 1;
             line.error = Some(e.full_message());
             progress.suspend(|| eprintln!("embarc: {}", clean(&e.full_message())));
         } else {
             pages += 1;
+            if !line.removed_scripts.is_empty() {
+                script_pages += 1;
+                scripts_removed += line.removed_scripts.len();
+                plain_links += line.plain_links;
+            }
             written.insert(dest.clone(), source.name.clone());
             line.output = Some(dest.display().to_string());
             if global.verbose > 0 {
@@ -476,6 +495,22 @@ pub fn run(args: RenderArgs, global: &Global) -> Result<u8> {
                 String::new()
             },
         );
+        if scripts_removed > 0 {
+            eprintln!(
+                "embarc: removed X's widgets.js ({scripts_removed} script{}) from {script_pages} page{} where no embed needed it{}; --keep-scripts keeps it",
+                plural(scripts_removed),
+                plural(script_pages),
+                if plain_links > 0 {
+                    format!(
+                        "; {plain_links} X button{} or timeline{} left as plain links",
+                        plural(plain_links),
+                        plural(plain_links)
+                    )
+                } else {
+                    String::new()
+                },
+            );
+        }
     }
     Ok(if failed > 0 {
         exit::SOME_FAILED

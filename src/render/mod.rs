@@ -56,6 +56,9 @@ pub struct RenderedArticle {
     pub html: Vec<u8>,
     /// Every embed found, in order.
     pub embeds: Vec<EmbedReport>,
+    /// The scripts removed (X's `widgets.js` once no embed needs it) and the
+    /// X buttons left as plain links.
+    pub removed: page::Removed,
 }
 
 /// Where a page sits relative to the output folder's stylesheet and media.
@@ -83,6 +86,7 @@ pub struct Renderer<'a> {
     posts: HashMap<PostId, Arc<Vec<Capture>>>,
     shorts: HashMap<String, Option<PostId>>,
     used: std::collections::BTreeSet<view::MediaRef>,
+    keep_scripts: bool,
 }
 
 impl<'a> Renderer<'a> {
@@ -93,7 +97,16 @@ impl<'a> Renderer<'a> {
             posts: HashMap::new(),
             shorts: HashMap::new(),
             used: Default::default(),
+            keep_scripts: false,
         }
+    }
+
+    /// Keep X's `widgets.js` in every page even when no embed needs it (by
+    /// default it is removed, and X's share and follow buttons and timelines
+    /// stay as the plain links they are without it).
+    pub fn keep_scripts(&mut self, keep: bool) -> &mut Self {
+        self.keep_scripts = keep;
+        self
     }
 
     /// The media files the cards rendered so far refer to.
@@ -197,7 +210,7 @@ impl<'a> Renderer<'a> {
         let opts = CardOptions { lang: lang.clone() };
         let mut replacements = Vec::new();
         let mut reports = Vec::with_capacity(embeds.len());
-        let mut keep_widgets_js = false;
+        let mut keep_widgets_js = self.keep_scripts;
         for embed in embeds {
             let (post, result, html) = self.one(&embed, input, kind, &opts, links);
             if let Some(html) = html {
@@ -222,9 +235,11 @@ impl<'a> Renderer<'a> {
             title: title.to_string(),
             lang,
         };
+        let (html, removed) = page::rewrite_reporting(input, kind, &replacements, &page_opts);
         RenderedArticle {
-            html: page::rewrite(input, kind, &replacements, &page_opts),
+            html,
             embeds: reports,
+            removed,
         }
     }
 
