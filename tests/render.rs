@@ -877,3 +877,86 @@ async fn widgets_js_goes_when_only_buttons_are_left_and_the_report_says_so() {
     let page = std::fs::read_to_string(out.join("story.html")).expect("page");
     assert!(page.contains("widgets.js"), "{page}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn keep_markdown_writes_the_source_back_with_its_front_matter_byte_identical() {
+    let env = env().await;
+    add(&env, &["twitter:1641086480675225601"]);
+    // Hugo's TOML front matter (with a post URL in it, left alone) and a
+    // Jekyll/Eleventy YAML one, CRLF line ends and all.
+    let toml = "+++\r\ntitle = \"A post\"  \r\ndate = 2024-06-20T10:00:00+02:00\r\nsource = \"https://twitter.com/SamuelSusla/status/1641086480675225601\"\r\n+++\r\n";
+    let toml_body = "\nIntro *text*.\n\n{{< tweet user=\"SamuelSusla\" id=\"1641086480675225601\" >}}\n\nEnd.\n";
+    let yaml = "---\ntitle: 'Another: post'\nlang: en\ntags: [x, \"{braces}\"]\n---\n";
+    let yaml_body =
+        "\nSee:\n\nhttps://twitter.com/SamuelSusla/status/1641086480675225601\n\nEnd.\n";
+    let a = write(
+        &env,
+        "blog/content/posts/a.md",
+        &format!("{toml}{toml_body}"),
+    );
+    write(
+        &env,
+        "blog/content/posts/b.mdx",
+        &format!("{yaml}{yaml_body}"),
+    );
+    let content = a.parent().expect("posts").parent().expect("content");
+    let out = env.dir.path().join("out-md");
+    let r = tokio::task::block_in_place(|| {
+        embarc(
+            &env,
+            &[
+                "render",
+                content.to_str().expect("utf-8"),
+                "-o",
+                out.to_str().expect("utf-8"),
+                "--keep-markdown",
+                "--media-base",
+                "/embarc/media",
+                "--json",
+            ],
+        )
+    });
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let md = std::fs::read_to_string(out.join("posts/a.md")).expect("a.md written as Markdown");
+    assert!(!out.join("posts/a.html").exists(), "no HTML page");
+    assert!(md.starts_with(toml), "front matter byte-identical: {md}");
+    assert!(!md.contains("{{<"), "the shortcode is replaced: {md}");
+    assert!(
+        md.contains("Intro *text*.\n\n<link rel=\"stylesheet\" href=\"../embarc.css\">\n<figure"),
+        "the card is an HTML block with the stylesheet, no blank line doubled: {md}"
+    );
+    assert!(md.contains("</figure>\n\nEnd.\n"), "{md}");
+    assert!(
+        md.contains("Intro *text*.") && md.ends_with("\n\nEnd.\n"),
+        "{md}"
+    );
+    assert!(md.contains("src=\"/embarc/media/"), "{md}");
+    // The card inside is the one an HTML page gets.
+    let start = md.find("<figure").expect("card");
+    let card = Html::parse_fragment(&md[start..md.rfind("</figure>").expect("end") + 9]);
+    assert!(card.select(&sel("figure blockquote")).next().is_some());
+    assert_inert(&Html::parse_fragment(
+        &md[toml.len()..]
+            .replace("/embarc/media/", "media/")
+            .replace("../embarc.css", "embarc.css"),
+    ));
+
+    let mdx = std::fs::read_to_string(out.join("posts/b.mdx")).expect("b.mdx");
+    assert!(mdx.starts_with(yaml), "front matter byte-identical: {mdx}");
+    assert!(mdx.contains("<figure"), "{mdx}");
+    assert!(
+        !mdx[yaml.len()..].contains('{') && !mdx[yaml.len()..].contains('}'),
+        "no JSX expression in the MDX body: {mdx}"
+    );
+    assert!(!mdx.contains("twitter.com/SamuelSusla/status/1641086480675225601\n\nEnd"));
+    for tag in mdx
+        .split('<')
+        .skip(1)
+        .filter(|t| t.starts_with("img ") || t.starts_with("source "))
+    {
+        assert!(
+            tag.split('>').next().expect("tag").ends_with(" /"),
+            "void tag closed: <{tag}"
+        );
+    }
+}

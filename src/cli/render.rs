@@ -56,6 +56,11 @@ pub struct RenderArgs {
     /// removed and X's share and follow buttons stay plain links)
     #[arg(long)]
     keep_scripts: bool,
+    /// Write Markdown and MDX articles back as Markdown under their own
+    /// names (cards as HTML blocks, front matter byte-identical) for a
+    /// static-site generator to build, instead of as HTML pages
+    #[arg(long)]
+    keep_markdown: bool,
 }
 
 /// An article whose page is settled, waiting to be written.
@@ -240,7 +245,7 @@ pub fn run(args: RenderArgs, global: &Global) -> Result<u8> {
             .kind
             .or(source.kind_hint)
             .unwrap_or_else(|| input::sniff_kind(&bytes));
-        let rel = if kind == Kind::Html {
+        let rel = if kind == Kind::Html || (kind == Kind::Markdown && args.keep_markdown) {
             rel.clone()
         } else {
             rel.with_extension("html")
@@ -364,7 +369,14 @@ pub fn run(args: RenderArgs, global: &Global) -> Result<u8> {
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_else(|| source.name.clone());
-        let rendered = renderer.article(&bytes, kind, &title, &links);
+        let rendered = if kind == Kind::Markdown && args.keep_markdown {
+            let mdx = Path::new(&source.name)
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("mdx"));
+            renderer.markdown_source(&bytes, mdx, &links)
+        } else {
+            renderer.article(&bytes, kind, &title, &links)
+        };
         for r in &rendered.embeds {
             let (result, reason) = match &r.result {
                 EmbedResult::Card => {

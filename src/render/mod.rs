@@ -198,6 +198,43 @@ impl<'a> Renderer<'a> {
         title: &str,
         links: &PageLinks,
     ) -> RenderedArticle {
+        let (replacements, embeds, page_opts) = self.cards(input, kind, title, links);
+        let (html, removed) = page::rewrite_reporting(input, kind, &replacements, &page_opts);
+        RenderedArticle {
+            html,
+            embeds,
+            removed,
+        }
+    }
+
+    /// Renders a Markdown or MDX article as Markdown again: every embed of an
+    /// archived post replaced by its card as an HTML block, every other byte
+    /// (front matter included) kept, for a static-site generator to build.
+    /// `mdx` writes the cards as JSX-safe markup (void elements closed,
+    /// braces as character references).
+    pub fn markdown_source(
+        &mut self,
+        input: &[u8],
+        mdx: bool,
+        links: &PageLinks,
+    ) -> RenderedArticle {
+        let (replacements, embeds, page_opts) = self.cards(input, Kind::Markdown, "", links);
+        let (html, removed) = page::markdown_source(input, &replacements, &page_opts, mdx);
+        RenderedArticle {
+            html,
+            embeds,
+            removed,
+        }
+    }
+
+    /// Every embed's card (or why none) and what the page needs besides.
+    fn cards(
+        &mut self,
+        input: &[u8],
+        kind: Kind,
+        title: &str,
+        links: &PageLinks,
+    ) -> (Vec<page::Replacement>, Vec<EmbedReport>, page::PageOptions) {
         let embeds = crate::detect(input, kind);
         // Read every cited post's captures on all cores first (the archive
         // reads dominate); the cards are then built in order.
@@ -235,12 +272,7 @@ impl<'a> Renderer<'a> {
             title: title.to_string(),
             lang,
         };
-        let (html, removed) = page::rewrite_reporting(input, kind, &replacements, &page_opts);
-        RenderedArticle {
-            html,
-            embeds: reports,
-            removed,
-        }
+        (replacements, reports, page_opts)
     }
 
     fn one(

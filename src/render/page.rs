@@ -401,6 +401,159 @@ fn markdown_page(
     (page(&body, opts), removed)
 }
 
+/// Where a Markdown article's front matter ends (after its closing line):
+/// YAML between `---` lines (closed by `---` or `...`) or TOML between `+++`
+/// lines, at the very start (after a byte-order mark); 0 when it has none.
+pub fn front_matter_end(input: &[u8]) -> usize {
+    let bom = if input.starts_with(b"\xEF\xBB\xBF") {
+        3
+    } else {
+        0
+    };
+    let rest = &input[bom..];
+    let fence: &[u8] = if rest.starts_with(b"---") {
+        b"---"
+    } else if rest.starts_with(b"+++") {
+        b"+++"
+    } else {
+        return 0;
+    };
+    let line_end = |from: usize| memchr::memchr(b'\n', &input[from..]).map(|i| from + i + 1);
+    let trimmed = |a: usize, b: usize| input[a..b].trim_ascii_end();
+    let Some(mut at) = line_end(bom) else {
+        return 0;
+    };
+    if trimmed(bom, at) != fence {
+        return 0;
+    }
+    while at < input.len() {
+        let end = line_end(at).unwrap_or(input.len());
+        let line = trimmed(at, end);
+        if line == fence || (fence == b"---" && line == b"...") {
+            return end;
+        }
+        at = end;
+    }
+    0
+}
+
+/// A Markdown (or MDX) article as Markdown again, for a static-site generator:
+/// each card an HTML block of its own (blank lines around it) in place of its
+/// embed, the stylesheet linked before the first card, `widgets.js` removed
+/// as in a page, and every other byte kept, the front matter byte-identical
+/// (an embed found inside it is left alone). With `mdx`, the cards' void
+/// elements are closed and braces written as character references, as JSX
+/// needs.
+pub fn markdown_source(
+    input: &[u8],
+    replacements: &[Replacement],
+    opts: &PageOptions,
+    mdx: bool,
+) -> (Vec<u8>, Removed) {
+    let (encoding, _) = crate::detect::charset(input, Kind::Markdown);
+    let front = front_matter_end(input);
+    let reps: Vec<&Replacement> = sorted(replacements, input.len())
+        .into_iter()
+        .filter(|r| r.span.start >= front)
+        .collect();
+    let mut cuts: Vec<(usize, usize, Vec<u8>)> = Vec::new();
+    let mut removed = Removed::default();
+    if !opts.keep_widgets_js {
+        for w in widget_scripts_in(input, true) {
+            if w.span.start >= front
+                && !reps
+                    .iter()
+                    .any(|r| r.span.start < w.span.end && w.span.start < r.span.end)
+            {
+                cuts.push((w.span.start, w.span.end, Vec::new()));
+                removed.scripts.push(w.src);
+            }
+        }
+        if !removed.scripts.is_empty() {
+            removed.plain_links = x_buttons(input, &reps);
+        }
+    }
+    // A block has a blank line before and after it: the article's own line
+    // breaks around the embed count, so none is doubled.
+    let block = |start: usize, end: usize, html: &str| {
+        let html = if mdx {
+            jsx_safe(html)
+        } else {
+            html.to_string()
+        };
+        let breaks = |b: &mut dyn Iterator<Item = &u8>| {
+            b.take_while(|&&c| c == b'\n' || c == b'\r')
+                .filter(|&&c| c == b'\n')
+                .count()
+        };
+        let before = if start == 0 {
+            2
+        } else {
+            breaks(&mut input[..start].iter().rev())
+        };
+        let after = breaks(&mut input[end..].iter());
+        let mut text = "\n".repeat(2usize.saturating_sub(before));
+        text.push_str(&html);
+        text.push_str(&"\n".repeat(2usize.saturating_sub(after)));
+        encode(&text, encoding)
+    };
+    for (i, r) in reps.iter().enumerate() {
+        let html = if i == 0 {
+            // The stylesheet, once, with the first card.
+            format!(
+                "<link rel=\"stylesheet\" href=\"{}\"{}>\n{}",
+                htmlize::escape_attribute(&opts.stylesheet),
+                if mdx { " /" } else { "" },
+                r.html
+            )
+        } else {
+            r.html.clone()
+        };
+        cuts.push((
+            r.span.start,
+            r.span.end,
+            block(r.span.start, r.span.end, &html),
+        ));
+    }
+    (splice(input, cuts), removed)
+}
+
+/// Card markup JSX accepts: void elements closed (`<img … />`), `{` and `}`
+/// as character references, comments dropped.
+fn jsx_safe(html: &str) -> String {
+    const VOID: &[&[u8]] = &[
+        b"area", b"base", b"br", b"col", b"embed", b"hr", b"img", b"input", b"link", b"meta",
+        b"source", b"track", b"wbr",
+    ];
+    let src = html.as_bytes();
+    let mut out = String::with_capacity(html.len() + 64);
+    let mut at = 0;
+    let mut t = Tokenizer::new(src, false);
+    while let Some(tok) = t.next_token() {
+        match tok {
+            Token::Start {
+                name,
+                span,
+                self_closing: false,
+            } if VOID
+                .iter()
+                .any(|v| src[name.clone()].eq_ignore_ascii_case(v)) =>
+            {
+                out.push_str(&html[at..span.end - 1]);
+                out.push_str(" />");
+                at = span.end;
+            }
+            Token::Comment { span, .. } => {
+                out.push_str(&html[at..span.start]);
+                at = span.end;
+            }
+            _ => {}
+        }
+    }
+    out.push_str(&html[at..]);
+    out.replace('{', "&#123;").replace('}', "&#125;")
+}
+
 /// A text article as an HTML page: paragraphs at blank lines, line breaks
 /// kept, every character escaped, the cards as blocks between paragraphs.
 fn text_page(input: &[u8], replacements: &[Replacement], opts: &PageOptions) -> Vec<u8> {
@@ -574,6 +727,41 @@ mod tests {
         assert!(out.contains("<figure class=\"c\">\n<p>card</p>\n</figure>"));
         assert!(out.contains("<p>End.</p>"));
         assert!(!out.contains("{{&lt;"));
+    }
+
+    #[test]
+    fn front_matter_is_found_and_kept() {
+        assert_eq!(front_matter_end(b"---\na: 1\n---\n# x"), 13);
+        assert_eq!(
+            front_matter_end(b"\xEF\xBB\xBF+++\r\na = 1\r\n+++\r\nx"),
+            20
+        );
+        assert_eq!(front_matter_end(b"---\na: 1\n...\nx"), 13);
+        assert_eq!(front_matter_end(b"----\n# x"), 0);
+        assert_eq!(front_matter_end(b"---\nnever closed\n"), 0);
+        let md = b"---\nsrc: https://x.com/a/status/1\n---\ntext\nhttps://x.com/a/status/1\n";
+        let url = md.len() - 25;
+        let (out, _) = markdown_source(
+            md,
+            &[
+                rep(4, 28, "<b>no</b>"),
+                rep(url, md.len() - 1, "<figure>c</figure>"),
+            ],
+            &opts(),
+            false,
+        );
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "---\nsrc: https://x.com/a/status/1\n---\ntext\n\n<link rel=\"stylesheet\" href=\"embarc.css\">\n<figure>c</figure>\n\n"
+        );
+    }
+
+    #[test]
+    fn mdx_cards_are_jsx() {
+        assert_eq!(
+            jsx_safe("<p>a {b}<br><img src=\"x\" alt=\"}\"><!-- c --><br/></p>"),
+            "<p>a &#123;b&#125;<br /><img src=\"x\" alt=\"&#125;\" /><br/></p>"
+        );
     }
 
     #[test]
