@@ -255,19 +255,19 @@ pub fn run(args: RenderArgs, global: &Global) -> Result<u8> {
             let canonical = dest.canonicalize().ok();
             if let Some(article) = canonical.as_ref().and_then(|d| inputs_on_disk.get(d)) {
                 conflicts.push(format!(
-                    "{}: its page {} would replace the article {article}",
+                    "{}: its page {} would replace the article {article}; choose another -o folder (or pass --force)",
                     source.name,
                     dest.display()
                 ));
             } else if let Some(first) = pages_of.get(&dest) {
                 conflicts.push(format!(
-                    "{}: its page {} is also the page of {first}",
+                    "{}: its page {} is also the page of {first}; render them into separate folders (or pass --force to skip the second)",
                     source.name,
                     dest.display()
                 ));
             } else if args.no_clobber && std::fs::symlink_metadata(&dest).is_ok() {
                 conflicts.push(format!(
-                    "{}: its page {} would overwrite an existing file (--no-clobber)",
+                    "{}: its page {} would overwrite an existing file; move it away or drop --no-clobber",
                     source.name,
                     dest.display()
                 ));
@@ -292,7 +292,7 @@ pub fn run(args: RenderArgs, global: &Global) -> Result<u8> {
             eprintln!("embarc: {}", clean(c));
         }
         eprintln!(
-            "embarc: render refused: {} conflict{} above, nothing written; choose another -o folder (or pass --force to write anyway)",
+            "embarc: render refused: {} conflict{} above, nothing written",
             conflicts.len(),
             plural(conflicts.len())
         );
