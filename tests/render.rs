@@ -706,31 +706,257 @@ async fn a_corrupt_media_object_fails_by_name_and_publishes_nothing_partial() {
     }
 }
 
+/// Every file under `dir` with its size and modification time (nanoseconds).
+fn listing(dir: &Path) -> Vec<(PathBuf, u64, u128)> {
+    let mut out = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for e in std::fs::read_dir(&d).expect("read_dir") {
+            let e = e.expect("entry");
+            let md = e.metadata().expect("metadata");
+            if md.is_dir() {
+                todo.push(e.path());
+            }
+            let mtime = md
+                .modified()
+                .expect("mtime")
+                .duration_since(std::time::UNIX_EPOCH)
+                .expect("after 1970")
+                .as_nanos();
+            out.push((e.path(), md.len(), mtime));
+        }
+    }
+    out.sort();
+    out
+}
+
 #[tokio::test(flavor = "multi_thread")]
-async fn rendering_a_folder_into_itself_never_overwrites_an_article() {
+async fn rendering_a_folder_into_itself_is_refused_before_anything_is_written() {
     let env = env().await;
     add(&env, &["twitter:1641086480675225601"]);
     let html = format!("<p>x</p>\n{}", blockquote("1641086480675225601", "w"));
     let a = write(&env, "site/a.html", &html);
     let md = "# A\n\nhttps://twitter.com/SamuelSusla/status/1641086480675225601\n";
     let b = write(&env, "site/a.md", md);
-    let site = a
-        .parent()
-        .expect("site")
-        .to_str()
-        .expect("utf-8")
-        .to_string();
+    // `c.md` sorts after the conflicts and conflicts with nothing: its page
+    // must not be written either.
+    write(&env, "site/c.md", md);
+    let site_dir = a.parent().expect("site").to_path_buf();
+    let site = site_dir.to_str().expect("utf-8").to_string();
+    let before = listing(&site_dir);
+    std::thread::sleep(std::time::Duration::from_millis(20));
     let r = tokio::task::block_in_place(|| embarc(&env, &["render", &site, "-o", &site]));
-    assert_eq!(r.code, Some(1), "{}", r.stderr);
+    assert_eq!(r.code, Some(2), "{}", r.stderr);
     assert!(
-        r.stderr.contains("would overwrite an article"),
+        r.stderr
+            .lines()
+            .any(|l| l.contains("a.md") && l.contains("would replace the article")),
+        "a.md's page named: {}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.lines().any(|l| l.contains("site/a.html: its page") && l.contains("would replace the article")),
+        "a.html's page named: {}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("nothing written"), "{}", r.stderr);
+    assert_eq!(listing(&site_dir), before, "no file created or modified");
+    assert_eq!(std::fs::read_to_string(&a).expect("a.html"), html);
+    assert_eq!(std::fs::read_to_string(&b).expect("a.md"), md);
+
+    // --no-clobber refuses an existing page too; without it, a page is
+    // rendered again over its last version.
+    let out = env.dir.path().join("out");
+    let o = out.to_str().expect("utf-8");
+    let c = env.dir.path().join("articles/site/c.md");
+    let c = c.to_str().expect("utf-8");
+    let r = tokio::task::block_in_place(|| embarc(&env, &["render", c, "-o", o]));
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let r = tokio::task::block_in_place(|| embarc(&env, &["render", c, "-o", o]));
+    assert_eq!(r.code, Some(0), "rendered again: {}", r.stderr);
+    let before = listing(&out);
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let r = tokio::task::block_in_place(|| embarc(&env, &["render", c, "-o", o, "--no-clobber"]));
+    assert_eq!(r.code, Some(2), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("would overwrite an existing file"),
         "{}",
         r.stderr
     );
-    assert_eq!(
-        std::fs::read_to_string(&a).expect("a.html"),
-        html,
-        "the HTML article is intact"
+    assert_eq!(listing(&out), before, "nothing written");
+
+    // --force writes anyway: each HTML article's page replaces it.
+    let r =
+        tokio::task::block_in_place(|| embarc(&env, &["render", &site, "-o", &site, "--force"]));
+    assert!(r.code == Some(0) || r.code == Some(1), "{}", r.stderr);
+    assert!(
+        std::fs::read_to_string(&a)
+            .expect("a.html")
+            .contains("<figure")
     );
-    assert_eq!(std::fs::read_to_string(&b).expect("a.md"), md);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_comment_mentioning_the_head_end_does_not_get_the_stylesheet() {
+    let env = env().await;
+    add(&env, &["twitter:1641086480675225601"]);
+    let head = "<!doctype html><html><head><title>t</title>\n<!-- analytics used to go before </head> -->\n<script>document.write('</head>')</script>\n</head>\n<body>\n";
+    let body = format!("{}</body></html>\n", blockquote("1641086480675225601", "w"));
+    let a = write(&env, "c/story.html", &format!("{head}{body}"));
+    let out = env.dir.path().join("out-c");
+    let r = tokio::task::block_in_place(|| {
+        embarc(
+            &env,
+            &[
+                "render",
+                a.to_str().expect("utf-8"),
+                "-o",
+                out.to_str().expect("utf-8"),
+            ],
+        )
+    });
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let page = std::fs::read_to_string(out.join("story.html")).expect("page");
+    let link = "<link rel=\"stylesheet\" href=\"embarc.css\">\n";
+    assert_eq!(page.matches("embarc.css").count(), 1, "{page}");
+    assert!(
+        page.starts_with(&head.replace("\n</head>", &format!("\n{link}</head>"))),
+        "the link goes before the real </head> only: {page}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn widgets_js_goes_when_only_buttons_are_left_and_the_report_says_so() {
+    let env = env().await;
+    add(&env, &["twitter:1641086480675225601"]);
+    let share = "<a href=\"https://twitter.com/share?ref_src=twsrc%5Etfw\" class=\"twitter-share-button\" data-show-count=\"false\">Tweet</a>";
+    let html = format!(
+        "<html><head></head><body>\n<p>{share}</p>\n{}</body></html>\n",
+        blockquote("1641086480675225601", "w")
+    );
+    let a = write(&env, "w/story.html", &html);
+    let a = a.to_str().expect("utf-8");
+    let out = env.dir.path().join("out-w");
+    let o = out.to_str().expect("utf-8");
+    let r = tokio::task::block_in_place(|| embarc(&env, &["render", a, "-o", o, "--json"]));
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let page = std::fs::read_to_string(out.join("story.html")).expect("page");
+    assert!(!page.contains("widgets.js"), "{page}");
+    assert!(
+        page.contains(&format!("<p>{share}</p>")),
+        "the share link stays: {page}"
+    );
+    let doc = Html::parse_document(&page);
+    let link = doc
+        .select(&sel("a.twitter-share-button"))
+        .next()
+        .expect("link");
+    assert_eq!(
+        link.value().attr("href"),
+        Some("https://twitter.com/share?ref_src=twsrc%5Etfw")
+    );
+    assert_inert(&doc);
+    let report: Value = serde_json::from_str(r.stdout.trim()).expect("one JSON line");
+    assert_eq!(
+        report["removed_scripts"],
+        serde_json::json!(["https://platform.twitter.com/widgets.js"]),
+        "{report}"
+    );
+    assert_eq!(report["plain_links"], 1, "{report}");
+    assert!(
+        r.stderr.contains("removed X's widgets.js") && r.stderr.contains("--keep-scripts"),
+        "{}",
+        r.stderr
+    );
+
+    // --keep-scripts keeps it.
+    let out = env.dir.path().join("out-k");
+    let o = out.to_str().expect("utf-8");
+    let r = tokio::task::block_in_place(|| embarc(&env, &["render", a, "-o", o, "--keep-scripts"]));
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let page = std::fs::read_to_string(out.join("story.html")).expect("page");
+    assert!(page.contains("widgets.js"), "{page}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn keep_markdown_writes_the_source_back_with_its_front_matter_byte_identical() {
+    let env = env().await;
+    add(&env, &["twitter:1641086480675225601"]);
+    // Hugo's TOML front matter (with a post URL in it, left alone) and a
+    // Jekyll/Eleventy YAML one, CRLF line ends and all.
+    let toml = "+++\r\ntitle = \"A post\"  \r\ndate = 2024-06-20T10:00:00+02:00\r\nsource = \"https://twitter.com/SamuelSusla/status/1641086480675225601\"\r\n+++\r\n";
+    let toml_body = "\nIntro *text*.\n\n{{< tweet user=\"SamuelSusla\" id=\"1641086480675225601\" >}}\n\nEnd.\n";
+    let yaml = "---\ntitle: 'Another: post'\nlang: en\ntags: [x, \"{braces}\"]\n---\n";
+    let yaml_body =
+        "\nSee:\n\nhttps://twitter.com/SamuelSusla/status/1641086480675225601\n\nEnd.\n";
+    let a = write(
+        &env,
+        "blog/content/posts/a.md",
+        &format!("{toml}{toml_body}"),
+    );
+    write(
+        &env,
+        "blog/content/posts/b.mdx",
+        &format!("{yaml}{yaml_body}"),
+    );
+    let content = a.parent().expect("posts").parent().expect("content");
+    let out = env.dir.path().join("out-md");
+    let r = tokio::task::block_in_place(|| {
+        embarc(
+            &env,
+            &[
+                "render",
+                content.to_str().expect("utf-8"),
+                "-o",
+                out.to_str().expect("utf-8"),
+                "--keep-markdown",
+                "--media-base",
+                "/embarc/media",
+                "--json",
+            ],
+        )
+    });
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let md = std::fs::read_to_string(out.join("posts/a.md")).expect("a.md written as Markdown");
+    assert!(!out.join("posts/a.html").exists(), "no HTML page");
+    assert!(md.starts_with(toml), "front matter byte-identical: {md}");
+    assert!(!md.contains("{{<"), "the shortcode is replaced: {md}");
+    assert!(
+        md.contains("Intro *text*.\n\n<link rel=\"stylesheet\" href=\"../embarc.css\">\n<figure"),
+        "the card is an HTML block with the stylesheet, no blank line doubled: {md}"
+    );
+    assert!(md.contains("</figure>\n\nEnd.\n"), "{md}");
+    assert!(
+        md.contains("Intro *text*.") && md.ends_with("\n\nEnd.\n"),
+        "{md}"
+    );
+    assert!(md.contains("src=\"/embarc/media/"), "{md}");
+    // The card inside is the one an HTML page gets.
+    let start = md.find("<figure").expect("card");
+    let card = Html::parse_fragment(&md[start..md.rfind("</figure>").expect("end") + 9]);
+    assert!(card.select(&sel("figure blockquote")).next().is_some());
+    assert_inert(&Html::parse_fragment(
+        &md[toml.len()..]
+            .replace("/embarc/media/", "media/")
+            .replace("../embarc.css", "embarc.css"),
+    ));
+
+    let mdx = std::fs::read_to_string(out.join("posts/b.mdx")).expect("b.mdx");
+    assert!(mdx.starts_with(yaml), "front matter byte-identical: {mdx}");
+    assert!(mdx.contains("<figure"), "{mdx}");
+    assert!(
+        !mdx[yaml.len()..].contains('{') && !mdx[yaml.len()..].contains('}'),
+        "no JSX expression in the MDX body: {mdx}"
+    );
+    assert!(!mdx.contains("twitter.com/SamuelSusla/status/1641086480675225601\n\nEnd"));
+    for tag in mdx
+        .split('<')
+        .skip(1)
+        .filter(|t| t.starts_with("img ") || t.starts_with("source "))
+    {
+        assert!(
+            tag.split('>').next().expect("tag").ends_with(" /"),
+            "void tag closed: <{tag}"
+        );
+    }
 }

@@ -45,6 +45,32 @@ pub struct RenderArgs {
     /// Skip articles larger than this many bytes
     #[arg(long, value_name = "BYTES", default_value_t = 256 * 1024 * 1024)]
     max_size: u64,
+    /// Write even when a page would replace an article being rendered or
+    /// two articles would share a page (the last one is skipped)
+    #[arg(long, conflicts_with = "no_clobber")]
+    force: bool,
+    /// Refuse the run when any page would overwrite an existing file
+    #[arg(long)]
+    no_clobber: bool,
+    /// Keep X's widgets.js even where no embed needs it (by default it is
+    /// removed and X's share and follow buttons stay plain links)
+    #[arg(long)]
+    keep_scripts: bool,
+    /// Write Markdown and MDX articles back as Markdown under their own
+    /// names (cards as HTML blocks, front matter byte-identical) for a
+    /// static-site generator to build, instead of as HTML pages
+    #[arg(long)]
+    keep_markdown: bool,
+}
+
+/// An article whose page is settled, waiting to be written.
+struct Planned<'a> {
+    source: &'a Source,
+    kind: Kind,
+    rel: PathBuf,
+    dest: PathBuf,
+    /// The bytes of a source that cannot be read twice (stdin, a FIFO).
+    bytes: Option<Vec<u8>>,
 }
 
 /// One `render --json` line per article.
@@ -57,7 +83,37 @@ struct ArticleLine<'a> {
     kept: usize,
     failed: usize,
     embeds: Vec<EmbedLine<'a>>,
+    /// The `src` of each script removed (X's `widgets.js`).
+    removed_scripts: Vec<String>,
+    /// X buttons and timelines left as plain links without the script.
+    plain_links: usize,
     error: Option<String>,
+}
+
+impl<'a> ArticleLine<'a> {
+    /// The line of an article with no page, for `error`.
+    fn failed(article: &'a str, error: String) -> Self {
+        ArticleLine {
+            error: Some(error),
+            ..ArticleLine::new(article)
+        }
+    }
+
+    /// An article's line before it is rendered.
+    fn new(article: &'a str) -> Self {
+        ArticleLine {
+            article,
+            output: None,
+            cards: 0,
+            article_quotes: 0,
+            kept: 0,
+            failed: 0,
+            embeds: Vec::new(),
+            removed_scripts: Vec::new(),
+            plain_links: 0,
+            error: None,
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -130,66 +186,42 @@ pub fn run(args: RenderArgs, global: &Global) -> Result<u8> {
             }
         }
     }
-    // No page may replace an input (`render site/ -o site/` would turn
-    // `a.md` into `a.html` over the article `a.html`).
-    let inputs_on_disk: std::collections::HashSet<PathBuf> = jobs
+    // Every page's path is settled before the first is written: a run that
+    // would replace an article (`render site/ -o site/` turns `a.md` into
+    // `a.html` over the article `a.html`), write two articles to one page,
+    // or (with `--no-clobber`) overwrite any file is refused whole.
+    let inputs_on_disk: HashMap<PathBuf, String> = jobs
         .iter()
         .filter_map(|(s, _, _)| match &s.origin {
-            Origin::File(p) => p.canonicalize().ok(),
+            Origin::File(p) => p.canonicalize().ok().map(|c| (c, s.name.clone())),
             _ => None,
         })
         .collect();
-    std::fs::create_dir_all(&out)
-        .with_context(|| format!("{}: cannot create the output folder", out.display()))?;
-    let progress = if global.quiet || jobs.len() < 2 {
-        ProgressBar::hidden()
-    } else {
-        let bar =
-            ProgressBar::with_draw_target(Some(jobs.len() as u64), ProgressDrawTarget::stderr());
-        bar.set_style(
-            ProgressStyle::with_template(
-                "{spinner} rendering {pos}/{len} articles [{bar:30}] {msg}",
-            )
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> "),
-        );
-        bar
-    };
-    let mut renderer = Renderer::new(&archive);
-    let mut written: HashMap<PathBuf, String> = HashMap::new();
-    let (mut pages, mut cards, mut quotes, mut kept) = (0usize, 0usize, 0usize, 0usize);
+    let mut planned: Vec<Planned> = Vec::with_capacity(jobs.len());
+    let mut conflicts: Vec<String> = Vec::new();
+    let mut pages_of: HashMap<PathBuf, String> = HashMap::new();
     let stdout = std::io::stdout();
     let mut json = std::io::BufWriter::new(stdout.lock());
     for (source, rel, in_folder) in &jobs {
-        progress.inc(1);
-        let mut line = ArticleLine {
-            article: &source.name,
-            output: None,
-            cards: 0,
-            article_quotes: 0,
-            kept: 0,
-            failed: 0,
-            embeds: Vec::new(),
-            error: None,
-        };
         let bytes = match read(source, args.max_size) {
             Ok(b) => b,
             Err(e) => {
                 failed += 1;
-                line.error = Some(article_error(&e));
-                progress.suspend(|| eprintln!("embarc: {}", clean(&article_error(&e))));
-                print_line(global, &mut json, &line)?;
+                eprintln!("embarc: {}", clean(&article_error(&e)));
+                print_line(
+                    global,
+                    &mut json,
+                    &ArticleLine::failed(&source.name, article_error(&e)),
+                )?;
                 continue;
             }
         };
         let Some(bytes) = bytes else {
             if !global.quiet {
-                progress.suspend(|| {
-                    eprintln!(
-                        "embarc: warning: skipped {}: binary file, not an article",
-                        clean(&source.name)
-                    )
-                });
+                eprintln!(
+                    "embarc: warning: skipped {}: binary file, not an article",
+                    clean(&source.name)
+                );
             }
             continue;
         };
@@ -202,12 +234,10 @@ pub fn run(args: RenderArgs, global: &Global) -> Result<u8> {
             && input::sniff_kind(&bytes) == Kind::Text
         {
             if !global.quiet {
-                progress.suspend(|| {
-                    eprintln!(
-                        "embarc: warning: skipped {}: no article extension and not HTML or Markdown (name it to render it as text)",
-                        clean(&source.name)
-                    )
-                });
+                eprintln!(
+                    "embarc: warning: skipped {}: no article extension and not HTML or Markdown (name it to render it as text)",
+                    clean(&source.name)
+                );
             }
             continue;
         }
@@ -215,12 +245,105 @@ pub fn run(args: RenderArgs, global: &Global) -> Result<u8> {
             .kind
             .or(source.kind_hint)
             .unwrap_or_else(|| input::sniff_kind(&bytes));
-        let rel = if kind == Kind::Html {
+        let rel = if kind == Kind::Html || (kind == Kind::Markdown && args.keep_markdown) {
             rel.clone()
         } else {
             rel.with_extension("html")
         };
         let dest = out.join(&rel);
+        if !args.force {
+            let canonical = dest.canonicalize().ok();
+            if let Some(article) = canonical.as_ref().and_then(|d| inputs_on_disk.get(d)) {
+                conflicts.push(format!(
+                    "{}: its page {} would replace the article {article}; choose another -o folder (or pass --force)",
+                    source.name,
+                    dest.display()
+                ));
+            } else if let Some(first) = pages_of.get(&dest) {
+                conflicts.push(format!(
+                    "{}: its page {} is also the page of {first}; render them into separate folders (or pass --force to skip the second)",
+                    source.name,
+                    dest.display()
+                ));
+            } else if args.no_clobber && std::fs::symlink_metadata(&dest).is_ok() {
+                conflicts.push(format!(
+                    "{}: its page {} would overwrite an existing file; move it away or drop --no-clobber",
+                    source.name,
+                    dest.display()
+                ));
+            }
+            pages_of
+                .entry(dest.clone())
+                .or_insert_with(|| source.name.clone());
+        }
+        // A file is read again when written (no site held in memory); stdin
+        // and FIFOs cannot be, so their bytes are kept.
+        let regular = matches!(&source.origin, Origin::File(p) if p.is_file());
+        planned.push(Planned {
+            source,
+            kind,
+            rel,
+            dest,
+            bytes: (!regular).then_some(bytes),
+        });
+    }
+    if !conflicts.is_empty() {
+        for c in &conflicts {
+            eprintln!("embarc: {}", clean(c));
+        }
+        eprintln!(
+            "embarc: render refused: {} conflict{} above, nothing written",
+            conflicts.len(),
+            plural(conflicts.len())
+        );
+        json.flush()?;
+        return Ok(exit::FATAL);
+    }
+    std::fs::create_dir_all(&out)
+        .with_context(|| format!("{}: cannot create the output folder", out.display()))?;
+    let progress = if global.quiet || planned.len() < 2 {
+        ProgressBar::hidden()
+    } else {
+        let bar =
+            ProgressBar::with_draw_target(Some(planned.len() as u64), ProgressDrawTarget::stderr());
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{spinner} rendering {pos}/{len} articles [{bar:30}] {msg}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+        );
+        bar
+    };
+    let mut renderer = Renderer::new(&archive);
+    renderer.keep_scripts(args.keep_scripts);
+    let (mut scripts_removed, mut script_pages, mut plain_links) = (0usize, 0usize, 0usize);
+    let mut written: HashMap<PathBuf, String> = HashMap::new();
+    let (mut pages, mut cards, mut quotes, mut kept) = (0usize, 0usize, 0usize, 0usize);
+    for plan in planned {
+        let Planned {
+            source,
+            kind,
+            rel,
+            dest,
+            bytes,
+        } = plan;
+        progress.inc(1);
+        let mut line = ArticleLine::new(&source.name);
+        let bytes = match bytes {
+            Some(b) => b,
+            None => match read(source, args.max_size) {
+                Ok(Some(b)) => b,
+                Ok(None) => continue,
+                Err(e) => {
+                    failed += 1;
+                    line.error = Some(article_error(&e));
+                    progress.suspend(|| eprintln!("embarc: {}", clean(&article_error(&e))));
+                    print_line(global, &mut json, &line)?;
+                    continue;
+                }
+            },
+        };
         if let Some(first) = written.get(&dest) {
             failed += 1;
             let msg = format!(
@@ -228,21 +351,6 @@ pub fn run(args: RenderArgs, global: &Global) -> Result<u8> {
                 source.name,
                 dest.display(),
                 first
-            );
-            progress.suspend(|| eprintln!("embarc: {}", clean(&msg)));
-            line.error = Some(msg);
-            print_line(global, &mut json, &line)?;
-            continue;
-        }
-        if dest.exists()
-            && let Ok(d) = dest.canonicalize()
-            && inputs_on_disk.contains(&d)
-        {
-            failed += 1;
-            let msg = format!(
-                "{}: its page {} would overwrite an article being rendered; choose another -o folder",
-                source.name,
-                dest.display()
             );
             progress.suspend(|| eprintln!("embarc: {}", clean(&msg)));
             line.error = Some(msg);
@@ -261,7 +369,14 @@ pub fn run(args: RenderArgs, global: &Global) -> Result<u8> {
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_else(|| source.name.clone());
-        let rendered = renderer.article(&bytes, kind, &title, &links);
+        let rendered = if kind == Kind::Markdown && args.keep_markdown {
+            let mdx = Path::new(&source.name)
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("mdx"));
+            renderer.markdown_source(&bytes, mdx, &links)
+        } else {
+            renderer.article(&bytes, kind, &title, &links)
+        };
         for r in &rendered.embeds {
             let (result, reason) = match &r.result {
                 EmbedResult::Card => {
@@ -313,12 +428,19 @@ pub fn run(args: RenderArgs, global: &Global) -> Result<u8> {
                 reason,
             });
         }
+        line.removed_scripts = rendered.removed.scripts.clone();
+        line.plain_links = rendered.removed.plain_links;
         if let Err(e) = publish::write_file(&dest, &rendered.html) {
             failed += 1;
             line.error = Some(e.full_message());
             progress.suspend(|| eprintln!("embarc: {}", clean(&e.full_message())));
         } else {
             pages += 1;
+            if !line.removed_scripts.is_empty() {
+                script_pages += 1;
+                scripts_removed += line.removed_scripts.len();
+                plain_links += line.plain_links;
+            }
             written.insert(dest.clone(), source.name.clone());
             line.output = Some(dest.display().to_string());
             if global.verbose > 0 {
@@ -385,6 +507,22 @@ pub fn run(args: RenderArgs, global: &Global) -> Result<u8> {
                 String::new()
             },
         );
+        if scripts_removed > 0 {
+            eprintln!(
+                "embarc: removed X's widgets.js ({scripts_removed} script{}) from {script_pages} page{} where no embed needed it{}; --keep-scripts keeps it",
+                plural(scripts_removed),
+                plural(script_pages),
+                if plain_links > 0 {
+                    format!(
+                        "; {plain_links} X button{} or timeline{} left as plain links",
+                        plural(plain_links),
+                        plural(plain_links)
+                    )
+                } else {
+                    String::new()
+                },
+            );
+        }
     }
     Ok(if failed > 0 {
         exit::SOME_FAILED

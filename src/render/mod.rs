@@ -56,6 +56,9 @@ pub struct RenderedArticle {
     pub html: Vec<u8>,
     /// Every embed found, in order.
     pub embeds: Vec<EmbedReport>,
+    /// The scripts removed (X's `widgets.js` once no embed needs it) and the
+    /// X buttons left as plain links.
+    pub removed: page::Removed,
 }
 
 /// Where a page sits relative to the output folder's stylesheet and media.
@@ -83,6 +86,7 @@ pub struct Renderer<'a> {
     posts: HashMap<PostId, Arc<Vec<Capture>>>,
     shorts: HashMap<String, Option<PostId>>,
     used: std::collections::BTreeSet<view::MediaRef>,
+    keep_scripts: bool,
 }
 
 impl<'a> Renderer<'a> {
@@ -93,7 +97,16 @@ impl<'a> Renderer<'a> {
             posts: HashMap::new(),
             shorts: HashMap::new(),
             used: Default::default(),
+            keep_scripts: false,
         }
+    }
+
+    /// Keep X's `widgets.js` in every page even when no embed needs it (by
+    /// default it is removed, and X's share and follow buttons and timelines
+    /// stay as the plain links they are without it).
+    pub fn keep_scripts(&mut self, keep: bool) -> &mut Self {
+        self.keep_scripts = keep;
+        self
     }
 
     /// The media files the cards rendered so far refer to.
@@ -185,6 +198,43 @@ impl<'a> Renderer<'a> {
         title: &str,
         links: &PageLinks,
     ) -> RenderedArticle {
+        let (replacements, embeds, page_opts) = self.cards(input, kind, title, links);
+        let (html, removed) = page::rewrite_reporting(input, kind, &replacements, &page_opts);
+        RenderedArticle {
+            html,
+            embeds,
+            removed,
+        }
+    }
+
+    /// Renders a Markdown or MDX article as Markdown again: every embed of an
+    /// archived post replaced by its card as an HTML block, every other byte
+    /// (front matter included) kept, for a static-site generator to build.
+    /// `mdx` writes the cards as JSX-safe markup (void elements closed,
+    /// braces as character references).
+    pub fn markdown_source(
+        &mut self,
+        input: &[u8],
+        mdx: bool,
+        links: &PageLinks,
+    ) -> RenderedArticle {
+        let (replacements, embeds, page_opts) = self.cards(input, Kind::Markdown, "", links);
+        let (html, removed) = page::markdown_source(input, &replacements, &page_opts, mdx);
+        RenderedArticle {
+            html,
+            embeds,
+            removed,
+        }
+    }
+
+    /// Every embed's card (or why none) and what the page needs besides.
+    fn cards(
+        &mut self,
+        input: &[u8],
+        kind: Kind,
+        title: &str,
+        links: &PageLinks,
+    ) -> (Vec<page::Replacement>, Vec<EmbedReport>, page::PageOptions) {
         let embeds = crate::detect(input, kind);
         // Read every cited post's captures on all cores first (the archive
         // reads dominate); the cards are then built in order.
@@ -197,7 +247,7 @@ impl<'a> Renderer<'a> {
         let opts = CardOptions { lang: lang.clone() };
         let mut replacements = Vec::new();
         let mut reports = Vec::with_capacity(embeds.len());
-        let mut keep_widgets_js = false;
+        let mut keep_widgets_js = self.keep_scripts;
         for embed in embeds {
             let (post, result, html) = self.one(&embed, input, kind, &opts, links);
             if let Some(html) = html {
@@ -222,10 +272,7 @@ impl<'a> Renderer<'a> {
             title: title.to_string(),
             lang,
         };
-        RenderedArticle {
-            html: page::rewrite(input, kind, &replacements, &page_opts),
-            embeds: reports,
-        }
+        (replacements, reports, page_opts)
     }
 
     fn one(

@@ -1,9 +1,12 @@
 //! Rewriting an article around its cards: each replaced embed's byte span is
 //! cut out and the card put in its place, every other byte of an HTML article
 //! kept as it was on disk (in the article's own charset); X's `widgets.js`
-//! removed once nothing needs it; the stylesheet linked once. Markdown and
-//! text articles become HTML pages with the cards as HTML blocks.
+//! removed once no embed needs it; the stylesheet linked once. `</head>` and
+//! scripts are found with the detector's HTML tokenizer, so a comment, a
+//! script or an attribute that mentions them is never taken for them.
+//! Markdown and text articles become HTML pages with the cards as HTML blocks.
 
+use crate::detect::tokenizer::{Token, Tokenizer};
 use crate::embed::{Kind, Span};
 use encoding_rs::{Encoding, UTF_8, UTF_16BE, UTF_16LE};
 
@@ -21,12 +24,24 @@ pub struct Replacement {
 pub struct PageOptions {
     /// The stylesheet's href, relative to the page.
     pub stylesheet: String,
-    /// Whether X embeds the page still has (unrendered) need `widgets.js`.
+    /// Keep X's `widgets.js`: embeds the page still has (unrendered) need
+    /// it, or the user asked to keep scripts.
     pub keep_widgets_js: bool,
     /// The page title for Markdown and text articles.
     pub title: String,
     /// The page language for Markdown and text articles.
     pub lang: Option<String>,
+}
+
+/// What a rewrite removed from the article besides the embeds.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Removed {
+    /// The `src` of every script element removed (X's `widgets.js`), in order.
+    pub scripts: Vec<String>,
+    /// X's buttons and timelines (`a.twitter-share-button`,
+    /// `a.twitter-follow-button`, `a.twitter-timeline`…) left as plain links
+    /// once their script was removed.
+    pub plain_links: usize,
 }
 
 /// The article with the replacements applied. Replacements must not overlap
@@ -37,10 +52,20 @@ pub fn rewrite(
     replacements: &[Replacement],
     opts: &PageOptions,
 ) -> Vec<u8> {
+    rewrite_reporting(input, kind, replacements, opts).0
+}
+
+/// [`rewrite`], also saying which scripts were removed.
+pub fn rewrite_reporting(
+    input: &[u8],
+    kind: Kind,
+    replacements: &[Replacement],
+    opts: &PageOptions,
+) -> (Vec<u8>, Removed) {
     match kind {
         Kind::Html => rewrite_html(input, replacements, opts),
         Kind::Markdown => markdown_page(input, replacements, opts),
-        Kind::Text => text_page(input, replacements, opts),
+        Kind::Text => (text_page(input, replacements, opts), Removed::default()),
     }
 }
 
@@ -77,33 +102,47 @@ fn splice(input: &[u8], mut cuts: Vec<(usize, usize, Vec<u8>)>) -> Vec<u8> {
     out
 }
 
-fn rewrite_html(input: &[u8], replacements: &[Replacement], opts: &PageOptions) -> Vec<u8> {
+fn rewrite_html(
+    input: &[u8],
+    replacements: &[Replacement],
+    opts: &PageOptions,
+) -> (Vec<u8>, Removed) {
     let reps = sorted(replacements, input.len());
-    if reps.is_empty() {
-        return input.to_vec();
-    }
     let (encoding, _) = crate::detect::charset(input, Kind::Html);
+    let utf16 = encoding == UTF_16LE || encoding == UTF_16BE;
+    let mut cuts: Vec<(usize, usize, Vec<u8>)> = Vec::new();
+    let mut removed = Removed::default();
+    if !opts.keep_widgets_js && !utf16 {
+        for w in widget_scripts_in(input, false) {
+            if !reps
+                .iter()
+                .any(|r| r.span.start < w.span.end && w.span.start < r.span.end)
+            {
+                cuts.push((w.span.start, w.span.end, Vec::new()));
+                removed.scripts.push(w.src);
+            }
+        }
+        if !removed.scripts.is_empty() {
+            removed.plain_links = x_buttons(input, &reps);
+        }
+    }
+    if reps.is_empty() {
+        if cuts.is_empty() {
+            return (input.to_vec(), removed);
+        }
+        return (splice(input, cuts), removed);
+    }
     let link = format!(
         "<link rel=\"stylesheet\" href=\"{}\">",
         htmlize::escape_attribute(&opts.stylesheet)
     );
-    let mut cuts: Vec<(usize, usize, Vec<u8>)> = Vec::new();
-    let head_end = if encoding == UTF_16LE || encoding == UTF_16BE {
+    // `</head>` itself (a tag, not a comment, a script's text or an
+    // attribute), before the first card and outside every replaced span, or
+    // the link goes with the first card.
+    let head_end = if utf16 {
         None
     } else {
-        // `</head>` itself (not `</header>`), before the first card and
-        // outside every replaced span, or the link goes with the first card.
-        let mut from = 0;
-        let mut found = None;
-        while let Some(i) = find_ci(&input[from..], b"</head") {
-            let at = from + i;
-            if matches!(input.get(at + 6), Some(b'>' | b' ' | b'\t' | b'\n' | b'\r')) {
-                found = Some(at);
-                break;
-            }
-            from = at + 6;
-        }
-        found.filter(|&at| at <= reps[0].span.start)
+        head_end(input, reps[0].span.start)
     };
     match head_end {
         Some(at) => cuts.push((at, at, encode(&format!("{link}\n"), encoding))),
@@ -115,18 +154,27 @@ fn rewrite_html(input: &[u8], replacements: &[Replacement], opts: &PageOptions) 
     for r in &reps {
         cuts.push((r.span.start, r.span.end, encode(&r.html, encoding)));
     }
-    if !opts.keep_widgets_js
-        && encoding != UTF_16LE
-        && encoding != UTF_16BE
-        && !other_x_widgets(input, &reps)
-    {
-        for (s, e) in widget_scripts(input) {
-            if !reps.iter().any(|r| r.span.start < e && s < r.span.end) {
-                cuts.push((s, e, Vec::new()));
+    (splice(input, cuts), removed)
+}
+
+/// Where the first `</head>` end tag starts, if it starts before `limit`.
+fn head_end(input: &[u8], limit: usize) -> Option<usize> {
+    let mut t = Tokenizer::new(input, false);
+    while let Some(tok) = t.next_token() {
+        match tok {
+            Token::End { name, span } if input[name.clone()].eq_ignore_ascii_case(b"head") => {
+                return (span.start <= limit).then_some(span.start);
             }
+            Token::Start { span, .. } | Token::End { span, .. } | Token::Comment { span, .. }
+                if span.start > limit =>
+            {
+                return None;
+            }
+            Token::Text(r) if r.start > limit => return None,
+            _ => {}
         }
     }
-    splice(input, cuts)
+    None
 }
 
 /// The card in the article's charset: UTF-8 as is, UTF-16 re-encoded, any
@@ -153,15 +201,16 @@ fn encode(html: &str, encoding: &'static Encoding) -> Vec<u8> {
     out
 }
 
+#[cfg(test)]
 fn find_ci(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len())
         .position(|w| w.eq_ignore_ascii_case(needle))
 }
 
-/// X's widgets other than post embeds (timelines, follow/share/mention/
-/// hashtag buttons, grids, moments) outside the replaced spans: they still
-/// need `widgets.js`.
-fn other_x_widgets(input: &[u8], reps: &[&Replacement]) -> bool {
+/// How many of X's buttons and timelines (links with a class such as
+/// `twitter-share-button`) the page has outside the replaced spans: without
+/// `widgets.js` each is a plain link.
+fn x_buttons(input: &[u8], reps: &[&Replacement]) -> usize {
     const CLASSES: &[&[u8]] = &[
         b"twitter-timeline",
         b"twitter-follow-button",
@@ -172,55 +221,104 @@ fn other_x_widgets(input: &[u8], reps: &[&Replacement]) -> bool {
         b"twitter-moment",
         b"twitter-dm-button",
     ];
-    CLASSES.iter().any(|c| {
-        memchr::memmem::find_iter(input, c)
-            .any(|at| !reps.iter().any(|r| r.span.start <= at && at < r.span.end))
-    })
+    let mut t = Tokenizer::new(input, false);
+    let mut n = 0;
+    while let Some(tok) = t.next_token() {
+        let Token::Start { name, span, .. } = tok else {
+            continue;
+        };
+        if !input[name].eq_ignore_ascii_case(b"a")
+            || reps
+                .iter()
+                .any(|r| r.span.start <= span.start && span.start < r.span.end)
+        {
+            continue;
+        }
+        let button = t.attrs().iter().any(|a| {
+            input[a.name.clone()].eq_ignore_ascii_case(b"class")
+                && input[a.value.clone()]
+                    .split(|b| b.is_ascii_whitespace())
+                    .any(|c| CLASSES.iter().any(|k| c.eq_ignore_ascii_case(k)))
+        });
+        n += usize::from(button);
+    }
+    n
+}
+
+/// A script element of X's `widgets.js`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WidgetScript {
+    /// The element, `<script` to `</script>` and the line break after it.
+    pub span: Span,
+    /// Its `src` as written.
+    pub src: String,
 }
 
 /// Byte ranges of `<script … src="…/widgets.js" …></script>` elements (X's
-/// embed script under either host), with the line break after each.
+/// embed script under either host), with the line break after each. Found
+/// with the tokenizer: a comment, another script's text or an attribute
+/// that mentions the script is not one.
 pub fn widget_scripts(input: &[u8]) -> Vec<(usize, usize)> {
+    widget_scripts_in(input, false)
+        .into_iter()
+        .map(|w| (w.span.start, w.span.end))
+        .collect()
+}
+
+fn widget_scripts_in(input: &[u8], markdown: bool) -> Vec<WidgetScript> {
     let mut out = Vec::new();
-    let finder = memchr::memmem::Finder::new(b"widgets.js");
-    for hit in finder.find_iter(input) {
-        // The enclosing start tag: the last `<` before, no `>` in between.
-        let Some(lt) = memchr::memrchr(b'<', &input[..hit]) else {
-            continue;
-        };
-        if memchr::memchr(b'>', &input[lt..hit]).is_some()
-            || !input[lt..]
-                .get(..7)
-                .is_some_and(|t| t.eq_ignore_ascii_case(b"<script"))
-        {
-            continue;
-        }
-        let tag = &input[lt..hit];
-        let lower = tag.to_ascii_lowercase();
-        if !(lower.windows(20).any(|w| w == b"platform.twitter.com")
-            || lower.windows(14).any(|w| w == b"platform.x.com"))
-        {
-            continue;
-        }
-        let Some(close) = find_ci(&input[hit..], b"</script") else {
-            continue;
-        };
-        let after = hit + close;
-        let Some(gt) = memchr::memchr(b'>', &input[after..]) else {
-            continue;
-        };
-        let mut end = after + gt + 1;
-        if input.get(end) == Some(&b'\r') {
-            end += 1;
-        }
-        if input.get(end) == Some(&b'\n') {
-            end += 1;
-        }
-        if out.last().is_none_or(|&(_, e)| e <= lt) {
-            out.push((lt, end));
+    // Cheap first: most pages never mention it.
+    if memchr::memmem::find(input, b"widgets.js").is_none() {
+        return out;
+    }
+    let mut t = Tokenizer::new(input, markdown);
+    let mut open: Option<(usize, String)> = None;
+    while let Some(tok) = t.next_token() {
+        match tok {
+            Token::Start { name, span, .. }
+                if input[name.clone()].eq_ignore_ascii_case(b"script") =>
+            {
+                open = t
+                    .attrs()
+                    .iter()
+                    .find(|a| input[a.name.clone()].eq_ignore_ascii_case(b"src"))
+                    .map(|a| &input[a.value.clone()])
+                    .filter(|src| is_widgets_js(src))
+                    .map(|src| (span.start, String::from_utf8_lossy(src).into_owned()));
+            }
+            Token::End { name, span } if input[name.clone()].eq_ignore_ascii_case(b"script") => {
+                if let Some((start, src)) = open.take() {
+                    let mut end = span.end;
+                    if input.get(end) == Some(&b'\r') {
+                        end += 1;
+                    }
+                    if input.get(end) == Some(&b'\n') {
+                        end += 1;
+                    }
+                    out.push(WidgetScript {
+                        span: Span { start, end },
+                        src,
+                    });
+                }
+            }
+            _ => open = None,
         }
     }
     out
+}
+
+/// Whether a script's `src` is X's `widgets.js` (either host, any scheme).
+fn is_widgets_js(src: &[u8]) -> bool {
+    let src = src.trim_ascii().to_ascii_lowercase();
+    let path = src.split(|&b| b == b'?' || b == b'#').next().unwrap_or(&[]);
+    let rest = path
+        .strip_prefix(b"https:")
+        .or_else(|| path.strip_prefix(b"http:"))
+        .unwrap_or(path);
+    [&b"//platform.twitter.com/"[..], b"//platform.x.com/"]
+        .iter()
+        .any(|host| rest.starts_with(host))
+        && path.ends_with(b"/widgets.js")
 }
 
 fn page(body: &str, opts: &PageOptions) -> Vec<u8> {
@@ -247,14 +345,29 @@ fn decode_piece(piece: &[u8], encoding: &'static Encoding) -> String {
 /// A Markdown article as an HTML page: each card becomes an HTML block of its
 /// own, then CommonMark (with tables, footnotes, strikethrough and front
 /// matter skipped) renders the whole.
-fn markdown_page(input: &[u8], replacements: &[Replacement], opts: &PageOptions) -> Vec<u8> {
+fn markdown_page(
+    input: &[u8],
+    replacements: &[Replacement],
+    opts: &PageOptions,
+) -> (Vec<u8>, Removed) {
     let (encoding, bom) = crate::detect::charset(input, Kind::Markdown);
     let reps = sorted(replacements, input.len());
-    let widgets = if opts.keep_widgets_js {
-        Vec::new()
-    } else {
-        widget_scripts(input)
-    };
+    let mut removed = Removed::default();
+    let mut widgets = Vec::new();
+    if !opts.keep_widgets_js {
+        for w in widget_scripts_in(input, true) {
+            if !reps
+                .iter()
+                .any(|r| r.span.start < w.span.end && w.span.start < r.span.end)
+            {
+                widgets.push((w.span.start, w.span.end));
+                removed.scripts.push(w.src);
+            }
+        }
+        if !removed.scripts.is_empty() {
+            removed.plain_links = x_buttons(input, &reps);
+        }
+    }
     let mut source = String::with_capacity(input.len() + reps.len() * 2048);
     let mut at = bom.min(input.len());
     let mut cuts: Vec<(usize, usize, Option<&str>)> = reps
@@ -285,7 +398,160 @@ fn markdown_page(input: &[u8], replacements: &[Replacement], opts: &PageOptions)
     let parser = pulldown_cmark::Parser::new_ext(&source, options);
     let mut body = String::with_capacity(source.len() * 2);
     pulldown_cmark::html::push_html(&mut body, parser);
-    page(&body, opts)
+    (page(&body, opts), removed)
+}
+
+/// Where a Markdown article's front matter ends (after its closing line):
+/// YAML between `---` lines (closed by `---` or `...`) or TOML between `+++`
+/// lines, at the very start (after a byte-order mark); 0 when it has none.
+pub fn front_matter_end(input: &[u8]) -> usize {
+    let bom = if input.starts_with(b"\xEF\xBB\xBF") {
+        3
+    } else {
+        0
+    };
+    let rest = &input[bom..];
+    let fence: &[u8] = if rest.starts_with(b"---") {
+        b"---"
+    } else if rest.starts_with(b"+++") {
+        b"+++"
+    } else {
+        return 0;
+    };
+    let line_end = |from: usize| memchr::memchr(b'\n', &input[from..]).map(|i| from + i + 1);
+    let trimmed = |a: usize, b: usize| input[a..b].trim_ascii_end();
+    let Some(mut at) = line_end(bom) else {
+        return 0;
+    };
+    if trimmed(bom, at) != fence {
+        return 0;
+    }
+    while at < input.len() {
+        let end = line_end(at).unwrap_or(input.len());
+        let line = trimmed(at, end);
+        if line == fence || (fence == b"---" && line == b"...") {
+            return end;
+        }
+        at = end;
+    }
+    0
+}
+
+/// A Markdown (or MDX) article as Markdown again, for a static-site generator:
+/// each card an HTML block of its own (blank lines around it) in place of its
+/// embed, the stylesheet linked before the first card, `widgets.js` removed
+/// as in a page, and every other byte kept, the front matter byte-identical
+/// (an embed found inside it is left alone). With `mdx`, the cards' void
+/// elements are closed and braces written as character references, as JSX
+/// needs.
+pub fn markdown_source(
+    input: &[u8],
+    replacements: &[Replacement],
+    opts: &PageOptions,
+    mdx: bool,
+) -> (Vec<u8>, Removed) {
+    let (encoding, _) = crate::detect::charset(input, Kind::Markdown);
+    let front = front_matter_end(input);
+    let reps: Vec<&Replacement> = sorted(replacements, input.len())
+        .into_iter()
+        .filter(|r| r.span.start >= front)
+        .collect();
+    let mut cuts: Vec<(usize, usize, Vec<u8>)> = Vec::new();
+    let mut removed = Removed::default();
+    if !opts.keep_widgets_js {
+        for w in widget_scripts_in(input, true) {
+            if w.span.start >= front
+                && !reps
+                    .iter()
+                    .any(|r| r.span.start < w.span.end && w.span.start < r.span.end)
+            {
+                cuts.push((w.span.start, w.span.end, Vec::new()));
+                removed.scripts.push(w.src);
+            }
+        }
+        if !removed.scripts.is_empty() {
+            removed.plain_links = x_buttons(input, &reps);
+        }
+    }
+    // A block has a blank line before and after it: the article's own line
+    // breaks around the embed count, so none is doubled.
+    let block = |start: usize, end: usize, html: &str| {
+        let html = if mdx {
+            jsx_safe(html)
+        } else {
+            html.to_string()
+        };
+        let breaks = |b: &mut dyn Iterator<Item = &u8>| {
+            b.take_while(|&&c| c == b'\n' || c == b'\r')
+                .filter(|&&c| c == b'\n')
+                .count()
+        };
+        let before = if start == 0 {
+            2
+        } else {
+            breaks(&mut input[..start].iter().rev())
+        };
+        let after = breaks(&mut input[end..].iter());
+        let mut text = "\n".repeat(2usize.saturating_sub(before));
+        text.push_str(&html);
+        text.push_str(&"\n".repeat(2usize.saturating_sub(after)));
+        encode(&text, encoding)
+    };
+    for (i, r) in reps.iter().enumerate() {
+        let html = if i == 0 {
+            // The stylesheet, once, with the first card.
+            format!(
+                "<link rel=\"stylesheet\" href=\"{}\"{}>\n{}",
+                htmlize::escape_attribute(&opts.stylesheet),
+                if mdx { " /" } else { "" },
+                r.html
+            )
+        } else {
+            r.html.clone()
+        };
+        cuts.push((
+            r.span.start,
+            r.span.end,
+            block(r.span.start, r.span.end, &html),
+        ));
+    }
+    (splice(input, cuts), removed)
+}
+
+/// Card markup JSX accepts: void elements closed (`<img … />`), `{` and `}`
+/// as character references, comments dropped.
+fn jsx_safe(html: &str) -> String {
+    const VOID: &[&[u8]] = &[
+        b"area", b"base", b"br", b"col", b"embed", b"hr", b"img", b"input", b"link", b"meta",
+        b"source", b"track", b"wbr",
+    ];
+    let src = html.as_bytes();
+    let mut out = String::with_capacity(html.len() + 64);
+    let mut at = 0;
+    let mut t = Tokenizer::new(src, false);
+    while let Some(tok) = t.next_token() {
+        match tok {
+            Token::Start {
+                name,
+                span,
+                self_closing: false,
+            } if VOID
+                .iter()
+                .any(|v| src[name.clone()].eq_ignore_ascii_case(v)) =>
+            {
+                out.push_str(&html[at..span.end - 1]);
+                out.push_str(" />");
+                at = span.end;
+            }
+            Token::Comment { span, .. } => {
+                out.push_str(&html[at..span.start]);
+                at = span.end;
+            }
+            _ => {}
+        }
+    }
+    out.push_str(&html[at..]);
+    out.replace('{', "&#123;").replace('}', "&#125;")
 }
 
 /// A text article as an HTML page: paragraphs at blank lines, line breaks
@@ -381,16 +647,43 @@ mod tests {
     }
 
     #[test]
-    fn widgets_js_stays_for_a_timeline() {
+    fn widgets_js_goes_even_with_a_timeline_which_stays_a_link() {
         let page = b"<blockquote class=\"twitter-tweet\">x</blockquote><a class=\"twitter-timeline\" href=\"https://twitter.com/a\">T</a><script src=\"https://platform.twitter.com/widgets.js\"></script>";
         let end = find_ci(page, b"</blockquote>").unwrap() + 13;
-        let out = rewrite(
+        let (out, removed) = rewrite_reporting(
             page,
             Kind::Html,
             &[rep(0, end, "<figure>c</figure>")],
             &opts(),
         );
-        assert!(String::from_utf8(out).unwrap().contains("widgets.js"));
+        let out = String::from_utf8(out).unwrap();
+        assert!(!out.contains("widgets.js"), "{out}");
+        assert!(out.contains("<a class=\"twitter-timeline\" href=\"https://twitter.com/a\">T</a>"));
+        assert_eq!(removed.scripts, ["https://platform.twitter.com/widgets.js"]);
+        assert_eq!(removed.plain_links, 1);
+    }
+
+    #[test]
+    fn head_and_scripts_are_tags_not_mentions() {
+        let page = b"<html><head><!-- moved before </head> in 2019 --><script>var s = '</head>'; // <script src=\"https://platform.twitter.com/widgets.js\"></script></script><meta name=\"x\" content=\"</head> <script src='//platform.twitter.com/widgets.js'></script>\"></head><body><!-- <script src=\"https://platform.twitter.com/widgets.js\"></script> --><blockquote>x</blockquote></body></html>";
+        let s = find_ci(page, b"<blockquote").unwrap();
+        let e = find_ci(page, b"</blockquote>").unwrap() + 13;
+        let (out, removed) = rewrite_reporting(
+            page,
+            Kind::Html,
+            &[rep(s, e, "<figure>c</figure>")],
+            &opts(),
+        );
+        let out = String::from_utf8(out).unwrap();
+        let expected = String::from_utf8(page.to_vec())
+            .unwrap()
+            .replace(
+                "\"></head>",
+                "\"><link rel=\"stylesheet\" href=\"embarc.css\">\n</head>",
+            )
+            .replace("<blockquote>x</blockquote>", "<figure>c</figure>");
+        assert_eq!(out, expected);
+        assert!(removed.scripts.is_empty(), "{removed:?}");
     }
 
     #[test]
@@ -434,6 +727,41 @@ mod tests {
         assert!(out.contains("<figure class=\"c\">\n<p>card</p>\n</figure>"));
         assert!(out.contains("<p>End.</p>"));
         assert!(!out.contains("{{&lt;"));
+    }
+
+    #[test]
+    fn front_matter_is_found_and_kept() {
+        assert_eq!(front_matter_end(b"---\na: 1\n---\n# x"), 13);
+        assert_eq!(
+            front_matter_end(b"\xEF\xBB\xBF+++\r\na = 1\r\n+++\r\nx"),
+            20
+        );
+        assert_eq!(front_matter_end(b"---\na: 1\n...\nx"), 13);
+        assert_eq!(front_matter_end(b"----\n# x"), 0);
+        assert_eq!(front_matter_end(b"---\nnever closed\n"), 0);
+        let md = b"---\nsrc: https://x.com/a/status/1\n---\ntext\nhttps://x.com/a/status/1\n";
+        let url = md.len() - 25;
+        let (out, _) = markdown_source(
+            md,
+            &[
+                rep(4, 28, "<b>no</b>"),
+                rep(url, md.len() - 1, "<figure>c</figure>"),
+            ],
+            &opts(),
+            false,
+        );
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "---\nsrc: https://x.com/a/status/1\n---\ntext\n\n<link rel=\"stylesheet\" href=\"embarc.css\">\n<figure>c</figure>\n\n"
+        );
+    }
+
+    #[test]
+    fn mdx_cards_are_jsx() {
+        assert_eq!(
+            jsx_safe("<p>a {b}<br><img src=\"x\" alt=\"}\"><!-- c --><br/></p>"),
+            "<p>a &#123;b&#125;<br /><img src=\"x\" alt=\"&#125;\" /><br/></p>"
+        );
     }
 
     #[test]
