@@ -28,7 +28,7 @@ pub struct AddArgs {
     #[arg(short = 'i', long, value_name = "FILE")]
     input_file: Option<String>,
     #[command(flatten)]
-    limits: Limits,
+    pub(super) limits: Limits,
 }
 
 #[derive(clap::Args, Debug)]
@@ -50,7 +50,7 @@ pub struct ArchiveArgs {
     #[arg(long, value_enum)]
     kind: Option<embarc::Kind>,
     #[command(flatten)]
-    limits: Limits,
+    pub(super) limits: Limits,
 }
 
 /// How a run of captures behaves (options shared by `add` and `archive`).
@@ -103,32 +103,10 @@ fn seconds_value(s: &str) -> Result<f64, String> {
     }
 }
 
-impl AddArgs {
-    /// Takes the capture options the user did not give from the config file.
-    pub fn configure(
-        &mut self,
-        given: impl Fn(&str) -> bool,
-        c: &super::config::Config,
-    ) -> Result<(), String> {
-        self.limits.configure(given, c)
-    }
-}
-
-impl ArchiveArgs {
-    /// Takes the capture options the user did not give from the config file.
-    pub fn configure(
-        &mut self,
-        given: impl Fn(&str) -> bool,
-        c: &super::config::Config,
-    ) -> Result<(), String> {
-        self.limits.configure(given, c)
-    }
-}
-
 impl Limits {
     /// Each option the user did not give (`given`), from the config file,
     /// checked as its flag is.
-    fn configure(
+    pub(super) fn configure(
         &mut self,
         given: impl Fn(&str) -> bool,
         c: &super::config::Config,

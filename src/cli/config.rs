@@ -176,7 +176,7 @@ pub fn show(
             "default".to_string()
         }
     };
-    let settings = vec![
+    let mut settings = vec![
         Setting {
             key: "config",
             value: serde_json::json!(path.as_ref().map(|p| p.display().to_string())),
@@ -213,52 +213,40 @@ pub fn show(
             ),
             source: source("user_agent", config.user_agent.is_some()),
         },
-        Setting {
-            key: "concurrency",
-            value: serde_json::json!(config.concurrency.unwrap_or(4)),
-            source: if config.concurrency.is_some() {
-                file.clone()
-            } else {
-                "default".into()
-            },
-        },
-        Setting {
-            key: "rate",
-            value: serde_json::json!(config.rate),
-            source: if config.rate.is_some() {
-                file.clone()
-            } else {
-                "default".into()
-            },
-        },
-        Setting {
-            key: "read_timeout",
-            value: serde_json::json!(config.read_timeout.unwrap_or(30.0)),
-            source: if config.read_timeout.is_some() {
-                file.clone()
-            } else {
-                "default".into()
-            },
-        },
-        Setting {
-            key: "api_timeout",
-            value: serde_json::json!(config.api_timeout.unwrap_or(30.0)),
-            source: if config.api_timeout.is_some() {
-                file.clone()
-            } else {
-                "default".into()
-            },
-        },
-        Setting {
-            key: "min_rate",
-            value: serde_json::json!(config.min_rate.unwrap_or(10_000)),
-            source: if config.min_rate.is_some() {
-                file.clone()
-            } else {
-                "default".into()
-            },
-        },
     ];
+    // The capture limits (per command; shown as `archive`/`add` would take them).
+    let capture = [
+        (
+            "concurrency",
+            serde_json::json!(config.concurrency.unwrap_or(4)),
+            config.concurrency.is_some(),
+        ),
+        (
+            "rate",
+            serde_json::json!(config.rate),
+            config.rate.is_some(),
+        ),
+        (
+            "read_timeout",
+            serde_json::json!(config.read_timeout.unwrap_or(30.0)),
+            config.read_timeout.is_some(),
+        ),
+        (
+            "api_timeout",
+            serde_json::json!(config.api_timeout.unwrap_or(30.0)),
+            config.api_timeout.is_some(),
+        ),
+        (
+            "min_rate",
+            serde_json::json!(config.min_rate.unwrap_or(10_000)),
+            config.min_rate.is_some(),
+        ),
+    ];
+    settings.extend(capture.into_iter().map(|(key, value, set)| Setting {
+        key,
+        value,
+        source: if set { file.clone() } else { "default".into() },
+    }));
     use std::io::Write;
     let mut out = std::io::stdout().lock();
     for s in &settings {

@@ -172,8 +172,8 @@ pub fn main() -> ExitCode {
         let given = |id: &str| config::given(&matches, id);
         let applied = config::apply_global(&mut cli.global, &matches, c, from).and_then(|()| {
             match &mut cli.command {
-                Command::Add(a) => a.configure(given, c),
-                Command::Archive(a) => a.configure(given, c),
+                Command::Add(a) => a.limits.configure(given, c),
+                Command::Archive(a) => a.limits.configure(given, c),
                 _ => Ok(()),
             }
             .map_err(|e| format!("{}: {e}", from.display()))
