@@ -376,8 +376,7 @@ impl Archiver {
         crate::store::index::Index::open(archive)?;
         let earlier = earlier_citations(archive);
         let shard = self.options.shard;
-        let gate =
-            std::sync::Arc::new(tokio::sync::Semaphore::new(self.options.concurrency.max(1)));
+        let width = self.options.concurrency.max(1);
         let mut report = RunReport::default();
         let mut reported: std::collections::HashSet<PostId> = Default::default();
         let mut emit = |mut r: PostReport, report: &mut RunReport| {
@@ -397,14 +396,13 @@ impl Archiver {
             .filter(|t| matches!(t, Target::Short(_)))
             .cloned()
             .collect();
-        let mut set = tokio::task::JoinSet::new();
+        let mut set = Pool::new(width);
         for short in &shorts {
             let Target::Short(s) = short.clone() else {
                 continue;
             };
-            let (capturer, gate) = (self.capturer.clone(), gate.clone());
-            set.spawn(async move {
-                let _permit = gate.acquire_owned().await;
+            let capturer = self.capturer.clone();
+            set.push(async move {
                 let r = super::resolve::resolve(&capturer.client, &capturer.archive, &s).await;
                 (Target::Short(s), r)
             });
@@ -451,7 +449,7 @@ impl Archiver {
             }
         }
         if left > 0 || report.offline.is_some() {
-            set.abort_all();
+            set.abort();
             report.unfinished = plan.jobs.keys().filter(|t| needs_network(t)).count();
             return Ok(report);
         }
@@ -462,7 +460,7 @@ impl Archiver {
         for short in unresolved {
             ready.extend(articles.finish(&short, None));
         }
-        let mut set = tokio::task::JoinSet::new();
+        let mut set = Pool::new(width);
         let mut total = 0;
         for (target, job) in plan.jobs {
             if let (Target::Post(p), Some(shard)) = (&target, shard)
@@ -483,10 +481,8 @@ impl Archiver {
                 continue;
             }
             total += 1;
-            let (capturer, gate, refresh) =
-                (self.capturer.clone(), gate.clone(), self.options.refresh);
-            set.spawn(async move {
-                let _permit = gate.acquire_owned().await;
+            let (capturer, refresh) = (self.capturer.clone(), self.options.refresh);
+            set.push(async move {
                 let r = capturer
                     .run(
                         &target,
@@ -528,7 +524,7 @@ impl Archiver {
         }
         // Unfinished captures are dropped: their temp files go with them,
         // and nothing partial gets a ref.
-        set.abort_all();
+        set.abort();
         report.unfinished = total - done;
         Ok(report)
     }
@@ -567,13 +563,54 @@ enum Next<T> {
     Stopped,
 }
 
-/// The next task of `set` to finish, unless `stop` completes first.
-async fn next<T: 'static>(
-    set: &mut tokio::task::JoinSet<T>,
+/// Tasks run at most `width` at once, started in the order they were
+/// pushed (a queue, not a crowd of tasks waiting on a semaphore in whatever
+/// order the runtime wakes them).
+struct Pool<T> {
+    set: tokio::task::JoinSet<T>,
+    queue: std::collections::VecDeque<super::BoxFuture<'static, T>>,
+    width: usize,
+}
+
+impl<T: Send + 'static> Pool<T> {
+    fn new(width: usize) -> Self {
+        Pool {
+            set: tokio::task::JoinSet::new(),
+            queue: std::collections::VecDeque::new(),
+            width: width.max(1),
+        }
+    }
+
+    /// Queues a task.
+    fn push(&mut self, task: impl Future<Output = T> + Send + 'static) {
+        self.queue.push_back(Box::pin(task));
+    }
+
+    /// Starts queued tasks while fewer than `width` run.
+    fn fill(&mut self) {
+        while self.set.len() < self.width {
+            let Some(task) = self.queue.pop_front() else {
+                break;
+            };
+            self.set.spawn(task);
+        }
+    }
+
+    /// Drops every task, running or queued.
+    fn abort(&mut self) {
+        self.queue.clear();
+        self.set.abort_all();
+    }
+}
+
+/// The next task of `pool` to finish, unless `stop` completes first.
+async fn next<T: Send + 'static>(
+    pool: &mut Pool<T>,
     stop: std::pin::Pin<&mut impl Future<Output = ()>>,
 ) -> Next<T> {
+    pool.fill();
     tokio::select! {
-        n = set.join_next() => match n {
+        n = pool.set.join_next() => match n {
             Some(Ok(x)) => Next::Item(x),
             Some(Err(_)) => Next::Lost,
             None => Next::Empty,
