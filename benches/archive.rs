@@ -109,7 +109,14 @@ fn main() {
         .flat_map(|id| {
             let n: u64 = id.parse().unwrap_or(0);
             [
-                format!("{base}/syndication/tweet-result?id={id}&lang=en&token={}", embarc::capture::twitter::token::syndication_token(n)),
+                // The request embarc sends (X's parameters, which the fake checks).
+                embarc::capture::twitter::syndication_url(
+                    &embarc::capture::twitter::Endpoints {
+                        syndication: format!("{base}/syndication/tweet-result"),
+                        ..Default::default()
+                    },
+                    n,
+                ),
                 format!("{base}/publish/oembed?url=https%3A%2F%2Ftwitter.com%2Fi%2Fstatus%2F{id}&omit_script=1&dnt=true"),
                 format!("{base}/pbs/profile_images/1/synthetic.jpg"),
                 format!("{base}/pbs/media/{id}a?format=jpg&name=orig"),
