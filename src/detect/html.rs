@@ -248,6 +248,11 @@ pub fn scan(doc: &[u8], markdown: bool) -> Markup {
                 span,
                 self_closing,
             } => {
+                // A JSX component (`<PostCard …>` in MDX) or a custom element
+                // (`<my-embed …>`): its attributes may hold a post's URL.
+                let component = (markdown
+                    && doc.get(name.start).is_some_and(u8::is_ascii_uppercase))
+                    || doc[name.clone()].contains(&b'-');
                 let name = lower(&doc[name]);
                 if BLOCKS.contains(&&*name) {
                     stream.push_break(span.start, name != "br" && name != "li");
@@ -272,11 +277,17 @@ pub fn scan(doc: &[u8], markdown: bool) -> Markup {
                     continue;
                 }
                 // A component imported under another name is read as the original.
-                let component = aliases
+                let component_name = aliases
                     .iter()
                     .find(|(alias, _)| *alias == name)
                     .map_or(&*name, |(_, original)| original.as_str());
-                let Some(hit) = element_hit(doc, component, tok.attrs(), span.clone()) else {
+                let found =
+                    element_hit(doc, component_name, tok.attrs(), span.clone()).or_else(|| {
+                        component
+                            .then(|| url_attr_hit(doc, tok.attrs(), span.clone()))
+                            .flatten()
+                    });
+                let Some(hit) = found else {
                     if closes {
                         open_inside(&mut open, &name);
                     }
@@ -379,6 +390,25 @@ fn anchor_hit(
         UrlMatch::Post(p, post) => Some(Hit::post(p, Form::Link, span.start, span.end, post)),
         UrlMatch::ShortLink(s) => Some(Hit::short_link(span.start, span.end, s)),
     }
+}
+
+/// A component's attribute whose value is a post's URL (`<PostCard
+/// url="https://x.com/a/status/1">`, `link={"…"}`): at least a link to it.
+fn url_attr_hit(
+    doc: &[u8],
+    attrs: &[super::tokenizer::Attr],
+    span: std::ops::Range<usize>,
+) -> Option<Hit> {
+    attrs.iter().find_map(|a| {
+        if a.value.len() > 4096 || a.value.is_empty() {
+            return None;
+        }
+        let value = attr_value(doc, a.value.clone());
+        match providers::classify_url(jsx_literal(&value))? {
+            UrlMatch::Post(p, post) => Some(Hit::post(p, Form::Link, span.start, span.end, post)),
+            UrlMatch::ShortLink(_) => None,
+        }
+    })
 }
 
 /// `twitter.com/intent/retweet?tweet_id=…`, `intent/tweet?in_reply_to=…`,

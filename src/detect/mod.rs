@@ -624,6 +624,21 @@ mod tests {
             ),
             one(Provider::Twitter, Form::Shortcode, "1629307668568633344")
         );
+        // A post URL in any attribute of a component or custom element: a link.
+        assert_eq!(
+            ids(
+                "<PostCard url=\"https://twitter.com/a/status/1629307668568633344\" />\n",
+                Kind::Markdown
+            ),
+            one(Provider::Twitter, Form::Link, "1629307668568633344")
+        );
+        assert_eq!(
+            ids(
+                "<p>x</p><news-embed data-src=\"https://x.com/a/status/1629307668568633345\"></news-embed>",
+                Kind::Html
+            ),
+            one(Provider::Twitter, Form::Link, "1629307668568633345")
+        );
         let indented = "Intro\n\n    <blockquote class=\"twitter-tweet\"><a href=\"https://twitter.com/a/status/314\"></a></blockquote>\n\nText";
         assert!(ids(indented, Kind::Markdown).is_empty());
         let in_list = "- item\n\n    https://twitter.com/a/status/315\n";
