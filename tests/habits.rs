@@ -40,10 +40,50 @@ fn bash_completions_parse_and_offer_the_commands() {
         "{}",
         String::from_utf8_lossy(&checked.stderr)
     );
-    for shell in ["zsh", "fish"] {
+    // zsh and fish check the syntax of their scripts without running them.
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (shell, check) in [("zsh", &["-n"][..]), ("fish", &["--no-execute"][..])] {
         let out = embarc().args(["completions", shell]).output().expect("run");
         assert_eq!(out.status.code(), Some(0));
-        assert!(String::from_utf8_lossy(&out.stdout).contains("embarc"));
+        let script = dir.path().join(format!("embarc.{shell}"));
+        std::fs::write(&script, &out.stdout).expect("write");
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("dry-run"),
+            "{shell}"
+        );
+        let checked = Command::new(shell)
+            .args(check)
+            .arg(&script)
+            .output()
+            .unwrap_or_else(|e| panic!("{shell} (scripts/test installs it): {e}"));
+        assert!(
+            checked.status.success(),
+            "{shell}: {}",
+            String::from_utf8_lossy(&checked.stderr)
+        );
+    }
+}
+
+#[test]
+fn every_command_shows_examples_in_its_help() {
+    for cmd in [
+        "scan",
+        "archive",
+        "add",
+        "ls",
+        "show",
+        "verify",
+        "reindex",
+        "render",
+        "export",
+        "completions",
+        "man",
+        "config",
+    ] {
+        let out = embarc().args([cmd, "--help"]).output().expect("run");
+        assert_eq!(out.status.code(), Some(0), "{cmd}");
+        let help = String::from_utf8_lossy(&out.stdout);
+        assert!(help.contains("Example"), "{cmd} --help has no example");
     }
 }
 

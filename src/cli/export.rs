@@ -12,6 +12,11 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 #[derive(clap::Args, Debug)]
+#[command(after_help = "Examples:\n  \
+    embarc export --wacz embeds.wacz\n  \
+    embarc export --warc posts.warc.gz --post twitter:20\n  \
+    embarc export --wacz story.wacz --article news/story.html\n  \
+    embarc export --warc - | warcio index -")]
 pub struct ExportArgs {
     /// Write a WARC 1.1 file, one gzip member per record (name it `.warc.gz`)
     #[arg(long, value_name = "FILE", required_unless_present = "wacz")]

@@ -113,12 +113,18 @@ enum Command {
     /// Capture posts given by URL (any form, short links included)
     Add(capture_cmds::AddArgs),
     /// List archived posts, newest capture first
+    #[command(
+        after_help = "Examples:\n  embarc ls\n  embarc ls --json | jq -r 'select(.latest_outcome != \"ok\") | .post'"
+    )]
     Ls,
     /// Show one post's captures: outcome, time, text, media digests
     Show(store_cmds::ShowArgs),
     /// Re-hash objects and follow every ref; exit 1 on any missing or corrupt object
     Verify(store_cmds::VerifyArgs),
     /// Rebuild index.sqlite from objects and refs
+    #[command(
+        after_help = "Examples:\n  embarc reindex\n  embarc reindex --index /tmp/embarc-index.sqlite   # a read-only archive"
+    )]
     Reindex,
     /// Write articles with their embeds replaced by static cards from the archive
     Render(render::RenderArgs),

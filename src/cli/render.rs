@@ -16,6 +16,11 @@ use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 #[derive(clap::Args, Debug)]
+#[command(after_help = "Examples:\n  \
+    embarc render site/ -o public/\n  \
+    embarc render story.html -o out/ --media-base /embarc/media\n  \
+    embarc render --post twitter:20 > card.html\n  \
+    embarc render content/posts/ -o content/posts/ --keep-markdown --force")]
 pub struct RenderArgs {
     /// Articles: files, folders (recursive, layout kept), or `-` for stdin
     #[arg(value_name = "INPUT")]

@@ -14,6 +14,11 @@ use std::ops::ControlFlow;
 use std::time::Instant;
 
 #[derive(clap::Args, Debug)]
+#[command(after_help = "Examples:\n  \
+    embarc scan articles/\n  \
+    embarc scan https://example.com/story.html --json\n  \
+    curl -s https://example.com/story.html | embarc scan -\n  \
+    embarc scan -j 8 site/ --json | jq -r .url")]
 pub struct ScanArgs {
     /// Articles: files, folders (recursive), article URLs, or `-` for stdin (the default)
     #[arg(value_name = "INPUT")]

@@ -12,12 +12,20 @@ use serde_json::json;
 use std::io::Write;
 
 #[derive(clap::Args, Debug)]
+#[command(after_help = "Examples:\n  \
+    embarc show twitter:20\n  \
+    embarc show https://x.com/jack/status/20 --json")]
 pub struct ShowArgs {
     /// The post: a URL in any form, or `provider:id` (e.g. `twitter:20`)
     post: String,
 }
 
 #[derive(clap::Args, Debug)]
+#[command(after_help = "Examples:\n  \
+    embarc verify\n  \
+    embarc verify --sample 5 --json\n  \
+    embarc verify --repair\n  \
+    embarc verify --repair --from /backup/archive")]
 pub struct VerifyArgs {
     /// Re-hash only this percentage of objects, chosen at random (refs are always all checked)
     #[arg(long, value_name = "PERCENT", value_parser = parse_percent)]
