@@ -116,9 +116,7 @@ impl Default for NetConfig {
             // `capture::net_config`), or `None` for any public host.
             allowed_hosts: Some(Vec::new()),
             user_agent: format!(
-                // No placeholder contact: the operator's own goes in with
-                // --user-agent (or user_agent in the config file).
-                "embarc/{} (archiving embedded posts; contact: set with --user-agent)",
+                "embarc/{} (+https://github.com/embarc; archiving embedded posts)",
                 env!("CARGO_PKG_VERSION")
             ),
             connect_timeout: Duration::from_secs(10),
