@@ -290,6 +290,26 @@ pub struct PostReport {
 }
 
 impl PostReport {
+    /// A line with nothing stored (yet): no capture, no media, no error.
+    pub fn new(
+        post: Option<PostId>,
+        url: String,
+        outcome: &'static str,
+        articles: Vec<String>,
+    ) -> PostReport {
+        PostReport {
+            post,
+            url,
+            outcome,
+            capture: None,
+            media: 0,
+            articles,
+            error: None,
+            error_url: None,
+            source: None,
+        }
+    }
+
     /// Whether this counts as a failure (exit code 1): `failed`, or a
     /// `partial` capture that the next run completes.
     pub fn failed(&self) -> bool {
@@ -384,15 +404,8 @@ impl Capturer {
         refresh: bool,
     ) -> PostReport {
         let report = |post: Option<&PostId>, url: String, outcome, error| PostReport {
-            post: post.cloned(),
-            url,
-            outcome,
-            capture: None,
-            media: 0,
-            articles: articles.clone(),
             error,
-            error_url: None,
-            source: None,
+            ..PostReport::new(post.cloned(), url, outcome, articles.clone())
         };
         let (post, url) = match target {
             Target::Post(p) => (

@@ -428,15 +428,14 @@ impl Archiver {
                     let Target::Short(s) = &short else { continue };
                     emit(
                         PostReport {
-                            post: None,
-                            url: format!("https://{s}"),
-                            outcome: "failed",
-                            capture: None,
-                            media: 0,
-                            articles: job.map(|j| j.articles).unwrap_or_default(),
                             error: resolution.error,
                             error_url: resolution.error_url,
-                            source: None,
+                            ..PostReport::new(
+                                None,
+                                format!("https://{s}"),
+                                "failed",
+                                job.map(|j| j.articles).unwrap_or_default(),
+                            )
                         },
                         &mut report,
                     );
@@ -711,17 +710,12 @@ fn known_short_links(archive: &Archive, mut plan: Plan) -> Plan {
 
 /// What a run would do for one target, from the archive alone.
 fn dry(archive: Option<&Archive>, refresh: bool, target: &Target, job: Job) -> PostReport {
-    let mut r = PostReport {
-        post: None,
-        url: job.url.clone().unwrap_or_default(),
-        outcome: "would_capture",
-        capture: None,
-        media: 0,
-        articles: job.articles,
-        error: None,
-        error_url: None,
-        source: None,
-    };
+    let mut r = PostReport::new(
+        None,
+        job.url.clone().unwrap_or_default(),
+        "would_capture",
+        job.articles,
+    );
     match target {
         Target::Other(u) => {
             r.url = u.clone();

@@ -344,10 +344,8 @@ fn run_plan(plan: Plan, limits: &Limits, global: &Global) -> Result<u8> {
     };
     // Each post's line is printed (and flushed) as soon as it finishes, so a
     // run killed at any moment has reported every post it finished.
-    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
     let mut printed: std::io::Result<()> = Ok(());
     let run = runtime()?.block_on(archiver.run(plan, stop, |r: &PostReport| {
-        *counts.entry(r.outcome).or_default() += 1;
         bar.inc(1);
         bar.set_message(format!(
             "{:.1} MB received",
@@ -358,11 +356,8 @@ fn run_plan(plan: Plan, limits: &Limits, global: &Global) -> Result<u8> {
         }
     }))?;
     bar.finish_and_clear();
-    if let Err(e) = printed {
-        if e.kind() == std::io::ErrorKind::BrokenPipe {
-            return Ok(exit::OK);
-        }
-        return Err(e.into());
+    if let Some(code) = stopped_printing(printed)? {
+        return Ok(code);
     }
     if let Some(reason) = &run.offline {
         let hint = if global.mirror.is_empty() {
@@ -372,21 +367,18 @@ fn run_plan(plan: Plan, limits: &Limits, global: &Global) -> Result<u8> {
         };
         eprintln!(
             "embarc: {}: the platforms' servers cannot be reached ({hint}); \
-             nothing was lost, {} post{} left for the next run",
+             nothing was lost, {} left for the next run",
             clean(reason),
-            run.unfinished,
-            if run.unfinished == 1 { " is" } else { "s are" }
+            posts_are(run.unfinished)
         );
     } else if run.unfinished > 0 {
         eprintln!(
-            "embarc: interrupted; finished captures are kept, {} post{} left for the next run",
-            run.unfinished,
-            if run.unfinished == 1 { " is" } else { "s are" }
+            "embarc: interrupted; finished captures are kept, {} left for the next run",
+            posts_are(run.unfinished)
         );
     }
     if !global.quiet {
         let n = run.posts.len();
-        let summary: Vec<String> = counts.iter().map(|(k, v)| format!("{v} {k}")).collect();
         eprintln!(
             "embarc: {} post{}{}: {}",
             n,
@@ -394,11 +386,7 @@ fn run_plan(plan: Plan, limits: &Limits, global: &Global) -> Result<u8> {
             limits
                 .shard
                 .map_or(String::new(), |s| format!(" (shard {s})")),
-            if summary.is_empty() {
-                "none".into()
-            } else {
-                summary.join(", ")
-            }
+            tally(&run.posts, "none")
         );
     }
     Ok(if run.any_failed() {
@@ -416,21 +404,16 @@ fn dry_run(plan: Plan, options: &RunOptions, global: &Global) -> Result<u8> {
         Err(embarc::Error::NoArchive { .. }) => None,
         Err(e) => return Err(e.into()),
     };
-    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
     let mut printed: std::io::Result<()> = Ok(());
-    embarc::capture::pipeline::preview(plan, archive.as_ref(), options, |r| {
-        *counts.entry(r.outcome).or_default() += 1;
+    let run = embarc::capture::pipeline::preview(plan, archive.as_ref(), options, |r| {
         if printed.is_ok() {
             printed = print_line(r, global);
         }
     });
-    match printed {
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(exit::OK),
-        Err(e) => return Err(e.into()),
-        Ok(()) => {}
+    if let Some(code) = stopped_printing(printed)? {
+        return Ok(code);
     }
     if !global.quiet {
-        let summary: Vec<String> = counts.iter().map(|(k, v)| format!("{v} {k}")).collect();
         eprintln!(
             "embarc: dry run, nothing sent or written{}: {}",
             if archive.is_none() {
@@ -438,14 +421,42 @@ fn dry_run(plan: Plan, options: &RunOptions, global: &Global) -> Result<u8> {
             } else {
                 String::new()
             },
-            if summary.is_empty() {
-                "no posts".into()
-            } else {
-                summary.join(", ")
-            }
+            tally(&run.posts, "no posts")
         );
     }
     Ok(exit::OK)
+}
+
+/// How many posts ended each way (`3 archived, 1 failed`), or `none`.
+fn tally(posts: &[PostReport], none: &str) -> String {
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for r in posts {
+        *counts.entry(r.outcome).or_default() += 1;
+    }
+    if counts.is_empty() {
+        return none.to_string();
+    }
+    let parts: Vec<String> = counts.iter().map(|(k, v)| format!("{v} {k}")).collect();
+    parts.join(", ")
+}
+
+/// `1 post is` / `3 posts are`.
+fn posts_are(n: usize) -> String {
+    if n == 1 {
+        "1 post is".into()
+    } else {
+        format!("{n} posts are")
+    }
+}
+
+/// After printing lines: a closed stdout (`| head`) ends the command with
+/// success (`Some(0)`); another write error is an error.
+fn stopped_printing(printed: std::io::Result<()>) -> Result<Option<u8>> {
+    match printed {
+        Ok(()) => Ok(None),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(Some(exit::OK)),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// One post's line: a JSON object, or `post outcome media error-or-url` (and,
