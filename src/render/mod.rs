@@ -116,12 +116,11 @@ impl<'a> Renderer<'a> {
 
     /// Every capture of a post, oldest first (cached).
     fn captures(&mut self, key: &PostId) -> crate::Result<Arc<Vec<Capture>>> {
-        let lookup = key.clone();
-        if let Some(c) = self.posts.get(&lookup) {
+        if let Some(c) = self.posts.get(key) {
             return Ok(c.clone());
         }
-        let records = Arc::new(read_captures(self.archive, &lookup)?);
-        self.posts.insert(lookup, records.clone());
+        let records = Arc::new(read_captures(self.archive, key)?);
+        self.posts.insert(key.clone(), records.clone());
         Ok(records)
     }
 

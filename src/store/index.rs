@@ -479,25 +479,24 @@ fn index_error(path: &Path, source: rusqlite::Error) -> Error {
 
 /// Whether the file system holding `path` (or its folder) has no space left.
 fn disk_full(path: &Path) -> bool {
-    use std::os::unix::ffi::OsStrExt;
     let probe = if path.exists() {
         path
     } else {
         path.parent().unwrap_or(Path::new("."))
     };
-    let Ok(c_path) = std::ffi::CString::new(probe.as_os_str().as_bytes()) else {
-        return false;
-    };
+    statvfs(probe).is_some_and(|s| s.f_bavail == 0)
+}
+
+/// The statistics of the file system holding `path`, if it can be read.
+fn statvfs(path: &Path) -> Option<libc::statvfs> {
+    use std::os::unix::ffi::OsStrExt;
+    let c_path = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
     let mut stat = std::mem::MaybeUninit::<libc::statvfs>::uninit();
     // SAFETY: `c_path` is NUL-terminated and `stat` is writable memory the
     // size of a `statvfs`; both outlive the call.
     let rc = unsafe { libc::statvfs(c_path.as_ptr(), stat.as_mut_ptr()) };
-    if rc != 0 {
-        return false;
-    }
     // SAFETY: statvfs returned 0, so it filled `stat` in full.
-    let stat = unsafe { stat.assume_init() };
-    stat.f_bavail == 0
+    (rc == 0).then(|| unsafe { stat.assume_init() })
 }
 
 /// Whether opening the index failed because the file is not a database (or
@@ -576,21 +575,7 @@ fn unchangeable(path: &Path) -> bool {
 
 /// Whether `path` lies on a file system mounted read-only.
 fn read_only_file_system(path: &Path) -> bool {
-    use std::os::unix::ffi::OsStrExt;
-    let Ok(c_path) = std::ffi::CString::new(path.as_os_str().as_bytes()) else {
-        return false;
-    };
-    let mut stat = std::mem::MaybeUninit::<libc::statvfs>::uninit();
-    // SAFETY: `c_path` is a NUL-terminated string and `stat` points to
-    // writable memory the size of a `statvfs`; both outlive the call, which
-    // only reads the one and fills the other.
-    let rc = unsafe { libc::statvfs(c_path.as_ptr(), stat.as_mut_ptr()) };
-    if rc != 0 {
-        return false;
-    }
-    // SAFETY: statvfs returned 0, so it filled `stat` in full.
-    let stat = unsafe { stat.assume_init() };
-    stat.f_flag & libc::ST_RDONLY != 0
+    statvfs(path).is_some_and(|s| s.f_flag & libc::ST_RDONLY != 0)
 }
 
 /// The SQLite URI that opens the database at `path` as immutable: `file:`,

@@ -246,7 +246,14 @@ pub fn verify(
         let target = match target {
             Ok(target) => target,
             Err(e) => {
-                let path = PathBuf::from(format!("{}/{referrer}", archive.location()));
+                // The error names the ref as stored (its segments are
+                // percent-encoded on disk); rebuild it only if it does not.
+                let named = match &e {
+                    Error::BadRecord { path, .. } | Error::Io { path, .. } => Some(path.clone()),
+                    _ => None,
+                };
+                let path = named
+                    .unwrap_or_else(|| PathBuf::from(format!("{}/{referrer}", archive.location())));
                 problems.push(match e {
                     Error::BadRecord { reason, .. } => Problem::BadRef {
                         path,
