@@ -4,25 +4,11 @@
 
 mod support;
 
+use support::fake_x::{Env, env};
+
 use assert_cmd::Command;
 use serde_json::Value;
 use support::fake_x::{self, DOWN_ID, GONE_ID, LIMITED_ID, PROTECTED_ID, TOMBSTONE_ID};
-
-struct Env {
-    _dir: tempfile::TempDir,
-    archive: std::path::PathBuf,
-    server: support::Server,
-}
-
-async fn env() -> Env {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let archive = dir.path().join("archive");
-    Env {
-        _dir: dir,
-        archive,
-        server: fake_x::start().await,
-    }
-}
 
 fn embarc(env: &Env, args: &[&str]) -> (Option<i32>, Vec<Value>, String) {
     let mut cmd = Command::cargo_bin("embarc").expect("binary");

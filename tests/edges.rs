@@ -446,7 +446,8 @@ fn scan_reads_a_fifo_as_a_stream_with_the_size_cap() {
     let writer = {
         let fifo = fifo.clone();
         std::thread::spawn(move || {
-            std::thread::sleep(std::time::Duration::from_millis(2500));
+            // Well after scan's 2 s notice, even on a loaded machine.
+            std::thread::sleep(std::time::Duration::from_millis(5000));
             std::fs::write(&fifo, format!("<html><body>{TWEET}</body></html>")).expect("write");
         })
     };

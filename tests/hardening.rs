@@ -8,26 +8,12 @@
 
 mod support;
 
+use support::fake_x::{Env, env};
+
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use support::fake_x;
-
-struct Env {
-    dir: tempfile::TempDir,
-    archive: PathBuf,
-    server: support::Server,
-}
-
-async fn env() -> Env {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let archive = dir.path().join("archive");
-    Env {
-        dir,
-        archive,
-        server: fake_x::start().await,
-    }
-}
 
 /// What a run of embarc gave: exit code, stdout, stderr.
 struct Out {

@@ -4,28 +4,14 @@
 
 mod support;
 
+use support::fake_x::{Env, env};
+
 use assert_cmd::Command;
 use scraper::{ElementRef, Html, Selector};
 use serde_json::Value;
 use sha2::{Digest as _, Sha256};
 use std::path::{Path, PathBuf};
 use support::fake_x::{self, DELETED_LATER_ID, HOSTILE_ID, TOMBSTONE_ID, hostile};
-
-struct Env {
-    dir: tempfile::TempDir,
-    archive: PathBuf,
-    server: support::Server,
-}
-
-async fn env() -> Env {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let archive = dir.path().join("archive");
-    Env {
-        dir,
-        archive,
-        server: fake_x::start().await,
-    }
-}
 
 struct Run {
     code: Option<i32>,

@@ -7,6 +7,8 @@
 
 mod support;
 
+use support::fake_x::{Env, env};
+
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::io::BufRead;
@@ -16,22 +18,6 @@ use std::time::{Duration, Instant};
 use support::fake_x::{self, FLAKY_MEDIA_ID, QUOTED_ID, QUOTING_ID};
 
 const SAMMY: &str = "1641086480675225601";
-
-struct Env {
-    dir: tempfile::TempDir,
-    archive: PathBuf,
-    server: support::Server,
-}
-
-async fn env() -> Env {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let archive = dir.path().join("archive");
-    Env {
-        dir,
-        archive,
-        server: fake_x::start().await,
-    }
-}
 
 /// Every X host mapped to a local port where nothing listens: each
 /// connection is refused at once, as when offline.
@@ -229,7 +215,6 @@ async fn lines_stream_as_posts_finish_and_a_killed_run_keeps_them() {
         format!("https://x.com/s/status/{slow}\n"),
     )
     .expect("write");
-    let started = Instant::now();
     let mut child = command(&env, &online(&env), &["archive", "--json"])
         .arg(&root)
         .stdout(Stdio::piped())
@@ -239,16 +224,29 @@ async fn lines_stream_as_posts_finish_and_a_killed_run_keeps_them() {
     let mut out = std::io::BufReader::new(child.stdout.take().expect("stdout"));
     let mut first = String::new();
     tokio::task::block_in_place(|| out.read_line(&mut first)).expect("first line");
-    let first_at = started.elapsed();
+    let first_at = Instant::now();
     let line: Value = serde_json::from_str(&first).expect("JSON");
     assert_eq!(
         line["post"],
         format!("twitter:{}", fake_x::synthetic_id(5)),
         "{line}"
     );
+    // The slow post's answer leaves the fake 3 s after its request arrived:
+    // the fast post's line came before it (measured from that arrival, not
+    // from the start, so a slow start on a loaded machine does not count).
+    let slow_request = embarc::capture::twitter::syndication_url(
+        &embarc::capture::twitter::Endpoints {
+            syndication: "/syndication/tweet-result".into(),
+            ..Default::default()
+        },
+        slow.parse().expect("id"),
+    );
+    let arrived = env.server.arrivals(&slow_request);
+    assert_eq!(arrived.len(), 1, "{slow_request}");
     assert!(
-        first_at < Duration::from_millis(2500),
-        "the fast post's line came only after {first_at:?}, with the slow post"
+        first_at < arrived[0] + Duration::from_millis(3000),
+        "the fast post's line came only {:?} after the slow post was asked, with its answer",
+        first_at - arrived[0]
     );
     // Killed while the slow post is pending: the fast post's article is kept.
     child.kill().expect("kill");
@@ -377,9 +375,12 @@ async fn a_dry_run_sends_nothing_and_writes_nothing() {
         lines.iter().all(|l| l["outcome"] == "unchanged"),
         "{lines:?}"
     );
-    let (_, lines, _) =
+    let (code, lines, _) =
         tokio::task::block_in_place(|| run(&env, &online(&env), &["add", &gone, "--dry-run"]));
+    assert_eq!(code, Some(0));
+    assert_eq!(lines.len(), 1, "{lines:?}");
     assert_eq!(lines[0]["outcome"], "would_retry", "{lines:?}");
+    assert_eq!(env.server.total(), before, "a dry run sent requests");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -418,9 +419,14 @@ async fn three_shards_capture_every_post_exactly_once() {
     let want: BTreeSet<String> = ids.iter().map(|id| format!("twitter:{id}")).collect();
     assert_eq!(unique.into_iter().cloned().collect::<BTreeSet<_>>(), want);
     // The whole job again: nothing left to do.
-    let (_, lines, _) =
+    let (code, lines, err) =
         tokio::task::block_in_place(|| run(&env, &online(&env), &["add", "-i", &list]));
-    assert!(lines.iter().all(|l| l["outcome"] == "unchanged"));
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(lines.len(), ids.len(), "{lines:?}");
+    assert!(
+        lines.iter().all(|l| l["outcome"] == "unchanged"),
+        "{lines:?}"
+    );
     // A bad shard is a usage error.
     let (code, _, err) = tokio::task::block_in_place(|| {
         run(&env, &online(&env), &["add", "-i", &list, "--shard", "4/3"])
@@ -455,5 +461,18 @@ async fn an_input_list_can_come_from_stdin() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 2);
+    let mut got: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON"))
+        .collect();
+    got.sort_by_key(|l| l["post"].to_string());
+    let posts: Vec<&str> = got.iter().filter_map(|l| l["post"].as_str()).collect();
+    assert_eq!(
+        posts,
+        [
+            format!("twitter:{}", fake_x::synthetic_id(40)),
+            format!("twitter:{}", fake_x::synthetic_id(41))
+        ]
+    );
+    assert!(got.iter().all(|l| l["outcome"] == "archived"), "{got:?}");
 }

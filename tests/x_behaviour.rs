@@ -6,6 +6,8 @@
 
 mod support;
 
+use support::fake_x::{Env, env};
+
 use assert_cmd::Command;
 use embarc::capture::twitter::{Endpoints, Retry, X, oembed_url, syndication_url};
 use embarc::capture::{Found, Platform, Session};
@@ -21,22 +23,6 @@ use support::fake_x::{
     TOMBSTONE_ID,
 };
 use support::{Reply, response};
-
-struct Env {
-    _dir: tempfile::TempDir,
-    archive: std::path::PathBuf,
-    server: support::Server,
-}
-
-async fn env() -> Env {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let archive = dir.path().join("archive");
-    Env {
-        _dir: dir,
-        archive,
-        server: fake_x::start().await,
-    }
-}
 
 /// `embarc add URL… --json --archive DIR` with the fake X's mirrors: exit
 /// code, JSON lines, stderr.
@@ -190,13 +176,16 @@ async fn a_slow_syndication_and_a_slow_oembed_overlap() {
         env.server.arrivals(&oembed)[0],
     );
     let apart = if o > s { o - s } else { s - o };
+    // Asked one after the other, oEmbed would arrive only once syndication's
+    // answer came, SLOW_BOTH_MS later: the arrivals prove the overlap
+    // whatever the machine's load (no bound on the total time).
     assert!(
         apart < Duration::from_millis(SLOW_BOTH_MS / 2),
         "oEmbed asked {apart:?} after syndication"
     );
     assert!(
-        took >= Duration::from_millis(SLOW_BOTH_MS) && took < Duration::from_millis(3500),
-        "two {SLOW_BOTH_MS} ms answers took {took:?} (one after the other: ≥ 4 s)"
+        took >= Duration::from_millis(SLOW_BOTH_MS),
+        "the {SLOW_BOTH_MS} ms answers were not waited for: {took:?}"
     );
 }
 

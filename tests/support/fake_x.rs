@@ -443,6 +443,27 @@ fn json(status: u16, body: &[u8]) -> Reply {
     ))
 }
 
+/// A test's scratch folder with an archive path in it, and the fake X.
+pub struct Env {
+    /// The scratch folder (removed when dropped).
+    pub dir: tempfile::TempDir,
+    /// `DIR/archive` (not created).
+    pub archive: PathBuf,
+    /// The fake X.
+    pub server: Server,
+}
+
+/// A fresh [`Env`].
+pub async fn env() -> Env {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let archive = dir.path().join("archive");
+    Env {
+        dir,
+        archive,
+        server: start().await,
+    }
+}
+
 /// Starts the fake X.
 pub async fn start() -> Server {
     let node: HashMap<u64, String> = node_tokens().into_iter().collect();
