@@ -157,6 +157,8 @@ pub struct Session<'a> {
     started: std::sync::atomic::AtomicUsize,
     /// The exchange the post was read from, when the platform says which.
     answer: Mutex<Option<crate::net::Exchange>>,
+    /// Hosts this capture may fetch beyond the platforms' own ([`Session::admit`]).
+    admitted: Mutex<Vec<String>>,
 }
 
 impl<'a> Session<'a> {
@@ -168,6 +170,7 @@ impl<'a> Session<'a> {
             exchanges: Mutex::default(),
             started: Default::default(),
             answer: Mutex::default(),
+            admitted: Mutex::default(),
         }
     }
 }
@@ -177,7 +180,7 @@ impl Session<'_> {
     /// and recorded; the body is kept in memory for parsing.
     pub async fn get_json(&self, url: &str, limit: u64) -> Result<Fetched, NetError> {
         let place = self.start();
-        let f = self.client.get_small(url, self.archive, limit).await?;
+        let f = self.client().get_small(url, self.archive, limit).await?;
         self.record(place, &f);
         Ok(f)
     }
@@ -185,9 +188,31 @@ impl Session<'_> {
     /// GETs a file (any size up to the client's cap), stored and recorded.
     pub async fn get_file(&self, url: &str) -> Result<Fetched, NetError> {
         let place = self.start();
-        let f = self.client.get(url, self.archive, 0).await?;
+        let f = self.client().get(url, self.archive, 0).await?;
         self.record(place, &f);
         Ok(f)
+    }
+
+    /// Lets this capture fetch from `host` too (suffix match), for a
+    /// platform whose hosts are known only per post: a Mastodon instance,
+    /// a Bluesky account's PDS. Every rule of the client still applies
+    /// (public addresses only, redirects re-checked, caps, per-host limits).
+    pub fn admit(&self, host: &str) {
+        let mut admitted = self.admitted.lock().unwrap_or_else(|e| e.into_inner());
+        let host = host.trim_end_matches('.').to_ascii_lowercase();
+        if !host.is_empty() && !admitted.contains(&host) {
+            admitted.push(host);
+        }
+    }
+
+    /// The client, allowed the hosts [`Session::admit`] added.
+    fn client(&self) -> std::borrow::Cow<'_, Client> {
+        let admitted = self.admitted.lock().unwrap_or_else(|e| e.into_inner());
+        if admitted.is_empty() {
+            std::borrow::Cow::Borrowed(self.client)
+        } else {
+            std::borrow::Cow::Owned(self.client.admitting(&admitted))
+        }
     }
 
     /// Marks `f` as the answer the post was read from (by default the first

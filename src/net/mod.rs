@@ -570,6 +570,28 @@ impl Client {
         self.received.load(std::sync::atomic::Ordering::Relaxed)
     }
 
+    /// This client, also allowed to fetch `hosts` (suffix match, as
+    /// [`NetConfig::allowed_hosts`]): a platform whose posts live on hosts
+    /// known only per post (a Mastodon instance, a Bluesky account's PDS).
+    /// Every other rule stays: public addresses only, redirects re-checked,
+    /// the caps, and the per-host limits, shared with this client.
+    pub fn admitting(&self, hosts: &[String]) -> Client {
+        let mut out = self.clone();
+        if let Some(allowed) = &self.cfg.allowed_hosts {
+            let extra: Vec<String> = hosts
+                .iter()
+                .map(|h| h.trim_end_matches('.').to_ascii_lowercase())
+                .filter(|h| !h.is_empty() && !allowed.contains(h))
+                .collect();
+            if !extra.is_empty() {
+                let mut cfg = (*self.cfg).clone();
+                cfg.allowed_hosts = Some(allowed.iter().cloned().chain(extra).collect());
+                out.cfg = Arc::new(cfg);
+            }
+        }
+        out
+    }
+
     /// How reachable the hosts asked so far were (this client and its clones).
     pub fn health(&self) -> Health {
         self.health
@@ -1225,6 +1247,36 @@ mod tests {
         // bytes, about half a second after the last chunk (at 5 s).
         let due = f.fails_at().duration_since(t0);
         assert!((5400 * MS..=5600 * MS).contains(&due), "{due:?}");
+    }
+
+    #[test]
+    fn an_admitted_host_is_fetched_with_every_other_rule_kept() {
+        let cfg = NetConfig {
+            allowed_hosts: Some(vec!["twimg.com".into()]),
+            ..NetConfig::default()
+        };
+        let client = Client::new(cfg).expect("client");
+        let refused = |c: &Client, url: &str| matches!(c.route(url), Err(NetError::Refused { .. }));
+        assert!(refused(
+            &client,
+            "https://mastodon.social/api/v1/statuses/1"
+        ));
+        let admitted = client.admitting(&["Mastodon.Social.".into()]);
+        assert!(
+            admitted
+                .route("https://mastodon.social/api/v1/statuses/1")
+                .is_ok()
+        );
+        assert!(admitted.route("https://pbs.twimg.com/media/a.jpg").is_ok());
+        // Only the admitted host, on its default port, by name: never an
+        // address, another host, or an unusual port.
+        assert!(refused(&admitted, "https://example.org/"));
+        assert!(refused(&admitted, "https://mastodon.social:8443/"));
+        let local = client.admitting(&["127.0.0.1".into(), "[::1]".into()]);
+        assert!(refused(&local, "http://127.0.0.1/api/v1/statuses/1"));
+        assert!(refused(&local, "http://[::1]/"));
+        // The original client is unchanged.
+        assert!(refused(&client, "https://mastodon.social/"));
     }
 
     #[test]
