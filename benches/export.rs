@@ -105,6 +105,7 @@ fn main() {
             body_bytes: bytes,
             started_at: when,
             duration_ms: 10,
+            user_agent: None,
         };
         record.exchanges.push(exchange(
             format!("https://cdn.syndication.twimg.com/tweet-result?id={id}"),

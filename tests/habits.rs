@@ -288,3 +288,112 @@ async fn a_config_file_sets_defaults_that_flags_and_environment_override() {
         .expect("run");
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_user_agent_names_the_operator_and_each_capture_keeps_the_one_it_sent() {
+    let server = fake_x::start().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let archive = dir.path().join("archive");
+    let run = |extra: &[&str]| {
+        let mut cmd = embarc();
+        cmd.arg("--archive").arg(&archive);
+        for m in fake_x::mirror_flags(&server.base) {
+            cmd.arg("--mirror").arg(m);
+        }
+        cmd.env_remove("EMBARC_USER_AGENT")
+            .env_remove("EMBARC_CONTACT");
+        let out = tokio::task::block_in_place(|| cmd.args(extra).output()).expect("run");
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{extra:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out
+    };
+    run(&[
+        "--contact",
+        "desk@example.org",
+        "add",
+        "twitter:1641086480675225601",
+    ]);
+    let sent = server.user_agents();
+    assert!(!sent.is_empty());
+    let version = env!("CARGO_PKG_VERSION");
+    let expected =
+        format!("embarc/{version} (archiving embedded posts; contact: desk@example.org)");
+    assert!(sent.iter().all(|ua| *ua == expected), "{sent:?}");
+    // No placeholder address in the default.
+    assert!(sent.iter().all(|ua| !ua.contains("github.com/embarc")));
+
+    // A second capture sent with --user-agent; the export's request records
+    // carry what each capture sent, not today's setting.
+    let out = run(&[
+        "--user-agent",
+        "newsroom-bot/2 (+mailto:ops@example.org)",
+        "--color",
+        "always",
+        "add",
+        "--refresh",
+        "twitter:1641086480675225601",
+    ]);
+    // The outcome word is coloured on request, and the columns still line up.
+    let line = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(line.contains("\x1b[32marchived\x1b[0m      "), "{line:?}");
+    let warc = dir.path().join("out.warc.gz");
+    run(&["export", "--warc", warc.to_str().expect("utf-8 path")]);
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(
+        &mut flate2::read::MultiGzDecoder::new(std::fs::File::open(&warc).expect("warc")),
+        &mut bytes,
+    )
+    .expect("gunzip");
+    let text = String::from_utf8_lossy(&bytes);
+    let agents: std::collections::BTreeSet<&str> = text
+        .split("WARC/1.1\r\n")
+        .filter(|r| r.contains("WARC-Type: request"))
+        .filter_map(|r| r.lines().find_map(|l| l.strip_prefix("user-agent: ")))
+        .collect();
+    assert_eq!(
+        agents,
+        [
+            expected.as_str(),
+            "newsroom-bot/2 (+mailto:ops@example.org)"
+        ]
+        .into_iter()
+        .collect(),
+        "{text:.2000}"
+    );
+}
+
+#[test]
+fn colour_follows_the_flag_then_no_color_and_never_goes_into_a_pipe() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let help = |args: &[&str], no_color: bool| {
+        let mut cmd = embarc();
+        cmd.env_remove("EMBARC_COLOR").env_remove("NO_COLOR");
+        if no_color {
+            cmd.env("NO_COLOR", "1");
+        }
+        let out = cmd.args(args).output().expect("run");
+        assert_eq!(out.status.code(), Some(0), "{args:?}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    // Into a pipe: plain, unless asked; --color always wins over NO_COLOR
+    // (a flag beats the environment, as no-color.org says).
+    assert!(!help(&["--help"], false).contains('\x1b'));
+    assert!(help(&["--color", "always", "--help"], false).contains("\x1b["));
+    assert!(help(&["--color=always", "--help"], true).contains("\x1b["));
+    assert!(!help(&["--color", "never", "--help"], false).contains('\x1b'));
+    // Outcome words in `ls` on an empty-but-real archive print nothing; a
+    // bad value is a usage error naming the choices.
+    let out = embarc()
+        .arg("--archive")
+        .arg(dir.path().join("a"))
+        .args(["--color", "sometimes", "ls"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("sometimes") && err.contains("always"), "{err}");
+}

@@ -361,6 +361,7 @@ fn card_of(
         body_bytes: 1,
         started_at: time::OffsetDateTime::UNIX_EPOCH,
         duration_ms: 1,
+        user_agent: None,
     });
     // Through the record's JSON: whole, and as render reads it (without the
     // exchanges); both readers see the same post.

@@ -65,6 +65,7 @@ fn capture(archive: &Archive, id: u64, at: time::OffsetDateTime, text: &str) -> 
         body_bytes: 20,
         started_at: at,
         duration_ms: 12,
+        user_agent: None,
     });
     r.media.push(Media {
         role: "photo".into(),
@@ -598,6 +599,7 @@ fn article_and_short_link_records_are_found_by_their_refs() {
             status: 301,
             location: Some("https://twitter.com/jack/status/20".into()),
             at,
+            user_agent: None,
         }],
         post: Some(post),
     };

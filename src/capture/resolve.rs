@@ -69,6 +69,7 @@ pub async fn resolve(client: &Client, archive: &Archive, short: &str) -> Resolut
             status: fetched.status(),
             location: next.clone(),
             at: fetched.exchange.started_at,
+            user_agent: fetched.exchange.user_agent.clone(),
         });
         let Some(next) = next else {
             break Err(format!(

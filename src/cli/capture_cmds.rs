@@ -232,10 +232,7 @@ pub(super) fn net_config(global: &Global, limits: Option<&Limits>) -> Result<Net
     let defaults = embarc::capture::net_config();
     let base = NetConfig {
         mirrors: global.mirror.clone(),
-        user_agent: global
-            .user_agent
-            .clone()
-            .unwrap_or(defaults.user_agent.clone()),
+        user_agent: global.user_agent(),
         on_request: request_log(global)?,
         ..defaults
     };
@@ -469,9 +466,9 @@ fn print_line(r: &PostReport, global: &Global) -> std::io::Result<()> {
     } else {
         writeln!(
             out,
-            "{:<32} {:<13} {:>2} media  {}",
+            "{:<32} {} {:>2} media  {}",
             clean(&r.post.as_ref().map_or("-".into(), PostId::label)),
-            r.outcome,
+            super::output::outcome(r.outcome, 13),
             r.media,
             clean(r.error.as_deref().unwrap_or(&r.url))
         )?;

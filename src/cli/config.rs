@@ -24,6 +24,8 @@ pub struct Config {
     pub mirror: Option<Vec<String>>,
     /// `--user-agent`.
     pub user_agent: Option<String>,
+    /// `--contact`.
+    pub contact: Option<String>,
     /// `--concurrency` of `archive` and `add`.
     pub concurrency: Option<u16>,
     /// `--rate` of `archive` and `add`.
@@ -129,6 +131,11 @@ pub fn apply_global(
     {
         global.user_agent = Some(super::user_agent_value(ua).map_err(|e| bad("user_agent", e))?);
     }
+    if let Some(c) = &config.contact
+        && !given(matches, "contact")
+    {
+        global.contact = Some(super::user_agent_value(c).map_err(|e| bad("contact", e))?);
+    }
     Ok(())
 }
 
@@ -136,11 +143,11 @@ pub fn apply_global(
 #[derive(clap::Args, Debug)]
 #[command(
     after_help = "The file (TOML) may set: archive, index, mirror (a list of \
-    HOST=BASE_URL), user_agent, and for archive/add: concurrency, rate, read_timeout, \
+    HOST=BASE_URL), user_agent, contact, and for archive/add: concurrency, rate, read_timeout, \
     api_timeout, min_rate. Flags and environment variables win over it.\n\n\
     Example config.toml:\n  \
     archive = \"s3://newsroom/embeds\"\n  \
-    user_agent = \"embarc (+mailto:archive@example.org)\"\n  \
+    contact = \"archive@example.org\"\n  \
     concurrency = 8\n  \
     rate = 2.0"
 )]
@@ -205,13 +212,13 @@ pub fn show(
         },
         Setting {
             key: "user_agent",
-            value: serde_json::json!(
-                global
-                    .user_agent
-                    .clone()
-                    .unwrap_or_else(|| { embarc::net::NetConfig::default().user_agent })
-            ),
+            value: serde_json::json!(global.user_agent()),
             source: source("user_agent", config.user_agent.is_some()),
+        },
+        Setting {
+            key: "contact",
+            value: serde_json::json!(global.contact),
+            source: source("contact", config.contact.is_some()),
         },
     ];
     // The capture limits (per command; shown as `archive`/`add` would take them).

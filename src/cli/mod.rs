@@ -102,6 +102,29 @@ pub struct Global {
     /// reach you, as archives and platforms ask of crawlers)
     #[arg(long, global = true, env = "EMBARC_USER_AGENT", value_name = "UA", value_parser = user_agent_value)]
     pub user_agent: Option<String>,
+    /// Your e-mail or URL, added to the default User-Agent so the sites asked
+    /// can reach you (ignored with --user-agent)
+    #[arg(long, global = true, env = "EMBARC_CONTACT", value_name = "EMAIL_OR_URL", value_parser = user_agent_value)]
+    pub contact: Option<String>,
+    /// Colour outcome words, help and errors: auto (on a terminal, unless
+    /// NO_COLOR is set), always, never
+    #[arg(
+        long,
+        global = true,
+        env = "EMBARC_COLOR",
+        value_name = "WHEN",
+        default_value = "auto"
+    )]
+    pub color: output::ColorWhen,
+}
+
+impl Global {
+    /// The User-Agent to send: `--user-agent`, else the default with `--contact`.
+    pub fn user_agent(&self) -> String {
+        self.user_agent
+            .clone()
+            .unwrap_or_else(|| embarc::net::default_user_agent(self.contact.as_deref()))
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -152,8 +175,11 @@ pub(crate) fn user_agent_value(s: &str) -> Result<String, String> {
 
 /// Runs the command line and returns the process exit code.
 pub fn main() -> ExitCode {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let color = output::init_color(&args);
     let parsed = Cli::command()
-        .try_get_matches()
+        .color(color)
+        .try_get_matches_from(args)
         .and_then(|m| Cli::from_arg_matches(&m).map(|c| (c, m)));
     let (mut cli, matches) = match parsed {
         Ok(c) => c,

@@ -51,6 +51,66 @@ fn archive_advice(err: &embarc::Error) -> Option<&'static str> {
     }
 }
 
+/// `--color`: when outcome words and clap's help and errors are coloured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorWhen {
+    /// On a terminal, unless `NO_COLOR` is set (to anything but "").
+    Auto,
+    /// Always, even into a pipe or a file.
+    Always,
+    /// Never.
+    Never,
+}
+
+static COLOR: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
+
+/// Decides colour for this run from `--color` (or `EMBARC_COLOR`) as written
+/// in `args`, before clap parses them (so clap's own errors follow it too),
+/// and `NO_COLOR`. Returns clap's choice.
+pub fn init_color(args: &[std::ffi::OsString]) -> clap::ColorChoice {
+    let mut when = std::env::var("EMBARC_COLOR").ok();
+    let mut it = args.iter().skip(1).map(|a| a.to_string_lossy());
+    while let Some(a) = it.next() {
+        if a == "--" {
+            break;
+        } else if a == "--color" {
+            when = it.next().map(|v| v.into_owned());
+        } else if let Some(v) = a.strip_prefix("--color=") {
+            when = Some(v.to_string());
+        }
+    }
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let (choice, stdout) = match when.as_deref() {
+        Some("always") => (clap::ColorChoice::Always, true),
+        Some("never") => (clap::ColorChoice::Never, false),
+        _ if no_color => (clap::ColorChoice::Never, false),
+        _ => (
+            clap::ColorChoice::Auto,
+            std::io::IsTerminal::is_terminal(&std::io::stdout()),
+        ),
+    };
+    COLOR.store(u8::from(stdout), std::sync::atomic::Ordering::Relaxed);
+    choice
+}
+
+/// An outcome word padded to `width`, coloured when stdout takes colour:
+/// green for a kept post, yellow for a post kept in part or gone at the
+/// source, red for a failure.
+pub fn outcome(word: &str, width: usize) -> String {
+    let padded = format!("{word:<width$}");
+    if COLOR.load(std::sync::atomic::Ordering::Relaxed) == 0 {
+        return padded;
+    }
+    let code = match word {
+        "archived" | "unchanged" | "ok" => "32",
+        "failed" | "error" => "31",
+        "skipped" => "2",
+        _ => "33",
+    };
+    // The padding stays outside the escape so columns line up.
+    format!("\x1b[{code}m{word}\x1b[0m{}", &padded[word.len()..])
+}
+
 /// Text from an article made safe for a terminal: control characters (escape
 /// sequences, carriage returns, bidi overrides) become visible escapes.
 pub fn clean(s: &str) -> String {

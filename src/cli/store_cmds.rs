@@ -106,9 +106,9 @@ pub fn ls(global: &Global) -> Result<u8> {
                 .unwrap_or_default();
             writeln!(
                 out,
-                "{:<32} {:<10} {:<27} {:>3} capture{} {}",
+                "{:<32} {} {:<27} {:>3} capture{} {}",
                 clean(&p.post),
-                p.latest_outcome,
+                super::output::outcome(&p.latest_outcome, 10),
                 p.latest_at,
                 p.captures,
                 if p.captures == 1 { " " } else { "s" },

@@ -802,7 +802,7 @@ conformsTo: https://iipc.github.io/warc-specifications/specifications/warc-forma
 description: embarc export of {what}: {posts}, {captures}, {shorts}{skipped}\r\n\
 isPartOf: {archive}\r\n\
 http-header-user-agent: {ua}\r\n\
-embarc-request-headers: reconstructed (embarc records response headers only; every request it sends carries the same User-Agent, Accept and Accept-Encoding)\r\n\
+embarc-request-headers: reconstructed (embarc records response headers and the User-Agent; every request it sends carries the same Accept and Accept-Encoding; captures from before embarc recorded the User-Agent were sent with embarc 0.1's)\r\n\
 embarc-limits: max-body={max_body} bytes; max-attempts={attempts}; per-host={per_host}\r\n",
             version = env!("CARGO_PKG_VERSION"),
             what = plan.description,
@@ -892,7 +892,11 @@ embarc-limits: max-body={max_body} bytes; max-attempts={attempts}; per-host={per
                 timestamp: cdxj::timestamp(ex.started_at),
             });
         }
-        self.request(&req_id, &resp_id, &date, &ex.method, &ex.url)
+        let ua = ex
+            .user_agent
+            .as_deref()
+            .unwrap_or(crate::net::LEGACY_USER_AGENT);
+        self.request(&req_id, &resp_id, &date, &ex.method, &ex.url, ua)
     }
 
     /// The reconstructed request (see [`request_head`]).
@@ -903,8 +907,9 @@ embarc-limits: max-body={max_body} bytes; max-attempts={attempts}; per-host={per
         date: &str,
         method: &str,
         url: &str,
+        user_agent: &str,
     ) -> Result<(), ExportError> {
-        let head = request_head(method, url, &self.user_agent);
+        let head = request_head(method, url, user_agent);
         let mut f = Fields::new("request", id, date);
         f.push("WARC-Target-URI", clean_value(url));
         f.push("WARC-Concurrent-To", concurrent);
@@ -1060,7 +1065,11 @@ embarc-limits: max-body={max_body} bytes; max-attempts={attempts}; per-host={per
                     timestamp: cdxj::timestamp(hop.at),
                 });
             }
-            self.request(&req_id, &resp_id, &date, "GET", &hop.url)?;
+            let ua = hop
+                .user_agent
+                .as_deref()
+                .unwrap_or(crate::net::LEGACY_USER_AGENT);
+            self.request(&req_id, &resp_id, &date, "GET", &hop.url, ua)?;
         }
         let bytes = self
             .archive
@@ -1247,8 +1256,8 @@ pub fn response_head(status: u16, headers: &[(String, String)]) -> Vec<u8> {
 /// response headers only, but embarc's one HTTP client sends the same request
 /// every time — the method, the original URL's path and query over HTTP/1.1,
 /// then `accept-encoding: gzip, deflate, identity` ([`crate::net`]),
-/// `accept: */*` (reqwest's default), `user-agent` (the default
-/// [`crate::net::NetConfig::user_agent`]) and `host` (the original host, not
+/// `accept: */*` (reqwest's default), `user-agent` (the one the exchange
+/// recorded, else [`crate::net::LEGACY_USER_AGENT`]) and `host` (the original host, not
 /// a mirror's), in the order and case the client writes them (checked on the
 /// wire against reqwest 0.13).
 pub fn request_head(method: &str, url: &str, user_agent: &str) -> Vec<u8> {
@@ -1376,6 +1385,7 @@ mod tests {
             body_bytes: body.len() as u64,
             started_at: at,
             duration_ms: 1,
+            user_agent: None,
         });
         archive.put_capture(&record).expect("capture");
         let plan = Plan::new(&archive, &Selection::All).expect("plan");

@@ -53,6 +53,34 @@ impl std::str::FromStr for Mirror {
     }
 }
 
+/// The User-Agent embarc 0.1 sent with every request, before exchanges
+/// recorded their own ([`Exchange::user_agent`]): an export of those captures
+/// writes it into their reconstructed requests.
+pub const LEGACY_USER_AGENT: &str =
+    "embarc/0.1.0 (+https://github.com/embarc; archiving embedded posts)";
+
+/// The default User-Agent: the tool and its version, the project's address
+/// when the package names one (`repository` in Cargo.toml), and `contact`
+/// (the operator's e-mail or URL, `--contact`), which archives and platforms
+/// ask of crawlers: `embarc/0.2.0 (archiving embedded posts; contact:
+/// archive@example.org)`.
+pub fn default_user_agent(contact: Option<&str>) -> String {
+    let mut ua = format!(
+        "embarc/{} (archiving embedded posts",
+        env!("CARGO_PKG_VERSION")
+    );
+    if let Some(repo) = option_env!("CARGO_PKG_REPOSITORY").filter(|r| !r.is_empty()) {
+        ua.push_str("; +");
+        ua.push_str(repo);
+    }
+    if let Some(c) = contact.map(str::trim).filter(|c| !c.is_empty()) {
+        ua.push_str("; contact: ");
+        ua.push_str(c);
+    }
+    ua.push(')');
+    ua
+}
+
 /// How the client behaves.
 #[derive(Debug, Clone)]
 pub struct NetConfig {
@@ -115,10 +143,7 @@ impl Default for NetConfig {
             // Nothing until the caller says which hosts (the platforms' own:
             // `capture::net_config`), or `None` for any public host.
             allowed_hosts: Some(Vec::new()),
-            user_agent: format!(
-                "embarc/{} (+https://github.com/embarc; archiving embedded posts)",
-                env!("CARGO_PKG_VERSION")
-            ),
+            user_agent: default_user_agent(None),
             connect_timeout: Duration::from_secs(10),
             read_timeout: Duration::from_secs(30),
             api_timeout: Duration::from_secs(30),
@@ -164,6 +189,10 @@ pub struct Exchange {
     /// How long until the body was complete.
     #[serde(default)]
     pub duration_ms: u64,
+    /// The User-Agent the request carried (absent in records written before
+    /// embarc recorded it: [`LEGACY_USER_AGENT`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_agent: Option<String>,
 }
 
 /// Why a request did not produce a response, decided where it failed (the
@@ -1012,6 +1041,7 @@ impl Client {
                 body_bytes: bytes,
                 started_at,
                 duration_ms: clock.elapsed().as_millis() as u64,
+                user_agent: Some(self.cfg.user_agent.clone()),
             },
             body: kept,
             attempts: 1,

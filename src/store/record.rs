@@ -418,6 +418,9 @@ pub struct Hop {
     /// When.
     #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
+    /// The User-Agent the request carried (absent before embarc recorded it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_agent: Option<String>,
 }
 
 /// `embarc.shortlink.v1`: a short link's resolution.

@@ -50,6 +50,7 @@ pub struct Server {
     pub base: String,
     counts: Arc<Mutex<HashMap<String, u32>>>,
     arrivals: Arc<Mutex<Vec<(String, std::time::Instant)>>>,
+    agents: Arc<Mutex<Vec<String>>>,
     violations: Violations,
 }
 
@@ -120,6 +121,11 @@ impl Server {
             .unwrap_or_default()
     }
 
+    /// The User-Agent of every request seen, in arrival order.
+    pub fn user_agents(&self) -> Vec<String> {
+        self.agents.lock().map(|a| a.clone()).unwrap_or_default()
+    }
+
     /// All requests seen.
     pub fn total(&self) -> u32 {
         self.counts.lock().map(|c| c.values().sum()).unwrap_or(0)
@@ -146,16 +152,17 @@ pub async fn start_with(handler: Handler, options: Options, violations: Violatio
     let base = format!("http://{}", listener.local_addr().expect("addr"));
     let counts = Arc::new(Mutex::new(HashMap::new()));
     let arrivals = Arc::new(Mutex::new(Vec::new()));
-    let (c, a) = (counts.clone(), arrivals.clone());
+    let agents = Arc::new(Mutex::new(Vec::new()));
+    let (c, a, g) = (counts.clone(), arrivals.clone(), agents.clone());
     tokio::spawn(async move {
         loop {
             let Ok((stream, _)) = listener.accept().await else {
                 return;
             };
             let handler = handler.clone();
-            let (counts, arrivals) = (c.clone(), a.clone());
+            let (counts, arrivals, agents) = (c.clone(), a.clone(), g.clone());
             tokio::spawn(async move {
-                let _ = serve(stream, handler, options, counts, arrivals).await;
+                let _ = serve(stream, handler, options, counts, arrivals, agents).await;
             });
         }
     });
@@ -163,6 +170,7 @@ pub async fn start_with(handler: Handler, options: Options, violations: Violatio
         base,
         counts,
         arrivals,
+        agents,
         violations,
     }
 }
@@ -229,6 +237,7 @@ async fn serve(
     options: Options,
     counts: Arc<Mutex<HashMap<String, u32>>>,
     arrivals: Arc<Mutex<Vec<(String, std::time::Instant)>>>,
+    agents: Arc<Mutex<Vec<String>>>,
 ) -> std::io::Result<()> {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 4096];
@@ -247,6 +256,15 @@ async fn serve(
         .any(|(k, v)| k.eq_ignore_ascii_case("accept-encoding") && v.contains("gzip"));
     if let Ok(mut a) = arrivals.lock() {
         a.push((path.clone(), std::time::Instant::now()));
+    }
+    if let Ok(mut a) = agents.lock() {
+        a.push(
+            head.lines()
+                .filter_map(|l| l.split_once(':'))
+                .find(|(k, _)| k.eq_ignore_ascii_case("user-agent"))
+                .map(|(_, v)| v.trim().to_string())
+                .unwrap_or_default(),
+        );
     }
     let nth = {
         let mut c = counts.lock().map_err(|_| std::io::Error::other("lock"))?;
