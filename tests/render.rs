@@ -783,6 +783,42 @@ async fn rendering_a_folder_into_itself_is_refused_before_anything_is_written() 
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn with_force_an_article_is_rendered_as_it_was_before_a_page_replaced_it() {
+    let env = env().await;
+    add(&env, &["twitter:1641086480675225601"]);
+    // `a.md` (planned first) writes `out/a.html`, which is itself an article
+    // rendered later (to `out/out/a.html`): that page must come from the
+    // article as it was, not from a.md's page.
+    let md = "# A\n\nhttps://twitter.com/SamuelSusla/status/1641086480675225601\n";
+    let a = write(&env, "forced/a.md", md);
+    let inner = "<p>the inner article's own words</p>\n";
+    write(&env, "forced/out/a.html", inner);
+    let site = a.parent().expect("site").to_path_buf();
+    let out = site.join("out");
+    let r = tokio::task::block_in_place(|| {
+        embarc(
+            &env,
+            &[
+                "render",
+                site.to_str().expect("utf-8"),
+                "-o",
+                out.to_str().expect("utf-8"),
+                "--force",
+            ],
+        )
+    });
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let replaced = std::fs::read_to_string(out.join("a.html")).expect("a.md's page");
+    assert!(replaced.contains("<figure"), "{replaced}");
+    let inner_page = std::fs::read_to_string(out.join("out/a.html")).expect("the inner page");
+    assert!(
+        inner_page.contains("the inner article's own words"),
+        "{inner_page}"
+    );
+    assert!(!inner_page.contains("<figure"), "{inner_page}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_comment_mentioning_the_head_end_does_not_get_the_stylesheet() {
     let env = env().await;
     add(&env, &["twitter:1641086480675225601"]);
@@ -903,6 +939,11 @@ async fn keep_markdown_writes_the_source_back_with_its_front_matter_byte_identic
         )
     });
     assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("pass --asset-base"),
+        "relative links under pretty URLs are pointed out: {}",
+        r.stderr
+    );
     let md = std::fs::read_to_string(out.join("posts/a.md")).expect("a.md written as Markdown");
     assert!(!out.join("posts/a.html").exists(), "no HTML page");
     assert!(md.starts_with(toml), "front matter byte-identical: {md}");
@@ -935,6 +976,31 @@ async fn keep_markdown_writes_the_source_back_with_its_front_matter_byte_identic
         "no JSX expression in the MDX body: {mdx}"
     );
     assert!(!mdx.contains("twitter.com/SamuelSusla/status/1641086480675225601\n\nEnd"));
+
+    // With --asset-base the links are absolute, wherever the generator puts the page.
+    let r = tokio::task::block_in_place(|| {
+        embarc(
+            &env,
+            &[
+                "render",
+                content.to_str().expect("utf-8"),
+                "-o",
+                out.to_str().expect("utf-8"),
+                "--keep-markdown",
+                "--asset-base",
+                "/static/embarc/",
+            ],
+        )
+    });
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert!(!r.stderr.contains("--asset-base"), "{}", r.stderr);
+    let md = std::fs::read_to_string(out.join("posts/a.md")).expect("a.md");
+    assert!(
+        md.contains("<link rel=\"stylesheet\" href=\"/static/embarc/embarc.css\">"),
+        "{md}"
+    );
+    assert!(md.contains("src=\"/static/embarc/media/"), "{md}");
+    assert!(!md.contains("../"), "{md}");
     for tag in mdx
         .split('<')
         .skip(1)

@@ -37,6 +37,12 @@ pub struct RenderArgs {
     /// Refer to media as URL/HEX.EXT (a CDN you upload `DIR/media/` to)
     #[arg(long, value_name = "URL")]
     media_base: Option<String>,
+    /// Refer to the stylesheet as URL/embarc.css and (unless --media-base)
+    /// media as URL/media/HEX.EXT: where the output folder's embarc.css and
+    /// media/ are served (`/embarc/`), for sites whose pretty URLs move pages
+    /// away from their sources (Hugo's posts/a.md at /posts/a/)
+    #[arg(long, value_name = "URL")]
+    asset_base: Option<String>,
     /// Read every input as this kind instead of guessing from extension and content
     #[arg(long, value_enum)]
     kind: Option<Kind>,
@@ -205,6 +211,8 @@ pub fn run(args: RenderArgs, global: &Global) -> Result<u8> {
     let mut planned: Vec<Planned> = Vec::with_capacity(jobs.len());
     let mut conflicts: Vec<String> = Vec::new();
     let mut pages_of: HashMap<PathBuf, String> = HashMap::new();
+    // Inputs a page will replace (with --force): read before anything is written.
+    let mut replaced: std::collections::HashSet<PathBuf> = std::collections::HashSet::new();
     let stdout = std::io::stdout();
     let mut json = std::io::BufWriter::new(stdout.lock());
     for (source, rel, in_folder) in &jobs {
@@ -256,8 +264,14 @@ pub fn run(args: RenderArgs, global: &Global) -> Result<u8> {
             rel.with_extension("html")
         };
         let dest = out.join(&rel);
+        let canonical = dest.canonicalize().ok();
+        if let Some(c) = canonical
+            .as_ref()
+            .filter(|c| inputs_on_disk.contains_key(*c))
+        {
+            replaced.insert(c.clone());
+        }
         if !args.force {
-            let canonical = dest.canonicalize().ok();
             if let Some(article) = canonical.as_ref().and_then(|d| inputs_on_disk.get(d)) {
                 conflicts.push(format!(
                     "{}: its page {} would replace the article {article}; choose another -o folder (or pass --force)",
@@ -303,6 +317,32 @@ pub fn run(args: RenderArgs, global: &Global) -> Result<u8> {
         );
         json.flush()?;
         return Ok(exit::FATAL);
+    }
+    // An article that some page replaces (--force) is read now, before the
+    // first page is written, so it is rendered as it was, not as the page
+    // that replaced it.
+    for p in planned.iter_mut().filter(|p| p.bytes.is_none()) {
+        let Origin::File(path) = &p.source.origin else {
+            continue;
+        };
+        if path.canonicalize().is_ok_and(|c| replaced.contains(&c)) {
+            p.bytes = read(p.source, args.max_size).ok().flatten();
+        }
+    }
+    if args.keep_markdown
+        && args.asset_base.is_none()
+        && !global.quiet
+        && planned.iter().any(|p| p.kind == Kind::Markdown)
+    {
+        eprintln!(
+            "embarc: note: the Markdown pages link embarc.css{} relative to each source file; a site generator with pretty URLs (Hugo, Jekyll permalinks) serves pages elsewhere: pass --asset-base with the path where {} is served",
+            if args.media_base.is_none() {
+                " and media/"
+            } else {
+                ""
+            },
+            out.display()
+        );
     }
     std::fs::create_dir_all(&out)
         .with_context(|| format!("{}: cannot create the output folder", out.display()))?;
@@ -362,7 +402,10 @@ pub fn run(args: RenderArgs, global: &Global) -> Result<u8> {
             print_line(global, &mut json, &line)?;
             continue;
         }
-        let up = "../".repeat(rel.components().count().saturating_sub(1));
+        let up = match &args.asset_base {
+            Some(base) => format!("{}/", base.trim_end_matches('/')),
+            None => "../".repeat(rel.components().count().saturating_sub(1)),
+        };
         let links = PageLinks {
             stylesheet: format!("{up}{}", embarc::render::STYLESHEET_NAME),
             media_base: args
@@ -586,12 +629,16 @@ fn one_card(archive: &Archive, post: &str, args: &RenderArgs, mode: MediaMode) -
         );
         return Ok(exit::FATAL);
     };
+    let base = args
+        .asset_base
+        .as_ref()
+        .map_or(String::new(), |b| format!("{}/", b.trim_end_matches('/')));
     let links = PageLinks {
+        stylesheet: format!("{base}{}", embarc::render::STYLESHEET_NAME),
         media_base: args
             .media_base
             .clone()
-            .unwrap_or_else(|| format!("{}/", embarc::render::MEDIA_DIR)),
-        ..PageLinks::default()
+            .unwrap_or_else(|| format!("{base}{}/", embarc::render::MEDIA_DIR)),
     };
     let opts = CardOptions {
         lang: args.lang.clone(),
