@@ -421,7 +421,7 @@ async fn wacz_passes_wacz_validate() {
     let script = "import sys, zipfile, json\n\
 z = zipfile.ZipFile(sys.argv[1])\n\
 assert z.getinfo('archive/data.warc.gz').compress_type == zipfile.ZIP_STORED\n\
-print(z.read('indexes/index.cdxj').decode())\n\
+import gzip\nprint(gzip.decompress(z.read('indexes/index.cdx.gz')).decode())\n\
 print(z.read('pages/pages.jsonl').decode())\n";
     let (ok, listing) = tool(&["python3", "-c", script, &w]);
     assert!(ok, "{listing}");

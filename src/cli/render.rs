@@ -412,6 +412,7 @@ pub fn run(args: RenderArgs, global: &Global) -> Result<u8> {
                 .media_base
                 .clone()
                 .unwrap_or_else(|| format!("{up}{}/", embarc::render::MEDIA_DIR)),
+            media_urls: None,
         };
         let title = Path::new(&source.name)
             .file_stem()
@@ -639,6 +640,7 @@ fn one_card(archive: &Archive, post: &str, args: &RenderArgs, mode: MediaMode) -
             .media_base
             .clone()
             .unwrap_or_else(|| format!("{base}{}/", embarc::render::MEDIA_DIR)),
+        media_urls: None,
     };
     let opts = CardOptions {
         lang: args.lang.clone(),

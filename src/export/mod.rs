@@ -30,7 +30,7 @@ use crate::capture::Target;
 use crate::store::record::{CaptureRecord, Exchange, PostId, ShortLinkRecord};
 use crate::store::{Archive, Digest};
 use serde::Serialize;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::File;
 use std::io::{self, BufWriter, Read, Seek, Write};
 use std::path::{Path, PathBuf};
@@ -435,11 +435,15 @@ pub fn export(
         pages: Vec::new(),
         tmp_path: tmp_path.clone(),
         user_agent: crate::net::NetConfig::default().user_agent,
+        renderer: crate::render::Renderer::new(archive),
     };
     ex.warcinfo(archive, plan, &warc_name, opts.now)?;
     let mut done = 0usize;
     for (post, captures) in &plan.posts {
         let mut latest: Option<CaptureRecord> = None;
+        // Every file the post's captures stored, by object: its page refers
+        // to each by the URL whose response this WARC holds.
+        let mut media: HashMap<Digest, String> = HashMap::new();
         for d in captures {
             let record: CaptureRecord = archive
                 .read_json(d)
@@ -447,10 +451,15 @@ pub fn export(
             ex.capture(d, &record)?;
             done += 1;
             progress(done, ex.warc.offset());
+            for m in &record.media {
+                media.entry(m.digest).or_insert_with(|| m.url.clone());
+            }
             latest = Some(record);
         }
         if let Some(r) = latest {
-            ex.pages.push(page(post, &r));
+            let page = page(post, &r);
+            ex.post_page(post, &r, &page, media)?;
+            ex.pages.push(page);
         }
     }
     for (name, d) in &plan.short_links {
@@ -767,6 +776,8 @@ struct Exporter<'a, W: Write> {
     pages: Vec<wacz::Page>,
     tmp_path: PathBuf,
     user_agent: String,
+    /// Builds each post's page.
+    renderer: crate::render::Renderer<'a>,
 }
 
 impl<W: Write> Exporter<'_, W> {
@@ -828,6 +839,79 @@ embarc-limits: max-body={max_body} bytes; max-attempts={attempts}; per-host={per
         Ok(())
     }
 
+    /// The post's page: the script-free card `render` makes (a tombstone
+    /// shows what the last good capture kept), with its media pointing at
+    /// the original URLs this WARC holds the responses of and the stylesheet
+    /// inline, as a `resource` record at the post's URL and the newest
+    /// capture's time, so a replay tool opening the post's URL shows the post.
+    fn post_page(
+        &mut self,
+        post: &PostId,
+        latest: &CaptureRecord,
+        page: &wacz::Page,
+        media: HashMap<Digest, String>,
+    ) -> Result<(), ExportError> {
+        let links = crate::render::PageLinks {
+            media_urls: Some(std::sync::Arc::new(media)),
+            ..crate::render::PageLinks::default()
+        };
+        let opts = crate::render::card::CardOptions::default();
+        let card = match self.renderer.post_card(post, &opts, &links) {
+            Ok(Some(card)) => card,
+            // No capture kept the post's content (not found, protected, or
+            // failed from the start): the page says so.
+            Ok(None) | Err(_) => format!(
+                "<p class=\"embarc-gone\">No content of {label} was kept: its capture of {when} ended <code>{outcome}</code>. <a href=\"{url}\" rel=\"noopener noreferrer nofollow\">{url_text}</a></p>",
+                label = htmlize::escape_text(post.label()),
+                when = cdx_iso(latest.captured_at),
+                outcome = latest.outcome.as_str(),
+                url = htmlize::escape_attribute(&page.url),
+                url_text = htmlize::escape_text(&page.url),
+            ),
+        };
+        let lang = latest
+            .normalized
+            .as_ref()
+            .and_then(|n| n.lang.as_deref())
+            .filter(|l| l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
+            .unwrap_or("und");
+        let html = format!(
+            "<!DOCTYPE html>\n<html lang=\"{lang}\">\n<head>\n<meta charset=\"utf-8\">\n\
+             <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+             <title>{title}</title>\n<style>\n{css}</style>\n</head>\n<body>\n<main>\n{card}\n</main>\n</body>\n</html>\n",
+            title = htmlize::escape_text(&page.title),
+            css = crate::render::STYLESHEET,
+        );
+        let block = html.as_bytes();
+        let digest = Digest::of(block);
+        let mut f = Fields::new(
+            "resource",
+            &record_id(&[b"page\n".as_slice(), &digest.0, post.label().as_bytes()].concat()),
+            &warc_date(latest.captured_at),
+        );
+        f.push("WARC-Target-URI", clean_value(&page.url));
+        f.push("Content-Type", "text/html; charset=utf-8");
+        f.push("WARC-Block-Digest", format!("sha256:{}", digest.hex()));
+        f.push("WARC-Payload-Digest", format!("sha256:{}", digest.hex()));
+        let placed = self
+            .warc
+            .write_record(&f, block, &mut io::empty(), 0, Packing::Deflate)
+            .map_err(|e| self.output_err(e))?;
+        if let Some(cdx) = self.cdx.as_mut() {
+            cdx.push(cdxj::Entry {
+                url: page.url.clone(),
+                mime: Some("text/html".into()),
+                status: None,
+                digest: format!("sha256:{}", digest.hex()),
+                length: placed.length.to_string(),
+                offset: placed.offset.to_string(),
+                filename: wacz::WARC_NAME.into(),
+                timestamp: cdxj::timestamp(latest.captured_at),
+            });
+        }
+        Ok(())
+    }
+
     fn capture(&mut self, digest: &Digest, record: &CaptureRecord) -> Result<(), ExportError> {
         let owner = record.post.label();
         for ex in &record.exchanges {
@@ -879,12 +963,11 @@ embarc-limits: max-body={max_body} bytes; max-attempts={attempts}; per-host={per
             let mime = header(&ex.headers, "content-type")
                 .and_then(|v| v.split(';').next())
                 .map(|v| v.trim().to_ascii_lowercase())
-                .filter(|v| !v.is_empty())
-                .unwrap_or_else(|| "unk".into());
+                .filter(|v| !v.is_empty());
             cdx.push(cdxj::Entry {
                 url: ex.url.clone(),
                 mime,
-                status: ex.status.to_string(),
+                status: Some(ex.status.to_string()),
                 digest: format!("sha256:{}", payload.hex()),
                 length: placed.length.to_string(),
                 offset: placed.offset.to_string(),
@@ -1056,8 +1139,8 @@ embarc-limits: max-body={max_body} bytes; max-attempts={attempts}; per-host={per
             if let Some(cdx) = self.cdx.as_mut() {
                 cdx.push(cdxj::Entry {
                     url: hop.url.clone(),
-                    mime: "unk".into(),
-                    status: hop.status.to_string(),
+                    mime: None,
+                    status: Some(hop.status.to_string()),
                     digest: format!("sha256:{}", payload.hex()),
                     length: placed.length.to_string(),
                     offset: placed.offset.to_string(),

@@ -63,12 +63,55 @@ pub fn pages_jsonl(pages: &[Page]) -> String {
     out
 }
 
+/// The compressed index inside the WACZ (WACZ 1.1.1 "compressed CDXJ"): the
+/// sorted CDXJ lines in gzip members of [`LINES_PER_BLOCK`] lines each.
+/// pywb's `wb-manager add --unpack-wacz` reads it as one gzip stream;
+/// ReplayWeb.page binary-searches [`IDX_PATH`] and inflates one block.
+pub const CDX_GZ_PATH: &str = "indexes/index.cdx.gz";
+/// The index of [`CDX_GZ_PATH`]: a `!meta` line, then the first key and
+/// time of each block with its offset, length and digest.
+pub const IDX_PATH: &str = "indexes/index.idx";
+/// CDXJ lines per gzip member (cdxj-indexer's and py-wacz's default).
+pub const LINES_PER_BLOCK: usize = 300;
+
+/// `cdxj` (sorted lines) as the compressed index and its `.idx`, the way
+/// `cdxj-indexer --compress` writes them.
+pub fn compressed_index(cdxj: &str) -> io::Result<(Vec<u8>, String)> {
+    let mut data = Vec::new();
+    let mut idx = json!({"format": "cdxj-gzip-1.0", "filename": "index.cdx.gz"}).to_string();
+    idx.insert_str(0, "!meta 0 ");
+    idx.push('\n');
+    let lines: Vec<&str> = cdxj.lines().collect();
+    for block in lines.chunks(LINES_PER_BLOCK) {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        for l in block {
+            gz.write_all(l.as_bytes())?;
+            gz.write_all(b"\n")?;
+        }
+        let member = gz.finish()?;
+        // The block's first key and time: the line up to its JSON.
+        let prefix = block[0].split_once(" {").map_or(block[0], |(p, _)| p);
+        idx.push_str(&format!(
+            "{prefix} {}\n",
+            json!({
+                "offset": data.len(),
+                "length": member.len(),
+                "digest": format!("sha256:{}", Digest::of(&member).hex()),
+            })
+        ));
+        data.extend_from_slice(&member);
+    }
+    Ok((data, idx))
+}
+
 /// Writes the WACZ to `out`.
 pub fn write<W: Write>(out: W, c: Contents<'_>) -> io::Result<W> {
     let mut zip = ZipWriter::new(out, c.created);
     zip.add(WARC_PATH, c.warc, c.warc_bytes, c.warc_crc)?;
     let pages = pages_jsonl(&c.pages);
-    zip.add_bytes("indexes/index.cdxj", c.cdxj.as_bytes())?;
+    let (cdx_gz, idx) = compressed_index(&c.cdxj)?;
+    zip.add_bytes(CDX_GZ_PATH, &cdx_gz)?;
+    zip.add_bytes(IDX_PATH, idx.as_bytes())?;
     zip.add_bytes("pages/pages.jsonl", pages.as_bytes())?;
     let resource = |path: &str, bytes: u64, hash: Digest| {
         json!({
@@ -89,7 +132,8 @@ pub fn write<W: Write>(out: W, c: Contents<'_>) -> io::Result<W> {
         "profile": "data-package",
         "resources": [
             resource(WARC_PATH, c.warc_bytes, c.warc_sha256),
-            resource("indexes/index.cdxj", c.cdxj.len() as u64, Digest::of(c.cdxj.as_bytes())),
+            resource(CDX_GZ_PATH, cdx_gz.len() as u64, Digest::of(&cdx_gz)),
+            resource(IDX_PATH, idx.len() as u64, Digest::of(idx.as_bytes())),
             resource("pages/pages.jsonl", pages.len() as u64, Digest::of(pages.as_bytes())),
         ],
         "title": c.title,

@@ -16,6 +16,8 @@ pub struct MediaLinks {
     pub base: String,
     /// The files the rendered cards refer to.
     pub used: BTreeSet<MediaRef>,
+    /// Files referred to by their own URL (see [`super::PageLinks::media_urls`]).
+    pub urls: Option<std::sync::Arc<std::collections::HashMap<crate::digest::Digest, String>>>,
 }
 
 impl MediaLinks {
@@ -28,6 +30,7 @@ impl MediaLinks {
         MediaLinks {
             base,
             used: BTreeSet::new(),
+            urls: None,
         }
     }
 
@@ -37,6 +40,9 @@ impl MediaLinks {
     }
 
     fn href(&mut self, m: &MediaRef) -> String {
+        if let Some(url) = self.urls.as_ref().and_then(|u| u.get(&m.digest)) {
+            return url.clone();
+        }
         self.used.insert(*m);
         format!("{}{}", self.base, Self::file_name(m))
     }

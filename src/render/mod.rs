@@ -68,6 +68,10 @@ pub struct PageLinks {
     pub stylesheet: String,
     /// Prefix of media hrefs (`media/`, `../media/`, or a CDN base URL).
     pub media_base: String,
+    /// Media referred to by a URL of their own instead of under `media_base`,
+    /// by object: an export's page points at the original URLs its WARC
+    /// holds the responses of.
+    pub media_urls: Option<Arc<HashMap<crate::digest::Digest, String>>>,
 }
 
 impl Default for PageLinks {
@@ -75,6 +79,7 @@ impl Default for PageLinks {
         PageLinks {
             stylesheet: STYLESHEET_NAME.into(),
             media_base: format!("{MEDIA_DIR}/"),
+            media_urls: None,
         }
     }
 }
@@ -183,6 +188,7 @@ impl<'a> Renderer<'a> {
 
     fn card(&mut self, v: &view::PostView, opts: &CardOptions, links: &PageLinks) -> String {
         let mut media = MediaLinks::new(&links.media_base);
+        media.urls = links.media_urls.clone();
         let html = card::card_html(v, opts, &mut media);
         self.used.extend(media.used);
         html
