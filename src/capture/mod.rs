@@ -10,6 +10,7 @@
 //! Adding a provider: a row in `providers.rs`, a module here implementing
 //! [`Platform`], and its line in [`platform`].
 
+pub mod mastodon;
 pub mod pipeline;
 pub mod resolve;
 pub mod twitter;
@@ -56,6 +57,7 @@ pub fn platform(provider: Provider) -> Option<&'static dyn Platform> {
     static X: std::sync::OnceLock<twitter::X> = std::sync::OnceLock::new();
     match provider {
         Provider::Twitter => Some(X.get_or_init(twitter::X::default)),
+        Provider::Mastodon => Some(&mastodon::Mastodon),
         _ => None,
     }
 }
