@@ -459,7 +459,11 @@ mod tests {
             m.as_ref().map(PostId::canonical_url).as_deref(),
             Some("https://mastodon.social/web/statuses/109294719267373593")
         );
-        for bad in ["mastodon:109294719267373593", "mastodon:localhost/1", "mastodon:a.b/x1"] {
+        for bad in [
+            "mastodon:109294719267373593",
+            "mastodon:localhost/1",
+            "mastodon:a.b/x1",
+        ] {
             assert_eq!(PostId::parse_label(bad), None, "{bad}");
         }
     }

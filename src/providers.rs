@@ -718,8 +718,7 @@ fn mastodon_url(u: &UrlParts<'_>) -> Option<PostUrl> {
     let name_ok = |n: &str| {
         !n.is_empty()
             && n.len() <= 64
-            && n
-                .bytes()
+            && n.bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || b == b'-')
     };
     if !name_ok(name) || !origin.is_none_or(is_instance_host) {
@@ -780,8 +779,7 @@ pub fn is_handle(provider: Provider, h: &str) -> bool {
         _ => {
             !h.is_empty()
                 && h.len() <= 100
-                && h
-                    .bytes()
+                && h.bytes()
                     .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
         }
     }

@@ -101,7 +101,10 @@ async fn ask(s: &Session<'_>, host: &str, id: &str) -> Answer {
             .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
         {
             Some(v) if status::is_status(&v) => Answer::Status(Box::new(v), f),
-            _ => Answer::Other(format!("{host} answered something that is not a status"), None),
+            _ => Answer::Other(
+                format!("{host} answered something that is not a status"),
+                None,
+            ),
         },
         401 | 403 => Answer::Protected(words()),
         404 => Answer::NotFound,
@@ -157,9 +160,8 @@ async fn from_status(s: &Session<'_>, host: &str, v: &Value) -> Found {
         p.set_sources(post::source::API);
         p
     };
-    let origin = status::origin(v).filter(|o| {
-        split_mastodon_id(o).is_some_and(|(origin_host, _)| origin_host != host)
-    });
+    let origin = status::origin(v)
+        .filter(|o| split_mastodon_id(o).is_some_and(|(origin_host, _)| origin_host != host));
     let Some(origin) = origin else {
         return Found::post(here(), post::source::API);
     };
@@ -253,7 +255,10 @@ async fn from_oembed(
             None => failed(format!("{said}, and its oEmbed answer could not be read")),
         },
         Ok(f) if f.status() == 404 => Found::outcome(CaptureOutcome::NotFound),
-        Ok(f) => failed(format!("{said}, and its oEmbed answered HTTP {}", f.status())),
+        Ok(f) => failed(format!(
+            "{said}, and its oEmbed answered HTTP {}",
+            f.status()
+        )),
         Err(e) => failed(format!(
             "{said}, and its oEmbed did not answer: {}",
             crate::error::full_message(&e)

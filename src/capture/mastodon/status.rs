@@ -70,12 +70,12 @@ pub fn id(v: &Value) -> Option<String> {
 /// as `HOST/ID`: for a remote status, its origin; `None` when neither is a
 /// Mastodon status URL (another server's software, or nothing).
 pub fn origin(v: &Value) -> Option<String> {
-    ["uri", "url"].iter().find_map(|k| {
-        match classify_url(&text(v, k)?)? {
+    ["uri", "url"]
+        .iter()
+        .find_map(|k| match classify_url(&text(v, k)?)? {
             UrlMatch::Post(Provider::Mastodon, p) => Some(p.id),
             _ => None,
-        }
-    })
+        })
 }
 
 /// The neutral post of a status that `host` answered. Its quoted post (4.4+
@@ -274,18 +274,32 @@ mod tests {
     fn a_status_with_a_card_mentions_and_a_tag() {
         let v = fixture("status-card.json");
         let p = to_post(&v, "mastodon.social");
-        assert_eq!(p.author.handle.as_deref(), Some("austinkocher@mastodon.social"));
+        assert_eq!(
+            p.author.handle.as_deref(),
+            Some("austinkocher@mastodon.social")
+        );
         assert_eq!(p.author.name, "Austin Kocher, PhD 🌎");
         assert!(p.text.starts_with("Mastodon will update to 4.0 soon!"));
-        assert!(p.text.contains("See all changes here: github.com/mastodon/mastodon/r…"));
+        assert!(
+            p.text
+                .contains("See all changes here: github.com/mastodon/mastodon/r…")
+        );
         assert!(p.spans.iter().any(|s| matches!(s,
             crate::post::TextSpan::Mention { handle, .. } if handle == "Gargron@mastodon.social")));
         let card = p.card.unwrap();
         assert_eq!(card.domain.as_deref(), Some("github.com"));
-        assert!(card.image.unwrap().url.starts_with("https://files.mastodon.social/cache/preview_cards/"));
+        assert!(
+            card.image
+                .unwrap()
+                .url
+                .starts_with("https://files.mastodon.social/cache/preview_cards/")
+        );
         assert_eq!(p.counts.likes, Some(3130));
         assert_eq!(p.lang.as_deref(), Some("en"));
-        assert_eq!(origin(&v).as_deref(), Some("mastodon.social/109294719267373593"));
+        assert_eq!(
+            origin(&v).as_deref(),
+            Some("mastodon.social/109294719267373593")
+        );
     }
 
     #[test]
@@ -300,7 +314,14 @@ mod tests {
         let gif = to_post(&fixture("status-gifv.json"), "mastodon.social");
         assert_eq!(gif.media[0].kind, MediaKind::Gif);
         assert!(gif.media[0].file.url.ends_with(".mp4"));
-        assert!(gif.media[0].poster.as_ref().unwrap().url.contains("/small/"));
+        assert!(
+            gif.media[0]
+                .poster
+                .as_ref()
+                .unwrap()
+                .url
+                .contains("/small/")
+        );
     }
 
     #[test]
