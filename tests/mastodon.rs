@@ -203,6 +203,31 @@ async fn an_article_with_mastodon_embeds_is_archived_rendered_and_exported() {
         "the origin's original file: {media:?}"
     );
     assert!(c["exchanges"].as_u64().unwrap_or(0) >= 4, "{c}");
+    // The same capture is found under the origin's identity too.
+    let origin = format!("mastodon:rstats.me/{REMOTE_ORIGIN_ID}");
+    let at_origin = embarc(&env, &["show", "--json", &origin]);
+    assert_eq!(at_origin.code, Some(0), "{}", at_origin.stderr);
+    assert_eq!(at_origin.lines.len(), 1);
+    assert_eq!(at_origin.lines[0]["text"], c["text"]);
+    assert_eq!(
+        at_origin.lines[0]["url"],
+        "https://rstats.me/@simonpcouch/114870142137562212"
+    );
+    let before = env.fake.total();
+    let cited_at_origin = embarc(
+        &env,
+        &[
+            "add",
+            "https://rstats.me/@simonpcouch/114870142137562212",
+            "--json",
+        ],
+    );
+    assert_eq!(cited_at_origin.lines[0]["outcome"], "unchanged");
+    assert_eq!(
+        env.fake.total(),
+        before,
+        "no request for a post already archived"
+    );
     // The protected status keeps the instance's words.
     let shown = embarc(&env, &["show", "--json", &label(PROTECTED)]);
     assert_eq!(

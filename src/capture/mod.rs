@@ -105,6 +105,10 @@ pub struct Found {
     pub error: Option<String>,
     /// The full URL of the request that failed, when a request did.
     pub error_url: Option<String>,
+    /// The same post under another identity, and its URL there (a remote
+    /// Mastodon status's origin): the record is stored under that post too,
+    /// so it is found by either.
+    pub alias: Option<(PostId, String)>,
 }
 
 impl Found {
@@ -116,6 +120,7 @@ impl Found {
             source: Some(source),
             error: None,
             error_url: None,
+            alias: None,
         }
     }
 
@@ -127,6 +132,7 @@ impl Found {
             source: None,
             error: None,
             error_url: None,
+            alias: None,
         }
     }
 
@@ -589,6 +595,14 @@ async fn capture_post(
     }
     let d = capturer.archive.put_capture(&record)?;
     capturer.wrote(d);
+    if let Some((alias, alias_url)) = found.alias.filter(|(a, _)| a != post) {
+        // The same capture under the post's other identity: its files and
+        // answers are the same objects, only the record differs.
+        let mut r = record.clone();
+        r.post = alias;
+        r.url = alias_url;
+        capturer.wrote(capturer.archive.put_capture(&r)?);
+    }
     let error_url = found.error_url.or_else(|| {
         record
             .missing

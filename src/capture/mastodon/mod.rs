@@ -6,8 +6,10 @@
 //! - a status: the post (`source: api`). A remote status (one HOST only
 //!   shows, whose `uri`/`url` names another Mastodon instance) is asked of
 //!   its origin too, `GET https://ORIGIN/api/v1/statuses/OID`, and the
-//!   origin's answer is the post when it gives one; else HOST's copy is kept
-//!   and the origin's answer named in the error. Both exchanges are recorded;
+//!   origin's answer is the post when it gives one (the record is stored
+//!   under both posts, `HOST/ID` as cited and `ORIGIN/OID`); else HOST's copy
+//!   is kept and the origin's answer named in the error. Both exchanges are
+//!   recorded;
 //! - 401 or 403 (an instance that serves its API to signed-in users only,
 //!   "This API requires an authenticated user"): `protected`, with the
 //!   instance's words as the error;
@@ -176,7 +178,14 @@ async fn from_status(s: &Session<'_>, host: &str, v: &Value) -> Found {
             let mut p = status::to_post(&ov, origin_host);
             admit_files(s, &p);
             p.set_sources(post::source::API);
-            Found::post(p, post::source::API)
+            // Recorded under the origin's identity too: an article citing
+            // the status on its origin finds this capture.
+            let alias = PostId::new(crate::embed::Provider::Mastodon, origin.clone());
+            let alias_url = p.url.clone().unwrap_or_else(|| alias.canonical_url());
+            Found {
+                alias: Some((alias, alias_url)),
+                ..Found::post(p, post::source::API)
+            }
         }
         Answer::Protected(_) => Found {
             error: Some(note(format!("{origin_host} requires an account"))),
