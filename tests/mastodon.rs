@@ -299,6 +299,17 @@ async fn an_article_with_mastodon_embeds_is_archived_rendered_and_exported() {
         !page.contains(EDITED_FIRST_TEXT),
         "the card shows the latest text"
     );
+    // The quoting status's card holds the quoted one, nested.
+    let quoting = page
+        .split(r#"data-embarc-post="mastodon:mastodon.social/111111""#)
+        .nth(1)
+        .and_then(|rest| rest.split("</figure>").next())
+        .expect("the quoting card");
+    assert!(quoting.contains("embarc-quoted"), "{quoting}");
+    assert!(
+        quoting.contains("I lost my inheritance with one wrong digit"),
+        "{quoting}"
+    );
     for never in [
         "<script",
         "onclick",
