@@ -65,8 +65,9 @@ pub fn status_url(host: &str, id: &str) -> String {
     format!("https://{host}/api/v1/statuses/{id}")
 }
 
-/// The oEmbed URL of a status (`url=` its permalink; the instance reads
-/// only the id from it).
+/// The oEmbed URL of a status (`url=` a permalink on the instance: its
+/// `StatusFinder` recognizes the `/@:account_username/:id` route and finds the
+/// status by id alone, so the account's name, unknown here, may be any).
 pub fn oembed_url(host: &str, id: &str) -> String {
     let permalink = format!("https://{host}/@_/{id}");
     let q: String = url::form_urlencoded::byte_serialize(permalink.as_bytes()).collect();

@@ -344,6 +344,31 @@ mod tests {
     }
 
     #[test]
+    fn custom_emoji_stay_shortcodes_and_a_content_warning_leads() {
+        let v = serde_json::json!({
+            "id": "7", "account": {"display_name": ":blobcat: Alice", "acct": "alice@origin.example",
+                "avatar": "https://files.example/a/original/x.png",
+                "avatar_static": "https://files.example/a/static/x.png"},
+            "content": "<p>hi :blobcat:</p>", "spoiler_text": "spoilers",
+            "in_reply_to_id": "6", "in_reply_to_account_id": "3",
+            "mentions": [{"id": "3", "acct": "bob", "url": "https://h.example/@bob"}],
+        });
+        let p = to_post(&v, "h.example");
+        assert_eq!(p.author.name, ":blobcat: Alice");
+        assert_eq!(p.author.handle.as_deref(), Some("alice@origin.example"));
+        let avatar = p.author.avatar.unwrap();
+        assert!(avatar.url.contains("/original/"));
+        assert_eq!(avatar.fallbacks, ["https://files.example/a/static/x.png"]);
+        assert_eq!(p.text, "CW: spoilers\n\nhi :blobcat:");
+        let reply = p.reply_to.unwrap();
+        assert_eq!(reply.handle, "bob@h.example");
+        assert_eq!(
+            reply.url.as_deref(),
+            Some("https://h.example/web/statuses/6")
+        );
+    }
+
+    #[test]
     fn hostile_fields_cost_only_themselves() {
         let v: Value = serde_json::json!({
             "id": "1", "account": {"display_name": 5, "acct": ["x"]},
