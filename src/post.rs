@@ -55,10 +55,12 @@ impl PostId {
     }
 
     /// Whether `id` can be a post id of `provider`: X ids are decimal
-    /// numbers (at most 20 digits); others are at most 200 characters with no
-    /// space or control character.
+    /// numbers (at most 20 digits); Mastodon's are `HOST/ID` (the instance's
+    /// host name and its decimal id); others are at most 200 characters with
+    /// no space or control character.
     pub fn is_valid_id(provider: Provider, id: &str) -> bool {
         match provider {
+            Provider::Mastodon => crate::providers::split_mastodon_id(id).is_some(),
             Provider::Twitter => {
                 (1..=20).contains(&id.len())
                     && id.bytes().all(|b| b.is_ascii_digit())
@@ -316,15 +318,18 @@ pub enum MediaKind {
     Video,
     /// An animated GIF (often an MP4).
     Gif,
+    /// A sound file (Mastodon's `audio` attachments).
+    Audio,
 }
 
 impl MediaKind {
-    /// `photo`, `video`, `gif`: the role its file has in a capture's media list.
+    /// `photo`, `video`, `gif`, `audio`: the role its file has in a capture's media list.
     pub fn as_str(self) -> &'static str {
         match self {
             MediaKind::Photo => "photo",
             MediaKind::Video => "video",
             MediaKind::Gif => "gif",
+            MediaKind::Audio => "audio",
         }
     }
 }
@@ -449,5 +454,17 @@ mod tests {
         assert_eq!(PostId::parse_label("https://x.com/a/status/1"), None);
         assert_eq!(PostId::parse_label("nope:1"), None);
         assert_eq!(PostId::parse_label("twitter:"), None);
+        let m = PostId::parse_label("mastodon:mastodon.social/109294719267373593");
+        assert_eq!(
+            m.as_ref().map(PostId::canonical_url).as_deref(),
+            Some("https://mastodon.social/web/statuses/109294719267373593")
+        );
+        for bad in [
+            "mastodon:109294719267373593",
+            "mastodon:localhost/1",
+            "mastodon:a.b/x1",
+        ] {
+            assert_eq!(PostId::parse_label(bad), None, "{bad}");
+        }
     }
 }

@@ -197,7 +197,7 @@ pub static PROVIDERS: &[ProviderSpec] = &[
         provider: Provider::Mastodon,
         hosts: &[],
         parse: mastodon_url,
-        from_id: no_id,
+        from_id: mastodon_id,
         blockquote_classes: &["mastodon-embed"],
         embed_attrs: &["data-embed-url"],
         widget_classes: &[],
@@ -684,6 +684,10 @@ fn reddit_url(u: &UrlParts<'_>) -> Option<PostUrl> {
     }
 }
 
+/// A Mastodon status URL: `https://HOST/@user/ID`, `https://HOST/users/user/statuses/ID`,
+/// or a remote status as another instance shows it, `https://HOST/@user@origin.example/ID`.
+/// The post is `HOST/ID`: the id is HOST's own (a remote status has another id
+/// on its origin, which only HOST's answer gives).
 fn mastodon_url(u: &UrlParts<'_>) -> Option<PostUrl> {
     if !u.host.contains('.') {
         return None;
@@ -706,17 +710,96 @@ fn mastodon_url(u: &UrlParts<'_>) -> Option<PostUrl> {
     if !digits(id, 20) || !(junk.is_empty() || junk.starts_with('>')) {
         return None;
     }
-    if !user
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || b == b'-')
-    {
+    // `user` or, for a remote account, `user@origin.example`.
+    let (name, origin) = match user.split_once('@') {
+        Some((name, origin)) => (name, Some(origin)),
+        None => (user, None),
+    };
+    let name_ok = |n: &str| {
+        !n.is_empty()
+            && n.len() <= 64
+            && n.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || b == b'-')
+    };
+    if !name_ok(name) || !origin.is_none_or(is_instance_host) {
         return None;
     }
+    let origin = origin.map(str::to_ascii_lowercase);
     Some(PostUrl {
-        id: id.to_string(),
+        id: format!("{}/{id}", u.host),
         url: format!("https://{}/@{user}/{id}", u.host),
-        handle: Some(format!("{user}@{}", u.host)),
+        handle: Some(format!("{name}@{}", origin.as_deref().unwrap_or(&u.host))),
     })
+}
+
+/// A Mastodon post from its label's id, `HOST/ID`.
+fn mastodon_id(s: &str) -> Option<PostUrl> {
+    let (host, id) = split_mastodon_id(s)?;
+    Some(PostUrl {
+        id: format!("{host}/{id}"),
+        // Mastodon's web app shows any status by id there (no user needed).
+        url: format!("https://{host}/web/statuses/{id}"),
+        handle: None,
+    })
+}
+
+/// `HOST/ID` of a Mastodon post: a host name (letters, digits, `-`, `.`,
+/// with a dot) and the instance's decimal id.
+pub fn split_mastodon_id(s: &str) -> Option<(&str, &str)> {
+    let (host, id) = s.split_once('/')?;
+    (is_instance_host(host) && digits(id, 20)).then_some((host, id))
+}
+
+/// Whether `h` can be a Mastodon instance's host name: lowercase-insensitive
+/// letters, digits, `-` and `.`, with a dot, at most 253 characters, no empty label.
+pub fn is_instance_host(h: &str) -> bool {
+    h.len() <= 253
+        && h.contains('.')
+        && h.split('.').all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
+}
+
+/// A handle as its platform writes it, checked: X's `[A-Za-z0-9_]{1,15}`;
+/// Mastodon's `user@host`; for other platforms letters, digits and `_.-`
+/// (a Bluesky handle is a host name), at most 100 characters.
+pub fn is_handle(provider: Provider, h: &str) -> bool {
+    match provider {
+        Provider::Twitter => is_x_handle(h),
+        Provider::Mastodon => h.split_once('@').is_some_and(|(name, host)| {
+            !name.is_empty()
+                && name.len() <= 64
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || b == b'-')
+                && is_instance_host(host)
+        }),
+        _ => {
+            !h.is_empty()
+                && h.len() <= 100
+                && h.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+        }
+    }
+}
+
+/// The site a card names and links for a post: X for X; for Mastodon the
+/// instance the post lives on (its permalink's host). One place, so cards
+/// of every provider say "Read on …" the same way.
+pub fn site(provider: Provider, post_url: Option<&str>) -> (String, Option<String>) {
+    match provider {
+        Provider::Twitter => ("X".into(), Some("https://x.com/".into())),
+        Provider::Mastodon => match post_url.and_then(split_url).map(|u| u.host) {
+            Some(host) if is_instance_host(&host) => {
+                let link = format!("https://{host}/");
+                (host, Some(link))
+            }
+            _ => ("Mastodon".into(), None),
+        },
+        p => (p.as_str().to_string(), None),
+    }
 }
 
 /// Needles that locate URLs of known providers in running text (matched
@@ -867,12 +950,17 @@ mod tests {
             (
                 "https://fosstodon.org/@HeidiSeibold/111725444131565682>/embed",
                 Provider::Mastodon,
-                "111725444131565682",
+                "fosstodon.org/111725444131565682",
             ),
             (
                 "https://mastodon.social/users/Gargron/statuses/99664077509711321",
                 Provider::Mastodon,
-                "99664077509711321",
+                "mastodon.social/99664077509711321",
+            ),
+            (
+                "https://fosstodon.org/@simonpcouch@rstats.me/114870142263126875",
+                Provider::Mastodon,
+                "fosstodon.org/114870142263126875",
             ),
             (
                 "https://www.threads.net/@zuck/post/C1abcDEF",

@@ -121,6 +121,29 @@ fn a_short_link_after_another_post_is_still_reported() {
 }
 
 #[test]
+fn a_remote_mastodon_status_is_found_in_every_form() {
+    // A status of rstats.me as fosstodon.org shows it: the post is
+    // fosstodon.org's (its id there), the handle the origin's.
+    let url = "https://fosstodon.org/@simonpcouch@rstats.me/114870142263126875";
+    let id = "fosstodon.org/114870142263126875";
+    let html = format!(
+        r#"<p>See <a href="{url}">this</a></p><blockquote class="mastodon-embed" data-embed-url="{url}/embed"><a href="{url}">x</a></blockquote><iframe src="{url}/embed" class="mastodon-embed"></iframe>"#
+    );
+    let found = detect(html.as_bytes(), Kind::Html);
+    assert_eq!(found.len(), 3, "{found:?}");
+    for e in &found {
+        assert_eq!(e.provider, Provider::Mastodon);
+        assert_eq!(e.id.as_deref(), Some(id));
+    }
+    assert_eq!(
+        ids(format!("Text: {url} end").as_bytes(), Kind::Text),
+        [(Form::Link, id.to_string())]
+    );
+    // A bare origin that is no host name is not a remote status.
+    assert!(detect(b"https://fosstodon.org/@a@b/1", Kind::Text).is_empty());
+}
+
+#[test]
 fn medium_style_slugs_are_not_mastodon_posts() {
     let page = r#"<a href="https://medium.com/@jane/10-tips-for-writing-rust-3f2a1b">x</a> <a href="https://blog.example/@team/2023-year-in-review">y</a>"#;
     assert!(detect(page.as_bytes(), Kind::Html).is_empty());

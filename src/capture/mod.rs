@@ -10,6 +10,7 @@
 //! Adding a provider: a row in `providers.rs`, a module here implementing
 //! [`Platform`], and its line in [`platform`].
 
+pub mod mastodon;
 pub mod pipeline;
 pub mod resolve;
 pub mod twitter;
@@ -56,6 +57,7 @@ pub fn platform(provider: Provider) -> Option<&'static dyn Platform> {
     static X: std::sync::OnceLock<twitter::X> = std::sync::OnceLock::new();
     match provider {
         Provider::Twitter => Some(X.get_or_init(twitter::X::default)),
+        Provider::Mastodon => Some(&mastodon::Mastodon),
         _ => None,
     }
 }
@@ -103,6 +105,10 @@ pub struct Found {
     pub error: Option<String>,
     /// The full URL of the request that failed, when a request did.
     pub error_url: Option<String>,
+    /// The same post under another identity, and its URL there (a remote
+    /// Mastodon status's origin): the record is stored under that post too,
+    /// so it is found by either.
+    pub alias: Option<(PostId, String)>,
 }
 
 impl Found {
@@ -114,6 +120,7 @@ impl Found {
             source: Some(source),
             error: None,
             error_url: None,
+            alias: None,
         }
     }
 
@@ -125,6 +132,7 @@ impl Found {
             source: None,
             error: None,
             error_url: None,
+            alias: None,
         }
     }
 
@@ -587,6 +595,14 @@ async fn capture_post(
     }
     let d = capturer.archive.put_capture(&record)?;
     capturer.wrote(d);
+    if let Some((alias, alias_url)) = found.alias.filter(|(a, _)| a != post) {
+        // The same capture under the post's other identity: its files and
+        // answers are the same objects, only the record differs.
+        let mut r = record.clone();
+        r.post = alias;
+        r.url = alias_url;
+        capturer.wrote(capturer.archive.put_capture(&r)?);
+    }
     let error_url = found.error_url.or_else(|| {
         record
             .missing

@@ -568,13 +568,13 @@ mod tests {
                 r#"<blockquote class="mastodon-embed" data-embed-url="https://mastodon.social/@Gargron/99664077509711321/embed"><a href="https://mastodon.social/@Gargron/99664077509711321">x</a></blockquote>"#,
                 Mastodon,
                 Blockquote,
-                "99664077509711321",
+                "mastodon.social/99664077509711321",
             ),
             (
                 r#"<iframe src="https://fosstodon.org/@HeidiSeibold/111725444131565682>/embed" class="mastodon-embed"></iframe>"#,
                 Mastodon,
                 Iframe,
-                "111725444131565682",
+                "fosstodon.org/111725444131565682",
             ),
             (
                 r#"<blockquote class="text-post-media" data-text-post-permalink="https://www.threads.net/@zuck/post/C1abc" data-text-post-version="0"></blockquote>"#,

@@ -134,23 +134,26 @@ fn render(post: &PostView, opts: &CardOptions, links: &mut MediaLinks, nested: b
         .collect::<Vec<_>>();
     let quoted = post.quoted.as_ref().map(|q| render(q, opts, links, true));
     let lang = opts.lang.as_deref();
+    let site = &post.site.0;
     let notice = match &post.state {
         State::Live => None,
         State::GoneSince(at, _) => Some(format!(
-            "No longer available on X since {}.",
+            "No longer available on {site} since {}.",
             date_text(*at, lang)
         )),
         State::ArticleQuote(Some((at, _))) => Some(format!(
-            "As quoted by this article; no longer available on X since {}.",
+            "As quoted by this article; no longer available on {site} since {}.",
             date_text(*at, lang)
         )),
-        State::ArticleQuote(None) => Some("As quoted by this article; not archived from X.".into()),
+        State::ArticleQuote(None) => Some(format!(
+            "As quoted by this article; not archived from {site}."
+        )),
     };
     let t = CardTemplate {
         post,
         nested,
         avatar: post.avatar.as_ref().map(|a| links.href(a)),
-        profile: post.handle.as_ref().map(|h| format!("https://x.com/{h}")),
+        profile: post.profile.clone(),
         badge: post.badge.map(|b| match b {
             Badge::Blue => ("embarc-badge-blue", "Verified account"),
             Badge::Business => ("embarc-badge-business", "Verified organization"),

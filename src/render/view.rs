@@ -3,8 +3,8 @@
 //! plus whether the post has since gone. Pure: no I/O, no HTML. Every string
 //! here is untrusted text; only [`safe_url`] decides what may become a link.
 
-use crate::embed::Quote;
-use crate::post::{Asset, MediaKind, Post, StoredFile, TextSpan, Verified};
+use crate::embed::{Provider, Quote};
+use crate::post::{Asset, MediaKind, Post, PostId, StoredFile, TextSpan, Verified};
 use crate::store::Digest;
 use crate::store::record::CaptureOutcome;
 use time::OffsetDateTime;
@@ -18,8 +18,13 @@ pub struct PostView {
     pub url: Option<String>,
     /// Author's display name (may be empty when unknown).
     pub name: String,
-    /// Author's handle without `@`, when it is a valid handle.
+    /// Author's handle without `@`, when it is a valid handle of the provider.
     pub handle: Option<String>,
+    /// Author's profile page, when its URL is http(s).
+    pub profile: Option<String>,
+    /// The site the post is on, as the card names it (`X`, a Mastodon
+    /// instance's host), and its home page.
+    pub site: (String, Option<String>),
     /// The avatar object.
     pub avatar: Option<MediaRef>,
     /// The verification badge.
@@ -36,6 +41,8 @@ pub struct PostView {
     pub quoted: Option<Box<PostView>>,
     /// When it was posted.
     pub created_at: Option<OffsetDateTime>,
+    /// Whether the author edited it (before this capture).
+    pub edited: bool,
     /// The post's language code.
     pub lang: Option<String>,
     /// Likes.
@@ -151,11 +158,18 @@ pub fn post_view(
         .last()
         .and_then(|c| safe_url(&c.url))
         .filter(|u| !u.is_empty());
+    let provider = provider_of(label);
+    let handle = quote
+        .handle
+        .as_deref()
+        .and_then(|h| valid_handle(provider, h));
     Some(PostView {
         label: label.to_string(),
+        site: crate::providers::site(provider, url.as_deref()),
+        profile: handle.as_deref().and_then(|h| profile_of(provider, h)),
         url,
         name: one_line(quote.author.as_deref().unwrap_or_default()),
-        handle: quote.handle.as_deref().and_then(valid_handle),
+        handle,
         avatar: None,
         badge: None,
         reply_to: None,
@@ -164,6 +178,7 @@ pub fn post_view(
         missing_media: 0,
         quoted: None,
         created_at: None,
+        edited: false,
         lang: None,
         likes: None,
         state: State::ArticleQuote(gone),
@@ -192,6 +207,8 @@ fn post_card(label: &str, fallback_url: Option<String>, p: &Post, with_quoted: b
                     .filter(|a| !a.trim().is_empty()),
                 size,
             }),
+            // Cards play no sound files yet: the file is archived, not shown.
+            MediaKind::Audio => continue,
             MediaKind::Video | MediaKind::Gif => {
                 stored(&item.file, false).map(|file| MediaView::Video {
                     file,
@@ -211,8 +228,9 @@ fn post_card(label: &str, fallback_url: Option<String>, p: &Post, with_quoted: b
         Verified::Business => Badge::Business,
         Verified::Government => Badge::Government,
     });
+    let provider = provider_of(label);
     let reply_to = p.reply_to.as_ref().and_then(|r| {
-        let handle = valid_handle(&r.handle)?;
+        let handle = valid_handle(provider, &r.handle)?;
         Some((handle, r.url.as_deref().and_then(safe_url)))
     });
     let quoted = p
@@ -225,11 +243,24 @@ fn post_card(label: &str, fallback_url: Option<String>, p: &Post, with_quoted: b
     } else {
         span_runs(&p.spans)
     };
+    let url = p.url.as_deref().and_then(safe_url).or(fallback_url);
+    let handle = p
+        .author
+        .handle
+        .as_deref()
+        .and_then(|h| valid_handle(provider, h));
     PostView {
         label: label.to_string(),
-        url: p.url.as_deref().and_then(safe_url).or(fallback_url),
+        site: crate::providers::site(provider, url.as_deref()),
+        profile: p
+            .author
+            .url
+            .as_deref()
+            .and_then(safe_url)
+            .or_else(|| profile_of(provider, handle.as_deref()?)),
+        url,
         name: one_line(&p.author.name),
-        handle: p.author.handle.as_deref().and_then(valid_handle),
+        handle,
         avatar,
         badge,
         reply_to,
@@ -238,6 +269,7 @@ fn post_card(label: &str, fallback_url: Option<String>, p: &Post, with_quoted: b
         missing_media,
         quoted,
         created_at: p.created_at.as_deref().and_then(parse_time),
+        edited: p.edited_at.is_some(),
         lang: p.lang.clone().filter(|l| valid_lang(l)),
         likes: p.counts.likes,
         state: State::Live,
@@ -304,10 +336,22 @@ pub fn safe_url(s: &str) -> Option<String> {
         .map(|_| u.to_string())
 }
 
-/// A handle as X allows them: 1–15 of `[A-Za-z0-9_]`.
-fn valid_handle(h: &str) -> Option<String> {
+/// A handle as its provider allows them (X: 1–15 of `[A-Za-z0-9_]`;
+/// Mastodon: `user@host`).
+fn valid_handle(provider: Provider, h: &str) -> Option<String> {
     let h = h.trim_start_matches('@');
-    crate::providers::is_x_handle(h).then(|| h.to_string())
+    crate::providers::is_handle(provider, h).then(|| h.to_string())
+}
+
+/// The provider of a `provider:id` label (X when it names none).
+fn provider_of(label: &str) -> Provider {
+    PostId::parse_label(label).map_or(Provider::Twitter, |p| p.provider)
+}
+
+/// A profile URL built from a checked handle, where the provider has one
+/// form for it (X's `x.com/HANDLE`).
+fn profile_of(provider: Provider, handle: &str) -> Option<String> {
+    (provider == Provider::Twitter).then(|| format!("https://x.com/{handle}"))
 }
 
 /// A BCP 47-shaped language tag (letters, digits, hyphens; short).
@@ -397,9 +441,17 @@ mod tests {
 
     #[test]
     fn handles_are_checked() {
-        assert_eq!(valid_handle("@jack").as_deref(), Some("jack"));
-        assert_eq!(valid_handle("a\"b"), None);
-        assert_eq!(valid_handle("sixteen_chars_xx"), None);
+        let x = Provider::Twitter;
+        assert_eq!(valid_handle(x, "@jack").as_deref(), Some("jack"));
+        assert_eq!(valid_handle(x, "a\"b"), None);
+        assert_eq!(valid_handle(x, "sixteen_chars_xx"), None);
+        let m = Provider::Mastodon;
+        assert_eq!(
+            valid_handle(m, "@Gargron@mastodon.social").as_deref(),
+            Some("Gargron@mastodon.social")
+        );
+        assert_eq!(valid_handle(m, "a@b\"c.d"), None);
+        assert_eq!(valid_handle(m, "jack"), None);
     }
 
     #[test]
