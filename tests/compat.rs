@@ -150,11 +150,21 @@ fn v1_archive_renders_byte_for_byte_as_before() {
             let rel = entry.path().strip_prefix(&then).expect("under");
             let now = std::fs::read(out_dir.join(rel))
                 .unwrap_or_else(|e| panic!("{} not written: {e}", rel.display()));
-            assert!(
-                now == std::fs::read(entry.path()).expect("read"),
-                "{} differs from what embarc 0.1.0 rendered",
-                rel.display()
-            );
+            let then = std::fs::read(entry.path()).expect("read");
+            if rel == Path::new("embarc.css") {
+                // The stylesheet grows with new providers' cards; every rule
+                // the old pages use is still there, unchanged.
+                let now = String::from_utf8_lossy(&now).into_owned();
+                for line in String::from_utf8_lossy(&then).lines() {
+                    assert!(now.lines().any(|l| l == line), "embarc.css lost {line:?}");
+                }
+            } else {
+                assert!(
+                    now == then,
+                    "{} differs from what embarc 0.1.0 rendered",
+                    rel.display()
+                );
+            }
             files += 1;
         }
     }

@@ -1479,7 +1479,7 @@ mod tests {
             now: at,
         };
         let s = export(&archive, &plan, &opts, &mut |_, _| {}).expect("export");
-        assert_eq!(s[0].records, 4, "warcinfo, response, request, metadata");
+        assert_eq!(s[0].records, 5, "warcinfo, response, request, metadata, page");
         let mut all = Vec::new();
         MultiGzDecoder::new(std::fs::File::open(&out).expect("open"))
             .read_to_end(&mut all)
