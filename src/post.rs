@@ -359,6 +359,11 @@ pub struct Asset {
     /// What to try when `url` fails, best first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub fallbacks: Vec<String>,
+    /// The SHA-256 the platform vouches for the file at `url` (a Bluesky
+    /// blob's CID): bytes from `url` that do not match are not stored, and
+    /// no fallback (a copy the platform re-encoded) is tried in their place.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<Digest>,
     /// The archived file, when one of the URLs gave it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stored: Option<StoredFile>,
