@@ -66,6 +66,8 @@ struct CardTemplate<'a> {
     nested: bool,
     avatar: Option<String>,
     profile: Option<String>,
+    /// The platform's mark on the link to the post (`𝕏`, or its name).
+    mark: &'static str,
     badge: Option<(&'static str, &'static str)>,
     media: Vec<MediaOut>,
     grid: usize,
@@ -131,20 +133,31 @@ fn render(post: &PostView, opts: &CardOptions, links: &mut MediaLinks, nested: b
     let notice = match &post.state {
         State::Live => None,
         State::GoneSince(at, _) => Some(format!(
-            "No longer available on X since {}.",
+            "No longer available on {} since {}.",
+            post.site,
             date_text(*at, lang)
         )),
         State::ArticleQuote(Some((at, _))) => Some(format!(
-            "As quoted by this article; no longer available on X since {}.",
+            "As quoted by this article; no longer available on {} since {}.",
+            post.site,
             date_text(*at, lang)
         )),
-        State::ArticleQuote(None) => Some("As quoted by this article; not archived from X.".into()),
+        State::ArticleQuote(None) => Some(format!(
+            "As quoted by this article; not archived from {}.",
+            post.site
+        )),
     };
     let t = CardTemplate {
         post,
         nested,
         avatar: post.avatar.as_ref().map(|a| links.href(a)),
-        profile: post.handle.as_ref().map(|h| format!("https://x.com/{h}")),
+        profile: post.profile.clone().or_else(|| {
+            // An article's quote names a handle only; X's profiles are by handle.
+            (post.site == "X")
+                .then(|| post.handle.as_ref().map(|h| format!("https://x.com/{h}")))
+                .flatten()
+        }),
+        mark: if post.site == "X" { "𝕏" } else { post.site },
         badge: post.badge.map(|b| match b {
             Badge::Blue => ("embarc-badge-blue", "Verified account"),
             Badge::Business => ("embarc-badge-business", "Verified organization"),

@@ -20,6 +20,10 @@ pub struct PostView {
     pub name: String,
     /// Author's handle without `@`, when it is a valid handle.
     pub handle: Option<String>,
+    /// The author's profile page, when its URL is http(s).
+    pub profile: Option<String>,
+    /// The platform, as readers know it (`X`, `Bluesky`).
+    pub site: &'static str,
     /// The avatar object.
     pub avatar: Option<MediaRef>,
     /// The verification badge.
@@ -155,7 +159,12 @@ pub fn post_view(
         label: label.to_string(),
         url,
         name: one_line(quote.author.as_deref().unwrap_or_default()),
-        handle: quote.handle.as_deref().and_then(valid_handle),
+        handle: quote
+            .handle
+            .as_deref()
+            .and_then(|h| valid_handle(provider_of(label), h)),
+        profile: None,
+        site: provider_of(label).display_name(),
         avatar: None,
         badge: None,
         reply_to: None,
@@ -211,8 +220,9 @@ fn post_card(label: &str, fallback_url: Option<String>, p: &Post, with_quoted: b
         Verified::Business => Badge::Business,
         Verified::Government => Badge::Government,
     });
+    let provider = provider_of(label);
     let reply_to = p.reply_to.as_ref().and_then(|r| {
-        let handle = valid_handle(&r.handle)?;
+        let handle = valid_handle(provider, &r.handle)?;
         Some((handle, r.url.as_deref().and_then(safe_url)))
     });
     let quoted = p
@@ -229,7 +239,13 @@ fn post_card(label: &str, fallback_url: Option<String>, p: &Post, with_quoted: b
         label: label.to_string(),
         url: p.url.as_deref().and_then(safe_url).or(fallback_url),
         name: one_line(&p.author.name),
-        handle: p.author.handle.as_deref().and_then(valid_handle),
+        handle: p
+            .author
+            .handle
+            .as_deref()
+            .and_then(|h| valid_handle(provider, h)),
+        profile: p.author.url.as_deref().and_then(safe_url),
+        site: provider.display_name(),
         avatar,
         badge,
         reply_to,
@@ -304,10 +320,29 @@ pub fn safe_url(s: &str) -> Option<String> {
         .map(|_| u.to_string())
 }
 
-/// A handle as X allows them: 1–15 of `[A-Za-z0-9_]`.
-fn valid_handle(h: &str) -> Option<String> {
+/// A handle as its platform allows them: on X 1–15 of `[A-Za-z0-9_]`;
+/// elsewhere (`alice.bsky.social`, `user@host`, a DID) at most 253 of
+/// letters, digits and `._-@:`.
+fn valid_handle(provider: crate::embed::Provider, h: &str) -> Option<String> {
     let h = h.trim_start_matches('@');
-    crate::providers::is_x_handle(h).then(|| h.to_string())
+    let ok = match provider {
+        crate::embed::Provider::Twitter => crate::providers::is_x_handle(h),
+        _ => {
+            !h.is_empty()
+                && h.len() <= 253
+                && h.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"._-@:".contains(&b))
+        }
+    };
+    ok.then(|| h.to_string())
+}
+
+/// The provider a `provider:id` label names (X when it names none).
+fn provider_of(label: &str) -> crate::embed::Provider {
+    label
+        .split_once(':')
+        .and_then(|(name, _)| crate::embed::Provider::from_name(name))
+        .unwrap_or(crate::embed::Provider::Twitter)
 }
 
 /// A BCP 47-shaped language tag (letters, digits, hyphens; short).
@@ -397,9 +432,15 @@ mod tests {
 
     #[test]
     fn handles_are_checked() {
-        assert_eq!(valid_handle("@jack").as_deref(), Some("jack"));
-        assert_eq!(valid_handle("a\"b"), None);
-        assert_eq!(valid_handle("sixteen_chars_xx"), None);
+        use crate::embed::Provider::{Bluesky, Twitter};
+        assert_eq!(valid_handle(Twitter, "@jack").as_deref(), Some("jack"));
+        assert_eq!(valid_handle(Twitter, "a\"b"), None);
+        assert_eq!(valid_handle(Twitter, "sixteen_chars_xx"), None);
+        assert_eq!(
+            valid_handle(Bluesky, "alice.bsky.social").as_deref(),
+            Some("alice.bsky.social")
+        );
+        assert_eq!(valid_handle(Bluesky, "a<b"), None);
     }
 
     #[test]
