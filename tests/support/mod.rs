@@ -296,5 +296,6 @@ async fn serve(
     stream.shutdown().await?;
     Ok(())
 }
+pub mod fake_bluesky;
 pub mod fake_x;
 pub mod s3;
