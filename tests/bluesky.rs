@@ -353,3 +353,22 @@ async fn a_blocked_post_is_protected_and_an_unknown_handle_fails() {
         "{error}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_did_web_host_on_a_private_address_is_refused_by_name() {
+    let (server, _) = fake_bluesky::start(false).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let archive = dir.path().join("archive");
+    let url = "at://did:web:localhost/app.bsky.feed.post/3kosdondcpl2i";
+    let (code, lines, err) = embarc(&server.base, &archive, &["add", url, "--json"]);
+    assert_eq!(code, Some(0), "{err}");
+    let l = line(&lines, "bluesky:did:web:localhost/3kosdondcpl2i");
+    // The post is the AppView's; its files are the CDN's copies, said so.
+    assert_eq!(l["outcome"], "archived", "{l}");
+    let error = l["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("DID document: localhost: refused"),
+        "{error}"
+    );
+    assert!(error.contains("not checked against their CIDs"), "{error}");
+}

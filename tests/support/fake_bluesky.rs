@@ -15,6 +15,7 @@
 //!
 //! The account `did:plc:yfvwmnlztr4dwkb7hwz55r2g` has a DID document whose
 //! PDS is `https://localhost`: a private address the client must refuse.
+//! Any `did:web:` post is that account's post under the DID asked for.
 
 use super::{Reply, Server, response};
 use embarc::capture::bluesky::cid::{Cid, RAW};
@@ -144,6 +145,14 @@ pub async fn start(corrupt: bool) -> (Server, Blobs) {
         if let Some(rest) = path.strip_prefix("/appview/xrpc/app.bsky.feed.getPostThread") {
             let uri = param(rest, "uri").unwrap_or_default();
             let rkey = uri.rsplit('/').next().unwrap_or_default();
+            // A did:web account: the private-PDS post, under the DID asked for.
+            if let Some(web) = uri.strip_prefix("at://").and_then(|u| u.split('/').next()) {
+                if web.starts_with("did:web:") {
+                    let body = String::from_utf8_lossy(&threads["3kosdondcpl2i"])
+                        .replace(PRIVATE_PDS_DID, web);
+                    return json(200, body.as_bytes());
+                }
+            }
             return match threads.get(rkey) {
                 Some(body) => json(200, body),
                 None if rkey == "3lblocked2222" => json(200, &blocked),

@@ -183,6 +183,17 @@ impl Bluesky {
                 };
             }
         };
+        // The answer must be about the post asked for (a mirror or a
+        // confused AppView could send another).
+        let asked = at_uri(did, rkey);
+        if view.get("uri").and_then(Value::as_str) != Some(asked.as_str()) {
+            return Found {
+                error_url: Some(thread_at),
+                ..Found::failed(format!(
+                    "the AppView answered about another post than {asked}"
+                ))
+            };
+        }
         if let Some(label) = hiding_label(&view) {
             return Found {
                 error: Some(label),
