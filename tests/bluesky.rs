@@ -190,6 +190,11 @@ async fn an_article_with_bluesky_embeds_is_archived_rendered_and_exported() {
         assert_eq!(lines[0]["post"], four_label(), "{u}");
         assert_eq!(lines[0]["outcome"], "unchanged", "{u}");
     }
+    // show finds it by its handle URL too, from the archived resolution.
+    let by_handle = format!("https://bsky.app/profile/{FOUR_HANDLE}/post/{FOUR_RKEY}");
+    let (code, shown, err) = embarc(&server.base, &archive, &["show", "--json", &by_handle]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(shown[0]["post"], four_label(), "{shown:#?}");
     assert_eq!(
         server.count(&format!(
             "/appview/xrpc/com.atproto.identity.resolveHandle?handle={FOUR_HANDLE}"
