@@ -190,6 +190,14 @@ async fn an_article_with_bluesky_embeds_is_archived_rendered_and_exported() {
         assert_eq!(lines[0]["post"], four_label(), "{u}");
         assert_eq!(lines[0]["outcome"], "unchanged", "{u}");
     }
+    // Asked once, with depth 0 and the parent only, however often it is named.
+    assert_eq!(
+        server.count(&format!(
+            "/appview/xrpc/app.bsky.feed.getPostThread?uri=at%3A%2F%2F{}%2Fapp.bsky.feed.post%2F{FOUR_RKEY}&depth=0&parentHeight=1",
+            FOUR_DID.replace(':', "%3A")
+        )),
+        1
+    );
     // show finds it by its handle URL too, from the archived resolution.
     let by_handle = format!("https://bsky.app/profile/{FOUR_HANDLE}/post/{FOUR_RKEY}");
     let (code, shown, err) = embarc(&server.base, &archive, &["show", "--json", &by_handle]);

@@ -843,6 +843,24 @@ mod tests {
     }
 
     #[test]
+    fn hiding_labels_make_a_tombstone_and_others_do_not() {
+        let mod_service = "did:plc:ar7c4by46qjdydhdevvrndac";
+        let label = |val: &str, neg: bool| {
+            json!({"labels": [{"src": mod_service, "val": val, "neg": neg,
+                "uri": "at://x", "cts": "2025-01-01T00:00:00Z"}]})
+        };
+        assert_eq!(
+            hiding_label(&label("!takedown", false)).as_deref(),
+            Some("labelled !takedown by did:plc:ar7c4by46qjdydhdevvrndac")
+        );
+        assert_eq!(hiding_label(&label("!takedown", true)), None);
+        assert_eq!(hiding_label(&label("!no-unauthenticated", false)), None);
+        assert_eq!(hiding_label(&label("porn", false)), None);
+        let author = json!({"author": {"labels": [{"src": mod_service, "val": "!suspend"}]}});
+        assert!(hiding_label(&author).is_some());
+    }
+
+    #[test]
     fn garbage_answers_do_not_panic() {
         for v in [
             json!(null),
