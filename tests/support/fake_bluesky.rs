@@ -146,12 +146,14 @@ pub async fn start(corrupt: bool) -> (Server, Blobs) {
             let uri = param(rest, "uri").unwrap_or_default();
             let rkey = uri.rsplit('/').next().unwrap_or_default();
             // A did:web account: the private-PDS post, under the DID asked for.
-            if let Some(web) = uri.strip_prefix("at://").and_then(|u| u.split('/').next()) {
-                if web.starts_with("did:web:") {
-                    let body = String::from_utf8_lossy(&threads["3kosdondcpl2i"])
-                        .replace(PRIVATE_PDS_DID, web);
-                    return json(200, body.as_bytes());
-                }
+            if let Some(web) = uri
+                .strip_prefix("at://")
+                .and_then(|u| u.split('/').next())
+                .filter(|d| d.starts_with("did:web:"))
+            {
+                let body = String::from_utf8_lossy(&threads["3kosdondcpl2i"])
+                    .replace(PRIVATE_PDS_DID, web);
+                return json(200, body.as_bytes());
             }
             return match threads.get(rkey) {
                 Some(body) => json(200, body),
