@@ -263,7 +263,8 @@ impl Bluesky {
 }
 
 /// The PDS endpoint a DID document names (`service` entry `#atproto_pds`
-/// of type `AtprotoPersonalDataServer`): an http(s) origin with a DNS host.
+/// of type `AtprotoPersonalDataServer`): an https origin (no path, query,
+/// user, port or plain-http downgrade).
 pub fn pds_of_doc(doc: &Value, did: &str) -> Result<String, String> {
     if doc.get("id").and_then(Value::as_str) != Some(did) {
         return Err(format!("the DID document is not {did}'s"));
@@ -282,14 +283,19 @@ pub fn pds_of_doc(doc: &Value, did: &str) -> Result<String, String> {
         .ok_or("the DID document names no PDS")?;
     let u = url::Url::parse(endpoint).map_err(|_| "the PDS endpoint is not a URL".to_string())?;
     let host = u.host_str().unwrap_or_default();
-    let origin_only = matches!(u.path(), "" | "/") && u.query().is_none();
-    if !matches!(u.scheme(), "https" | "http") || !origin_only || host.is_empty() {
+    let origin_only = matches!(u.path(), "" | "/")
+        && u.query().is_none()
+        && u.fragment().is_none()
+        && u.username().is_empty()
+        && u.password().is_none()
+        && u.port().is_none();
+    if u.scheme() != "https" || !origin_only || host.is_empty() {
         return Err(format!(
-            "the PDS endpoint is not an http(s) origin: {}",
+            "the PDS endpoint is not an https origin: {}",
             clip(endpoint, 200)
         ));
     }
-    Ok(endpoint.trim_end_matches('/').to_string())
+    Ok(format!("https://{host}"))
 }
 
 enum Judged {
@@ -812,6 +818,9 @@ mod tests {
         for bad in [
             "javascript:alert(1)",
             "https://x.com/path",
+            "http://pds.example.com",
+            "https://pds.example.com@10.0.0.1/",
+            "https://pds.example.com:8443",
             "ftp://x.com",
             "nope",
         ] {
