@@ -55,8 +55,8 @@ impl PostId {
     }
 
     /// Whether `id` can be a post id of `provider`: X ids are decimal
-    /// numbers (at most 20 digits); others are at most 200 characters with no
-    /// space or control character.
+    /// numbers (at most 20 digits); Bluesky ids `ACTOR/RKEY`; others are at
+    /// most 200 characters with no space or control character.
     pub fn is_valid_id(provider: Provider, id: &str) -> bool {
         match provider {
             Provider::Twitter => {
@@ -64,6 +64,8 @@ impl PostId {
                     && id.bytes().all(|b| b.is_ascii_digit())
                     && id.parse::<u64>().is_ok()
             }
+            // `DID/RKEY`, or `HANDLE/RKEY` until the handle is resolved.
+            Provider::Bluesky => (crate::providers::spec(provider).from_id)(id).is_some(),
             _ => {
                 !id.is_empty()
                     && id.chars().count() <= 200
@@ -454,5 +456,7 @@ mod tests {
         assert_eq!(PostId::parse_label("https://x.com/a/status/1"), None);
         assert_eq!(PostId::parse_label("nope:1"), None);
         assert_eq!(PostId::parse_label("twitter:"), None);
+        assert!(PostId::parse_label("bluesky:did:plc:abc/3k").is_some());
+        assert_eq!(PostId::parse_label("bluesky:did:plc:abc"), None);
     }
 }
