@@ -804,6 +804,27 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// The spans' texts concatenate to the text (as `Post::spans`
+        /// promises), whatever byte ranges the facets claim.
+        #[test]
+        fn spans_concatenate_to_the_text(
+            text in "\\PC{0,40}",
+            ranges in proptest::collection::vec((0u64..200, 0u64..200), 0..6),
+        ) {
+            let facets: Vec<Value> = ranges
+                .iter()
+                .map(|(a, b)| json!({"index": {"byteStart": a, "byteEnd": b},
+                    "features": [{"$type": "app.bsky.richtext.facet#tag", "tag": "t"}]}))
+                .collect();
+            let s = spans(&text, Some(&Value::Array(facets)));
+            if !s.is_empty() {
+                let joined: String = s.iter().map(TextSpan::text).collect();
+                proptest::prop_assert_eq!(joined, text);
+            }
+        }
+    }
+
     #[test]
     fn did_documents_name_an_origin_or_nothing() {
         let did = "did:plc:ewvi7nxzyoun6zhxrhs64oiz";
