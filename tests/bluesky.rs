@@ -287,6 +287,14 @@ async fn an_article_with_bluesky_embeds_is_archived_rendered_and_exported() {
         "the DID document in the WARC"
     );
 
+    // The handle's resolution, as a metadata record naming the handle URL.
+    assert!(
+        text.contains(&format!(
+            "WARC-Target-URI: https://bsky.app/profile/{FOUR_HANDLE}/post/{FOUR_RKEY}"
+        )),
+        "the handle resolution in the WARC: {targets:#?}"
+    );
+
     // ls lists them.
     let (code, listed, err) = embarc(&server.base, &archive, &["ls", "--json"]);
     assert_eq!(code, Some(0), "{err}");
