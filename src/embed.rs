@@ -46,6 +46,21 @@ impl Provider {
         }
     }
 
+    /// The platform's name as readers know it (`X`, `Bluesky`), for cards.
+    pub fn display_name(self) -> &'static str {
+        match self {
+            Provider::Twitter => "X",
+            Provider::Youtube => "YouTube",
+            Provider::Instagram => "Instagram",
+            Provider::Tiktok => "TikTok",
+            Provider::Bluesky => "Bluesky",
+            Provider::Mastodon => "Mastodon",
+            Provider::Threads => "Threads",
+            Provider::Facebook => "Facebook",
+            Provider::Reddit => "Reddit",
+        }
+    }
+
     /// Every provider, in the registry's order of names.
     pub const ALL: [Provider; 9] = [
         Provider::Twitter,

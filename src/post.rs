@@ -56,8 +56,8 @@ impl PostId {
 
     /// Whether `id` can be a post id of `provider`: X ids are decimal
     /// numbers (at most 20 digits); Mastodon's are `HOST/ID` (the instance's
-    /// host name and its decimal id); others are at most 200 characters with
-    /// no space or control character.
+    /// host name and its decimal id); Bluesky's `ACTOR/RKEY`; others are at
+    /// most 200 characters with no space or control character.
     pub fn is_valid_id(provider: Provider, id: &str) -> bool {
         match provider {
             Provider::Mastodon => crate::providers::split_mastodon_id(id).is_some(),
@@ -66,6 +66,8 @@ impl PostId {
                     && id.bytes().all(|b| b.is_ascii_digit())
                     && id.parse::<u64>().is_ok()
             }
+            // `DID/RKEY`, or `HANDLE/RKEY` until the handle is resolved.
+            Provider::Bluesky => (crate::providers::spec(provider).from_id)(id).is_some(),
             _ => {
                 !id.is_empty()
                     && id.chars().count() <= 200
@@ -364,6 +366,11 @@ pub struct Asset {
     /// What to try when `url` fails, best first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub fallbacks: Vec<String>,
+    /// The SHA-256 the platform vouches for the file at `url` (a Bluesky
+    /// blob's CID): bytes from `url` that do not match are not stored, and
+    /// no fallback (a copy the platform re-encoded) is tried in their place.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<Digest>,
     /// The archived file, when one of the URLs gave it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stored: Option<StoredFile>,
@@ -466,5 +473,7 @@ mod tests {
         ] {
             assert_eq!(PostId::parse_label(bad), None, "{bad}");
         }
+        assert!(PostId::parse_label("bluesky:did:plc:abc/3k").is_some());
+        assert_eq!(PostId::parse_label("bluesky:did:plc:abc"), None);
     }
 }

@@ -137,7 +137,7 @@ pub static PROVIDERS: &[ProviderSpec] = &[
         provider: Provider::Bluesky,
         hosts: &["bsky.app"],
         parse: bluesky_url,
-        from_id: no_id,
+        from_id: bluesky_id,
         blockquote_classes: &["bluesky-embed"],
         embed_attrs: &["data-bluesky-uri"],
         widget_classes: &[],
@@ -547,16 +547,32 @@ fn bluesky_actor(s: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'))
 }
 
+/// A Bluesky post's id is `ACTOR/RKEY`: the account's DID (`did:plc:…`) and
+/// the record key, so two accounts' posts with one rkey stay apart. An id
+/// whose actor is a handle (`alice.bsky.social/3k…`) names the post only
+/// until the handle is resolved to its DID (`capture::bluesky`).
 fn bluesky_post(actor: &str, rkey: &str) -> Option<PostUrl> {
+    let actor = if actor.starts_with("did:") {
+        actor.to_string()
+    } else {
+        actor.to_ascii_lowercase()
+    };
+    let actor = actor.as_str();
     (bluesky_actor(actor) && bluesky_rkey(rkey)).then(|| PostUrl {
-        id: rkey.to_string(),
+        id: format!("{actor}/{rkey}"),
         url: format!("https://bsky.app/profile/{actor}/post/{rkey}"),
         handle: (!actor.starts_with("did:")).then(|| actor.to_string()),
     })
 }
 
+/// A Bluesky post id (`DID/RKEY`, or `HANDLE/RKEY` before resolution).
+fn bluesky_id(id: &str) -> Option<PostUrl> {
+    let (actor, rkey) = id.split_once('/')?;
+    bluesky_post(actor, rkey)
+}
+
 /// `at://did:plc:…/app.bsky.feed.post/rkey`.
-fn bluesky_at_uri(s: &str) -> Option<PostUrl> {
+pub fn bluesky_at_uri(s: &str) -> Option<PostUrl> {
     let rest = s.strip_prefix("at://")?;
     let mut it = rest.split('/');
     let actor = it.next()?;
@@ -798,7 +814,8 @@ pub fn site(provider: Provider, post_url: Option<&str>) -> (String, Option<Strin
             }
             _ => ("Mastodon".into(), None),
         },
-        p => (p.as_str().to_string(), None),
+        Provider::Bluesky => ("Bluesky".into(), Some("https://bsky.app/".into())),
+        p => (p.display_name().to_string(), None),
     }
 }
 
@@ -940,12 +957,12 @@ mod tests {
             (
                 "https://bsky.app/profile/did:plc:abc/post/3lawelexzwk2w",
                 Provider::Bluesky,
-                "3lawelexzwk2w",
+                "did:plc:abc/3lawelexzwk2w",
             ),
             (
                 "at://did:plc:abc/app.bsky.feed.post/3lawelexzwk2w",
                 Provider::Bluesky,
-                "3lawelexzwk2w",
+                "did:plc:abc/3lawelexzwk2w",
             ),
             (
                 "https://fosstodon.org/@HeidiSeibold/111725444131565682>/embed",

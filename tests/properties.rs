@@ -318,6 +318,7 @@ fn card_of(
             file: Asset {
                 url: photo.into(),
                 fallbacks: Vec::new(),
+                sha256: None,
                 stored: Some(stored),
             },
             poster: None,

@@ -19,14 +19,20 @@ use support::fake_x::{self, FLAKY_MEDIA_ID, QUOTED_ID, QUOTING_ID};
 
 const SAMMY: &str = "1641086480675225601";
 
-/// Every X host mapped to a local port where nothing listens: each
-/// connection is refused at once, as when offline.
+/// Every X, Bluesky and Mastodon host mapped to a local port where nothing
+/// listens: each connection is refused at once, as when offline (the examples
+/// embed a Bluesky post and a mastodon.social status too; no test may reach
+/// the real AppView or instance).
 fn offline_mirrors() -> Vec<String> {
     let port = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         l.local_addr().expect("addr").port()
     };
-    fake_x::mirror_flags(&format!("http://127.0.0.1:{port}"))
+    let base = format!("http://127.0.0.1:{port}");
+    let mut flags = fake_x::mirror_flags(&base);
+    flags.extend(support::fake_bluesky::mirror_flags(&base));
+    flags.extend(support::fake_mastodon::mirror_flags(&base));
+    flags
 }
 
 fn command(env: &Env, mirrors: &[String], args: &[&str]) -> Command {

@@ -10,6 +10,7 @@
 //! Adding a provider: a row in `providers.rs`, a module here implementing
 //! [`Platform`], and its line in [`platform`].
 
+pub mod bluesky;
 pub mod mastodon;
 pub mod pipeline;
 pub mod resolve;
@@ -55,9 +56,11 @@ pub trait Platform: Send + Sync {
 /// The platform that captures `provider`'s posts, if embarc captures them yet.
 pub fn platform(provider: Provider) -> Option<&'static dyn Platform> {
     static X: std::sync::OnceLock<twitter::X> = std::sync::OnceLock::new();
+    static BLUESKY: std::sync::OnceLock<bluesky::Bluesky> = std::sync::OnceLock::new();
     match provider {
         Provider::Twitter => Some(X.get_or_init(twitter::X::default)),
         Provider::Mastodon => Some(&mastodon::Mastodon),
+        Provider::Bluesky => Some(BLUESKY.get_or_init(bluesky::Bluesky::default)),
         _ => None,
     }
 }
@@ -275,6 +278,15 @@ pub enum Target {
 }
 
 impl Target {
+    /// A post, or, for a Bluesky post known by its author's handle, the
+    /// link that resolves the handle first ([`bluesky::handle_link`]).
+    pub fn post(post: PostId) -> Target {
+        match bluesky::handle_link(&post) {
+            Some(link) => Target::Short(link),
+            None => Target::Post(post),
+        }
+    }
+
     /// Reads a URL in any form (post URL, short link) or `provider:id`.
     pub fn parse(s: &str) -> Target {
         Target::parse_with_url(s).0
@@ -283,12 +295,13 @@ impl Target {
     /// [`Target::parse`], with the post's canonical URL when the input gives one.
     pub fn parse_with_url(s: &str) -> (Target, Option<String>) {
         if let Some(post) = PostId::parse_label(s) {
-            return (Target::Post(post), None);
+            return (Target::post(post), None);
         }
         match classify_url(s) {
-            Some(UrlMatch::Post(p, post)) => {
-                (Target::Post(PostId::new(p, post.id)), Some(post.url))
-            }
+            Some(UrlMatch::Post(p, post)) => match Target::post(PostId::new(p, post.id)) {
+                Target::Post(id) => (Target::Post(id), Some(post.url)),
+                other => (other, None),
+            },
             Some(UrlMatch::ShortLink(link)) => (Target::Short(link), None),
             None => (Target::Other(s.to_string()), None),
         }
@@ -631,9 +644,11 @@ async fn store_assets(
         let candidates: Vec<String> = asset.candidates().cloned().collect();
         let kept = reuse.iter().find(|m| {
             // Only an intact file is reused: a corrupt one is fetched again,
-            // and the good bytes replace it.
+            // and the good bytes replace it. A copy stored in place of a
+            // vouched original is not: the original is asked for again.
             m.role == role
                 && candidates.contains(&m.url)
+                && asset.sha256.is_none_or(|v| v == m.digest)
                 && session.archive.is_intact(&m.digest, m.bytes)
         });
         if let Some(m) = kept {
@@ -645,8 +660,19 @@ async fn store_assets(
         let mut reason = None;
         let mut retry = false;
         for candidate in candidates {
+            let vouched = asset.sha256.filter(|_| candidate == asset.url);
             match session.get_file(&candidate).await {
                 Ok(f) => match (f.status(), f.exchange.body) {
+                    (200..=299, Some(digest)) if vouched.is_some_and(|v| v != digest) => {
+                        // Not the file the platform vouches for: a named
+                        // failure, and no re-encoded copy in its place.
+                        retry = true;
+                        reason = Some(format!(
+                            "its bytes (sha256 {digest}) do not match the sha256 its platform gives ({})",
+                            vouched.map(|v| v.to_string()).unwrap_or_default()
+                        ));
+                        break;
+                    }
                     (200..=299, Some(digest)) => {
                         let m = Media {
                             role: role.clone(),
@@ -681,13 +707,30 @@ async fn store_assets(
                 }
             }
         }
-        if asset.stored.is_none() {
-            missing.push(MissingFile {
+        match &asset.stored {
+            None => missing.push(MissingFile {
                 role,
                 url: asset.url.clone(),
                 reason: reason.unwrap_or_else(|| "no URL to fetch".into()),
                 retry,
-            });
+            }),
+            // The vouched original failed and a copy stands in for it: the
+            // copy is shown, the original stays missing for the next run.
+            Some(copy) if asset.sha256.is_some() && copy.url != asset.url => {
+                missing.push(MissingFile {
+                    role,
+                    url: asset.url.clone(),
+                    reason: format!(
+                        "{}; an unchecked copy from {} stands in",
+                        reason.unwrap_or_else(|| "failed".into()),
+                        crate::providers::split_url(&copy.url)
+                            .map(|u| u.host)
+                            .unwrap_or_default()
+                    ),
+                    retry: true,
+                });
+            }
+            Some(_) => {}
         }
     }
     missing

@@ -59,7 +59,7 @@ impl Plan {
 
     /// Adds a post by identity.
     pub fn add_post(&mut self, post: PostId) {
-        self.job(Target::Post(post), None);
+        self.job(Target::post(post), None);
     }
 
     fn job(&mut self, target: Target, url: Option<String>) -> &mut Job {
@@ -81,7 +81,7 @@ impl Plan {
         let mut targets = Vec::new();
         for e in embeds {
             let target = match (&e.id, &e.short_link) {
-                (Some(id), _) => Target::Post(PostId::new(e.provider, id.clone())),
+                (Some(id), _) => Target::post(PostId::new(e.provider, id.clone())),
                 (None, Some(s)) if e.provider == Provider::Twitter => Target::Short(s.clone()),
                 _ => continue,
             };

@@ -1,4 +1,6 @@
-//! Short links (t.co, pic.twitter.com, pic.x.com) → the post they lead to,
+//! Short links (t.co, pic.twitter.com, pic.x.com) → the post they lead to
+//! (and Bluesky handle links → the post by DID, through
+//! [`super::bluesky::resolve_handle`]),
 //! followed hop by hop without auto-redirect: each hop's status, Location and
 //! time is recorded, a browser-style 200 page with a meta refresh or
 //! `location.replace` is followed too, and loops and long chains end as named
@@ -46,6 +48,10 @@ pub async fn resolve(client: &Client, archive: &Archive, short: &str) -> Resolut
             error_url: None,
             cached: true,
         };
+    }
+    // A Bluesky handle, resolved by the AppView.
+    if short.starts_with("bsky.app/") {
+        return super::bluesky::resolve_handle(client, archive, short).await;
     }
     // pic.twitter.com/X and pic.x.com/X are the same code as t.co/X.
     let mut url = format!("https://t.co/{code}");

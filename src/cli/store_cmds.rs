@@ -138,6 +138,16 @@ pub fn ls(global: &Global) -> Result<u8> {
     Ok(exit::OK)
 }
 
+/// The post a short link or a Bluesky handle URL led to, as the archive
+/// resolved it (no request is sent).
+fn resolved(s: &str, global: &Global) -> Option<PostId> {
+    let Target::Short(link) = Target::parse(s) else {
+        return None;
+    };
+    let archive = open_for_reading(global).ok().flatten()?;
+    archive.short_link(&link).ok().flatten()?.post
+}
+
 /// Reads `provider:id` or a post URL in any form.
 pub fn parse_post(s: &str) -> Option<PostId> {
     match Target::parse(s) {
@@ -147,9 +157,9 @@ pub fn parse_post(s: &str) -> Option<PostId> {
 }
 
 pub fn show(args: ShowArgs, global: &Global) -> Result<u8> {
-    let Some(post) = parse_post(&args.post) else {
+    let Some(post) = parse_post(&args.post).or_else(|| resolved(&args.post, global)) else {
         eprintln!(
-            "embarc: {}: not a post URL or `provider:id` (e.g. twitter:20); short links are resolved by `embarc add`",
+            "embarc: {}: not a post URL or `provider:id` (e.g. twitter:20); short links and Bluesky handle URLs are resolved by `embarc add`",
             clean(&args.post)
         );
         return Ok(exit::FATAL);

@@ -562,7 +562,7 @@ mod tests {
                 r#"<blockquote class="bluesky-embed" data-bluesky-uri="at://did:plc:abc/app.bsky.feed.post/3lawelexzwk2w"><p>hi</p>&mdash; H (<a href="https://bsky.app/profile/did:plc:abc">@h.bsky.social</a>) <a href="https://bsky.app/profile/did:plc:abc/post/3lawelexzwk2w?ref_src=embed">November 17, 2024</a></blockquote>"#,
                 Bluesky,
                 Blockquote,
-                "3lawelexzwk2w",
+                "did:plc:abc/3lawelexzwk2w",
             ),
             (
                 r#"<blockquote class="mastodon-embed" data-embed-url="https://mastodon.social/@Gargron/99664077509711321/embed"><a href="https://mastodon.social/@Gargron/99664077509711321">x</a></blockquote>"#,

@@ -268,7 +268,9 @@ pub fn widget_scripts(input: &[u8]) -> Vec<(usize, usize)> {
 fn widget_scripts_in(input: &[u8], markdown: bool) -> Vec<WidgetScript> {
     let mut out = Vec::new();
     // Cheap first: most pages never mention it.
-    if memchr::memmem::find(input, b"widgets.js").is_none() {
+    if memchr::memmem::find(input, b"widgets.js").is_none()
+        && memchr::memmem::find(input, b"embed.js").is_none()
+    {
         return out;
     }
     let mut t = Tokenizer::new(input, markdown);
@@ -315,11 +317,18 @@ fn is_widgets_js(src: &[u8]) -> bool {
         .strip_prefix(b"https:")
         .or_else(|| path.strip_prefix(b"http:"))
         .unwrap_or(path);
-    [&b"//platform.twitter.com/"[..], b"//platform.x.com/"]
+    LOADERS
         .iter()
-        .any(|host| rest.starts_with(host))
-        && path.ends_with(b"/widgets.js")
+        .any(|(host, file)| rest.starts_with(host) && path.ends_with(file))
 }
+
+/// The embed scripts cards replace, by host and file: X's `widgets.js`,
+/// Bluesky's `embed.js`.
+const LOADERS: &[(&[u8], &[u8])] = &[
+    (b"//platform.twitter.com/", b"/widgets.js"),
+    (b"//platform.x.com/", b"/widgets.js"),
+    (b"//embed.bsky.app/", b"/static/embed.js"),
+];
 
 fn page(body: &str, opts: &PageOptions) -> Vec<u8> {
     let title = htmlize::escape_text(&opts.title);

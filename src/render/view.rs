@@ -452,6 +452,12 @@ mod tests {
         );
         assert_eq!(valid_handle(m, "a@b\"c.d"), None);
         assert_eq!(valid_handle(m, "jack"), None);
+        let b = Provider::Bluesky;
+        assert_eq!(
+            valid_handle(b, "alice.bsky.social").as_deref(),
+            Some("alice.bsky.social")
+        );
+        assert_eq!(valid_handle(b, "a<b"), None);
     }
 
     #[test]

@@ -314,6 +314,7 @@ async fn serve(
     stream.shutdown().await?;
     Ok(())
 }
+pub mod fake_bluesky;
 pub mod fake_mastodon;
 pub mod fake_x;
 pub mod s3;

@@ -159,6 +159,7 @@ fn to_post_at(v: &Value, host: &str, depth: usize) -> Post {
                     .into_iter()
                     .collect(),
                 url: a,
+                sha256: None,
                 stored: None,
             }),
             verified: None,
@@ -233,6 +234,7 @@ fn media_item(m: &Value) -> Option<MediaItem> {
                 .into_iter()
                 .collect(),
             url: original,
+            sha256: None,
             stored: None,
         },
         poster: still.map(Asset::at),

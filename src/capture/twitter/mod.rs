@@ -333,6 +333,7 @@ pub(crate) fn to_post(t: &Tweet) -> Post {
     let avatar = t.author.avatar.as_ref().map(|u| Asset {
         url: u.clone(),
         fallbacks: t.author.avatar_fallbacks.clone(),
+        sha256: None,
         stored: None,
     });
     let verified = match t.author.verified_type.as_deref() {
@@ -349,6 +350,7 @@ pub(crate) fn to_post(t: &Tweet) -> Post {
             file: Asset {
                 url: m.url.clone(),
                 fallbacks: m.fallbacks.clone(),
+                sha256: None,
                 stored: None,
             },
             poster: m.poster.clone().map(Asset::at),
