@@ -1157,3 +1157,55 @@ async fn a_large_video_goes_up_in_parts_and_a_broken_upload_is_aborted() {
         );
     });
 }
+
+/// Issue 19 on a bucket: an object overwritten behind embarc's back with
+/// other bytes of the same size (a size check cannot see it) is replaced by
+/// the next capture that fetches its bytes, here the post's syndication
+/// answer on `add --refresh`; `verify` is clean again.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_same_size_corrupt_object_in_the_bucket_is_healed_by_the_next_capture() {
+    let env = env().await;
+    tokio::task::block_in_place(|| {
+        let post = format!("twitter:{PHOTO}");
+        let added = embarc(&env, &["add", "--json", &post]).ok("add");
+        let capture = by_post(&added.lines(), &post)["capture"]
+            .as_str()
+            .expect("capture")
+            .to_string();
+        let record: Value = serde_json::from_slice(
+            &env.s3
+                .get(&object_key(PREFIX, &capture))
+                .expect("the capture record is in the bucket"),
+        )
+        .expect("the capture record is JSON");
+        let answer = record["exchanges"]
+            .as_array()
+            .expect("exchanges")
+            .iter()
+            .find(|x| {
+                x["url"]
+                    .as_str()
+                    .is_some_and(|u| u.contains("/tweet-result?"))
+            })
+            .and_then(|x| x["body"].as_str())
+            .unwrap_or_else(|| panic!("no syndication answer in {record}"))
+            .to_string();
+        let key = object_key(PREFIX, &answer);
+        let good = env.s3.get(&key).expect("the answer is in the bucket");
+        let mut bad = good.clone();
+        bad[good.len() / 2] ^= 1;
+        env.s3.put(&key, &bad);
+        let r = embarc(&env, &["verify", "--json"]);
+        assert_eq!(r.code, Some(1), "{}{}", r.stdout, r.stderr);
+        assert!(r.stdout.contains("corrupt"), "{}", r.stdout);
+
+        let again = embarc(&env, &["add", "--json", "--refresh", &post]).ok("add --refresh");
+        assert_eq!(by_post(&again.lines(), &post)["outcome"], "archived");
+        assert!(
+            env.s3.get(&key) == Some(good),
+            "{key} still holds the corrupt bytes"
+        );
+        let verified = embarc(&env, &["verify"]).ok("verify after the heal");
+        assert!(verified.stderr.contains("all good"), "{}", verified.stderr);
+    });
+}
