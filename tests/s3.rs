@@ -1209,3 +1209,61 @@ async fn a_same_size_corrupt_object_in_the_bucket_is_healed_by_the_next_capture(
         assert!(verified.stderr.contains("all good"), "{}", verified.stderr);
     });
 }
+
+/// Issue 20: against a server that checks SigV4 signatures and IAM policy
+/// (moto with auth on, tests/support/s3.rs `start_signed`), embarc's requests
+/// are signed right: add, ls, verify and render work with the IAM user's
+/// key. With a wrong secret every command fails by name (exit 2, one line
+/// naming the bucket and the variables to check) before any capture, and
+/// nothing is written.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_server_that_checks_signatures_accepts_embarcs_and_refuses_a_wrong_secret() {
+    let server = fake_x::start().await;
+    let s3 = std::sync::Arc::new(tokio::task::block_in_place(s3::start_signed));
+    let env = Env {
+        dir: tempfile::tempdir().expect("tempdir"),
+        s3,
+        server,
+    };
+    tokio::task::block_in_place(|| {
+        let post = format!("twitter:{PHOTO}");
+        let added = embarc(&env, &["add", "--json", &post]).ok("add, signed");
+        assert_eq!(by_post(&added.lines(), &post)["outcome"], "archived");
+        assert_eq!(posts_listed(&ls(&env, "b")), BTreeSet::from([post.clone()]));
+        let verified = embarc(&env, &["verify"]).ok("verify, signed");
+        assert!(verified.stderr.contains("all good"), "{}", verified.stderr);
+        let card = embarc(&env, &["render", "--post", &post]).ok("render, signed");
+        assert!(card.stdout.contains("data-embarc-post"), "{}", card.stdout);
+
+        let video = format!("twitter:{VIDEO}");
+        for args in [&["add", &video][..], &["ls"][..], &["verify"][..]] {
+            let out = command(&env, Some(&env.archive()), Some(&env.index("c")))
+                .env("AWS_SECRET_ACCESS_KEY", "not-the-secret")
+                .args(args)
+                .output()
+                .expect("run embarc");
+            let r = Run::from(out);
+            assert_eq!(r.code, Some(2), "{args:?}: {}{}", r.stdout, r.stderr);
+            let said: Vec<&str> = r.stderr.lines().collect();
+            assert_eq!(said.len(), 1, "{args:?}: one line: {}", r.stderr);
+            assert!(
+                said[0].contains(&env.archive())
+                    && said[0].contains("access refused")
+                    && said[0].contains("AWS_SECRET_ACCESS_KEY"),
+                "{args:?} names the bucket and what to check: {}",
+                said[0]
+            );
+        }
+        let id = format!("id={VIDEO}");
+        assert_eq!(
+            env.server.arrivals_where(|p| p.contains(&id)).len(),
+            0,
+            "refused before any capture"
+        );
+        assert_eq!(
+            posts_listed(&ls(&env, "d")),
+            BTreeSet::from([post]),
+            "nothing written with the wrong secret"
+        );
+    });
+}

@@ -128,27 +128,71 @@ impl Remote {
             .to_string()
     }
 
+    /// The environment variables to check for this store: credentials, then
+    /// endpoint settings.
+    fn settings(&self) -> (&'static str, &'static str) {
+        match self.url.split_once("://").map_or("", |(scheme, _)| scheme) {
+            "gs" => (
+                "GOOGLE_SERVICE_ACCOUNT / GOOGLE_SERVICE_ACCOUNT_KEY (or GOOGLE_APPLICATION_CREDENTIALS)",
+                "GOOGLE_BASE_URL, GOOGLE_ALLOW_HTTP for http://",
+            ),
+            "s3" | "s3a" => (
+                "AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (or the platform's credentials)",
+                "AWS_ENDPOINT_URL, AWS_REGION, AWS_ALLOW_HTTP for http://",
+            ),
+            _ => (
+                "AZURE_STORAGE_ACCOUNT_NAME / AZURE_STORAGE_ACCOUNT_KEY (or AZURE_STORAGE_SAS_KEY)",
+                "AZURE_STORAGE_USE_EMULATOR and AZURITE_BLOB_STORAGE_URL for Azurite",
+            ),
+        }
+    }
+
+    /// The error of a request for `rel`, on one line: what to check, then
+    /// the store's own words without the XML body its server sent (that
+    /// body's error code and message are kept).
     fn error(&self, rel: &str, e: &object_store::Error) -> Error {
         let text = e.to_string();
-        if text.contains("NoSuchBucket") {
+        let code = element(&text, "Code");
+        let (credentials, endpoint) = self.settings();
+        if ["NoSuchBucket", "ContainerNotFound"].contains(&code.unwrap_or_default())
+            || text.contains("NoSuchBucket")
+        {
             return Error::Remote {
                 url: self.url.clone(),
-                reason: "the bucket does not exist: create it first (embarc never creates buckets), or check AWS_ENDPOINT_URL".into(),
+                reason: format!(
+                    "the bucket does not exist: create it first (embarc never creates buckets), or check {endpoint}"
+                ),
             };
         }
-        let hint = match e {
-            object_store::Error::NotFound { .. } => "not found",
+        // A refusal often comes as a generic error (a listing's), with the
+        // status and the server's code in its text.
+        let refused = matches!(
+            e,
             object_store::Error::PermissionDenied { .. }
-            | object_store::Error::Unauthenticated { .. } => {
-                "access refused: check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (or the platform's credentials)"
-            }
-            _ => {
-                "check the bucket exists and the endpoint settings (AWS_ENDPOINT_URL, AWS_REGION, AWS_ALLOW_HTTP for http://)"
-            }
+                | object_store::Error::Unauthenticated { .. }
+        ) || text.contains("403 Forbidden")
+            || text.contains("401 Unauthorized")
+            || code.is_some_and(|c| {
+                [
+                    "AccessDenied",
+                    "SignatureDoesNotMatch",
+                    "InvalidAccessKeyId",
+                    "AuthenticationFailed",
+                    "AuthorizationFailure",
+                ]
+                .contains(&c)
+            });
+        let hint = match e {
+            object_store::Error::NotFound { .. } => "not found".to_string(),
+            _ if refused => format!(
+                "access refused{}: check {credentials}",
+                code.map_or(String::new(), |c| format!(" ({c})"))
+            ),
+            _ => format!("check the bucket exists and the endpoint settings ({endpoint})"),
         };
         Error::Remote {
             url: format!("{}/{rel}", self.url),
-            reason: format!("{hint}: {e}"),
+            reason: format!("{hint}: {}", one_line(&text)),
         }
     }
 
@@ -489,6 +533,30 @@ impl Remote {
     }
 }
 
+/// The text of the first `<tag>…</tag>` in `text` (a server's XML error).
+fn element<'a>(text: &'a str, tag: &str) -> Option<&'a str> {
+    let open = format!("<{tag}>");
+    let rest = &text[text.find(&open)? + open.len()..];
+    Some(&rest[..rest.find(&format!("</{tag}>"))?])
+}
+
+/// A store error's text on one line: up to the XML body the server sent, with
+/// that body's `<Message>` in brackets.
+fn one_line(text: &str) -> String {
+    let head = text.split("<?xml").next().unwrap_or(text);
+    let head = head.split("<Error>").next().unwrap_or(head);
+    let mut out = head.split_whitespace().collect::<Vec<_>>().join(" ");
+    let trimmed = out.trim_end_matches(':').len();
+    out.truncate(trimmed);
+    if let Some(m) = element(text, "Message") {
+        out.push_str(&format!(
+            " ({})",
+            m.split_whitespace().collect::<Vec<_>>().join(" ")
+        ));
+    }
+    out
+}
+
 /// The ETag S3 gives an object written in one request: the hex MD5 of its
 /// bytes.
 fn single_etag(bytes: &[u8]) -> String {
@@ -683,6 +751,17 @@ mod tests {
         }
         let want = format!("{}-3", single_etag(&all));
         assert_eq!(multipart_etag(&path).expect("etag"), want);
+    }
+
+    #[test]
+    fn a_store_error_is_one_line_without_the_servers_xml() {
+        let text = "Generic S3 error: Error performing GET http://h/b?list-type=2 in 4ms - Server returned non-2xx status code: 403 Forbidden: <?xml version=\"1.0\" encoding=\"utf-8\"?>\n<Error><Code>SignatureDoesNotMatch</Code><Message>The request signature we calculated does not match.</Message></Error>\n";
+        assert_eq!(element(text, "Code"), Some("SignatureDoesNotMatch"));
+        assert_eq!(
+            one_line(text),
+            "Generic S3 error: Error performing GET http://h/b?list-type=2 in 4ms - Server returned non-2xx status code: 403 Forbidden (The request signature we calculated does not match.)"
+        );
+        assert_eq!(one_line("plain\nerror"), "plain error");
     }
 
     #[test]
