@@ -296,5 +296,7 @@ async fn serve(
     stream.shutdown().await?;
     Ok(())
 }
+pub mod azurite;
+pub mod bucket;
 pub mod fake_x;
 pub mod s3;

@@ -486,7 +486,8 @@ impl S3 {
     }
 }
 
-fn parse_response(raw: &[u8], head_only: bool) -> std::io::Result<Response> {
+/// Parses a raw HTTP/1.1 answer (also Azurite's, tests/support/azurite.rs).
+pub fn parse_response(raw: &[u8], head_only: bool) -> std::io::Result<Response> {
     let bad = |what: &str| std::io::Error::other(format!("bad HTTP response ({what})"));
     let end = raw
         .windows(4)
