@@ -81,6 +81,7 @@ on_each_store!(
     a_corrupt_object_in_the_bucket_is_named_by_verify,
     a_prefix_holding_other_files_is_refused,
     two_machines_archiving_overlapping_articles_at_once_lose_nothing,
+    a_missing_bucket_is_named,
 );
 
 impl Env {
@@ -1026,12 +1027,14 @@ async fn a_prefix_holding_other_files_is_refused(kind: Kind) {
     });
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_missing_bucket_is_named() {
-    let env = env().await;
+async fn a_missing_bucket_is_named(kind: Kind) {
+    let env = env_on(kind).await;
     tokio::task::block_in_place(|| {
-        let bucket = format!("{}-missing", env.s3().bucket);
-        let url = format!("s3://{bucket}/news");
+        // The test's bucket URL with another bucket (container) name.
+        let ours = env.bucket.url("news");
+        let (scheme, rest) = ours.split_once("://").expect("a URL");
+        let bucket = format!("{}-missing", rest.split('/').next().expect("a bucket"));
+        let url = format!("{scheme}://{bucket}/news");
         for args in [
             &["add", "twitter:1641086480675225601"][..],
             &["ls"][..],
@@ -1044,10 +1047,11 @@ async fn a_missing_bucket_is_named() {
             let r = Run::from(out);
             assert_eq!(r.code, Some(2), "{args:?}: {}", r.stderr);
             assert!(
-                r.stderr.contains(&bucket),
-                "{args:?} names the bucket: {}",
+                r.stderr.contains(&bucket) && r.stderr.contains("create it first"),
+                "{args:?} names the bucket and says to create it: {}",
                 r.stderr
             );
+            assert_eq!(r.stderr.lines().count(), 1, "one line: {}", r.stderr);
         }
         assert_eq!(env.server.total(), 0, "refused before any capture");
     });
