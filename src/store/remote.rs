@@ -412,14 +412,14 @@ impl Remote {
             let bytes = std::fs::read(file).map_err(io_err)?;
             if force
                 || (!self.put_new(rel, bytes.clone())?
-                    && !self.has_bytes(rel, size, &single_etag(&bytes))?)
+                    && !self.has_bytes(rel, size, || Ok(single_etag(&bytes)))?)
             {
                 let (store, key) = (self.store.clone(), self.key(rel));
                 let payload = PutPayload::from(bytes);
                 self.run(async move { store.put(&key, payload).await })?
                     .map_err(|e| self.error(rel, &e))?;
             }
-        } else if force || !self.has_bytes(rel, size, &multipart_etag(file).map_err(io_err)?)? {
+        } else if force || !self.has_bytes(rel, size, || multipart_etag(file).map_err(io_err))? {
             // Large: look before sending megabytes that may be there already.
             let (store, key) = (self.store.clone(), self.key(rel));
             let mut f = std::fs::File::open(file).map_err(io_err)?;
@@ -457,8 +457,8 @@ impl Remote {
         Ok(())
     }
 
-    /// Whether the key `rel` holds the bytes whose S3-style ETag is `etag`
-    /// (see [`single_etag`]) and are `size` long: one HEAD, no download.
+    /// Whether the key `rel` holds the bytes whose S3-style ETag `etag`
+    /// gives (see [`single_etag`]) and are `size` long: one HEAD, no download.
     ///
     /// Why the ETag: a key is named by the SHA-256 of its bytes, but the
     /// stores do not hash with SHA-256; S3 (and GCS's XML API, and S3-like
@@ -472,7 +472,12 @@ impl Remote {
     /// size alone decides, as before. A key of the right bytes written by
     /// another tool with other part sizes is uploaded again: wasted bytes,
     /// never lost ones.
-    fn has_bytes(&self, rel: &str, size: u64, etag: &str) -> Result<bool> {
+    fn has_bytes(
+        &self,
+        rel: &str,
+        size: u64,
+        etag: impl FnOnce() -> Result<String>,
+    ) -> Result<bool> {
         let (store, key) = (self.store.clone(), self.key(rel));
         let meta = match self.run(async move { store.head(&key).await })? {
             Ok(meta) => meta,
@@ -483,7 +488,8 @@ impl Remote {
             return Ok(false);
         }
         Ok(match meta.e_tag.as_deref().map(|t| t.trim_matches('"')) {
-            Some(got) if is_md5_etag(got) => got.eq_ignore_ascii_case(etag),
+            // Computed only now: a large file is read once more for it.
+            Some(got) if is_md5_etag(got) => got.eq_ignore_ascii_case(&etag()?),
             _ => true,
         })
     }
