@@ -556,10 +556,13 @@ impl S3 {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind proxy");
         let endpoint = format!("http://{}", listener.local_addr().expect("addr"));
         let refused: Arc<Mutex<Vec<String>>> = Arc::default();
-        let (s3, log) = (self.clone(), refused.clone());
+        // A weak handle: the proxy outliving the test must not keep moto
+        // alive (the server is killed when the test drops its last handle).
+        let (s3, log) = (Arc::downgrade(self), refused.clone());
         std::thread::spawn(move || {
             for stream in listener.incoming().map_while(Result::ok) {
-                let (s3, log) = (s3.clone(), log.clone());
+                let Some(s3) = s3.upgrade() else { return };
+                let log = log.clone();
                 std::thread::spawn(move || {
                     let _ = s3.relay(stream, fail, &log);
                 });
