@@ -639,6 +639,21 @@ async fn a_reset_beyond_the_longest_wait_fails_at_once_by_name() {
         error.contains("syndication") && error.contains("429"),
         "{line}"
     );
+    // It says when the limit resets (the fake's hour), that this is beyond
+    // the longest wait, and what to do: one line.
+    let reset = time::OffsetDateTime::now_utc() + time::Duration::seconds(3600);
+    let at = format!("{:02}:{:02}", reset.hour(), reset.minute());
+    let before = reset - time::Duration::minutes(1);
+    let at_before = format!("{:02}:{:02}", before.hour(), before.minute());
+    assert!(
+        error.contains("rate limit resets at")
+            && (error.contains(&at) || error.contains(&at_before))
+            && error.contains("UTC (in 3")
+            && error.contains("beyond the longest wait of 120 s")
+            && error.contains("run again after that time")
+            && !error.contains('\n'),
+        "{error}"
+    );
     let prefix = format!("/syndication/tweet-result?id={FAR_LIMITED_ID}&");
     assert_eq!(
         env.server.arrivals_where(|p| p.starts_with(&prefix)).len(),

@@ -21,6 +21,7 @@ use sha2::{Digest as _, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use support::bucket::{Bucket, Kind};
 use support::fake_x;
 use support::s3::{self, S3};
 
@@ -35,24 +36,66 @@ const PREFIX: &str = "news";
 
 struct Env {
     dir: tempfile::TempDir,
-    s3: std::sync::Arc<S3>,
+    bucket: Bucket,
     server: support::Server,
 }
 
+/// A test on moto's S3.
 async fn env() -> Env {
+    env_on(Kind::S3).await
+}
+
+/// A test on a store of `kind`, with the fake X.
+async fn env_on(kind: Kind) -> Env {
     let server = fake_x::start().await;
-    let s3 = std::sync::Arc::new(tokio::task::block_in_place(s3::start));
+    let bucket = tokio::task::block_in_place(|| Bucket::start(kind));
     Env {
         dir: tempfile::tempdir().expect("tempdir"),
-        s3,
+        bucket,
         server,
     }
 }
 
+/// Runs each named test body (an `async fn(Kind)`) once per store, as the
+/// tests `NAME::s3` and `NAME::azure`: one body, every backend.
+macro_rules! on_each_store {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread")]
+            async fn s3() {
+                super::$name(super::Kind::S3).await
+            }
+
+            #[tokio::test(flavor = "multi_thread")]
+            async fn azure() {
+                super::$name(super::Kind::Azure).await
+            }
+        }
+    )*};
+}
+
+on_each_store!(
+    posts_added_to_a_bucket_are_listed_shown_and_verified,
+    an_article_renders_from_the_bucket_with_its_media_local,
+    warc_and_wacz_exported_from_the_bucket_pass_the_archivists_tools,
+    a_corrupt_object_in_the_bucket_is_named_by_verify,
+    a_prefix_holding_other_files_is_refused,
+    two_machines_archiving_overlapping_articles_at_once_lose_nothing,
+    a_missing_bucket_is_named,
+);
+
 impl Env {
-    /// `s3://BUCKET/news`.
+    /// `s3://BUCKET/news` (or `az://CONTAINER/news`).
     fn archive(&self) -> String {
-        self.s3.url(PREFIX)
+        self.bucket.url(PREFIX)
+    }
+
+    /// The moto server of an S3-only test.
+    fn s3(&self) -> &std::sync::Arc<S3> {
+        match &self.bucket {
+            Bucket::S3(s3) => s3,
+            _ => panic!("an S3-only test on another store"),
+        }
     }
 
     /// The index file of one "machine", in the test's folder.
@@ -105,10 +148,10 @@ impl Run {
 /// binary that ignored `--index` could not touch the user's cache.
 fn command(env: &Env, archive: Option<&str>, index: Option<&Path>) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_embarc"));
-    for name in S3::foreign_env() {
+    for name in Bucket::foreign_env() {
         cmd.env_remove(name);
     }
-    cmd.envs(env.s3.env())
+    cmd.envs(env.bucket.env())
         .env("XDG_CACHE_HOME", env.dir.path().join("cache"))
         .env("HOME", env.dir.path().join("home"))
         .current_dir(env.dir.path());
@@ -158,7 +201,7 @@ fn object_key(prefix: &str, digest: &str) -> String {
 /// What `sha256sum` would say of the bucket: every key under
 /// `PREFIX/objects/` is `objects/sha256/<first two hex>/<64 hex>` and its bytes
 /// hash to that name. Returns the digests.
-fn assert_objects_named_by_content(s3: &S3, prefix: &str) -> BTreeSet<String> {
+fn assert_objects_named_by_content(s3: &Bucket, prefix: &str) -> BTreeSet<String> {
     let mut digests = BTreeSet::new();
     for key in s3.list(&format!("{prefix}/objects/")) {
         let rest = key
@@ -189,7 +232,7 @@ fn assert_objects_named_by_content(s3: &S3, prefix: &str) -> BTreeSet<String> {
 /// in the bucket; capture refs are `posts/twitter/<ID>/<STAMP>-<hex>` with
 /// the same hex. Returns the capture digests of each post id.
 fn assert_refs_point_at_objects(
-    s3: &S3,
+    s3: &Bucket,
     prefix: &str,
     objects: &BTreeSet<String>,
 ) -> BTreeMap<String, Vec<String>> {
@@ -227,7 +270,7 @@ fn assert_refs_point_at_objects(
 }
 
 /// No write left in flight under `PREFIX/tmp/`, no index in the bucket.
-fn assert_nothing_stray(s3: &S3, prefix: &str) {
+fn assert_nothing_stray(s3: &Bucket, prefix: &str) {
     let tmp = s3.list(&format!("{prefix}/tmp/"));
     assert!(tmp.is_empty(), "writes left in flight: {tmp:?}");
     let all = s3.list(&format!("{prefix}/"));
@@ -369,9 +412,8 @@ fn moto_harness_serves_a_bucket() {
     assert_eq!(s3.url("news"), format!("s3://{}/news", s3.bucket));
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn posts_added_to_a_bucket_are_listed_shown_and_verified() {
-    let env = env().await;
+async fn posts_added_to_a_bucket_are_listed_shown_and_verified(kind: Kind) {
+    let env = env_on(kind).await;
     tokio::task::block_in_place(|| {
         let urls = [
             format!("https://twitter.com/SamuelSusla/status/{PHOTO}"),
@@ -395,20 +437,20 @@ async fn posts_added_to_a_bucket_are_listed_shown_and_verified() {
         // The bucket is an archive a user can check without embarc.
         for key in ["EMBARC-ARCHIVE", "FORMAT.md"] {
             assert!(
-                env.s3.get(&format!("{PREFIX}/{key}")).is_some(),
+                env.bucket.get(&format!("{PREFIX}/{key}")).is_some(),
                 "{PREFIX}/{key} is missing"
             );
         }
         let format = String::from_utf8(
-            env.s3
+            env.bucket
                 .get(&format!("{PREFIX}/FORMAT.md"))
                 .expect("FORMAT.md"),
         )
         .expect("FORMAT.md is text");
         assert!(format.contains("objects/sha256/"), "{format}");
-        let objects = assert_objects_named_by_content(&env.s3, PREFIX);
-        let captures = assert_refs_point_at_objects(&env.s3, PREFIX, &objects);
-        assert_nothing_stray(&env.s3, PREFIX);
+        let objects = assert_objects_named_by_content(&env.bucket, PREFIX);
+        let captures = assert_refs_point_at_objects(&env.bucket, PREFIX, &objects);
+        assert_nothing_stray(&env.bucket, PREFIX);
         for id in [PHOTO, QUOTES, VIDEO] {
             let capture = by_post(&lines, &format!("twitter:{id}"))["capture"]
                 .as_str()
@@ -473,9 +515,9 @@ async fn a_rerun_into_the_bucket_sends_no_request_and_uploads_nothing() {
         let mut args = vec!["add", "--json"];
         args.extend(ids.iter().map(String::as_str));
         embarc(&env, &args).ok("first add");
-        let keys = env.s3.list("");
+        let keys = env.s3().list("");
         let before = env.server.total();
-        let log_before = env.s3.requests().len();
+        let log_before = env.s3().requests().len();
 
         let again = embarc(&env, &args).ok("re-run");
         for id in &ids {
@@ -487,14 +529,14 @@ async fn a_rerun_into_the_bucket_sends_no_request_and_uploads_nothing() {
             );
         }
         assert_eq!(env.server.total(), before, "a re-run sends no request to X");
-        let writes: Vec<String> = env.s3.requests()[log_before..]
+        let writes: Vec<String> = env.s3().requests()[log_before..]
             .iter()
             .filter(|r| !r.starts_with("GET ") && !r.starts_with("HEAD "))
             .filter(|r| r.contains("/objects/"))
             .cloned()
             .collect();
         assert!(writes.is_empty(), "a re-run uploads no object: {writes:?}");
-        assert_eq!(env.s3.list(""), keys, "nothing new in the bucket");
+        assert_eq!(env.s3().list(""), keys, "nothing new in the bucket");
 
         // From another machine (a fresh index) too.
         let again = embarc_on(&env, "b", &args).ok("re-run from machine b");
@@ -530,7 +572,7 @@ fn assert_media_published(env: &Env, out: &Path, html: &Html) -> usize {
                     .unwrap_or("");
                 assert_eq!(sha256_hex(&bytes), hex, "{src}");
                 assert_eq!(
-                    env.s3.get(&object_key(PREFIX, hex)).as_deref(),
+                    env.bucket.get(&object_key(PREFIX, hex)).as_deref(),
                     Some(&bytes[..]),
                     "{src} is the bucket's object"
                 );
@@ -541,9 +583,8 @@ fn assert_media_published(env: &Env, out: &Path, html: &Html) -> usize {
     n
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn an_article_renders_from_the_bucket_with_its_media_local() {
-    let env = env().await;
+async fn an_article_renders_from_the_bucket_with_its_media_local(kind: Kind) {
+    let env = env_on(kind).await;
     tokio::task::block_in_place(|| {
         let story = write(
             &env,
@@ -617,9 +658,8 @@ fn tool(args: &[&str]) -> (bool, String) {
     )
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn warc_and_wacz_exported_from_the_bucket_pass_the_archivists_tools() {
-    let env = env().await;
+async fn warc_and_wacz_exported_from_the_bucket_pass_the_archivists_tools(kind: Kind) {
+    let env = env_on(kind).await;
     tokio::task::block_in_place(|| {
         tool(&["warcio", "--help"]);
         tool(&["wacz", "--help"]);
@@ -769,7 +809,7 @@ async fn without_index_the_cache_lives_under_the_users_cache_folder_per_archive(
         let listing = run(&news, &["ls", "--json"]).ok("ls").stdout;
         assert_eq!(sqlite_files(&cache), first, "the same URL, the same index");
         // Another prefix is another archive: another index.
-        let other = env.s3.url("other");
+        let other = env.s3().url("other");
         run(&other, &["add", &format!("twitter:{PHOTO}")]).ok("add other");
         assert_eq!(sqlite_files(&cache).len(), 2);
         assert!(sqlite_files(&home).is_empty(), "XDG_CACHE_HOME wins");
@@ -789,9 +829,8 @@ async fn without_index_the_cache_lives_under_the_users_cache_folder_per_archive(
     });
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn two_machines_archiving_overlapping_articles_at_once_lose_nothing() {
-    let env = env().await;
+async fn two_machines_archiving_overlapping_articles_at_once_lose_nothing(kind: Kind) {
+    let env = env_on(kind).await;
     tokio::task::block_in_place(|| {
         // A cites posts 1-12, B 5-16: eight posts (and the avatar all share)
         // are written by both at the same time.
@@ -828,15 +867,15 @@ async fn two_machines_archiving_overlapping_articles_at_once_lose_nothing() {
         let expected: BTreeSet<String> = ids.iter().map(|id| format!("twitter:{id}")).collect();
         assert_eq!(listed, expected);
         embarc_on(&env, "c", &["verify"]).ok("verify");
-        let objects = assert_objects_named_by_content(&env.s3, PREFIX);
-        let captures = assert_refs_point_at_objects(&env.s3, PREFIX, &objects);
+        let objects = assert_objects_named_by_content(&env.bucket, PREFIX);
+        let captures = assert_refs_point_at_objects(&env.bucket, PREFIX, &objects);
         for id in &ids {
             assert!(captures.contains_key(id), "no capture ref for {id}");
         }
-        assert_nothing_stray(&env.s3, PREFIX);
+        assert_nothing_stray(&env.bucket, PREFIX);
         // Both articles are recorded.
         let articles: BTreeSet<String> = env
-            .s3
+            .bucket
             .list(&format!("{PREFIX}/refs/articles/"))
             .iter()
             .filter_map(|k| k.split('/').nth(3).map(str::to_string))
@@ -859,9 +898,8 @@ async fn two_machines_archiving_overlapping_articles_at_once_lose_nothing() {
     });
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_corrupt_object_in_the_bucket_is_named_by_verify() {
-    let env = env().await;
+async fn a_corrupt_object_in_the_bucket_is_named_by_verify(kind: Kind) {
+    let env = env_on(kind).await;
     tokio::task::block_in_place(|| {
         embarc(&env, &["add", &format!("twitter:{PHOTO}")]).ok("add");
         embarc(&env, &["verify"]).ok("verify before");
@@ -877,9 +915,9 @@ async fn a_corrupt_object_in_the_bucket_is_named_by_verify() {
             .to_string();
         // Someone overwrites the photo's key behind embarc's back.
         let key = object_key(PREFIX, &victim);
-        let mut bytes = env.s3.get(&key).expect("the photo is in the bucket");
+        let mut bytes = env.bucket.get(&key).expect("the photo is in the bucket");
         bytes[100] ^= 1;
-        env.s3.put(&key, &bytes);
+        env.bucket.put(&key, &bytes);
 
         for args in [&["verify"][..], &["verify", "--sample", "100"][..]] {
             let r = embarc(&env, args);
@@ -926,9 +964,9 @@ async fn verify_sample_reads_only_a_sample_of_the_bucket() {
         let mut args = vec!["add", "--concurrency", "8"];
         args.extend(ids.iter().map(String::as_str));
         embarc(&env, &args).ok("add");
-        let objects = assert_objects_named_by_content(&env.s3, PREFIX);
-        let capture_refs = env.s3.list(&format!("{PREFIX}/refs/posts/")).len();
-        let log_before = env.s3.requests().len();
+        let objects = assert_objects_named_by_content(&env.bucket, PREFIX);
+        let capture_refs = env.s3().list(&format!("{PREFIX}/refs/posts/")).len();
+        let log_before = env.s3().requests().len();
 
         let r = embarc(&env, &["verify", "--sample", "5"]).ok("verify --sample 5");
         let (checked, total) = rehashed(&r.stderr);
@@ -936,7 +974,7 @@ async fn verify_sample_reads_only_a_sample_of_the_bucket() {
         // A random 5% (each object drawn alone, so the count varies, and may
         // even be 0): far fewer than all.
         assert!(checked < total / 4, "{}", r.stderr);
-        let read: BTreeSet<String> = env.s3.requests()[log_before..]
+        let read: BTreeSet<String> = env.s3().requests()[log_before..]
             .iter()
             .filter_map(|r| r.strip_prefix("GET "))
             .filter(|p| p.contains("/objects/sha256/"))
@@ -956,12 +994,11 @@ async fn verify_sample_reads_only_a_sample_of_the_bucket() {
     });
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_prefix_holding_other_files_is_refused() {
-    let env = env().await;
+async fn a_prefix_holding_other_files_is_refused(kind: Kind) {
+    let env = env_on(kind).await;
     tokio::task::block_in_place(|| {
-        env.s3.put("other/readme.txt", b"not an archive");
-        let url = env.s3.url("other");
+        env.bucket.put("other/readme.txt", b"not an archive");
+        let url = env.bucket.url("other");
         for args in [&["add", "twitter:1641086480675225601"][..], &["ls"][..]] {
             let out = command(&env, Some(&url), Some(&env.index("a")))
                 .args(args)
@@ -976,13 +1013,13 @@ async fn a_prefix_holding_other_files_is_refused() {
             );
         }
         assert_eq!(
-            env.s3.list("other/"),
+            env.bucket.list("other/"),
             ["other/readme.txt"],
             "nothing written"
         );
         assert_eq!(env.server.total(), 0, "refused before any capture");
         // An empty prefix is a new archive: it lists as empty.
-        let out = command(&env, Some(&env.s3.url("empty")), Some(&env.index("a")))
+        let out = command(&env, Some(&env.bucket.url("empty")), Some(&env.index("a")))
             .args(["ls", "--json"])
             .output()
             .expect("run");
@@ -990,12 +1027,14 @@ async fn a_prefix_holding_other_files_is_refused() {
     });
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_missing_bucket_is_named() {
-    let env = env().await;
+async fn a_missing_bucket_is_named(kind: Kind) {
+    let env = env_on(kind).await;
     tokio::task::block_in_place(|| {
-        let bucket = format!("{}-missing", env.s3.bucket);
-        let url = format!("s3://{bucket}/news");
+        // The test's bucket URL with another bucket (container) name.
+        let ours = env.bucket.url("news");
+        let (scheme, rest) = ours.split_once("://").expect("a URL");
+        let bucket = format!("{}-missing", rest.split('/').next().expect("a bucket"));
+        let url = format!("{scheme}://{bucket}/news");
         for args in [
             &["add", "twitter:1641086480675225601"][..],
             &["ls"][..],
@@ -1008,10 +1047,11 @@ async fn a_missing_bucket_is_named() {
             let r = Run::from(out);
             assert_eq!(r.code, Some(2), "{args:?}: {}", r.stderr);
             assert!(
-                r.stderr.contains(&bucket),
-                "{args:?} names the bucket: {}",
+                r.stderr.contains(&bucket) && r.stderr.contains("create it first"),
+                "{args:?} names the bucket and says to create it: {}",
                 r.stderr
             );
+            assert_eq!(r.stderr.lines().count(), 1, "one line: {}", r.stderr);
         }
         assert_eq!(env.server.total(), 0, "refused before any capture");
     });
@@ -1028,7 +1068,7 @@ async fn a_short_link_is_resolved_once_and_found_again_in_the_bucket() {
             "archived"
         );
         assert!(
-            env.s3
+            env.s3()
                 .list("news/refs/short/")
                 .iter()
                 .any(|k| k.ends_with("/t.co/rQd6FIwZ0U")),
@@ -1066,7 +1106,7 @@ async fn a_large_video_goes_up_in_parts_and_a_broken_upload_is_aborted() {
     let env = env().await;
     let url = format!("https://x.com/v/status/{MID_VIDEO_ID}");
     let video_keys = |prefix: &str| -> Vec<String> {
-        env.s3
+        env.s3()
             .list_sized(&format!("{prefix}/objects/"), None)
             .into_iter()
             .filter(|(_, size)| *size == MID_VIDEO_BYTES)
@@ -1076,12 +1116,12 @@ async fn a_large_video_goes_up_in_parts_and_a_broken_upload_is_aborted() {
     tokio::task::block_in_place(|| {
         // Broken: through a proxy that refuses the first part.
         let proxy = env
-            .s3
+            .s3()
             .failing_proxy(|method, path| method == "PUT" && path.contains("partNumber=1&"));
-        let before = env.s3.requests().len();
+        let before = env.s3().requests().len();
         let out = command(
             &env,
-            Some(&env.s3.url("broken")),
+            Some(&env.s3().url("broken")),
             Some(&env.index("broken")),
         )
         .env("AWS_ENDPOINT_URL", &proxy.endpoint)
@@ -1104,7 +1144,7 @@ async fn a_large_video_goes_up_in_parts_and_a_broken_upload_is_aborted() {
         let v = Run::from(
             command(
                 &env,
-                Some(&env.s3.url("broken")),
+                Some(&env.s3().url("broken")),
                 Some(&env.index("broken")),
             )
             .arg("verify")
@@ -1112,7 +1152,7 @@ async fn a_large_video_goes_up_in_parts_and_a_broken_upload_is_aborted() {
             .expect("verify"),
         );
         assert_eq!(v.code, Some(0), "{}{}", v.stdout, v.stderr);
-        let log = env.s3.requests()[before..].to_vec();
+        let log = env.s3().requests()[before..].to_vec();
         assert!(
             log.iter()
                 .any(|r| r.starts_with("POST ") && r.contains("?uploads")),
@@ -1124,8 +1164,8 @@ async fn a_large_video_goes_up_in_parts_and_a_broken_upload_is_aborted() {
             "the upload was not aborted: {log:?}"
         );
         let pending = env
-            .s3
-            .request("GET", &format!("/{}?uploads", env.s3.bucket), &[], &[]);
+            .s3()
+            .request("GET", &format!("/{}?uploads", env.s3().bucket), &[], &[]);
         assert!(
             !pending.text().contains("<Upload>"),
             "uploads left in progress: {}",
@@ -1133,18 +1173,18 @@ async fn a_large_video_goes_up_in_parts_and_a_broken_upload_is_aborted() {
         );
 
         // Whole: straight to the bucket.
-        let before = env.s3.requests().len();
+        let before = env.s3().requests().len();
         let r = embarc(&env, &["add", "--json", &url]).ok("add");
         assert_eq!(r.lines()[0]["outcome"], "archived", "{}", r.stdout);
         let keys = video_keys(PREFIX);
         assert_eq!(keys.len(), 1, "{keys:?}");
-        let bytes = env.s3.get(&keys[0]).expect("the video");
+        let bytes = env.s3().get(&keys[0]).expect("the video");
         assert!(
             keys[0].ends_with(&sha256_hex(&bytes)),
             "{} holds other bytes",
             keys[0]
         );
-        let log = env.s3.requests()[before..].to_vec();
+        let log = env.s3().requests()[before..].to_vec();
         let parts = log
             .iter()
             .filter(|r| r.starts_with("PUT ") && r.contains("partNumber="))
@@ -1156,4 +1196,135 @@ async fn a_large_video_goes_up_in_parts_and_a_broken_upload_is_aborted() {
             "the upload was completed: {log:?}"
         );
     });
+}
+
+/// Issue 19 on a bucket: an object overwritten behind embarc's back with
+/// other bytes of the same size (a size check cannot see it) is replaced by
+/// the next capture that fetches its bytes, here the post's syndication
+/// answer on `add --refresh`; `verify` is clean again.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_same_size_corrupt_object_in_the_bucket_is_healed_by_the_next_capture() {
+    let env = env().await;
+    tokio::task::block_in_place(|| {
+        let post = format!("twitter:{PHOTO}");
+        let added = embarc(&env, &["add", "--json", &post]).ok("add");
+        let capture = by_post(&added.lines(), &post)["capture"]
+            .as_str()
+            .expect("capture")
+            .to_string();
+        let record: Value = serde_json::from_slice(
+            &env.s3()
+                .get(&object_key(PREFIX, &capture))
+                .expect("the capture record is in the bucket"),
+        )
+        .expect("the capture record is JSON");
+        let answer = record["exchanges"]
+            .as_array()
+            .expect("exchanges")
+            .iter()
+            .find(|x| {
+                x["url"]
+                    .as_str()
+                    .is_some_and(|u| u.contains("/tweet-result?"))
+            })
+            .and_then(|x| x["body"].as_str())
+            .unwrap_or_else(|| panic!("no syndication answer in {record}"))
+            .to_string();
+        let key = object_key(PREFIX, &answer);
+        let good = env.s3().get(&key).expect("the answer is in the bucket");
+        let mut bad = good.clone();
+        bad[good.len() / 2] ^= 1;
+        env.s3().put(&key, &bad);
+        let r = embarc(&env, &["verify", "--json"]);
+        assert_eq!(r.code, Some(1), "{}{}", r.stdout, r.stderr);
+        assert!(r.stdout.contains("corrupt"), "{}", r.stdout);
+
+        let again = embarc(&env, &["add", "--json", "--refresh", &post]).ok("add --refresh");
+        assert_eq!(by_post(&again.lines(), &post)["outcome"], "archived");
+        assert!(
+            env.s3().get(&key) == Some(good),
+            "{key} still holds the corrupt bytes"
+        );
+        let verified = embarc(&env, &["verify"]).ok("verify after the heal");
+        assert!(verified.stderr.contains("all good"), "{}", verified.stderr);
+    });
+}
+
+/// Issue 20: against a server that checks SigV4 signatures and IAM policy
+/// (moto with auth on, tests/support/s3.rs `start_signed`), embarc's requests
+/// are signed right: add, ls, verify and render work with the IAM user's
+/// key. With a wrong secret every command fails by name (exit 2, one line
+/// naming the bucket and the variables to check) before any capture, and
+/// nothing is written.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_server_that_checks_signatures_accepts_embarcs_and_refuses_a_wrong_secret() {
+    let server = fake_x::start().await;
+    let s3 = std::sync::Arc::new(tokio::task::block_in_place(s3::start_signed));
+    let env = Env {
+        dir: tempfile::tempdir().expect("tempdir"),
+        bucket: Bucket::S3(s3),
+        server,
+    };
+    tokio::task::block_in_place(|| {
+        let post = format!("twitter:{PHOTO}");
+        let added = embarc(&env, &["add", "--json", &post]).ok("add, signed");
+        assert_eq!(by_post(&added.lines(), &post)["outcome"], "archived");
+        assert_eq!(posts_listed(&ls(&env, "b")), BTreeSet::from([post.clone()]));
+        let verified = embarc(&env, &["verify"]).ok("verify, signed");
+        assert!(verified.stderr.contains("all good"), "{}", verified.stderr);
+        let card = embarc(&env, &["render", "--post", &post]).ok("render, signed");
+        assert!(card.stdout.contains("data-embarc-post"), "{}", card.stdout);
+
+        let video = format!("twitter:{VIDEO}");
+        for args in [&["add", &video][..], &["ls"][..], &["verify"][..]] {
+            let out = command(&env, Some(&env.archive()), Some(&env.index("c")))
+                .env("AWS_SECRET_ACCESS_KEY", "not-the-secret")
+                .args(args)
+                .output()
+                .expect("run embarc");
+            let r = Run::from(out);
+            assert_eq!(r.code, Some(2), "{args:?}: {}{}", r.stdout, r.stderr);
+            let said: Vec<&str> = r.stderr.lines().collect();
+            assert_eq!(said.len(), 1, "{args:?}: one line: {}", r.stderr);
+            assert!(
+                said[0].contains(&env.archive())
+                    && said[0].contains("access refused")
+                    && said[0].contains("AWS_SECRET_ACCESS_KEY"),
+                "{args:?} names the bucket and what to check: {}",
+                said[0]
+            );
+        }
+        let id = format!("id={VIDEO}");
+        assert_eq!(
+            env.server.arrivals_where(|p| p.contains(&id)).len(),
+            0,
+            "refused before any capture"
+        );
+        assert_eq!(
+            posts_listed(&ls(&env, "d")),
+            BTreeSet::from([post]),
+            "nothing written with the wrong secret"
+        );
+    });
+}
+
+#[test]
+fn azurite_harness_serves_a_container() {
+    let az = support::azurite::start();
+    assert_eq!(az.get("a/one"), None);
+    az.put("a/one", b"first");
+    az.put("a/two words & more", b"\x00\xffbinary");
+    az.put("b/three", b"3");
+    assert_eq!(az.get("a/one").as_deref(), Some(&b"first"[..]));
+    assert_eq!(
+        az.get("a/two words & more").as_deref(),
+        Some(&b"\x00\xffbinary"[..])
+    );
+    let listed: Vec<String> = az.list_sized("a/").into_iter().map(|(k, _)| k).collect();
+    assert_eq!(listed, ["a/one", "a/two words & more"]);
+    az.put("a/one", b"second");
+    assert_eq!(az.list_sized("a/one"), [("a/one".to_string(), 6)]);
+    let env: BTreeMap<String, String> = az.env().into_iter().collect();
+    assert_eq!(env["AZURITE_BLOB_STORAGE_URL"], az.endpoint);
+    assert!(az.url("news").starts_with("az://embarc-test-"));
 }

@@ -487,6 +487,43 @@ pub struct Fetched {
     pub body: Option<Vec<u8>>,
     /// How many attempts it took.
     pub attempts: u32,
+    /// When the server asked for a retry later than [`NetConfig::max_wait`]
+    /// allows (a rate limit resetting in an hour): the answer is final, and
+    /// this says until when it stands.
+    pub wait_refused: Option<LongWait>,
+}
+
+/// A retry the server asked for beyond [`NetConfig::max_wait`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LongWait {
+    /// When the server said it would answer again.
+    pub until: OffsetDateTime,
+    /// How long that was from the answer.
+    pub wait: Duration,
+    /// The longest wait the client would make.
+    pub max_wait: Duration,
+}
+
+impl std::fmt::Display for LongWait {
+    /// `19:42:10 UTC (in 3600 s), beyond the longest wait of 120 s: run
+    /// again after that time`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let until = self.until.to_offset(time::UtcOffset::UTC);
+        let day = if until.date() == OffsetDateTime::now_utc().date() {
+            String::new()
+        } else {
+            format!("{} ", until.date())
+        };
+        write!(
+            f,
+            "{day}{:02}:{:02}:{:02} UTC (in {} s), beyond the longest wait of {} s: run again after that time",
+            until.hour(),
+            until.minute(),
+            until.second(),
+            self.wait.as_secs(),
+            self.max_wait.as_secs()
+        )
+    }
 }
 
 impl Fetched {
@@ -872,8 +909,15 @@ impl Client {
                 }
                 _ => {
                     self.note_health(&result);
+                    let max_wait = self.cfg.max_wait;
                     return result.map(|mut f| {
                         f.attempts = attempt;
+                        // Said so the failure can tell when to try again.
+                        f.wait_refused = retry_in.filter(|w| *w > max_wait).map(|wait| LongWait {
+                            until: OffsetDateTime::now_utc() + wait,
+                            wait,
+                            max_wait,
+                        });
                         f
                     });
                 }
@@ -1045,6 +1089,7 @@ impl Client {
             },
             body: kept,
             attempts: 1,
+            wait_refused: None,
         })
     }
 

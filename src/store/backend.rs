@@ -38,7 +38,8 @@ pub(crate) trait Backend: Send + Sync + std::fmt::Debug {
 
     /// Publishes a written temp file, already hashed, as the object `key`;
     /// an object already there is kept when it is intact (a folder re-hashes
-    /// it, a bucket compares sizes) and replaced atomically when it is not,
+    /// it, a bucket compares its size and, where the ETag is the bytes' MD5,
+    /// its ETag) and replaced atomically when it is not,
     /// so the next writer of the good bytes heals a corrupt object. A folder
     /// makes the file durable (fsync) before it takes its final name; a
     /// bucket uploads it.

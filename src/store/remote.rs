@@ -128,27 +128,71 @@ impl Remote {
             .to_string()
     }
 
+    /// The environment variables to check for this store: credentials, then
+    /// endpoint settings.
+    fn settings(&self) -> (&'static str, &'static str) {
+        match self.url.split_once("://").map_or("", |(scheme, _)| scheme) {
+            "gs" => (
+                "GOOGLE_SERVICE_ACCOUNT / GOOGLE_SERVICE_ACCOUNT_KEY (or GOOGLE_APPLICATION_CREDENTIALS)",
+                "GOOGLE_BASE_URL, GOOGLE_ALLOW_HTTP for http://",
+            ),
+            "s3" | "s3a" => (
+                "AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (or the platform's credentials)",
+                "AWS_ENDPOINT_URL, AWS_REGION, AWS_ALLOW_HTTP for http://",
+            ),
+            _ => (
+                "AZURE_STORAGE_ACCOUNT_NAME / AZURE_STORAGE_ACCOUNT_KEY (or AZURE_STORAGE_SAS_KEY)",
+                "AZURE_STORAGE_USE_EMULATOR and AZURITE_BLOB_STORAGE_URL for Azurite",
+            ),
+        }
+    }
+
+    /// The error of a request for `rel`, on one line: what to check, then
+    /// the store's own words without the XML body its server sent (that
+    /// body's error code and message are kept).
     fn error(&self, rel: &str, e: &object_store::Error) -> Error {
         let text = e.to_string();
-        if text.contains("NoSuchBucket") {
+        let code = element(&text, "Code");
+        let (credentials, endpoint) = self.settings();
+        if ["NoSuchBucket", "ContainerNotFound"].contains(&code.unwrap_or_default())
+            || text.contains("NoSuchBucket")
+        {
             return Error::Remote {
                 url: self.url.clone(),
-                reason: "the bucket does not exist: create it first (embarc never creates buckets), or check AWS_ENDPOINT_URL".into(),
+                reason: format!(
+                    "the bucket does not exist: create it first (embarc never creates buckets), or check {endpoint}"
+                ),
             };
         }
-        let hint = match e {
-            object_store::Error::NotFound { .. } => "not found",
+        // A refusal often comes as a generic error (a listing's), with the
+        // status and the server's code in its text.
+        let refused = matches!(
+            e,
             object_store::Error::PermissionDenied { .. }
-            | object_store::Error::Unauthenticated { .. } => {
-                "access refused: check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (or the platform's credentials)"
-            }
-            _ => {
-                "check the bucket exists and the endpoint settings (AWS_ENDPOINT_URL, AWS_REGION, AWS_ALLOW_HTTP for http://)"
-            }
+                | object_store::Error::Unauthenticated { .. }
+        ) || text.contains("403 Forbidden")
+            || text.contains("401 Unauthorized")
+            || code.is_some_and(|c| {
+                [
+                    "AccessDenied",
+                    "SignatureDoesNotMatch",
+                    "InvalidAccessKeyId",
+                    "AuthenticationFailed",
+                    "AuthorizationFailure",
+                ]
+                .contains(&c)
+            });
+        let hint = match e {
+            object_store::Error::NotFound { .. } => "not found".to_string(),
+            _ if refused => format!(
+                "access refused{}: check {credentials}",
+                code.map_or(String::new(), |c| format!(" ({c})"))
+            ),
+            _ => format!("check the bucket exists and the endpoint settings ({endpoint})"),
         };
         Error::Remote {
             url: format!("{}/{rel}", self.url),
-            reason: format!("{hint}: {e}"),
+            reason: format!("{hint}: {}", one_line(&text)),
         }
     }
 
@@ -350,8 +394,9 @@ impl Remote {
     }
 
     /// Uploads a local file (already hashed and named) to `rel` unless the key
-    /// holds as many bytes already (then it holds these: a key of another size
-    /// is a corrupt object, overwritten), or always when `force`: one request
+    /// holds these bytes already (same size and, where the store's ETag is
+    /// the bytes' MD5, same ETag: see [`Remote::has_bytes`]; anything else is
+    /// a corrupt object, overwritten), or always when `force`: one request
     /// for a small file, multipart for a large one.
     pub fn upload(&self, rel: &str, file: &Path, force: bool) -> Result<()> {
         if !force && self.known.lock().is_ok_and(|k| k.contains(rel)) {
@@ -365,13 +410,16 @@ impl Remote {
         if size <= SINGLE_PUT {
             // One create-only request: an existing key answers "already there".
             let bytes = std::fs::read(file).map_err(io_err)?;
-            if force || (!self.put_new(rel, bytes.clone())? && self.size(rel)? != Some(size)) {
+            if force
+                || (!self.put_new(rel, bytes.clone())?
+                    && !self.has_bytes(rel, size, || Ok(single_etag(&bytes)))?)
+            {
                 let (store, key) = (self.store.clone(), self.key(rel));
                 let payload = PutPayload::from(bytes);
                 self.run(async move { store.put(&key, payload).await })?
                     .map_err(|e| self.error(rel, &e))?;
             }
-        } else if force || self.size(rel)? != Some(size) {
+        } else if force || !self.has_bytes(rel, size, || multipart_etag(file).map_err(io_err))? {
             // Large: look before sending megabytes that may be there already.
             let (store, key) = (self.store.clone(), self.key(rel));
             let mut f = std::fs::File::open(file).map_err(io_err)?;
@@ -407,6 +455,43 @@ impl Remote {
             k.insert(rel.to_string());
         }
         Ok(())
+    }
+
+    /// Whether the key `rel` holds the bytes whose S3-style ETag `etag`
+    /// gives (see [`single_etag`]) and are `size` long: one HEAD, no download.
+    ///
+    /// Why the ETag: a key is named by the SHA-256 of its bytes, but the
+    /// stores do not hash with SHA-256; S3 (and GCS's XML API, and S3-like
+    /// servers) answer the MD5 of the bytes they actually hold as the ETag of
+    /// an object written in one request, and the MD5 of the parts' MD5s plus
+    /// `-N` for a multipart upload, whose part size embarc chooses. A key
+    /// overwritten behind embarc's back with other bytes of the same size
+    /// then shows another ETag, and the good bytes being written replace it
+    /// (issue 19: the next capture heals a corrupt object). An ETag of
+    /// another form (Azure's are opaque) says nothing of the bytes: then the
+    /// size alone decides, as before. A key of the right bytes written by
+    /// another tool with other part sizes is uploaded again: wasted bytes,
+    /// never lost ones.
+    fn has_bytes(
+        &self,
+        rel: &str,
+        size: u64,
+        etag: impl FnOnce() -> Result<String>,
+    ) -> Result<bool> {
+        let (store, key) = (self.store.clone(), self.key(rel));
+        let meta = match self.run(async move { store.head(&key).await })? {
+            Ok(meta) => meta,
+            Err(object_store::Error::NotFound { .. }) => return Ok(false),
+            Err(e) => return Err(self.error(rel, &e)),
+        };
+        if meta.size != size {
+            return Ok(false);
+        }
+        Ok(match meta.e_tag.as_deref().map(|t| t.trim_matches('"')) {
+            // Computed only now: a large file is read once more for it.
+            Some(got) if is_md5_etag(got) => got.eq_ignore_ascii_case(&etag()?),
+            _ => true,
+        })
     }
 
     /// Every key under `rel_prefix` (a folder of the layout), sorted.
@@ -452,6 +537,75 @@ impl Remote {
         })?;
         found.map_err(|e| self.error("", &e))
     }
+}
+
+/// The text of the first `<tag>…</tag>` in `text` (a server's XML error).
+fn element<'a>(text: &'a str, tag: &str) -> Option<&'a str> {
+    let open = format!("<{tag}>");
+    let rest = &text[text.find(&open)? + open.len()..];
+    Some(&rest[..rest.find(&format!("</{tag}>"))?])
+}
+
+/// A store error's text on one line: up to the XML body the server sent, with
+/// that body's `<Message>` in brackets.
+fn one_line(text: &str) -> String {
+    let head = text.split("<?xml").next().unwrap_or(text);
+    let head = head.split("<Error>").next().unwrap_or(head);
+    let mut out = head.split_whitespace().collect::<Vec<_>>().join(" ");
+    let trimmed = out.trim_end_matches(':').len();
+    out.truncate(trimmed);
+    if let Some(m) = element(text, "Message") {
+        out.push_str(&format!(
+            " ({})",
+            m.split_whitespace().collect::<Vec<_>>().join(" ")
+        ));
+    }
+    out
+}
+
+/// The ETag S3 gives an object written in one request: the hex MD5 of its
+/// bytes.
+fn single_etag(bytes: &[u8]) -> String {
+    use md5::Digest as _;
+    hex::encode(md5::Md5::digest(bytes))
+}
+
+/// The ETag S3 gives an object uploaded in [`PART`]-sized parts, as
+/// [`Remote::upload`] sends a large file: the hex MD5 of the parts' MD5s,
+/// `-` and the number of parts.
+fn multipart_etag(file: &Path) -> std::io::Result<String> {
+    use md5::Digest as _;
+    let mut f = std::fs::File::open(file)?;
+    let mut buf = vec![0u8; PART];
+    let (mut all, mut parts) = (md5::Md5::new(), 0u64);
+    loop {
+        // A part is PART bytes, or what is left.
+        let mut n = 0;
+        while n < PART {
+            match f.read(&mut buf[n..])? {
+                0 => break,
+                k => n += k,
+            }
+        }
+        if n == 0 {
+            break;
+        }
+        all.update(md5::Md5::digest(&buf[..n]));
+        parts += 1;
+    }
+    Ok(format!("{}-{parts}", hex::encode(all.finalize())))
+}
+
+/// Whether an ETag (quotes removed) has the form of an MD5-based one: 32 hex
+/// digits, and `-N` for a multipart upload.
+fn is_md5_etag(etag: &str) -> bool {
+    let (md5, parts) = match etag.split_once('-') {
+        Some((m, n)) => (m, Some(n)),
+        None => (etag, None),
+    };
+    md5.len() == 32
+        && md5.bytes().all(|b| b.is_ascii_hexdigit())
+        && parts.is_none_or(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// Blocks the calling thread on `f`; on a worker of a multi-thread runtime
@@ -576,5 +730,54 @@ fn not_found(remote: &Remote, key: &str) -> Error {
     Error::Io {
         path: Remote::display(remote, key),
         source: std::io::Error::from(std::io::ErrorKind::NotFound),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn single_part_etag_is_the_hex_md5() {
+        // RFC 1321's test suite.
+        assert_eq!(single_etag(b"abc"), "900150983cd24fb0d6963f7d28e17f72");
+        assert_eq!(single_etag(b""), "d41d8cd98f00b204e9800998ecf8427e");
+    }
+
+    #[test]
+    fn multipart_etag_hashes_the_part_hashes() {
+        use md5::Digest as _;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("big");
+        let bytes: Vec<u8> = (0..PART * 2 + 5).map(|i| (i % 251) as u8).collect();
+        std::fs::write(&path, &bytes).expect("write");
+        let mut all = Vec::new();
+        for part in bytes.chunks(PART) {
+            all.extend_from_slice(&md5::Md5::digest(part));
+        }
+        let want = format!("{}-3", single_etag(&all));
+        assert_eq!(multipart_etag(&path).expect("etag"), want);
+    }
+
+    #[test]
+    fn a_store_error_is_one_line_without_the_servers_xml() {
+        let text = "Generic S3 error: Error performing GET http://h/b?list-type=2 in 4ms - Server returned non-2xx status code: 403 Forbidden: <?xml version=\"1.0\" encoding=\"utf-8\"?>\n<Error><Code>SignatureDoesNotMatch</Code><Message>The request signature we calculated does not match.</Message></Error>\n";
+        assert_eq!(element(text, "Code"), Some("SignatureDoesNotMatch"));
+        assert_eq!(
+            one_line(text),
+            "Generic S3 error: Error performing GET http://h/b?list-type=2 in 4ms - Server returned non-2xx status code: 403 Forbidden (The request signature we calculated does not match.)"
+        );
+        assert_eq!(one_line("plain\nerror"), "plain error");
+    }
+
+    #[test]
+    fn only_md5_shaped_etags_are_compared() {
+        assert!(is_md5_etag("900150983cd24fb0d6963f7d28e17f72"));
+        assert!(is_md5_etag("900150983CD24FB0D6963F7D28E17F72-12"));
+        // Azure's, and malformed ones: the size alone decides.
+        assert!(!is_md5_etag("0x8DC2F2C4E0F2A3B"));
+        assert!(!is_md5_etag("900150983cd24fb0d6963f7d28e17f72-"));
+        assert!(!is_md5_etag("900150983cd24fb0d6963f7d28e17f7"));
+        assert!(!is_md5_etag(""));
     }
 }

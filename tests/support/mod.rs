@@ -314,6 +314,8 @@ async fn serve(
     stream.shutdown().await?;
     Ok(())
 }
+pub mod azurite;
+pub mod bucket;
 pub mod fake_bluesky;
 pub mod fake_mastodon;
 pub mod fake_x;

@@ -6,8 +6,12 @@
 //! to see what embarc asked for. Blocking std I/O only: call it from
 //! `block_in_place` in async tests.
 //!
-//! Without `moto_server` on PATH the harness fails (it never skips): run
-//! `pip install 'moto[server]'`.
+//! [`start_signed`] starts one that checks every request's SigV4 signature
+//! (through tests/support/moto_signed.py, which fixes moto's canonical query
+//! string), for the tests that wrong credentials fail.
+//!
+//! Without `moto_server` on PATH (and moto importable by `python3`) the
+//! harness fails (it never skips): run `pip install 'moto[server]'`.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -21,7 +25,8 @@ const DEADLINE: Duration = Duration::from_secs(60);
 
 /// moto treats a request without `Authorization` as anonymous: it then refuses
 /// to read or overwrite objects (403). It does not check signatures unless
-/// asked to, so any well-formed SigV4 header makes a request the bucket owner's.
+/// asked to ([`start_signed`]), so any well-formed SigV4 header makes a
+/// request the bucket owner's.
 const AUTHORIZATION: &str = "AWS4-HMAC-SHA256 Credential=test/20240101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=0";
 
 /// A running moto_server with one bucket.
@@ -35,6 +40,12 @@ pub struct S3 {
     /// Lines moto printed (werkzeug logs one line per request), in order.
     log: Arc<Mutex<Vec<String>>>,
     marks: AtomicU64,
+    /// The access key id and secret embarc is given ([`S3::env`]): `test`
+    /// for a server that checks no signature, an IAM user's own with
+    /// [`start_signed`].
+    pub key_id: String,
+    /// See `key_id`.
+    pub secret: String,
 }
 
 /// An HTTP answer.
@@ -57,7 +68,85 @@ impl Response {
 
 /// Starts moto_server, waits until it answers and creates a bucket.
 pub fn start() -> S3 {
-    let mut child = Command::new("moto_server")
+    launch(None)
+}
+
+/// Requests moto serves before it checks signatures, in [`start_signed`]: the
+/// probe that it answers, the bucket, then the IAM user, its key and policy.
+const SETUP_REQUESTS: u32 = 5;
+
+/// Starts a moto_server that checks every request's SigV4 signature and the
+/// signer's IAM policy (moto's `INITIAL_NO_AUTH_ACTION_COUNT`): its first
+/// requests make the bucket and an IAM user `embarc` allowed `s3:*`, whose
+/// access key is then `key_id`/`secret` (and [`S3::env`]'s); from then on
+/// an unsigned or badly signed request is refused (403), which is checked
+/// before this returns. The raw helpers ([`S3::get`], [`S3::put`]…) send no
+/// real signature, so they are refused too: only embarc talks to it.
+pub fn start_signed() -> S3 {
+    let mut s3 = launch(Some(SETUP_REQUESTS));
+    let iam = |params: &str| -> String {
+        let r = s3.request_as(
+            "POST",
+            "/",
+            &auth_header("test", "iam"),
+            "application/x-www-form-urlencoded",
+            &[],
+            format!("{params}&Version=2010-05-08").as_bytes(),
+        );
+        assert_eq!(r.status, 200, "IAM {params}: {}", r.text());
+        r.text()
+    };
+    iam("Action=CreateUser&UserName=embarc");
+    let policy = encode(
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#,
+        false,
+    );
+    let key = iam("Action=CreateAccessKey&UserName=embarc");
+    iam(&format!(
+        "Action=PutUserPolicy&UserName=embarc&PolicyName=s3&PolicyDocument={policy}"
+    ));
+    s3.key_id = elements(&key, "AccessKeyId").pop().unwrap_or_default();
+    s3.secret = elements(&key, "SecretAccessKey").pop().unwrap_or_default();
+    assert!(
+        !s3.key_id.is_empty() && !s3.secret.is_empty(),
+        "no access key in {key}"
+    );
+    // The free requests are spent: a request without a real signature is refused.
+    let r = s3.request("GET", &format!("/{}?list-type=2", s3.bucket), &[], &[]);
+    assert_eq!(
+        r.status,
+        403,
+        "moto still serves unsigned requests after {SETUP_REQUESTS}: {}",
+        r.text()
+    );
+    s3
+}
+
+/// A SigV4 `Authorization` header that moto reads for the service (it routes
+/// by the credential's scope) but that signs nothing.
+fn auth_header(key_id: &str, service: &str) -> String {
+    format!(
+        "AWS4-HMAC-SHA256 Credential={key_id}/20240101/us-east-1/{service}/aws4_request, SignedHeaders=host, Signature=0"
+    )
+}
+
+/// Starts moto_server (checking signatures after `free` requests when given).
+fn launch(free: Option<u32>) -> S3 {
+    let mut server = match free {
+        None => Command::new("moto_server"),
+        Some(n) => {
+            // moto's own server, with its canonical query string fixed
+            // (see the script), under the Python that has moto.
+            let mut c = Command::new("python3");
+            c.arg(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/support/moto_signed.py"
+            ))
+            .env("INITIAL_NO_AUTH_ACTION_COUNT", n.to_string());
+            c
+        }
+    };
+    let mut child = server
         .args(["-H", "127.0.0.1", "-p", "0"])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -115,6 +204,8 @@ pub fn start() -> S3 {
         child,
         log,
         marks: AtomicU64::new(0),
+        key_id: "test".into(),
+        secret: "test".into(),
     };
     // It answers once the listener is up.
     loop {
@@ -186,8 +277,8 @@ impl S3 {
     pub fn env(&self) -> Vec<(String, String)> {
         [
             ("AWS_ENDPOINT_URL", self.endpoint.as_str()),
-            ("AWS_ACCESS_KEY_ID", "test"),
-            ("AWS_SECRET_ACCESS_KEY", "test"),
+            ("AWS_ACCESS_KEY_ID", self.key_id.as_str()),
+            ("AWS_SECRET_ACCESS_KEY", self.secret.as_str()),
             ("AWS_REGION", "us-east-1"),
             ("AWS_ALLOW_HTTP", "true"),
         ]
@@ -332,6 +423,20 @@ impl S3 {
             .unwrap_or_else(|e| panic!("{method} {}{path}: {e}", self.endpoint))
     }
 
+    /// [`S3::request`] with another `Authorization` and content type.
+    fn request_as(
+        &self,
+        method: &str,
+        path: &str,
+        authorization: &str,
+        content_type: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Response {
+        self.try_request_as(method, path, authorization, content_type, headers, body)
+            .unwrap_or_else(|e| panic!("{method} {}{path}: {e}", self.endpoint))
+    }
+
     fn try_request(
         &self,
         method: &str,
@@ -339,14 +444,33 @@ impl S3 {
         headers: &[(&str, &str)],
         body: &[u8],
     ) -> std::io::Result<Response> {
+        // Without a content type werkzeug parses a PUT body as a form and
+        // stores nothing.
+        self.try_request_as(
+            method,
+            path,
+            AUTHORIZATION,
+            "application/octet-stream",
+            headers,
+            body,
+        )
+    }
+
+    fn try_request_as(
+        &self,
+        method: &str,
+        path: &str,
+        authorization: &str,
+        content_type: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> std::io::Result<Response> {
         let mut stream = TcpStream::connect(&self.addr)?;
         stream.set_read_timeout(Some(DEADLINE))?;
         stream.set_write_timeout(Some(DEADLINE))?;
-        // Without a content type werkzeug parses a PUT body as a form and
-        // stores nothing.
         let mut head = format!(
-            "{method} {path} HTTP/1.1\r\nhost: {}\r\nauthorization: {AUTHORIZATION}\r\n\
-             content-type: application/octet-stream\r\ncontent-length: {}\r\nconnection: close\r\n",
+            "{method} {path} HTTP/1.1\r\nhost: {}\r\nauthorization: {authorization}\r\n\
+             content-type: {content_type}\r\ncontent-length: {}\r\nconnection: close\r\n",
             self.addr,
             body.len()
         );
@@ -362,7 +486,8 @@ impl S3 {
     }
 }
 
-fn parse_response(raw: &[u8], head_only: bool) -> std::io::Result<Response> {
+/// Parses a raw HTTP/1.1 answer (also Azurite's, tests/support/azurite.rs).
+pub fn parse_response(raw: &[u8], head_only: bool) -> std::io::Result<Response> {
     let bad = |what: &str| std::io::Error::other(format!("bad HTTP response ({what})"));
     let end = raw
         .windows(4)
@@ -431,10 +556,13 @@ impl S3 {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind proxy");
         let endpoint = format!("http://{}", listener.local_addr().expect("addr"));
         let refused: Arc<Mutex<Vec<String>>> = Arc::default();
-        let (s3, log) = (self.clone(), refused.clone());
+        // A weak handle: the proxy outliving the test must not keep moto
+        // alive (the server is killed when the test drops its last handle).
+        let (s3, log) = (Arc::downgrade(self), refused.clone());
         std::thread::spawn(move || {
             for stream in listener.incoming().map_while(Result::ok) {
-                let (s3, log) = (s3.clone(), log.clone());
+                let Some(s3) = s3.upgrade() else { return };
+                let log = log.clone();
                 std::thread::spawn(move || {
                     let _ = s3.relay(stream, fail, &log);
                 });

@@ -276,7 +276,17 @@ fn judge_syndication(f: &Fetched) -> Judged {
     match f.status() {
         200..=299 => {}
         404 => return Judged::NotFound,
-        s => return Judged::Failed(format!("syndication answered HTTP {s}")),
+        s => {
+            return Judged::Failed(match &f.wait_refused {
+                Some(w) if s == 429 => {
+                    format!("syndication answered HTTP 429: its rate limit resets at {w}")
+                }
+                Some(w) => {
+                    format!("syndication answered HTTP {s}: it asks to be asked again at {w}")
+                }
+                None => format!("syndication answered HTTP {s}"),
+            });
+        }
     }
     let ctype = f.header("content-type").unwrap_or_default();
     let is_json = ctype.to_ascii_lowercase().contains("json");
