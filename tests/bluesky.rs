@@ -245,10 +245,10 @@ async fn an_article_with_bluesky_embeds_is_archived_rendered_and_exported() {
             .expect("digest")
             .trim_start_matches("sha256:");
         assert!(
-            html.contains(&format!("media/{hex}.jpg")),
+            html.contains(&format!("media/{hex}.png")),
             "{hex} in {html}"
         );
-        assert!(out.join("media").join(format!("{hex}.jpg")).is_file());
+        assert!(out.join("media").join(format!("{hex}.png")).is_file());
     }
     assert!(html.contains("Read on Bluesky"), "{html}");
     assert!(

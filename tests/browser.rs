@@ -85,103 +85,10 @@ async fn a_rendered_page_loads_nothing_from_any_other_host() {
         );
     });
 
-    // The proxy: serves the output folder as SITE, refuses and logs the rest.
-    // Each request is logged with the status it got.
-    let log: Arc<Mutex<Vec<(String, u16)>>> = Arc::default();
-    let (seen, root) = (log.clone(), out.clone());
-    let proxy = support::start(Arc::new(move |target: String, _| {
-        let logged = |status: u16| {
-            if let Ok(mut l) = seen.lock() {
-                l.push((target.clone(), status));
-            }
-        };
-        let Some(path) = target.strip_prefix(SITE) else {
-            logged(403);
-            return Reply::Raw(response(403, &[], b"not this host"));
-        };
-        let path = path
-            .split('?')
-            .next()
-            .unwrap_or("/")
-            .trim_start_matches('/');
-        match std::fs::read(root.join(path)) {
-            Ok(body) if !path.contains("..") => {
-                logged(200);
-                Reply::Raw(response(
-                    200,
-                    &[("content-type", content_type(path))],
-                    &body,
-                ))
-            }
-            _ => {
-                logged(404);
-                Reply::Raw(response(404, &[], b""))
-            }
-        }
-    }))
-    .await;
-
-    let profile = tempfile::tempdir().expect("profile");
-    let shot = dir.path().join("card.png");
-    let status = tokio::task::block_in_place(|| {
-        std::process::Command::new(&browser)
-            .args([
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--disable-extensions",
-                "--disable-default-apps",
-                // The browser's own calls home (time, sign-in, variations,
-                // safe browsing…), which are not the page's requests.
-                "--disable-breakpad",
-                "--disable-client-side-phishing-detection",
-                "--disable-component-extensions-with-background-pages",
-                "--disable-domain-reliability",
-                "--disable-features=NetworkTimeServiceQuerying,Translate,OptimizationHints,MediaRouter,AutofillServerCommunication,CertificateTransparencyComponentUpdater,SafeBrowsing,InterestFeedContentSuggestions,PrivacySandboxSettings4",
-                "--metrics-recording-only",
-                "--no-default-browser-check",
-                "--no-pings",
-                "--password-store=basic",
-                "--use-mock-keychain",
-                "--allow-browser-signin=false",
-                "--disable-search-engine-choice-screen",
-                "--disable-field-trial-config",
-                "--variations-server-url=http://embarc.test/none",
-                "--hide-scrollbars",
-                "--force-device-scale-factor=1",
-                "--window-size=640,1500",
-                "--virtual-time-budget=5000",
-            ])
-            .arg(format!("--user-data-dir={}", profile.path().display()))
-            .arg(format!("--proxy-server={}", proxy.base))
-            // Loopback is not exempt: every request crosses the proxy.
-            .arg("--proxy-bypass-list=<-loopback>")
-            .arg(format!("--screenshot={}", shot.display()))
-            .arg(format!("{SITE}/story.html"))
-            .output()
-            .expect("chromium runs")
-    });
-    let answered = log.lock().expect("log").clone();
+    let (shot, answered) = load(&browser, &out, "story.html").await;
     let requests: Vec<String> = answered.iter().map(|(r, _)| r.clone()).collect();
     let served = |r: &str| answered.iter().any(|(t, s)| t == r && *s == 200);
-    assert!(
-        shot.is_file(),
-        "no screenshot: {}",
-        String::from_utf8_lossy(&status.stderr)
-    );
-    let png = std::fs::read(&shot).expect("png");
-    assert!(
-        png.starts_with(b"\x89PNG") && png.len() > 20_000,
-        "a real picture"
-    );
-    if let Some(keep) = std::env::var_os("EMBARC_SCREENSHOT") {
-        std::fs::copy(&shot, keep).expect("copy screenshot");
-    }
+    keep_screenshot(&shot, "EMBARC_SCREENSHOT");
     // The page, its stylesheet and its pictures came from the site...
     // (served: answered 200 from the output folder, not a 404 for a missing file)
     assert!(served(&format!("{SITE}/story.html")), "{answered:?}");
@@ -222,4 +129,206 @@ async fn a_rendered_page_loads_nothing_from_any_other_host() {
         .collect();
     assert!(foreign.is_empty(), "requests to other hosts: {foreign:?}");
     assert!(!page.contains("platform.twitter.com"), "widgets.js removed");
+}
+
+/// Loads `SITE/page` from the folder `out` in headless Chromium through a
+/// logging proxy that every request crosses (even loopback): the proxy
+/// serves `out` as SITE and refuses every other host. Returns the
+/// screenshot and every request with the status it got.
+async fn load(browser: &Path, out: &Path, page: &str) -> (PathBuf, Vec<(String, u16)>) {
+    // The proxy: serves the output folder as SITE, refuses and logs the rest.
+    // Each request is logged with the status it got.
+    let log: Arc<Mutex<Vec<(String, u16)>>> = Arc::default();
+    let (seen, root) = (log.clone(), out.to_path_buf());
+    let proxy = support::start(Arc::new(move |target: String, _| {
+        let logged = |status: u16| {
+            if let Ok(mut l) = seen.lock() {
+                l.push((target.clone(), status));
+            }
+        };
+        let Some(path) = target.strip_prefix(SITE) else {
+            logged(403);
+            return Reply::Raw(response(403, &[], b"not this host"));
+        };
+        let path = path
+            .split('?')
+            .next()
+            .unwrap_or("/")
+            .trim_start_matches('/');
+        match std::fs::read(root.join(path)) {
+            Ok(body) if !path.contains("..") => {
+                logged(200);
+                Reply::Raw(response(
+                    200,
+                    &[("content-type", content_type(path))],
+                    &body,
+                ))
+            }
+            _ => {
+                logged(404);
+                Reply::Raw(response(404, &[], b""))
+            }
+        }
+    }))
+    .await;
+
+    let profile = tempfile::tempdir().expect("profile");
+    let shot = out.join("screenshot.png");
+    let status = tokio::task::block_in_place(|| {
+        std::process::Command::new(&browser)
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--disable-extensions",
+                "--disable-default-apps",
+                // The browser's own calls home (time, sign-in, variations,
+                // safe browsing…), which are not the page's requests.
+                "--disable-breakpad",
+                "--disable-client-side-phishing-detection",
+                "--disable-component-extensions-with-background-pages",
+                "--disable-domain-reliability",
+                "--disable-features=NetworkTimeServiceQuerying,Translate,OptimizationHints,MediaRouter,AutofillServerCommunication,CertificateTransparencyComponentUpdater,SafeBrowsing,InterestFeedContentSuggestions,PrivacySandboxSettings4",
+                "--metrics-recording-only",
+                "--no-default-browser-check",
+                "--no-pings",
+                "--password-store=basic",
+                "--use-mock-keychain",
+                "--allow-browser-signin=false",
+                "--disable-search-engine-choice-screen",
+                "--disable-field-trial-config",
+                "--variations-server-url=http://embarc.test/none",
+                "--hide-scrollbars",
+                "--force-device-scale-factor=1",
+                "--window-size=640,1500",
+                "--virtual-time-budget=5000",
+            ])
+            .arg(format!("--user-data-dir={}", profile.path().display()))
+            .arg(format!("--proxy-server={}", proxy.base))
+            // Loopback is not exempt: every request crosses the proxy.
+            .arg("--proxy-bypass-list=<-loopback>")
+            .arg(format!("--screenshot={}", shot.display()))
+            .arg(format!("{SITE}/{page}"))
+            .output()
+            .expect("chromium runs")
+    });
+    assert!(
+        shot.is_file(),
+        "no screenshot: {}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    let png = std::fs::read(&shot).expect("png");
+    assert!(
+        png.starts_with(b"\x89PNG") && png.len() > 20_000,
+        "a real picture"
+    );
+    let answered = log.lock().expect("log").clone();
+    (shot, answered)
+}
+
+/// Copies the screenshot where the environment variable `var` says (how the
+/// README's pictures are made), if it is set.
+fn keep_screenshot(shot: &Path, var: &str) {
+    if let Some(keep) = std::env::var_os(var) {
+        std::fs::copy(shot, keep).expect("copy screenshot");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bluesky_and_mastodon_cards_load_nothing_from_any_other_host() {
+    let browser = chromium();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (bluesky, _) = support::fake_bluesky::start(false).await;
+    // No status of this page names the trap; a closed port stands in.
+    let mastodon = support::fake_mastodon::start("http://127.0.0.1:9").await;
+    let mut mirrors = support::fake_bluesky::mirror_flags(&bluesky.base);
+    mirrors.extend(support::fake_mastodon::mirror_flags(&mastodon.base));
+    let archive = dir.path().join("archive");
+    let article = dir.path().join("social.html");
+    let (did, rkey) = (
+        support::fake_bluesky::FOUR_DID,
+        support::fake_bluesky::FOUR_RKEY,
+    );
+    let (host, id) = support::fake_mastodon::CARD;
+    std::fs::write(
+        &article,
+        format!(
+            "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\"><title>Elsewhere</title>\
+             <style>body{{margin:0 auto;padding:8px;max-width:600px;font-family:sans-serif}}</style></head><body>\n\
+             <h1>The same story, elsewhere</h1>\n<p>On Bluesky:</p>\n\
+             <blockquote class=\"bluesky-embed\" data-bluesky-uri=\"at://{did}/app.bsky.feed.post/{rkey}\"><p>…</p>&mdash; (<a href=\"https://bsky.app/profile/{did}\">@someone</a>) <a href=\"https://bsky.app/profile/{did}/post/{rkey}?ref_src=embed\">February 7, 2025</a></blockquote>\n\
+             <script async src=\"https://embed.bsky.app/static/embed.js\" charset=\"utf-8\"></script>\n\
+             <p>On Mastodon:</p>\n\
+             <blockquote class=\"mastodon-embed\" data-embed-url=\"https://{host}/@austinkocher/{id}/embed\"><a href=\"https://{host}/@austinkocher/{id}\">Post by @austinkocher@{host}</a></blockquote>\n\
+             <script data-allowed-prefixes=\"https://{host}/\" async src=\"https://{host}/embed.js\"></script>\n</body></html>\n"
+        ),
+    )
+    .expect("article");
+    let a = article.to_str().expect("utf-8");
+    let out = dir.path().join("site");
+    let run = |args: &[&str]| {
+        let mut cmd = Command::cargo_bin("embarc").expect("binary");
+        cmd.arg("--archive").arg(&archive);
+        for m in &mirrors {
+            cmd.arg("--mirror").arg(m);
+        }
+        let out = tokio::task::block_in_place(|| cmd.args(args).output()).expect("run");
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{args:?}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let lines = run(&["--json", "archive", a]);
+    assert_eq!(
+        lines.lines().filter(|l| l.contains("\"archived\"")).count(),
+        2,
+        "{lines}"
+    );
+    run(&["render", a, "-o", out.to_str().expect("utf-8")]);
+
+    let (shot, answered) = load(&browser, &out, "social.html").await;
+    keep_screenshot(&shot, "EMBARC_SCREENSHOT_SOCIAL");
+    let page = std::fs::read_to_string(out.join("social.html")).expect("page");
+    assert!(page.contains("Read on Bluesky"), "{page}");
+    assert!(page.contains(&format!("Read on {host}")), "{page}");
+    assert!(!page.contains("<script"), "no embed script left: {page}");
+    let pictures = answered
+        .iter()
+        .filter(|(r, s)| r.starts_with(&format!("{SITE}/media/")) && *s == 200)
+        .count();
+    // Four photos and an avatar on Bluesky, the avatar (and any media) on Mastodon.
+    assert!(pictures >= 6, "{answered:?}");
+    let missing: Vec<_> = answered
+        .iter()
+        .filter(|(r, s)| r.starts_with(SITE) && *s != 200 && r != &format!("{SITE}/favicon.ico"))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "the page asks for files it lacks: {missing:?}"
+    );
+    let css = std::fs::read_to_string(out.join("embarc.css")).expect("css");
+    let foreign: Vec<_> = answered
+        .iter()
+        .map(|(r, _)| r)
+        .filter(|r| {
+            !r.starts_with(SITE)
+                && !r.strip_suffix(":443").is_some_and(|h| {
+                    (h.ends_with(".google.com")
+                        || h.ends_with(".googleapis.com")
+                        || h.ends_with(".gstatic.com"))
+                        && !page.contains(h)
+                        && !css.contains(h)
+                })
+        })
+        .collect();
+    assert!(foreign.is_empty(), "requests to other hosts: {foreign:?}");
 }

@@ -1479,7 +1479,10 @@ mod tests {
             now: at,
         };
         let s = export(&archive, &plan, &opts, &mut |_, _| {}).expect("export");
-        assert_eq!(s[0].records, 5, "warcinfo, response, request, metadata, page");
+        assert_eq!(
+            s[0].records, 5,
+            "warcinfo, response, request, metadata, page"
+        );
         let mut all = Vec::new();
         MultiGzDecoder::new(std::fs::File::open(&out).expect("open"))
             .read_to_end(&mut all)

@@ -253,16 +253,26 @@ impl<'a> Renderer<'a> {
         let mut replacements = Vec::new();
         let mut reports = Vec::with_capacity(embeds.len());
         let mut keep_widgets_js = self.keep_scripts;
+        let mut instance_hosts: Vec<String> = Vec::new();
         for embed in embeds {
             let (post, result, html) = self.one(&embed, input, kind, &opts, links);
             if let Some(html) = html {
+                if embed.provider == Provider::Mastodon
+                    && let Some((host, _)) = embed.id.as_deref().and_then(|id| id.split_once('/'))
+                    && !instance_hosts.iter().any(|h| h == host)
+                {
+                    instance_hosts.push(host.to_string());
+                }
                 replacements.push(page::Replacement {
                     span: embed.span,
                     html,
                 });
-            } else if embed.provider == Provider::Twitter
-                && !matches!(embed.form, Form::Link | Form::ShortLink | Form::PlainText)
+            } else if matches!(
+                embed.provider,
+                Provider::Twitter | Provider::Bluesky | Provider::Mastodon
+            ) && !matches!(embed.form, Form::Link | Form::ShortLink | Form::PlainText)
             {
+                // An embed left as it was still needs its platform's loader.
                 keep_widgets_js = true;
             }
             reports.push(EmbedReport {
@@ -276,6 +286,7 @@ impl<'a> Renderer<'a> {
             keep_widgets_js,
             title: title.to_string(),
             lang,
+            instance_hosts,
         };
         (replacements, reports, page_opts)
     }

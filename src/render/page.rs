@@ -31,6 +31,10 @@ pub struct PageOptions {
     pub title: String,
     /// The page language for Markdown and text articles.
     pub lang: Option<String>,
+    /// Mastodon instances whose `https://HOST/embed.js` the page's cards
+    /// replace (the hosts of its carded Mastodon embeds): removed like
+    /// `widgets.js`.
+    pub instance_hosts: Vec<String>,
 }
 
 /// What a rewrite removed from the article besides the embeds.
@@ -113,7 +117,7 @@ fn rewrite_html(
     let mut cuts: Vec<(usize, usize, Vec<u8>)> = Vec::new();
     let mut removed = Removed::default();
     if !opts.keep_widgets_js && !utf16 {
-        for w in widget_scripts_in(input, false) {
+        for w in widget_scripts_in(input, false, &opts.instance_hosts) {
             if !reps
                 .iter()
                 .any(|r| r.span.start < w.span.end && w.span.start < r.span.end)
@@ -259,13 +263,13 @@ pub struct WidgetScript {
 /// with the tokenizer: a comment, another script's text or an attribute
 /// that mentions the script is not one.
 pub fn widget_scripts(input: &[u8]) -> Vec<(usize, usize)> {
-    widget_scripts_in(input, false)
+    widget_scripts_in(input, false, &[])
         .into_iter()
         .map(|w| (w.span.start, w.span.end))
         .collect()
 }
 
-fn widget_scripts_in(input: &[u8], markdown: bool) -> Vec<WidgetScript> {
+fn widget_scripts_in(input: &[u8], markdown: bool, hosts: &[String]) -> Vec<WidgetScript> {
     let mut out = Vec::new();
     // Cheap first: most pages never mention it.
     if memchr::memmem::find(input, b"widgets.js").is_none()
@@ -285,7 +289,7 @@ fn widget_scripts_in(input: &[u8], markdown: bool) -> Vec<WidgetScript> {
                     .iter()
                     .find(|a| input[a.name.clone()].eq_ignore_ascii_case(b"src"))
                     .map(|a| &input[a.value.clone()])
-                    .filter(|src| is_widgets_js(src))
+                    .filter(|src| is_widgets_js(src, hosts))
                     .map(|src| (span.start, String::from_utf8_lossy(src).into_owned()));
             }
             Token::End { name, span } if input[name.clone()].eq_ignore_ascii_case(b"script") => {
@@ -309,8 +313,10 @@ fn widget_scripts_in(input: &[u8], markdown: bool) -> Vec<WidgetScript> {
     out
 }
 
-/// Whether a script's `src` is X's `widgets.js` (either host, any scheme).
-fn is_widgets_js(src: &[u8]) -> bool {
+/// Whether a script's `src` is an embed loader the cards replace: X's
+/// `widgets.js` (either host), Bluesky's `embed.js`, or `/embed.js` of one
+/// of the Mastodon instances `hosts` (any scheme).
+fn is_widgets_js(src: &[u8], hosts: &[String]) -> bool {
     let src = src.trim_ascii().to_ascii_lowercase();
     let path = src.split(|&b| b == b'?' || b == b'#').next().unwrap_or(&[]);
     let rest = path
@@ -320,6 +326,9 @@ fn is_widgets_js(src: &[u8]) -> bool {
     LOADERS
         .iter()
         .any(|(host, file)| rest.starts_with(host) && path.ends_with(file))
+        || hosts
+            .iter()
+            .any(|h| rest == format!("//{}/embed.js", h.to_ascii_lowercase()).as_bytes())
 }
 
 /// The embed scripts cards replace, by host and file: X's `widgets.js`,
@@ -364,7 +373,7 @@ fn markdown_page(
     let mut removed = Removed::default();
     let mut widgets = Vec::new();
     if !opts.keep_widgets_js {
-        for w in widget_scripts_in(input, true) {
+        for w in widget_scripts_in(input, true, &opts.instance_hosts) {
             if !reps
                 .iter()
                 .any(|r| r.span.start < w.span.end && w.span.start < r.span.end)
@@ -468,7 +477,7 @@ pub fn markdown_source(
     let mut cuts: Vec<(usize, usize, Vec<u8>)> = Vec::new();
     let mut removed = Removed::default();
     if !opts.keep_widgets_js {
-        for w in widget_scripts_in(input, true) {
+        for w in widget_scripts_in(input, true, &opts.instance_hosts) {
             if w.span.start >= front
                 && !reps
                     .iter()

@@ -95,12 +95,14 @@ pub fn answers() -> (HashMap<String, Vec<u8>>, Blobs) {
             blobs
                 .entry(old.clone())
                 .or_insert_with(|| {
-                    let mut bytes = if old == VIDEO_CID {
-                        b"\x00\x00\x00\x18ftypmp42".to_vec()
+                    // A real picture (so a browser shows it), each its own colour.
+                    let bytes = if old == VIDEO_CID {
+                        let mut v = b"\x00\x00\x00\x18ftypmp42".to_vec();
+                        v.extend_from_slice(format!(" embarc test blob for {old}").as_bytes());
+                        v
                     } else {
-                        b"\xff\xd8\xff\xe0\x00\x10JFIF".to_vec()
+                        super::fake_x::png(&old, 400, 300)
                     };
-                    bytes.extend_from_slice(format!(" embarc test blob for {old}").as_bytes());
                     (Cid::of(RAW, &bytes).to_string(), bytes)
                 })
                 .0
@@ -192,7 +194,7 @@ pub async fn start(corrupt: bool) -> (Server, Blobs) {
                     let mime = if old == VIDEO_CID {
                         "video/mp4"
                     } else {
-                        "image/jpeg"
+                        "image/png"
                     };
                     Reply::Raw(response(200, &[("content-type", mime)], &bytes))
                 }
