@@ -175,7 +175,7 @@ async fn load(browser: &Path, out: &Path, page: &str) -> (PathBuf, Vec<(String, 
     let profile = tempfile::tempdir().expect("profile");
     let shot = out.join("screenshot.png");
     let status = tokio::task::block_in_place(|| {
-        std::process::Command::new(&browser)
+        std::process::Command::new(browser)
             .args([
                 "--headless",
                 "--no-sandbox",
