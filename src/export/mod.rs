@@ -41,6 +41,10 @@ use warc::{Fields, Packing, WarcWriter, record_id, warc_date};
 /// Bodies up to this size are read (verified) in one go; larger ones are
 /// streamed twice (see [`Exporter::body_record`]).
 const SMALL_BODY: u64 = 1024 * 1024;
+/// Posts whose records and small bodies are read ahead together (many
+/// requests in flight on a bucket), and the most bytes of bodies read ahead.
+const PREFETCH_POSTS: usize = 64;
+const PREFETCH_BYTES: u64 = 64 * 1024 * 1024;
 /// Largest record object (capture or short-link JSON) read.
 const MAX_RECORD: u64 = 64 * 1024 * 1024;
 
@@ -436,31 +440,16 @@ pub fn export(
         tmp_path: tmp_path.clone(),
         user_agent: crate::net::NetConfig::default().user_agent,
         renderer: crate::render::Renderer::new(archive),
+        cache: HashMap::new(),
     };
     ex.warcinfo(archive, plan, &warc_name, opts.now)?;
     let mut done = 0usize;
-    for (post, captures) in &plan.posts {
-        let mut latest: Option<CaptureRecord> = None;
-        // Every file the post's captures stored, by object: its page refers
-        // to each by the URL whose response this WARC holds.
-        let mut media: HashMap<Digest, String> = HashMap::new();
-        for d in captures {
-            let record: CaptureRecord = archive
-                .read_json(d)
-                .map_err(|e| object_err(&post.label(), d, e))?;
-            ex.capture(d, &record)?;
-            done += 1;
-            progress(done, ex.warc.offset());
-            for m in &record.media {
-                media.entry(m.digest).or_insert_with(|| m.url.clone());
-            }
-            latest = Some(record);
+    for window in plan.posts.chunks(PREFETCH_POSTS) {
+        ex.prefetch(window);
+        for (post, captures) in window {
+            ex.post(post, captures, &mut done, &mut *progress)?;
         }
-        if let Some(r) = latest {
-            let page = page(post, &r);
-            ex.post_page(post, &r, &page, media)?;
-            ex.pages.push(page);
-        }
+        ex.cache.clear();
     }
     for (name, d) in &plan.short_links {
         let record: ShortLinkRecord = archive.read_json(d).map_err(|e| object_err(name, d, e))?;
@@ -778,6 +767,8 @@ struct Exporter<'a, W: Write> {
     user_agent: String,
     /// Builds each post's page.
     renderer: crate::render::Renderer<'a>,
+    /// Objects read ahead (verified), taken as they are written.
+    cache: HashMap<Digest, Vec<u8>>,
 }
 
 impl<W: Write> Exporter<'_, W> {
@@ -836,6 +827,82 @@ embarc-limits: max-body={max_body} bytes; max-attempts={attempts}; per-host={per
         self.warc
             .write_record(&f, block.as_bytes(), &mut io::empty(), 0, Packing::Deflate)
             .map_err(|e| self.output_err(e))?;
+        Ok(())
+    }
+
+    /// Reads the capture records of `posts` and their small bodies ahead,
+    /// many at once, into the cache (what fails to read is left for the
+    /// one-by-one read to report by name).
+    fn prefetch(&mut self, posts: &[(PostId, Vec<Digest>)]) {
+        let records: Vec<Digest> = posts.iter().flat_map(|(_, d)| d.iter().copied()).collect();
+        let mut bodies = Vec::new();
+        let mut budget = PREFETCH_BYTES;
+        for (d, bytes) in records
+            .iter()
+            .zip(self.archive.read_objects(&records, MAX_RECORD))
+        {
+            let Ok(bytes) = bytes else { continue };
+            if let Ok(r) = serde_json::from_slice::<CaptureRecord>(&bytes) {
+                for ex in &r.exchanges {
+                    if let Some(b) = ex.body
+                        && ex.body_bytes <= SMALL_BODY
+                        && ex.body_bytes <= budget
+                        && !bodies.contains(&b)
+                    {
+                        budget -= ex.body_bytes;
+                        bodies.push(b);
+                    }
+                }
+            }
+            self.cache.insert(*d, bytes);
+        }
+        for (d, bytes) in bodies
+            .iter()
+            .zip(self.archive.read_objects(&bodies, SMALL_BODY))
+        {
+            if let Ok(bytes) = bytes {
+                self.cache.insert(*d, bytes);
+            }
+        }
+    }
+
+    /// One post: its captures, then its page.
+    fn post(
+        &mut self,
+        post: &PostId,
+        captures: &[Digest],
+        done: &mut usize,
+        progress: Progress<'_>,
+    ) -> Result<(), ExportError> {
+        let mut latest: Option<CaptureRecord> = None;
+        // Every file the post's captures stored, by object: its page refers
+        // to each by the URL whose response this WARC holds.
+        let mut media: HashMap<Digest, String> = HashMap::new();
+        for d in captures {
+            let record: CaptureRecord = match self.cache.get(d) {
+                Some(bytes) => serde_json::from_slice(bytes).map_err(|e| ExportError::Object {
+                    owner: post.label(),
+                    digest: *d,
+                    reason: e.to_string(),
+                })?,
+                None => self
+                    .archive
+                    .read_json(d)
+                    .map_err(|e| object_err(&post.label(), d, e))?,
+            };
+            self.capture(d, &record)?;
+            *done += 1;
+            progress(*done, self.warc.offset());
+            for m in &record.media {
+                media.entry(m.digest).or_insert_with(|| m.url.clone());
+            }
+            latest = Some(record);
+        }
+        if let Some(r) = latest {
+            let page = page(post, &r);
+            self.post_page(post, &r, &page, media)?;
+            self.pages.push(page);
+        }
         Ok(())
     }
 
@@ -917,10 +984,13 @@ embarc-limits: max-body={max_body} bytes; max-attempts={attempts}; per-host={per
         for ex in &record.exchanges {
             self.exchange(ex, &owner)?;
         }
-        let bytes = self
-            .archive
-            .read_object(digest, MAX_RECORD)
-            .map_err(|e| object_err(&owner, digest, e))?;
+        let bytes = match self.cache.remove(digest) {
+            Some(b) => b,
+            None => self
+                .archive
+                .read_object(digest, MAX_RECORD)
+                .map_err(|e| object_err(&owner, digest, e))?,
+        };
         let mut f = Fields::new(
             "metadata",
             &record_id(&[b"metadata\n".as_slice(), &digest.0].concat()),
@@ -1046,15 +1116,22 @@ embarc-limits: max-body={max_body} bytes; max-attempts={attempts}; per-host={per
                 .map_err(|e| self.output_err(e))?;
             return Ok((payload, placed));
         };
-        let size = self
-            .archive
-            .object_size(d)
-            .map_err(|e| object_err(owner, d, e))?;
-        if size <= SMALL_BODY {
-            let bytes = self
+        let cached = self.cache.remove(d);
+        let size = match &cached {
+            Some(b) => b.len() as u64,
+            None => self
                 .archive
-                .read_object(d, SMALL_BODY)
-                .map_err(|e| object_err(owner, d, e))?;
+                .object_size(d)
+                .map_err(|e| object_err(owner, d, e))?,
+        };
+        if size <= SMALL_BODY {
+            let bytes = match cached {
+                Some(b) => b,
+                None => self
+                    .archive
+                    .read_object(d, SMALL_BODY)
+                    .map_err(|e| object_err(owner, d, e))?,
+            };
             let mut h = crate::store::Hasher::new();
             h.update(head);
             h.update(&bytes);

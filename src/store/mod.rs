@@ -479,6 +479,21 @@ impl Archive {
         Self::verified(self.object_path(d), d, bytes, max)
     }
 
+    /// Reads many whole objects (each at most `max` bytes), with many requests
+    /// in flight on a bucket ([`Archive::io_threads`] on a folder), each
+    /// verified; results in the order of `ds`.
+    pub fn read_objects(&self, ds: &[Digest], max: u64) -> Vec<Result<Vec<u8>>> {
+        let mut out = Vec::with_capacity(ds.len());
+        for round in ds.chunks(READ_ROUND) {
+            let keys: Vec<String> = round.iter().map(Self::object_rel).collect();
+            let read = self.backend.read_many(&keys, max);
+            out.extend(read.into_iter().zip(round).map(|(bytes, d)| {
+                Self::verified(self.object_path(d), d, bytes.map_err(lost)?, max)
+            }));
+        }
+        out
+    }
+
     /// `bytes` if they are at most `max` and hash to `d`.
     fn verified(path: PathBuf, d: &Digest, bytes: Vec<u8>, max: u64) -> Result<Vec<u8>> {
         if bytes.len() as u64 > max {
