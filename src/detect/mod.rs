@@ -169,20 +169,10 @@ pub fn detect_unfiltered(input: &[u8], kind: Kind) -> Vec<Embed> {
     let mut hits = match kind {
         Kind::Html | Kind::Markdown => {
             let markup = html::scan(&doc, kind == Kind::Markdown);
-            // Text findings go straight after the markup's (no second list
-            // of them), then move from stream to document offsets.
-            let mut hits = markup.hits;
-            let first = hits.len();
-            text::scan(
-                &markup.stream.text,
-                kind,
-                &mut hits,
-                &markup.stream.barriers,
-            );
-            for h in &mut hits[first..] {
-                h.start = markup.stream.map.start(h.start);
-                h.end = markup.stream.map.end(h.end);
-            }
+            // The markup's findings, then the text's (moved in place: the
+            // text's are usually the many).
+            let mut hits = markup.text_hits;
+            hits.splice(0..0, markup.hits);
             hits
         }
         Kind::Text => {
@@ -291,26 +281,25 @@ fn resolve(doc: &[u8], hits: &mut Vec<Hit>) {
     let mut keep = drop.into_iter().map(|d| !d);
     hits.retain(|_| keep.next().unwrap_or(true));
 
-    // Sweep: a finding inside a kept finding is part of it.
-    let mut kept: Vec<Hit> = Vec::with_capacity(hits.len());
+    // Sweep: a finding inside a kept finding is part of it (in place: a
+    // second list would double the findings' memory).
     let mut stack: Vec<usize> = Vec::new();
-    for h in hits.drain(..) {
+    hits.retain(|h| {
         while stack.last().is_some_and(|&e| e <= h.start) {
             stack.pop();
         }
         if stack.last().is_some_and(|&e| e >= h.end) {
-            continue;
+            return false;
         }
         stack.push(h.end);
-        kept.push(h);
-    }
-    kept.retain(|h| !h.reference);
+        !h.reference
+    });
 
     // The article's quote, read only from blockquotes that are reported (nested
     // unclosed ones are not, and must not each cost a parse), and from their
     // first QUOTE_MAX bytes only: an unclosed one runs to the end of the page,
     // whose DOM would take many times its size.
-    for h in &mut kept {
+    for h in hits.iter_mut() {
         let start = h.start.min(doc.len());
         let end = h.end.min(doc.len()).min(start.saturating_add(QUOTE_MAX));
         if h.form == Form::Blockquote
@@ -323,7 +312,6 @@ fn resolve(doc: &[u8], hits: &mut Vec<Hit>) {
             h.quote = Some(Box::new(q));
         }
     }
-    *hits = kept;
 }
 
 /// Blanks out Markdown code (fenced blocks and inline code spans) with spaces,
