@@ -26,8 +26,8 @@ pub fn sniff(input: &[u8], kind: Kind) -> (&'static Encoding, usize) {
     if let Some((enc, bom_len)) = Encoding::for_bom(input) {
         return (enc, bom_len);
     }
-    if let Some(enc) = utf16_without_bom(input) {
-        return (enc, 0);
+    if let Some(u) = utf16(input) {
+        return (if u.big_endian { UTF_16BE } else { UTF_16LE }, 0);
     }
     if kind != Kind::Html {
         return (UTF_8, 0);
@@ -45,6 +45,45 @@ pub fn sniff(input: &[u8], kind: Kind) -> (&'static Encoding, usize) {
         // ASCII-compatible in practice (the HTML standard says the same).
         _ => (UTF_8, 0),
     }
+}
+
+/// A text in UTF-16: its byte order and the length of its byte-order mark.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Utf16 {
+    /// Big-endian (else little-endian).
+    pub big_endian: bool,
+    /// The byte-order mark's length: 2, or 0 without one.
+    pub bom: usize,
+}
+
+impl Utf16 {
+    /// Decodes the first 8 KiB (after the mark), unpaired surrogates as U+FFFD.
+    pub fn head(self, input: &[u8]) -> String {
+        let head = input.get(self.bom..input.len().min(8192)).unwrap_or_default();
+        let units = head.chunks_exact(2).map(|c| {
+            if self.big_endian {
+                u16::from_be_bytes([c[0], c[1]])
+            } else {
+                u16::from_le_bytes([c[0], c[1]])
+            }
+        });
+        char::decode_utf16(units)
+            .map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER))
+            .collect()
+    }
+}
+
+/// Whether `input` is UTF-16: with a byte-order mark, or without one
+/// ([`utf16_without_bom`]). The one test of it, for detection and scanning.
+pub fn utf16(input: &[u8]) -> Option<Utf16> {
+    let (encoding, bom) = match Encoding::for_bom(input) {
+        Some((encoding, bom)) => (encoding, bom),
+        None => (utf16_without_bom(input)?, 0),
+    };
+    (encoding != UTF_8).then_some(Utf16 {
+        big_endian: encoding == UTF_16BE,
+        bom,
+    })
 }
 
 /// UTF-16 without a byte-order mark, recognised by its ASCII characters: in
@@ -261,6 +300,12 @@ mod tests {
         assert_eq!(utf16_without_bom(&le), Some(UTF_16LE));
         assert_eq!(utf16_without_bom(&be), Some(UTF_16BE));
         assert_eq!(sniff(&le, Kind::Text), (UTF_16LE, 0));
+        let bom = |big_endian, bom| Some(Utf16 { big_endian, bom });
+        assert_eq!(utf16(&le), bom(false, 0));
+        assert_eq!(utf16(&[&[0xFE, 0xFF][..], &be].concat()), bom(true, 2));
+        assert_eq!(utf16(&[&[0xFF, 0xFE][..], &le].concat()), bom(false, 2));
+        assert_eq!(Utf16 { big_endian: true, bom: 0 }.head(&be), text);
+        assert_eq!(utf16("\u{feff}<p>hi</p>".as_bytes()), None);
         let d = decode(&be, Kind::Html);
         assert_eq!(std::str::from_utf8(&d.bytes).ok(), Some(text));
         for not in [

@@ -18,6 +18,7 @@ mod text;
 pub mod tokenizer;
 
 use crate::embed::{Embed, Form, Kind, Provider, Span};
+pub use encoding::Utf16;
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use hit::Hit;
 use std::borrow::Cow;
@@ -66,10 +67,7 @@ pub fn prefilter_matches(input: &[u8]) -> Vec<std::ops::Range<usize>> {
 /// searched whole, lowercased chunk by chunk for the SIMD searcher.
 pub fn might_contain_embeds(input: &[u8]) -> bool {
     // UTF-16 text hides ASCII needles between NUL bytes: look after decoding.
-    if input.starts_with(&[0xFF, 0xFE])
-        || input.starts_with(&[0xFE, 0xFF])
-        || encoding::utf16_without_bom(input).is_some()
-    {
+    if encoding::utf16(input).is_some() {
         return true;
     }
     if memchr::memchr(b'<', input).is_some() {
@@ -137,11 +135,11 @@ pub fn charset(input: &[u8], kind: Kind) -> (&'static encoding_rs::Encoding, usi
     encoding::sniff(input, kind)
 }
 
-/// `Some(big_endian)` for UTF-16 without a byte-order mark (mostly ASCII
-/// text with a NUL byte beside each character), which would otherwise look
-/// binary.
-pub fn utf16_without_bom(input: &[u8]) -> Option<bool> {
-    encoding::utf16_without_bom(input).map(|e| e == encoding_rs::UTF_16BE)
+/// Whether an article is UTF-16, with a byte-order mark or without one
+/// (mostly ASCII text with a NUL byte beside each character, which would
+/// otherwise look binary): its byte order and mark, as detection reads it.
+pub fn utf16(input: &[u8]) -> Option<Utf16> {
+    encoding::utf16(input)
 }
 
 /// Finds every embed in an article. Spans are byte offsets into `input`.
