@@ -83,23 +83,19 @@ pub fn scan_bytes(bytes: &[u8], kind_hint: Option<Kind>, opts: &ScanOptions) -> 
         Some(u) => input::sniff_kind(u.head(bytes).as_bytes()),
         None => input::sniff_kind(bytes),
     });
-    let embeds = crate::detect(bytes, kind);
     let mut line = 1;
     let mut at = 0;
-    let embeds = embeds
-        .into_iter()
-        .map(|embed| {
-            let to = embed.span.start.min(bytes.len());
-            if to >= at {
-                line += match utf16 {
-                    Some(u) => utf16_newlines(bytes, at, to, u.big_endian),
-                    None => memchr::memchr_iter(b'\n', &bytes[at..to]).count(),
-                };
-                at = to;
-            }
-            Found { embed, line }
-        })
-        .collect();
+    let embeds = crate::detect::detect_each(bytes, kind, |embed| {
+        let to = embed.span.start.min(bytes.len());
+        if to >= at {
+            line += match utf16 {
+                Some(u) => utf16_newlines(bytes, at, to, u.big_endian),
+                None => memchr::memchr_iter(b'\n', &bytes[at..to]).count(),
+            };
+            at = to;
+        }
+        Found { embed, line }
+    });
     Outcome::Scanned {
         kind,
         bytes: bytes.len() as u64,

@@ -59,7 +59,9 @@ pub struct Utf16 {
 impl Utf16 {
     /// Decodes the first 8 KiB (after the mark), unpaired surrogates as U+FFFD.
     pub fn head(self, input: &[u8]) -> String {
-        let head = input.get(self.bom..input.len().min(8192)).unwrap_or_default();
+        let head = input
+            .get(self.bom..input.len().min(8192))
+            .unwrap_or_default();
         let units = head.chunks_exact(2).map(|c| {
             if self.big_endian {
                 u16::from_be_bytes([c[0], c[1]])
@@ -304,7 +306,14 @@ mod tests {
         assert_eq!(utf16(&le), bom(false, 0));
         assert_eq!(utf16(&[&[0xFE, 0xFF][..], &be].concat()), bom(true, 2));
         assert_eq!(utf16(&[&[0xFF, 0xFE][..], &le].concat()), bom(false, 2));
-        assert_eq!(Utf16 { big_endian: true, bom: 0 }.head(&be), text);
+        assert_eq!(
+            Utf16 {
+                big_endian: true,
+                bom: 0
+            }
+            .head(&be),
+            text
+        );
         assert_eq!(utf16("\u{feff}<p>hi</p>".as_bytes()), None);
         let d = decode(&be, Kind::Html);
         assert_eq!(std::str::from_utf8(&d.bytes).ok(), Some(text));

@@ -1,6 +1,6 @@
 //! The markup pass: walks the token stream of an HTML (or Markdown-with-HTML)
-//! document, recognises every embed element of the provider registry, and builds
-//! the visible-text stream for the text detectors.
+//! document, recognises every embed element of the provider registry, and feeds
+//! the visible-text stream, which the text detectors read as it grows.
 //!
 //! Only a bounded stack of open embed containers is kept, never a DOM, so the
 //! pass is linear and its memory does not depend on nesting depth.

@@ -1,9 +1,11 @@
 //! detect: article bytes + kind → every embed, with exact byte spans.
 //!
 //! Pure: no I/O, no global state but compiled patterns. The pipeline is
-//! prefilter → decode (charset) → markup pass (HTML and Markdown) → text
-//! detectors over the visible text → resolve containers → drop findings nested in
-//! other findings → map spans back to the original bytes.
+//! prefilter → decode (charset) → markup pass (HTML and Markdown), with the text
+//! detectors reading the visible text as the pass makes it → resolve containers
+//! → drop findings nested in other findings → map spans back to the original
+//! bytes. Memory is the article and its findings plus a window of the visible
+//! text, whatever the markup.
 //!
 //! Untrusted input must never panic this module or make it super-linear; the
 //! fuzz target and property tests hold it to that.
@@ -18,8 +20,8 @@ mod text;
 pub mod tokenizer;
 
 use crate::embed::{Embed, Form, Kind, Provider, Span};
-pub use encoding::Utf16;
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+pub use encoding::Utf16;
 use hit::Hit;
 use std::borrow::Cow;
 use std::sync::LazyLock;
@@ -144,16 +146,27 @@ pub fn utf16(input: &[u8]) -> Option<Utf16> {
 
 /// Finds every embed in an article. Spans are byte offsets into `input`.
 pub fn detect(input: &[u8], kind: Kind) -> Vec<Embed> {
+    detect_each(input, kind, |embed| embed)
+}
+
+/// [`detect`], handing each embed in order of position to `each` as it is
+/// made and keeping what that returns: a page of many embeds holds one list
+/// of them, not the embeds and then the caller's own.
+pub fn detect_each<T>(input: &[u8], kind: Kind, each: impl FnMut(Embed) -> T) -> Vec<T> {
     if !might_contain_embeds(input) {
         return Vec::new();
     }
-    detect_unfiltered(input, kind)
+    embeds(input, kind, each)
 }
 
 /// [`detect`] without the prefilter, for tests that hold the prefilter to being
 /// a superset of what detection finds.
 #[doc(hidden)]
 pub fn detect_unfiltered(input: &[u8], kind: Kind) -> Vec<Embed> {
+    embeds(input, kind, |embed| embed)
+}
+
+fn embeds<T>(input: &[u8], kind: Kind, each: impl FnMut(Embed) -> T) -> Vec<T> {
     let decoded = encoding::decode(input, kind);
     if !matches!(decoded.bytes, Cow::Borrowed(_)) && !PREFILTER.is_match(&decoded.bytes) {
         return Vec::new();
@@ -181,13 +194,12 @@ pub fn detect_unfiltered(input: &[u8], kind: Kind) -> Vec<Embed> {
     };
 
     resolve(&doc, &mut hits);
-    let mut embeds: Vec<Embed> = hits
-        .into_iter()
+    for h in &mut hits {
+        (h.start, h.end) = (decoded.map.start(h.start), decoded.map.end(h.end));
+    }
+    hits.sort_by_key(|h| (h.start, h.end));
+    hits.into_iter()
         .map(|h| {
-            let span = Span {
-                start: decoded.map.start(h.start),
-                end: decoded.map.end(h.end),
-            };
             let short_link = if h.post.is_some() { None } else { h.short_link };
             Embed {
                 provider: h.provider,
@@ -199,13 +211,15 @@ pub fn detect_unfiltered(input: &[u8], kind: Kind) -> Vec<Embed> {
                     .or_else(|| short_link.as_ref().map(|s| format!("https://{s}"))),
                 id: h.post.map(|p| p.id),
                 short_link,
-                span,
+                span: Span {
+                    start: h.start,
+                    end: h.end,
+                },
                 quote: h.quote.map(|q| *q),
             }
         })
-        .collect();
-    embeds.sort_by_key(|e| (e.span.start, e.span.end));
-    embeds
+        .map(each)
+        .collect()
 }
 
 /// The most of a blockquote its quote is read from (a real one is a few KB;

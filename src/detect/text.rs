@@ -341,53 +341,55 @@ pub struct Attribution {
 
 /// Finds attribution lines in `text` (any handle syntax; callers check it).
 pub fn attributions(text: &[u8]) -> Vec<Attribution> {
-    attributions_from(text, 0)
+    attributions_from(text, 0).collect()
 }
 
-/// Attribution lines whose `(@` is at or after `from`, a line start.
-fn attributions_from(text: &[u8], from: usize) -> Vec<Attribution> {
-    let mut out = Vec::new();
+/// Attribution lines whose `(@` is at or after `from`, a line start, one at a
+/// time (a page of them is never held as a list).
+fn attributions_from(text: &[u8], from: usize) -> impl Iterator<Item = Attribution> + '_ {
     let mut from = from;
-    while let Some(i) = memchr::memmem::find(&text[from..], b"(@") {
-        let at = from + i;
-        let line_start = memchr::memrchr(b'\n', &text[..at]).map_or(0, |p| p + 1);
-        let line_end = memchr::memchr(b'\n', &text[at..]).map_or(text.len(), |p| at + p);
-        from = line_end.max(at + 2);
-        // Long lines are prose or minified markup, not an attribution.
-        let window_start = line_start.max(at.saturating_sub(600));
-        let line = &text[window_start..line_end];
-        let Some(c) = ATTRIBUTION.captures_iter(line).last() else {
-            continue;
-        };
-        let (Some(dash), Some(name), Some(handle), Some(date)) =
-            (c.get(1), c.get(2), c.get(3), c.get(4))
-        else {
-            continue;
-        };
-        let date_s = String::from_utf8_lossy(date.as_bytes()).trim().to_string();
-        let hyphen = matches!(dash.as_bytes(), b"-" | b"--");
-        if !plausible_date(&date_s, hyphen) {
-            continue;
+    std::iter::from_fn(move || {
+        while let Some(i) = memchr::memmem::find(&text[from..], b"(@") {
+            let at = from + i;
+            let line_start = memchr::memrchr(b'\n', &text[..at]).map_or(0, |p| p + 1);
+            let line_end = memchr::memchr(b'\n', &text[at..]).map_or(text.len(), |p| at + p);
+            from = line_end.max(at + 2);
+            // Long lines are prose or minified markup, not an attribution.
+            let window_start = line_start.max(at.saturating_sub(600));
+            let line = &text[window_start..line_end];
+            let Some(c) = ATTRIBUTION.captures_iter(line).last() else {
+                continue;
+            };
+            let (Some(dash), Some(name), Some(handle), Some(date)) =
+                (c.get(1), c.get(2), c.get(3), c.get(4))
+            else {
+                continue;
+            };
+            let date_s = String::from_utf8_lossy(date.as_bytes()).trim().to_string();
+            let hyphen = matches!(dash.as_bytes(), b"-" | b"--");
+            if !plausible_date(&date_s, hyphen) {
+                continue;
+            }
+            let mut name_bytes = name.as_bytes();
+            let mut dash_at = window_start + dash.start();
+            // A hyphen dash may have matched inside the post's words: keep the last
+            // ` - ` segment as the name (offsets in bytes, so the dash stays exact).
+            // After a real em dash, a ` - ` belongs to the name ("PM - Official").
+            if hyphen && let Some(p) = memchr::memmem::rfind(name_bytes, b" - ") {
+                dash_at = window_start + name.start() + p + 1;
+                name_bytes = &name_bytes[p + 3..];
+            }
+            let author = String::from_utf8_lossy(name_bytes).trim().to_string();
+            return Some(Attribution {
+                dash: dash_at,
+                end: window_start + date.end(),
+                author,
+                handle: String::from_utf8_lossy(handle.as_bytes()).into_owned(),
+                date: date_s,
+            });
         }
-        let mut name_bytes = name.as_bytes();
-        let mut dash_at = window_start + dash.start();
-        // A hyphen dash may have matched inside the post's words: keep the last
-        // ` - ` segment as the name (offsets in bytes, so the dash stays exact).
-        // After a real em dash, a ` - ` belongs to the name ("PM - Official").
-        if hyphen && let Some(p) = memchr::memmem::rfind(name_bytes, b" - ") {
-            dash_at = window_start + name.start() + p + 1;
-            name_bytes = &name_bytes[p + 3..];
-        }
-        let author = String::from_utf8_lossy(name_bytes).trim().to_string();
-        out.push(Attribution {
-            dash: dash_at,
-            end: window_start + date.end(),
-            author,
-            handle: String::from_utf8_lossy(handle.as_bytes()).into_owned(),
-            date: date_s,
-        });
-    }
-    out
+        None
+    })
 }
 
 /// A date as written, in any language: short, no link, and with a year (four
