@@ -192,7 +192,20 @@ fn transcode(input: &[u8], bom: usize, encoding: &'static Encoding) -> (Vec<u8>,
     // Encodings where an ASCII character is one byte (all but UTF-16).
     let byte_per_ascii = encoding != UTF_16LE && encoding != UTF_16BE;
     let mut decoder = encoding.new_decoder_without_bom_handling();
-    let mut out = String::with_capacity(input.len() + input.len() / 2);
+    let mut out: Vec<u8> = Vec::with_capacity(input.len() + input.len() / 2);
+    // One byte is fed at a time, decoded into this and then appended:
+    // `decode_to_string` would zero the whole spare capacity of `out` on
+    // every call, quadratic on a large article.
+    let mut scratch = vec![0u8; 64];
+    let mut feed =
+        |decoder: &mut encoding_rs::Decoder, src: &[u8], last: bool, out: &mut Vec<u8>| {
+            let needed = decoder.max_utf8_buffer_length(src.len()).unwrap_or(64);
+            if scratch.len() < needed {
+                scratch.resize(needed, 0);
+            }
+            let (_, _, written, _) = decoder.decode_to_utf8(src, &mut scratch, last);
+            out.extend_from_slice(&scratch[..written]);
+        };
     let mut map = OffsetMap::new();
     let mut i = bom;
     let mut char_start = bom;
@@ -205,7 +218,7 @@ fn transcode(input: &[u8], bom: usize, encoding: &'static Encoding) -> (Vec<u8>,
                 .unwrap_or(input.len() - i);
             if run > 0 {
                 // Safe: the run is ASCII.
-                out.push_str(std::str::from_utf8(&input[i..i + run]).unwrap_or_default());
+                out.extend_from_slice(&input[i..i + run]);
                 map.push(out.len() - run, run, i, run);
                 i += run;
                 char_start = i;
@@ -213,9 +226,7 @@ fn transcode(input: &[u8], bom: usize, encoding: &'static Encoding) -> (Vec<u8>,
             }
         }
         let before = out.len();
-        let needed = decoder.max_utf8_buffer_length(1).unwrap_or(16);
-        out.reserve(needed);
-        let (_, _, _) = decoder.decode_to_string(&input[i..i + 1], &mut out, false);
+        feed(&mut decoder, &input[i..i + 1], false, &mut out);
         i += 1;
         if out.len() > before {
             // A decoder may emit several characters at once (U+FFFD for a
@@ -223,7 +234,7 @@ fn transcode(input: &[u8], bom: usize, encoding: &'static Encoding) -> (Vec<u8>,
             // escape sequence before one: an ASCII character that is the byte
             // just fed maps to that byte alone.
             let fed = input[i - 1];
-            let last_is_fed = byte_per_ascii && fed < 0x80 && out.as_bytes().last() == Some(&fed);
+            let last_is_fed = byte_per_ascii && fed < 0x80 && out.last() == Some(&fed);
             if last_is_fed && (out.len() - before > 1 || i - char_start > 1) {
                 if out.len() - before > 1 {
                     map.push(
@@ -244,8 +255,7 @@ fn transcode(input: &[u8], bom: usize, encoding: &'static Encoding) -> (Vec<u8>,
         }
     }
     let before = out.len();
-    out.reserve(16);
-    let _ = decoder.decode_to_string(&[], &mut out, true);
+    feed(&mut decoder, &[], true, &mut out);
     if out.len() > before {
         map.push(
             before,
@@ -254,7 +264,7 @@ fn transcode(input: &[u8], bom: usize, encoding: &'static Encoding) -> (Vec<u8>,
             input.len() - char_start,
         );
     }
-    (out.into_bytes(), map)
+    (out, map)
 }
 
 #[cfg(test)]
