@@ -345,7 +345,7 @@ pub fn looks_binary(bytes: &[u8]) -> bool {
     if MAGIC.iter().any(|m| bytes.starts_with(m)) || bytes.get(4..8) == Some(b"ftyp") {
         return true;
     }
-    if crate::detect::utf16_without_bom(bytes).is_some() {
+    if crate::detect::utf16(bytes).is_some() {
         return false;
     }
     let sample = &bytes[..bytes.len().min(8192)];

@@ -77,58 +77,30 @@ pub fn scan_bytes(bytes: &[u8], kind_hint: Option<Kind>, opts: &ScanOptions) -> 
             reason: "binary file, not an article".into(),
         };
     }
-    let utf16 = utf16_order(bytes);
+    let utf16 = crate::detect::utf16(bytes);
     let kind = opts.kind.or(kind_hint).unwrap_or_else(|| match utf16 {
         // Sniff UTF-16 on its decoded start, not on bytes interleaved with NULs.
-        Some((big_endian, bom)) => input::sniff_kind(&decode_utf16_head(bytes, big_endian, bom)),
+        Some(u) => input::sniff_kind(u.head(bytes).as_bytes()),
         None => input::sniff_kind(bytes),
     });
-    let embeds = crate::detect(bytes, kind);
     let mut line = 1;
     let mut at = 0;
-    let embeds = embeds
-        .into_iter()
-        .map(|embed| {
-            let to = embed.span.start.min(bytes.len());
-            if to >= at {
-                line += match utf16 {
-                    Some((big_endian, _)) => utf16_newlines(bytes, at, to, big_endian),
-                    None => memchr::memchr_iter(b'\n', &bytes[at..to]).count(),
-                };
-                at = to;
-            }
-            Found { embed, line }
-        })
-        .collect();
+    let embeds = crate::detect::detect_each(bytes, kind, |embed| {
+        let to = embed.span.start.min(bytes.len());
+        if to >= at {
+            line += match utf16 {
+                Some(u) => utf16_newlines(bytes, at, to, u.big_endian),
+                None => memchr::memchr_iter(b'\n', &bytes[at..to]).count(),
+            };
+            at = to;
+        }
+        Found { embed, line }
+    });
     Outcome::Scanned {
         kind,
         bytes: bytes.len() as u64,
         embeds,
     }
-}
-
-/// `Some((big_endian, mark length))` for UTF-16 bytes: with a byte-order
-/// mark, or without one (recognised by the NULs beside ASCII characters).
-fn utf16_order(bytes: &[u8]) -> Option<(bool, usize)> {
-    match bytes {
-        [0xFF, 0xFE, ..] => Some((false, 2)),
-        [0xFE, 0xFF, ..] => Some((true, 2)),
-        _ => crate::detect::utf16_without_bom(bytes).map(|be| (be, 0)),
-    }
-}
-
-fn decode_utf16_head(bytes: &[u8], big_endian: bool, bom: usize) -> Vec<u8> {
-    let units = bytes[bom..bytes.len().min(8192)].chunks_exact(2).map(|c| {
-        if big_endian {
-            u16::from_be_bytes([c[0], c[1]])
-        } else {
-            u16::from_le_bytes([c[0], c[1]])
-        }
-    });
-    char::decode_utf16(units)
-        .map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER))
-        .collect::<String>()
-        .into_bytes()
 }
 
 /// Newlines (the code unit U+000A) in `bytes[from..to]` of a UTF-16 text.

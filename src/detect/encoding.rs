@@ -26,8 +26,8 @@ pub fn sniff(input: &[u8], kind: Kind) -> (&'static Encoding, usize) {
     if let Some((enc, bom_len)) = Encoding::for_bom(input) {
         return (enc, bom_len);
     }
-    if let Some(enc) = utf16_without_bom(input) {
-        return (enc, 0);
+    if let Some(u) = utf16(input) {
+        return (if u.big_endian { UTF_16BE } else { UTF_16LE }, 0);
     }
     if kind != Kind::Html {
         return (UTF_8, 0);
@@ -45,6 +45,47 @@ pub fn sniff(input: &[u8], kind: Kind) -> (&'static Encoding, usize) {
         // ASCII-compatible in practice (the HTML standard says the same).
         _ => (UTF_8, 0),
     }
+}
+
+/// A text in UTF-16: its byte order and the length of its byte-order mark.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Utf16 {
+    /// Big-endian (else little-endian).
+    pub big_endian: bool,
+    /// The byte-order mark's length: 2, or 0 without one.
+    pub bom: usize,
+}
+
+impl Utf16 {
+    /// Decodes the first 8 KiB (after the mark), unpaired surrogates as U+FFFD.
+    pub fn head(self, input: &[u8]) -> String {
+        let head = input
+            .get(self.bom..input.len().min(8192))
+            .unwrap_or_default();
+        let units = head.chunks_exact(2).map(|c| {
+            if self.big_endian {
+                u16::from_be_bytes([c[0], c[1]])
+            } else {
+                u16::from_le_bytes([c[0], c[1]])
+            }
+        });
+        char::decode_utf16(units)
+            .map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER))
+            .collect()
+    }
+}
+
+/// Whether `input` is UTF-16: with a byte-order mark, or without one
+/// ([`utf16_without_bom`]). The one test of it, for detection and scanning.
+pub fn utf16(input: &[u8]) -> Option<Utf16> {
+    let (encoding, bom) = match Encoding::for_bom(input) {
+        Some((encoding, bom)) => (encoding, bom),
+        None => (utf16_without_bom(input)?, 0),
+    };
+    (encoding != UTF_8).then_some(Utf16 {
+        big_endian: encoding == UTF_16BE,
+        bom,
+    })
 }
 
 /// UTF-16 without a byte-order mark, recognised by its ASCII characters: in
@@ -151,7 +192,20 @@ fn transcode(input: &[u8], bom: usize, encoding: &'static Encoding) -> (Vec<u8>,
     // Encodings where an ASCII character is one byte (all but UTF-16).
     let byte_per_ascii = encoding != UTF_16LE && encoding != UTF_16BE;
     let mut decoder = encoding.new_decoder_without_bom_handling();
-    let mut out = String::with_capacity(input.len() + input.len() / 2);
+    let mut out: Vec<u8> = Vec::with_capacity(input.len() + input.len() / 2);
+    // One byte is fed at a time, decoded into this and then appended:
+    // `decode_to_string` would zero the whole spare capacity of `out` on
+    // every call, quadratic on a large article.
+    let mut scratch = vec![0u8; 64];
+    let mut feed =
+        |decoder: &mut encoding_rs::Decoder, src: &[u8], last: bool, out: &mut Vec<u8>| {
+            let needed = decoder.max_utf8_buffer_length(src.len()).unwrap_or(64);
+            if scratch.len() < needed {
+                scratch.resize(needed, 0);
+            }
+            let (_, _, written, _) = decoder.decode_to_utf8(src, &mut scratch, last);
+            out.extend_from_slice(&scratch[..written]);
+        };
     let mut map = OffsetMap::new();
     let mut i = bom;
     let mut char_start = bom;
@@ -164,7 +218,7 @@ fn transcode(input: &[u8], bom: usize, encoding: &'static Encoding) -> (Vec<u8>,
                 .unwrap_or(input.len() - i);
             if run > 0 {
                 // Safe: the run is ASCII.
-                out.push_str(std::str::from_utf8(&input[i..i + run]).unwrap_or_default());
+                out.extend_from_slice(&input[i..i + run]);
                 map.push(out.len() - run, run, i, run);
                 i += run;
                 char_start = i;
@@ -172,9 +226,7 @@ fn transcode(input: &[u8], bom: usize, encoding: &'static Encoding) -> (Vec<u8>,
             }
         }
         let before = out.len();
-        let needed = decoder.max_utf8_buffer_length(1).unwrap_or(16);
-        out.reserve(needed);
-        let (_, _, _) = decoder.decode_to_string(&input[i..i + 1], &mut out, false);
+        feed(&mut decoder, &input[i..i + 1], false, &mut out);
         i += 1;
         if out.len() > before {
             // A decoder may emit several characters at once (U+FFFD for a
@@ -182,7 +234,7 @@ fn transcode(input: &[u8], bom: usize, encoding: &'static Encoding) -> (Vec<u8>,
             // escape sequence before one: an ASCII character that is the byte
             // just fed maps to that byte alone.
             let fed = input[i - 1];
-            let last_is_fed = byte_per_ascii && fed < 0x80 && out.as_bytes().last() == Some(&fed);
+            let last_is_fed = byte_per_ascii && fed < 0x80 && out.last() == Some(&fed);
             if last_is_fed && (out.len() - before > 1 || i - char_start > 1) {
                 if out.len() - before > 1 {
                     map.push(
@@ -203,8 +255,7 @@ fn transcode(input: &[u8], bom: usize, encoding: &'static Encoding) -> (Vec<u8>,
         }
     }
     let before = out.len();
-    out.reserve(16);
-    let _ = decoder.decode_to_string(&[], &mut out, true);
+    feed(&mut decoder, &[], true, &mut out);
     if out.len() > before {
         map.push(
             before,
@@ -213,7 +264,7 @@ fn transcode(input: &[u8], bom: usize, encoding: &'static Encoding) -> (Vec<u8>,
             input.len() - char_start,
         );
     }
-    (out.into_bytes(), map)
+    (out, map)
 }
 
 #[cfg(test)]
@@ -261,6 +312,19 @@ mod tests {
         assert_eq!(utf16_without_bom(&le), Some(UTF_16LE));
         assert_eq!(utf16_without_bom(&be), Some(UTF_16BE));
         assert_eq!(sniff(&le, Kind::Text), (UTF_16LE, 0));
+        let bom = |big_endian, bom| Some(Utf16 { big_endian, bom });
+        assert_eq!(utf16(&le), bom(false, 0));
+        assert_eq!(utf16(&[&[0xFE, 0xFF][..], &be].concat()), bom(true, 2));
+        assert_eq!(utf16(&[&[0xFF, 0xFE][..], &le].concat()), bom(false, 2));
+        assert_eq!(
+            Utf16 {
+                big_endian: true,
+                bom: 0
+            }
+            .head(&be),
+            text
+        );
+        assert_eq!(utf16("\u{feff}<p>hi</p>".as_bytes()), None);
         let d = decode(&be, Kind::Html);
         assert_eq!(std::str::from_utf8(&d.bytes).ok(), Some(text));
         for not in [

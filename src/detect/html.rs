@@ -1,6 +1,6 @@
 //! The markup pass: walks the token stream of an HTML (or Markdown-with-HTML)
-//! document, recognises every embed element of the provider registry, and builds
-//! the visible-text stream for the text detectors.
+//! document, recognises every embed element of the provider registry, and feeds
+//! the visible-text stream, which the text detectors read as it grows.
 //!
 //! Only a bounded stack of open embed containers is kept, never a DOM, so the
 //! pass is linear and its memory does not depend on nesting depth.
@@ -8,7 +8,7 @@
 use super::hit::Hit;
 use super::stream::Stream;
 use super::tokenizer::{Token, Tokenizer};
-use crate::embed::{Form, Provider};
+use crate::embed::{Form, Kind, Provider};
 use crate::providers::{self, PROVIDERS, PostUrl, UrlMatch};
 use std::borrow::Cow;
 
@@ -140,8 +140,8 @@ fn close(
 pub struct Markup {
     /// Embed elements and links, in document order of their start.
     pub hits: Vec<Hit>,
-    /// The visible text.
-    pub stream: Stream,
+    /// What the text detectors found in the visible text, in document offsets.
+    pub text_hits: Vec<Hit>,
 }
 
 fn lower(b: &[u8]) -> Cow<'_, str> {
@@ -211,7 +211,7 @@ pub fn scan(doc: &[u8], markdown: bool) -> Markup {
     };
     let mut tok = Tokenizer::new(doc, markdown);
     let mut hits: Vec<Hit> = Vec::new();
-    let mut stream = Stream::new();
+    let mut stream = Stream::new(if markdown { Kind::Markdown } else { Kind::Html });
     let mut open: Vec<Open> = Vec::new();
     // The open `<a>` that is a finding: its index and where its content starts.
     let mut anchor: Option<(usize, usize)> = None;
@@ -232,7 +232,7 @@ pub fn scan(doc: &[u8], markdown: bool) -> Markup {
                 {
                     close_anchor(doc, &mut hits[i], content, span.start, span.end);
                     if hits[i].post.is_some() {
-                        stream.barriers.push(stream.text.len());
+                        stream.barrier();
                     }
                 }
                 if name == "pre" || name == "code" {
@@ -265,7 +265,7 @@ pub fn scan(doc: &[u8], markdown: bool) -> Markup {
                     if let Some((i, content)) = anchor.take() {
                         close_anchor(doc, &mut hits[i], content, span.start, span.start);
                         if hits[i].post.is_some() {
-                            stream.barriers.push(stream.text.len());
+                            stream.barrier();
                         }
                     }
                     if let Some(hit) = anchor_hit(doc, tok.attrs(), span.clone()) {
@@ -317,7 +317,10 @@ pub fn scan(doc: &[u8], markdown: bool) -> Markup {
             h.end = doc.len();
         }
     }
-    Markup { hits, stream }
+    Markup {
+        hits,
+        text_hits: stream.finish(),
+    }
 }
 
 /// Ends an anchor finding at `end`. A short link whose visible text names

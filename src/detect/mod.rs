@@ -1,9 +1,11 @@
 //! detect: article bytes + kind → every embed, with exact byte spans.
 //!
 //! Pure: no I/O, no global state but compiled patterns. The pipeline is
-//! prefilter → decode (charset) → markup pass (HTML and Markdown) → text
-//! detectors over the visible text → resolve containers → drop findings nested in
-//! other findings → map spans back to the original bytes.
+//! prefilter → decode (charset) → markup pass (HTML and Markdown), with the text
+//! detectors reading the visible text as the pass makes it → resolve containers
+//! → drop findings nested in other findings → map spans back to the original
+//! bytes. Memory is the article and its findings plus a window of the visible
+//! text, whatever the markup.
 //!
 //! Untrusted input must never panic this module or make it super-linear; the
 //! fuzz target and property tests hold it to that.
@@ -19,6 +21,7 @@ pub mod tokenizer;
 
 use crate::embed::{Embed, Form, Kind, Provider, Span};
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+pub use encoding::Utf16;
 use hit::Hit;
 use std::borrow::Cow;
 use std::sync::LazyLock;
@@ -66,10 +69,7 @@ pub fn prefilter_matches(input: &[u8]) -> Vec<std::ops::Range<usize>> {
 /// searched whole, lowercased chunk by chunk for the SIMD searcher.
 pub fn might_contain_embeds(input: &[u8]) -> bool {
     // UTF-16 text hides ASCII needles between NUL bytes: look after decoding.
-    if input.starts_with(&[0xFF, 0xFE])
-        || input.starts_with(&[0xFE, 0xFF])
-        || encoding::utf16_without_bom(input).is_some()
-    {
+    if encoding::utf16(input).is_some() {
         return true;
     }
     if memchr::memchr(b'<', input).is_some() {
@@ -137,25 +137,36 @@ pub fn charset(input: &[u8], kind: Kind) -> (&'static encoding_rs::Encoding, usi
     encoding::sniff(input, kind)
 }
 
-/// `Some(big_endian)` for UTF-16 without a byte-order mark (mostly ASCII
-/// text with a NUL byte beside each character), which would otherwise look
-/// binary.
-pub fn utf16_without_bom(input: &[u8]) -> Option<bool> {
-    encoding::utf16_without_bom(input).map(|e| e == encoding_rs::UTF_16BE)
+/// Whether an article is UTF-16, with a byte-order mark or without one
+/// (mostly ASCII text with a NUL byte beside each character, which would
+/// otherwise look binary): its byte order and mark, as detection reads it.
+pub fn utf16(input: &[u8]) -> Option<Utf16> {
+    encoding::utf16(input)
 }
 
 /// Finds every embed in an article. Spans are byte offsets into `input`.
 pub fn detect(input: &[u8], kind: Kind) -> Vec<Embed> {
+    detect_each(input, kind, |embed| embed)
+}
+
+/// [`detect`], handing each embed in order of position to `each` as it is
+/// made and keeping what that returns: a page of many embeds holds one list
+/// of them, not the embeds and then the caller's own.
+pub fn detect_each<T>(input: &[u8], kind: Kind, each: impl FnMut(Embed) -> T) -> Vec<T> {
     if !might_contain_embeds(input) {
         return Vec::new();
     }
-    detect_unfiltered(input, kind)
+    embeds(input, kind, each)
 }
 
 /// [`detect`] without the prefilter, for tests that hold the prefilter to being
 /// a superset of what detection finds.
 #[doc(hidden)]
 pub fn detect_unfiltered(input: &[u8], kind: Kind) -> Vec<Embed> {
+    embeds(input, kind, |embed| embed)
+}
+
+fn embeds<T>(input: &[u8], kind: Kind, each: impl FnMut(Embed) -> T) -> Vec<T> {
     let decoded = encoding::decode(input, kind);
     if !matches!(decoded.bytes, Cow::Borrowed(_)) && !PREFILTER.is_match(&decoded.bytes) {
         return Vec::new();
@@ -169,20 +180,10 @@ pub fn detect_unfiltered(input: &[u8], kind: Kind) -> Vec<Embed> {
     let mut hits = match kind {
         Kind::Html | Kind::Markdown => {
             let markup = html::scan(&doc, kind == Kind::Markdown);
-            // Text findings go straight after the markup's (no second list
-            // of them), then move from stream to document offsets.
-            let mut hits = markup.hits;
-            let first = hits.len();
-            text::scan(
-                &markup.stream.text,
-                kind,
-                &mut hits,
-                &markup.stream.barriers,
-            );
-            for h in &mut hits[first..] {
-                h.start = markup.stream.map.start(h.start);
-                h.end = markup.stream.map.end(h.end);
-            }
+            // The markup's findings, then the text's (moved in place: the
+            // text's are usually the many).
+            let mut hits = markup.text_hits;
+            hits.splice(0..0, markup.hits);
             hits
         }
         Kind::Text => {
@@ -193,13 +194,12 @@ pub fn detect_unfiltered(input: &[u8], kind: Kind) -> Vec<Embed> {
     };
 
     resolve(&doc, &mut hits);
-    let mut embeds: Vec<Embed> = hits
-        .into_iter()
+    for h in &mut hits {
+        (h.start, h.end) = (decoded.map.start(h.start), decoded.map.end(h.end));
+    }
+    hits.sort_by_key(|h| (h.start, h.end));
+    hits.into_iter()
         .map(|h| {
-            let span = Span {
-                start: decoded.map.start(h.start),
-                end: decoded.map.end(h.end),
-            };
             let short_link = if h.post.is_some() { None } else { h.short_link };
             Embed {
                 provider: h.provider,
@@ -211,13 +211,15 @@ pub fn detect_unfiltered(input: &[u8], kind: Kind) -> Vec<Embed> {
                     .or_else(|| short_link.as_ref().map(|s| format!("https://{s}"))),
                 id: h.post.map(|p| p.id),
                 short_link,
-                span,
+                span: Span {
+                    start: h.start,
+                    end: h.end,
+                },
                 quote: h.quote.map(|q| *q),
             }
         })
-        .collect();
-    embeds.sort_by_key(|e| (e.span.start, e.span.end));
-    embeds
+        .map(each)
+        .collect()
 }
 
 /// The most of a blockquote its quote is read from (a real one is a few KB;
@@ -291,26 +293,25 @@ fn resolve(doc: &[u8], hits: &mut Vec<Hit>) {
     let mut keep = drop.into_iter().map(|d| !d);
     hits.retain(|_| keep.next().unwrap_or(true));
 
-    // Sweep: a finding inside a kept finding is part of it.
-    let mut kept: Vec<Hit> = Vec::with_capacity(hits.len());
+    // Sweep: a finding inside a kept finding is part of it (in place: a
+    // second list would double the findings' memory).
     let mut stack: Vec<usize> = Vec::new();
-    for h in hits.drain(..) {
+    hits.retain(|h| {
         while stack.last().is_some_and(|&e| e <= h.start) {
             stack.pop();
         }
         if stack.last().is_some_and(|&e| e >= h.end) {
-            continue;
+            return false;
         }
         stack.push(h.end);
-        kept.push(h);
-    }
-    kept.retain(|h| !h.reference);
+        !h.reference
+    });
 
     // The article's quote, read only from blockquotes that are reported (nested
     // unclosed ones are not, and must not each cost a parse), and from their
     // first QUOTE_MAX bytes only: an unclosed one runs to the end of the page,
     // whose DOM would take many times its size.
-    for h in &mut kept {
+    for h in hits.iter_mut() {
         let start = h.start.min(doc.len());
         let end = h.end.min(doc.len()).min(start.saturating_add(QUOTE_MAX));
         if h.form == Form::Blockquote
@@ -323,7 +324,6 @@ fn resolve(doc: &[u8], hits: &mut Vec<Hit>) {
             h.quote = Some(Box::new(q));
         }
     }
-    *hits = kept;
 }
 
 /// Blanks out Markdown code (fenced blocks and inline code spans) with spaces,

@@ -107,6 +107,13 @@ impl OffsetMap {
         self.segs.push(seg);
     }
 
+    /// Forgets the pieces before the one holding derived offset `d`: offsets
+    /// from `d` on still map as before.
+    pub fn forget_before(&mut self, d: usize) {
+        let holding = self.segs.partition_point(|s| s.dst <= d);
+        self.segs.drain(..holding.saturating_sub(1));
+    }
+
     fn find(&self, d: usize) -> Option<&Seg> {
         let i = self.segs.partition_point(|s| s.dst <= d);
         i.checked_sub(1).map(|i| &self.segs[i])

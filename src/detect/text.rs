@@ -32,11 +32,50 @@ fn url_byte(b: u8) -> bool {
 /// Runs every text detector over `text`.
 /// `barriers` are offsets (ascending) where markup citing a post ends.
 pub fn scan(text: &[u8], kind: Kind, hits: &mut Vec<Hit>, barriers: &[usize]) {
+    scan_stretch(text, 0, 0, kind, hits, barriers, &mut Carry::default());
+}
+
+/// How far back a detector reads from a needle in its stretch: a flattened
+/// post's words (twice [`MAX_WORDS`], for the blank lines skipped above an
+/// attribution), a Markdown link's brackets, a URL's start.
+pub const LOOKBEHIND: usize = 64 * 1024;
+
+/// What the text detectors carry from one stretch of a stream to the next, in
+/// stream offsets.
+#[derive(Debug, Default)]
+pub struct Carry {
+    /// Where the last attribution taken ended: the next post's words start after it.
+    previous_end: usize,
+    /// The last barrier before the stretch.
+    barrier: usize,
+}
+
+/// Runs every text detector over the stretch `window[from..]` of a stream
+/// read piece by piece, finding exactly what one run over the whole stream
+/// would find there. `window[0]` is at stream offset `base` and starts a line
+/// (or the stream), at least [`LOOKBEHIND`] bytes before `from` (or at the
+/// stream's start); `from` starts a line. The stretch ends after a newline
+/// with no shortcode open across it ([`shortcode_open`]), or at the stream's end.
+/// `barriers` are the stream offsets (ascending) where markup citing a post
+/// ended up to the stretch's end; hits get stream offsets.
+pub fn scan_stretch(
+    window: &[u8],
+    base: usize,
+    from: usize,
+    kind: Kind,
+    hits: &mut Vec<Hit>,
+    barriers: &[usize],
+    carry: &mut Carry,
+) {
     let first = hits.len();
-    urls(text, kind, hits);
-    shortcodes(text, hits);
-    // Posts cited in the text itself are barriers too.
-    let mut all: Vec<usize> = barriers.to_vec();
+    urls(window, from, kind, hits);
+    shortcodes(window, from, hits);
+    // Posts cited in the text itself are barriers too. Barriers before the
+    // stretch matter only through the last of them.
+    // (Offsets before `base` are read as `base`: no word reaches back there.)
+    let mut all: Vec<usize> = Vec::with_capacity(barriers.len() + 1);
+    all.push(carry.barrier.saturating_sub(base));
+    all.extend(barriers.iter().map(|b| b.saturating_sub(base)));
     all.extend(
         hits[first..]
             .iter()
@@ -44,29 +83,68 @@ pub fn scan(text: &[u8], kind: Kind, hits: &mut Vec<Hit>, barriers: &[usize]) {
             .map(|h| h.end),
     );
     all.sort_unstable();
-    flattened(text, hits, &all);
+    let carried = carry.previous_end.saturating_sub(base);
+    let mut previous_end = carried;
+    flattened(window, from, hits, &all, &mut previous_end);
+    if previous_end != carried {
+        carry.previous_end = base + previous_end;
+    }
+    let last = barriers.iter().copied().chain(
+        hits[first..]
+            .iter()
+            .filter(|h| h.post.is_some())
+            .map(|h| base + h.end),
+    );
+    carry.barrier = last.fold(carry.barrier, usize::max);
+    for h in &mut hits[first..] {
+        h.start += base;
+        h.end += base;
+    }
 }
 
-fn urls(text: &[u8], kind: Kind, hits: &mut Vec<Hit>) {
+/// Where a shortcode that may be open across the end of `stretch` (which ends
+/// with a newline) starts: its `{{<`/`{%` opener, name and arguments so far,
+/// then the whitespace running to the end. A stream is never cut there, so no
+/// shortcode is cut in two.
+pub fn shortcode_open(stretch: &[u8]) -> Option<usize> {
+    static OPEN: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(
+            r#"\A(?:\{\{[<%]-?\s*(?:[A-Za-z_]+\s+(?:[^\n{}]{0,400}\s*)?)?|\{%-?\s*(?:[A-Za-z_]+\s+(?:[^\n{}%]{0,400}\s*)?)?)\z"#,
+        )
+        .unwrap_or_else(|_| unreachable!())
+    });
+    // After its opener a shortcode has no brace: only the last one can open it.
+    let q = memchr::memrchr2(b'{', b'}', stretch)?;
+    if stretch[q] == b'}' {
+        return None;
+    }
+    [q.checked_sub(1), Some(q)]
+        .into_iter()
+        .flatten()
+        .find(|&s| OPEN.is_match(&stretch[s..]))
+}
+
+fn urls(text: &[u8], from: usize, kind: Kind, hits: &mut Vec<Hit>) {
     let mut consumed = 0;
-    for m in URL_FINDER.find_iter(text) {
-        if m.start() < consumed {
+    for m in URL_FINDER.find_iter(&text[from..]) {
+        let (m_start, m_end) = (from + m.start(), from + m.end());
+        if m_start < consumed {
             continue;
         }
-        let mut l = m.start();
-        let floor = m.start().saturating_sub(2048);
+        let mut l = m_start;
+        let floor = m_start.saturating_sub(2048);
         while l > floor && url_byte(text[l - 1]) {
             l -= 1;
         }
-        let mut r = m.start();
-        let ceil = (m.start() + 4096).min(text.len());
+        let mut r = m_start;
+        let ceil = (m_start + 4096).min(text.len());
         while r < ceil && url_byte(text[r]) {
             r += 1;
         }
         while r > l && b".,;:!?'\"*".contains(&text[r - 1]) {
             r -= 1;
         }
-        consumed = r.max(m.end());
+        consumed = r.max(m_end);
         let Ok(candidate) = std::str::from_utf8(&text[l..r]) else {
             continue;
         };
@@ -159,10 +237,12 @@ static SC_ARG: LazyLock<Regex> = LazyLock::new(|| {
         .unwrap_or_else(|_| unreachable!())
 });
 
-fn shortcodes(text: &[u8], hits: &mut Vec<Hit>) {
+fn shortcodes(window: &[u8], from: usize, hits: &mut Vec<Hit>) {
+    let text = &window[from..];
     if memchr::memmem::find(text, b"{{").is_none() && memchr::memmem::find(text, b"{%").is_none() {
         return;
     }
+    let first = hits.len();
     for c in SHORTCODE.captures_iter(text) {
         let (Some(name), Some(args)) = (c.get(1).or(c.get(3)), c.get(2).or(c.get(4))) else {
             continue;
@@ -230,6 +310,10 @@ fn shortcodes(text: &[u8], hits: &mut Vec<Hit>) {
             ));
         }
     }
+    for h in &mut hits[first..] {
+        h.start += from;
+        h.end += from;
+    }
 }
 
 /// The attribution line of a flattened post: `— Name (@handle) Date` at the end of
@@ -257,48 +341,55 @@ pub struct Attribution {
 
 /// Finds attribution lines in `text` (any handle syntax; callers check it).
 pub fn attributions(text: &[u8]) -> Vec<Attribution> {
-    let mut out = Vec::new();
-    let mut from = 0;
-    while let Some(i) = memchr::memmem::find(&text[from..], b"(@") {
-        let at = from + i;
-        let line_start = memchr::memrchr(b'\n', &text[..at]).map_or(0, |p| p + 1);
-        let line_end = memchr::memchr(b'\n', &text[at..]).map_or(text.len(), |p| at + p);
-        from = line_end.max(at + 2);
-        // Long lines are prose or minified markup, not an attribution.
-        let window_start = line_start.max(at.saturating_sub(600));
-        let line = &text[window_start..line_end];
-        let Some(c) = ATTRIBUTION.captures_iter(line).last() else {
-            continue;
-        };
-        let (Some(dash), Some(name), Some(handle), Some(date)) =
-            (c.get(1), c.get(2), c.get(3), c.get(4))
-        else {
-            continue;
-        };
-        let date_s = String::from_utf8_lossy(date.as_bytes()).trim().to_string();
-        let hyphen = matches!(dash.as_bytes(), b"-" | b"--");
-        if !plausible_date(&date_s, hyphen) {
-            continue;
+    attributions_from(text, 0).collect()
+}
+
+/// Attribution lines whose `(@` is at or after `from`, a line start, one at a
+/// time (a page of them is never held as a list).
+fn attributions_from(text: &[u8], from: usize) -> impl Iterator<Item = Attribution> + '_ {
+    let mut from = from;
+    std::iter::from_fn(move || {
+        while let Some(i) = memchr::memmem::find(&text[from..], b"(@") {
+            let at = from + i;
+            let line_start = memchr::memrchr(b'\n', &text[..at]).map_or(0, |p| p + 1);
+            let line_end = memchr::memchr(b'\n', &text[at..]).map_or(text.len(), |p| at + p);
+            from = line_end.max(at + 2);
+            // Long lines are prose or minified markup, not an attribution.
+            let window_start = line_start.max(at.saturating_sub(600));
+            let line = &text[window_start..line_end];
+            let Some(c) = ATTRIBUTION.captures_iter(line).last() else {
+                continue;
+            };
+            let (Some(dash), Some(name), Some(handle), Some(date)) =
+                (c.get(1), c.get(2), c.get(3), c.get(4))
+            else {
+                continue;
+            };
+            let date_s = String::from_utf8_lossy(date.as_bytes()).trim().to_string();
+            let hyphen = matches!(dash.as_bytes(), b"-" | b"--");
+            if !plausible_date(&date_s, hyphen) {
+                continue;
+            }
+            let mut name_bytes = name.as_bytes();
+            let mut dash_at = window_start + dash.start();
+            // A hyphen dash may have matched inside the post's words: keep the last
+            // ` - ` segment as the name (offsets in bytes, so the dash stays exact).
+            // After a real em dash, a ` - ` belongs to the name ("PM - Official").
+            if hyphen && let Some(p) = memchr::memmem::rfind(name_bytes, b" - ") {
+                dash_at = window_start + name.start() + p + 1;
+                name_bytes = &name_bytes[p + 3..];
+            }
+            let author = String::from_utf8_lossy(name_bytes).trim().to_string();
+            return Some(Attribution {
+                dash: dash_at,
+                end: window_start + date.end(),
+                author,
+                handle: String::from_utf8_lossy(handle.as_bytes()).into_owned(),
+                date: date_s,
+            });
         }
-        let mut name_bytes = name.as_bytes();
-        let mut dash_at = window_start + dash.start();
-        // A hyphen dash may have matched inside the post's words: keep the last
-        // ` - ` segment as the name (offsets in bytes, so the dash stays exact).
-        // After a real em dash, a ` - ` belongs to the name ("PM - Official").
-        if hyphen && let Some(p) = memchr::memmem::rfind(name_bytes, b" - ") {
-            dash_at = window_start + name.start() + p + 1;
-            name_bytes = &name_bytes[p + 3..];
-        }
-        let author = String::from_utf8_lossy(name_bytes).trim().to_string();
-        out.push(Attribution {
-            dash: dash_at,
-            end: window_start + date.end(),
-            author,
-            handle: String::from_utf8_lossy(handle.as_bytes()).into_owned(),
-            date: date_s,
-        });
-    }
-    out
+        None
+    })
 }
 
 /// A date as written, in any language: short, no link, and with a year (four
@@ -352,16 +443,23 @@ fn prev_line_start(text: &[u8], pos: usize, floor: usize) -> usize {
     memchr::memrchr(b'\n', &text[floor..upto]).map_or(floor, |p| floor + p + 1)
 }
 
-fn flattened(text: &[u8], hits: &mut Vec<Hit>, barriers: &[usize]) {
-    // A post's words never reach back past the previous post's attribution.
-    let mut previous_end = 0;
-    for a in attributions(text) {
-        if !twitter_handle(&a.handle) || a.dash < previous_end {
+/// Flattened posts whose attribution is at or after `from`; `previous_end` is
+/// where the last attribution taken ended (a post's words never reach back
+/// past it).
+fn flattened(
+    text: &[u8],
+    from: usize,
+    hits: &mut Vec<Hit>,
+    barriers: &[usize],
+    previous_end: &mut usize,
+) {
+    for a in attributions_from(text, from) {
+        if !twitter_handle(&a.handle) || a.dash < *previous_end {
             continue;
         }
         let cited = barriers.partition_point(|&b| b <= a.dash);
-        let barrier = previous_end.max(cited.checked_sub(1).map_or(0, |i| barriers[i]));
-        previous_end = a.end;
+        let barrier = (*previous_end).max(cited.checked_sub(1).map_or(0, |i| barriers[i]));
+        *previous_end = a.end;
         let line_start = memchr::memrchr(b'\n', &text[..a.dash]).map_or(0, |p| p + 1);
         let before_on_line = content(&text[line_start..a.dash]);
         // The post's words: the paragraph that ends at the dash, or, when the
