@@ -44,6 +44,8 @@ const SMALL_BODY: u64 = 1024 * 1024;
 /// Posts whose records and small bodies are read ahead together (many
 /// requests in flight on a bucket), and the most bytes of bodies read ahead.
 const PREFETCH_POSTS: usize = 64;
+/// Bodies to check in a bucket from which one listing beats a request each.
+const LIST_FROM: usize = 256;
 const PREFETCH_BYTES: u64 = 64 * 1024 * 1024;
 /// Largest record object (capture or short-link JSON) read.
 const MAX_RECORD: u64 = 64 * 1024 * 1024;
@@ -235,7 +237,14 @@ impl Plan {
         let mut skipped = Vec::new();
         let mut fatal = None;
         let all: Vec<Digest> = posts.iter().flat_map(|(_, v)| v.iter().copied()).collect();
-        let mut checks = check_captures(archive, &all).into_iter();
+        // A bucket answers one listing of a thousand keys faster than a
+        // request per body: past a few hundred bodies, the objects are listed.
+        let list_from = if archive.is_remote() {
+            LIST_FROM
+        } else {
+            usize::MAX
+        };
+        let mut checks = check_captures(archive, &all, list_from).into_iter();
         let mut kept = Vec::with_capacity(posts.len());
         for (post, digests) in posts {
             let mut good = Vec::with_capacity(digests.len());
@@ -1271,8 +1280,11 @@ const CHECK_ROUND: usize = 1024;
 /// body it names (a stat in a folder, a HEAD request in a bucket: up to
 /// [`Archive::io_threads`] at once), a round at a time. Present but corrupt
 /// is found as it is written: the export fails then.
-fn check_captures(archive: &Archive, digests: &[Digest]) -> Vec<Check> {
+fn check_captures(archive: &Archive, digests: &[Digest], list_from: usize) -> Vec<Check> {
     let mut out = Vec::with_capacity(digests.len());
+    // Once a round has `list_from` bodies, the archive's objects are listed
+    // once and the bodies looked up in the listing.
+    let mut listed: Option<HashSet<Digest>> = None;
     for round in digests.chunks(CHECK_ROUND) {
         let records = archive.read_json_each::<CaptureRecord>(round);
         let bodies: Vec<Digest> = records
@@ -1282,7 +1294,19 @@ fn check_captures(archive: &Archive, digests: &[Digest]) -> Vec<Check> {
             .collect::<std::collections::BTreeSet<_>>()
             .into_iter()
             .collect();
-        let absent = absent(archive, &bodies);
+        if listed.is_none() && bodies.len() >= list_from {
+            listed = crate::store::verify::list_objects(archive)
+                .ok()
+                .map(|all| all.into_iter().filter_map(|(_, d)| d).collect());
+        }
+        let absent = match &listed {
+            Some(present) => bodies
+                .iter()
+                .filter(|b| !present.contains(b))
+                .copied()
+                .collect(),
+            None => absent(archive, &bodies),
+        };
         out.extend(round.iter().zip(records).map(|(d, r)| {
             match r {
                 Err(e) => Check::Record(short_reason(archive, d, &e)),
@@ -1515,6 +1539,57 @@ mod tests {
         assert_eq!(packing(&h("video/mp4")), Packing::Store);
         assert_eq!(packing(&h("application/json")), Packing::Deflate);
         assert_eq!(packing(&h("image/svg+xml")), Packing::Deflate);
+    }
+
+    /// A missing body is found the same way by a request per body and by
+    /// one listing of the objects (what a bucket export of many posts does).
+    #[test]
+    fn a_missing_body_is_found_by_lookups_and_by_listing_alike() {
+        use crate::store::record::CaptureOutcome;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let archive = Archive::open_or_create(dir.path().join("a")).expect("archive");
+        let at = time::macros::datetime!(2024-06-20 10:00:00 UTC);
+        let kept = archive.put_bytes(b"kept body").expect("body");
+        // Stored, then lost (as after a partial restore).
+        let lost = archive.put_bytes(b"a body lost since").expect("body");
+        let record = |id: &str, body: Digest| {
+            let mut r = CaptureRecord::new(
+                PostId::new(crate::embed::Provider::Twitter, id),
+                format!("https://twitter.com/i/status/{id}"),
+                at,
+                CaptureOutcome::Ok,
+            );
+            r.exchanges.push(Exchange {
+                url: format!("https://cdn.syndication.twimg.com/tweet-result?id={id}"),
+                via: None,
+                method: "GET".into(),
+                status: 200,
+                headers: Vec::new(),
+                body: Some(body),
+                body_bytes: 9,
+                started_at: at,
+                duration_ms: 1,
+                user_agent: None,
+            });
+            archive.put_capture(&r).expect("capture")
+        };
+        let digests = [record("1", kept), record("2", lost)];
+        let hex = lost.hex();
+        std::fs::remove_file(
+            dir.path()
+                .join("a/objects/sha256")
+                .join(&hex[..2])
+                .join(&hex),
+        )
+        .expect("remove the body");
+        for list_from in [usize::MAX, 0] {
+            let checks = check_captures(&archive, &digests, list_from);
+            assert!(matches!(checks[0], Check::Ok), "{list_from}");
+            assert!(
+                matches!(&checks[1], Check::Body(b, _) if *b == lost),
+                "{list_from}"
+            );
+        }
     }
 
     /// A body over [`SMALL_BODY`] takes the two-pass streaming path: it must
