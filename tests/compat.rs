@@ -16,19 +16,7 @@ fn fixture() -> PathBuf {
 fn copy() -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");
     for sub in ["archive", "articles"] {
-        let from = fixture().join(sub);
-        for entry in walkdir::WalkDir::new(&from) {
-            let entry = entry.expect("walk");
-            let to = dir
-                .path()
-                .join(sub)
-                .join(entry.path().strip_prefix(&from).expect("under"));
-            if entry.file_type().is_dir() {
-                std::fs::create_dir_all(&to).expect("mkdir");
-            } else {
-                std::fs::copy(entry.path(), &to).expect("copy");
-            }
-        }
+        support::copy_tree(&fixture().join(sub), &dir.path().join(sub));
     }
     dir
 }

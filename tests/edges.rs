@@ -7,6 +7,8 @@
 //! The export checks need `warcio` on PATH (`pip install warcio`); without it
 //! they fail, they do not skip.
 
+mod support;
+
 use std::io::Read;
 use std::os::unix::fs::FileTypeExt;
 use std::path::{Path, PathBuf};
@@ -24,23 +26,11 @@ fn fixture() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/archive-v1")
 }
 
-fn copy_tree(from: &Path, to: &Path) {
-    for entry in walkdir::WalkDir::new(from) {
-        let entry = entry.expect("walk");
-        let dest = to.join(entry.path().strip_prefix(from).expect("under"));
-        if entry.file_type().is_dir() {
-            std::fs::create_dir_all(&dest).expect("mkdir");
-        } else {
-            std::fs::copy(entry.path(), &dest).expect("copy");
-        }
-    }
-}
-
 /// A scratch folder holding a copy of the fixture archive at `archive/`.
 fn with_archive() -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().expect("tempdir");
     let archive = dir.path().join("archive");
-    copy_tree(&fixture().join("archive"), &archive);
+    support::copy_tree(&fixture().join("archive"), &archive);
     (dir, archive)
 }
 
