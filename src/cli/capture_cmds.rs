@@ -461,8 +461,7 @@ fn stopped_printing(printed: std::io::Result<()>) -> Result<Option<u8>> {
 fn print_line(r: &PostReport, global: &Global) -> std::io::Result<()> {
     let mut out = std::io::stdout().lock();
     if global.json {
-        serde_json::to_writer(&mut out, r)?;
-        writeln!(out)?;
+        super::output::json_line(&mut out, r)?;
     } else {
         writeln!(
             out,

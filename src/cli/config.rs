@@ -258,8 +258,7 @@ pub fn show(
     let mut out = std::io::stdout().lock();
     for s in &settings {
         if global.json {
-            serde_json::to_writer(&mut out, s)?;
-            writeln!(out)?;
+            super::output::json_line(&mut out, s)?;
         } else {
             writeln!(out, "{} = {}  # {}", s.key, s.value, s.source)?;
         }

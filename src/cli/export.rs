@@ -149,8 +149,7 @@ pub fn run(args: ExportArgs, global: &Global) -> Result<u8> {
             let mut line = serde_json::to_value(s)?;
             line["unknown"] = json!(unknown);
             line["skipped"] = json!(plan.skipped());
-            serde_json::to_writer(&mut out, &line)?;
-            writeln!(out)?;
+            super::output::json_line(&mut out, &line)?;
         }
         if !global.quiet {
             eprintln!(

@@ -51,6 +51,15 @@ fn archive_advice(err: &embarc::Error) -> Option<&'static str> {
     }
 }
 
+/// Writes `value` as one line of JSON (the `--json` output of every command).
+pub fn json_line(
+    out: &mut impl std::io::Write,
+    value: &impl serde::Serialize,
+) -> std::io::Result<()> {
+    serde_json::to_writer(&mut *out, value)?;
+    out.write_all(b"\n")
+}
+
 /// `--color`: when outcome words and clap's help and errors are coloured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ColorWhen {

@@ -586,8 +586,7 @@ fn plural(n: usize) -> &'static str {
 
 fn print_line(global: &Global, out: &mut impl Write, line: &ArticleLine) -> Result<()> {
     if global.json {
-        serde_json::to_writer(&mut *out, line)?;
-        writeln!(out)?;
+        super::output::json_line(&mut *out, line)?;
     }
     Ok(())
 }

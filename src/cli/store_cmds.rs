@@ -96,8 +96,7 @@ pub fn ls(global: &Global) -> Result<u8> {
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     for p in &posts {
         if global.json {
-            serde_json::to_writer(&mut out, p)?;
-            writeln!(out)?;
+            super::output::json_line(&mut out, p)?;
         } else {
             let who = p
                 .handle
@@ -216,8 +215,7 @@ pub fn show(args: ShowArgs, global: &Global) -> Result<u8> {
                 "exchanges": r.exchanges.len(),
                 "article_quote": r.article_quote,
             });
-            serde_json::to_writer(&mut out, &line)?;
-            writeln!(out)?;
+            super::output::json_line(&mut out, &line)?;
         } else {
             writeln!(out, "{}  {}  {}", when, r.state(), d)?;
             writeln!(out, "  post: {}  {}", r.post.label(), clean(&r.url))?;
@@ -311,8 +309,7 @@ pub fn verify(args: VerifyArgs, global: &Global) -> Result<u8> {
         let mut out = std::io::BufWriter::new(std::io::stdout().lock());
         for r in &repaired {
             if global.json {
-                serde_json::to_writer(&mut out, r)?;
-                writeln!(out)?;
+                super::output::json_line(&mut out, r)?;
             } else {
                 writeln!(
                     out,
@@ -341,8 +338,7 @@ pub fn verify(args: VerifyArgs, global: &Global) -> Result<u8> {
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     for p in &report.problems {
         if global.json {
-            serde_json::to_writer(&mut out, p)?;
-            writeln!(out)?;
+            super::output::json_line(&mut out, p)?;
         } else {
             writeln!(out, "{}", clean(&p.to_string()))?;
         }

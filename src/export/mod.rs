@@ -459,6 +459,7 @@ pub fn export(
             ex.post(post, captures, &mut done, &mut *progress)?;
         }
         ex.cache.clear();
+        ex.renderer.forget_posts();
     }
     for (name, d) in &plan.short_links {
         let record: ShortLinkRecord = archive.read_json(d).map_err(|e| object_err(name, d, e))?;
@@ -887,19 +888,24 @@ embarc-limits: max-body={max_body} bytes; max-attempts={attempts}; per-host={per
         // Every file the post's captures stored, by object: its page refers
         // to each by the URL whose response this WARC holds.
         let mut media: HashMap<Digest, String> = HashMap::new();
+        // The same records as the page's card reads them (read once here).
+        let mut shown = Vec::with_capacity(captures.len());
         for d in captures {
-            let record: CaptureRecord = match self.cache.get(d) {
-                Some(bytes) => serde_json::from_slice(bytes).map_err(|e| ExportError::Object {
-                    owner: post.label(),
-                    digest: *d,
-                    reason: e.to_string(),
-                })?,
+            let bytes = match self.cache.remove(d) {
+                Some(b) => b,
                 None => self
                     .archive
-                    .read_json(d)
+                    .read_object(d, MAX_RECORD)
                     .map_err(|e| object_err(&post.label(), d, e))?,
             };
-            self.capture(d, &record)?;
+            let bad = |e: serde_json::Error| ExportError::Object {
+                owner: post.label(),
+                digest: *d,
+                reason: e.to_string(),
+            };
+            let record: CaptureRecord = serde_json::from_slice(&bytes).map_err(bad)?;
+            shown.push(serde_json::from_slice(&bytes).map_err(bad)?);
+            self.capture(d, &record, &bytes)?;
             *done += 1;
             progress(*done, self.warc.offset());
             for m in &record.media {
@@ -907,6 +913,7 @@ embarc-limits: max-body={max_body} bytes; max-attempts={attempts}; per-host={per
             }
             latest = Some(record);
         }
+        self.renderer.remember(post.clone(), shown);
         if let Some(r) = latest {
             let page = page(post, &r);
             self.post_page(post, &r, &page, media)?;
@@ -934,9 +941,16 @@ embarc-limits: max-body={max_body} bytes; max-attempts={attempts}; per-host={per
         let opts = crate::render::card::CardOptions::default();
         let card = match self.renderer.post_card(post, &opts, &links) {
             Ok(Some(card)) => card,
+            // A capture the card cannot read (a quoted post's record lost):
+            // the page names it rather than pretend nothing was kept.
+            Err(e) => format!(
+                "<p class=\"embarc-gone\">The card of {label} could not be made from the archive: {reason}.</p>",
+                label = htmlize::escape_text(post.label()),
+                reason = htmlize::escape_text(e.full_message()),
+            ),
             // No capture kept the post's content (not found, protected, or
             // failed from the start): the page says so.
-            Ok(None) | Err(_) => format!(
+            Ok(None) => format!(
                 "<p class=\"embarc-gone\">No content of {label} was kept: its capture of {when} ended <code>{outcome}</code>. <a href=\"{url}\" rel=\"noopener noreferrer nofollow\">{url_text}</a></p>",
                 label = htmlize::escape_text(post.label()),
                 when = cdx_iso(latest.captured_at),
@@ -988,18 +1002,18 @@ embarc-limits: max-body={max_body} bytes; max-attempts={attempts}; per-host={per
         Ok(())
     }
 
-    fn capture(&mut self, digest: &Digest, record: &CaptureRecord) -> Result<(), ExportError> {
+    /// A capture's exchanges, then the record itself (`bytes`, the object
+    /// `digest`) as `metadata`.
+    fn capture(
+        &mut self,
+        digest: &Digest,
+        record: &CaptureRecord,
+        bytes: &[u8],
+    ) -> Result<(), ExportError> {
         let owner = record.post.label();
         for ex in &record.exchanges {
             self.exchange(ex, &owner)?;
         }
-        let bytes = match self.cache.remove(digest) {
-            Some(b) => b,
-            None => self
-                .archive
-                .read_object(digest, MAX_RECORD)
-                .map_err(|e| object_err(&owner, digest, e))?,
-        };
         let mut f = Fields::new(
             "metadata",
             &record_id(&[b"metadata\n".as_slice(), &digest.0].concat()),
@@ -1016,7 +1030,7 @@ embarc-limits: max-body={max_body} bytes; max-attempts={attempts}; per-host={per
         // The block is the capture record object: its digest is its name.
         f.push("WARC-Block-Digest", format!("sha256:{}", digest.hex()));
         self.warc
-            .write_record(&f, &bytes, &mut io::empty(), 0, Packing::Deflate)
+            .write_record(&f, bytes, &mut io::empty(), 0, Packing::Deflate)
             .map_err(|e| self.output_err(e))?;
         Ok(())
     }

@@ -119,6 +119,19 @@ impl<'a> Renderer<'a> {
         self.used.iter()
     }
 
+    /// Gives the renderer a post's captures (oldest first) that the caller
+    /// has already read, so a card of it reads nothing again (an export
+    /// renders each post's page from the records it has just written).
+    pub fn remember(&mut self, key: PostId, captures: Vec<crate::store::record::PostCapture>) {
+        self.posts.insert(key, Arc::new(captures));
+    }
+
+    /// Forgets the captures read so far (a long export keeps memory flat).
+    pub fn forget_posts(&mut self) {
+        self.posts.clear();
+        self.shorts.clear();
+    }
+
     /// Every capture of a post, oldest first (cached).
     fn captures(&mut self, key: &PostId) -> crate::Result<Arc<Vec<Capture>>> {
         if let Some(c) = self.posts.get(key) {
