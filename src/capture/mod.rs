@@ -169,7 +169,8 @@ pub struct Session<'a> {
     /// The exchange the post was read from, when the platform says which.
     answer: Mutex<Option<crate::net::Exchange>>,
     /// Hosts this capture may fetch beyond the platforms' own ([`Session::admit`]).
-    admitted: Mutex<Vec<String>>,
+    /// The client widened by them, built once per [`Session::admit`].
+    admitted: Mutex<Option<Client>>,
 }
 
 impl<'a> Session<'a> {
@@ -210,19 +211,18 @@ impl Session<'_> {
     /// (public addresses only, redirects re-checked, caps, per-host limits).
     pub fn admit(&self, host: &str) {
         let mut admitted = self.admitted.lock().unwrap_or_else(|e| e.into_inner());
-        let host = host.trim_end_matches('.').to_ascii_lowercase();
-        if !host.is_empty() && !admitted.contains(&host) {
-            admitted.push(host);
-        }
+        let widened = admitted
+            .as_ref()
+            .unwrap_or(self.client)
+            .admitting(&[host.to_string()]);
+        *admitted = Some(widened);
     }
 
     /// The client, allowed the hosts [`Session::admit`] added.
     fn client(&self) -> std::borrow::Cow<'_, Client> {
-        let admitted = self.admitted.lock().unwrap_or_else(|e| e.into_inner());
-        if admitted.is_empty() {
-            std::borrow::Cow::Borrowed(self.client)
-        } else {
-            std::borrow::Cow::Owned(self.client.admitting(&admitted))
+        match &*self.admitted.lock().unwrap_or_else(|e| e.into_inner()) {
+            Some(widened) => std::borrow::Cow::Owned(widened.clone()),
+            None => std::borrow::Cow::Borrowed(self.client),
         }
     }
 
