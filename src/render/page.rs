@@ -117,18 +117,9 @@ fn rewrite_html(
     let mut cuts: Vec<(usize, usize, Vec<u8>)> = Vec::new();
     let mut removed = Removed::default();
     if !opts.keep_widgets_js && !utf16 {
-        for w in widget_scripts_in(input, false, &opts.instance_hosts) {
-            if !reps
-                .iter()
-                .any(|r| r.span.start < w.span.end && w.span.start < r.span.end)
-            {
-                cuts.push((w.span.start, w.span.end, Vec::new()));
-                removed.scripts.push(w.src);
-            }
-        }
-        if !removed.scripts.is_empty() {
-            removed.plain_links = x_buttons(input, &reps);
-        }
+        let spans;
+        (spans, removed) = loaders_to_remove(input, false, &reps, opts, 0);
+        cuts.extend(spans.into_iter().map(|(a, b)| (a, b, Vec::new())));
     }
     if reps.is_empty() {
         if cuts.is_empty() {
@@ -247,6 +238,33 @@ fn x_buttons(input: &[u8], reps: &[&Replacement]) -> usize {
         n += usize::from(button);
     }
     n
+}
+
+/// The embed loaders (`widgets.js`…) to cut from `input`: those at or after
+/// `from` that no replacement covers, with what their removal leaves (their
+/// `src`, and X's buttons that stay as plain links).
+fn loaders_to_remove(
+    input: &[u8],
+    markdown: bool,
+    reps: &[&Replacement],
+    opts: &PageOptions,
+    from: usize,
+) -> (Vec<(usize, usize)>, Removed) {
+    let mut spans = Vec::new();
+    let mut removed = Removed::default();
+    for w in widget_scripts_in(input, markdown, &opts.instance_hosts) {
+        let covered = reps
+            .iter()
+            .any(|r| r.span.start < w.span.end && w.span.start < r.span.end);
+        if w.span.start >= from && !covered {
+            spans.push((w.span.start, w.span.end));
+            removed.scripts.push(w.src);
+        }
+    }
+    if !removed.scripts.is_empty() {
+        removed.plain_links = x_buttons(input, reps);
+    }
+    (spans, removed)
 }
 
 /// A script element of X's `widgets.js`.
@@ -373,18 +391,7 @@ fn markdown_page(
     let mut removed = Removed::default();
     let mut widgets = Vec::new();
     if !opts.keep_widgets_js {
-        for w in widget_scripts_in(input, true, &opts.instance_hosts) {
-            if !reps
-                .iter()
-                .any(|r| r.span.start < w.span.end && w.span.start < r.span.end)
-            {
-                widgets.push((w.span.start, w.span.end));
-                removed.scripts.push(w.src);
-            }
-        }
-        if !removed.scripts.is_empty() {
-            removed.plain_links = x_buttons(input, &reps);
-        }
+        (widgets, removed) = loaders_to_remove(input, true, &reps, opts, 0);
     }
     let mut source = String::with_capacity(input.len() + reps.len() * 2048);
     let mut at = bom.min(input.len());
@@ -477,19 +484,9 @@ pub fn markdown_source(
     let mut cuts: Vec<(usize, usize, Vec<u8>)> = Vec::new();
     let mut removed = Removed::default();
     if !opts.keep_widgets_js {
-        for w in widget_scripts_in(input, true, &opts.instance_hosts) {
-            if w.span.start >= front
-                && !reps
-                    .iter()
-                    .any(|r| r.span.start < w.span.end && w.span.start < r.span.end)
-            {
-                cuts.push((w.span.start, w.span.end, Vec::new()));
-                removed.scripts.push(w.src);
-            }
-        }
-        if !removed.scripts.is_empty() {
-            removed.plain_links = x_buttons(input, &reps);
-        }
+        let spans;
+        (spans, removed) = loaders_to_remove(input, true, &reps, opts, front);
+        cuts.extend(spans.into_iter().map(|(a, b)| (a, b, Vec::new())));
     }
     // A block has a blank line before and after it: the article's own line
     // breaks around the embed count, so none is doubled.
