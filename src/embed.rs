@@ -137,7 +137,7 @@ impl fmt::Display for Form {
 }
 
 /// What kind of document an article is; decides which syntaxes are looked for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Kind {
     /// HTML or XHTML.

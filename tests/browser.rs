@@ -52,6 +52,8 @@ fn content_type(path: &str) -> &'static str {
         Some("png") => "image/png",
         Some("jpg") => "image/jpeg",
         Some("mp4") => "video/mp4",
+        Some("js") => "text/javascript",
+        Some("wacz") => "application/wacz",
         _ => "application/octet-stream",
     }
 }
@@ -106,6 +108,16 @@ async fn a_rendered_page_loads_nothing_from_any_other_host() {
 /// serves `out` as SITE and refuses every other host. Returns the
 /// screenshot and every request with the status it got.
 async fn load(browser: &Path, out: &Path, page: &str) -> (PathBuf, Vec<(String, u16)>) {
+    load_with(browser, out, page, &["--virtual-time-budget=5000"]).await
+}
+
+/// [`load`] with these Chromium flags (how long to wait, above all).
+async fn load_with(
+    browser: &Path,
+    out: &Path,
+    page: &str,
+    flags: &[&str],
+) -> (PathBuf, Vec<(String, u16)>) {
     // The proxy: serves the output folder as SITE, refuses and logs the rest.
     // Each request is logged with the status it got.
     let log: Arc<Mutex<Vec<(String, u16)>>> = Arc::default();
@@ -125,6 +137,16 @@ async fn load(browser: &Path, out: &Path, page: &str) -> (PathBuf, Vec<(String, 
             .next()
             .unwrap_or("/")
             .trim_start_matches('/');
+        if path == "wait" {
+            // A pause in real time: while the page waits for it, Chromium's
+            // virtual time stands still (a page that polls this way gives
+            // a service worker the real time it needs).
+            logged(200);
+            return Reply::Slow(
+                b"HTTP/1.1 200 X\r\ncontent-length: 2\r\nconnection: close\r\n\r\n".to_vec(),
+                vec![(300, b"ok".to_vec())],
+            );
+        }
         match std::fs::read(root.join(path)) {
             Ok(body) if !path.contains("..") => {
                 logged(200);
@@ -176,8 +198,8 @@ async fn load(browser: &Path, out: &Path, page: &str) -> (PathBuf, Vec<(String, 
                 "--hide-scrollbars",
                 "--force-device-scale-factor=1",
                 "--window-size=640,1500",
-                "--virtual-time-budget=5000",
             ])
+            .args(flags)
             .arg(format!("--user-data-dir={}", profile.path().display()))
             .arg(format!("--proxy-server={}", proxy.base))
             // Loopback is not exempt: every request crosses the proxy.
@@ -276,6 +298,18 @@ async fn bluesky_and_mastodon_cards_load_nothing_from_any_other_host() {
     assert!(pictures >= 6, "{answered:?}");
 }
 
+/// Whether a request the proxy saw is one of Chromium's calls home (a
+/// tunnel to a Google host that the page's `text` never names), which no
+/// flag stops and which are not the page's.
+fn chromium_own_call(request: &str, text: &str) -> bool {
+    request.strip_suffix(":443").is_some_and(|host| {
+        (host.ends_with(".google.com")
+            || host.ends_with(".googleapis.com")
+            || host.ends_with(".gstatic.com"))
+            && !text.contains(host)
+    })
+}
+
 /// Checks that the page asked only its own site for files, each found (the
 /// browser's own favicon request aside), and nothing of any other host: the
 /// calls home Chromium makes whatever the flags (tunnels to Google hosts the
@@ -291,22 +325,139 @@ fn assert_self_contained(answered: &[(String, u16)], out: &Path, page: &str) -> 
     );
     let text = std::fs::read_to_string(out.join(page)).expect("page")
         + &std::fs::read_to_string(out.join("embarc.css")).expect("css");
-    let browser_own = |r: &str| {
-        r.strip_suffix(":443").is_some_and(|host| {
-            (host.ends_with(".google.com")
-                || host.ends_with(".googleapis.com")
-                || host.ends_with(".gstatic.com"))
-                && !text.contains(host)
-        })
-    };
     let foreign: Vec<_> = answered
         .iter()
         .map(|(r, _)| r)
-        .filter(|r| !r.starts_with(SITE) && !browser_own(r))
+        .filter(|r| !r.starts_with(SITE) && !chromium_own_call(r, &text))
         .collect();
     assert!(foreign.is_empty(), "requests to other hosts: {foreign:?}");
     answered
         .iter()
         .filter(|(r, s)| r.starts_with(&format!("{SITE}/media/")) && *s == 200)
         .count()
+}
+
+/// ReplayWeb.page, the replay tool archivists open WACZ files in (npm
+/// `replaywebpage`, unpacked by scripts/test into
+/// target/test-tools/replaywebpage), loads an export's WACZ from the site and
+/// shows a post's page: the harness page's script walks into the replay
+/// frame and reports its text back to the site, and the screenshot is the
+/// README's. Nothing is asked of any host but the site.
+#[tokio::test(flavor = "multi_thread")]
+async fn replaywebpage_shows_a_post_page_from_the_wacz() {
+    let browser = chromium();
+    let rwp = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/test-tools/replaywebpage");
+    assert!(
+        rwp.join("sw.js").is_file() && rwp.join("ui.js").is_file(),
+        "this test needs ReplayWeb.page in {}: run scripts/test, which unpacks npm's replaywebpage there",
+        rwp.display()
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let x = fake_x::start().await;
+    let archive = dir.path().join("archive");
+    let article = dir.path().join("story.html");
+    let post = "https://twitter.com/mattcarrollcode/status/1641895049427550208";
+    std::fs::write(
+        &article,
+        format!(
+            "<!doctype html><html><head><meta charset=\"utf-8\"><title>Flattening</title></head><body>\n\
+             <blockquote class=\"twitter-tweet\"><p>…</p>&mdash; Matt Carroll (@mattcarrollcode) <a href=\"{post}\">March 31, 2023</a></blockquote>\n</body></html>\n"
+        ),
+    )
+    .expect("article");
+    let site = dir.path().join("site");
+    std::fs::create_dir_all(site.join("replay")).expect("mkdir");
+    let wacz = site.join("archive.wacz");
+    tokio::task::block_in_place(|| {
+        embarc(
+            &archive,
+            &x.base,
+            &["archive", article.to_str().expect("utf-8")],
+        );
+        embarc(
+            &archive,
+            &x.base,
+            &["export", "--wacz", wacz.to_str().expect("utf-8")],
+        );
+    });
+    // ReplayWeb.page's files where its docs put them: both under `replay/`.
+    std::fs::copy(rwp.join("ui.js"), site.join("replay/ui.js")).expect("ui.js");
+    std::fs::copy(rwp.join("sw.js"), site.join("replay/sw.js")).expect("sw.js");
+    // The harness: ReplayWeb.page's own element, as its docs embed it, and a
+    // script that reports the replayed frame's text (walking the shadow
+    // roots and same-origin frames of ReplayWeb.page) once it has some,
+    // polling in real time through the site's `wait`.
+    std::fs::write(
+        site.join("index.html"),
+        format!(
+            "<!doctype html><html><head><meta charset=\"utf-8\"><title>replay</title>\n\
+             <script src=\"replay/ui.js\"></script>\n\
+             <style>html,body{{margin:0;height:100%}}replay-web-page{{display:block;height:100vh}}</style></head><body>\n\
+             <replay-web-page source=\"archive.wacz\" url=\"{post}\" replayBase=\"replay/\"></replay-web-page>\n\
+             <script>\n\
+             function texts(root, out) {{\n\
+               for (const el of root.querySelectorAll('*')) {{\n\
+                 if (el.shadowRoot) texts(el.shadowRoot, out);\n\
+                 if (el.tagName === 'IFRAME') {{\n\
+                   try {{ const d = el.contentDocument; if (d) {{ out.push([d.location.href, d.body ? d.body.innerText : '']); texts(d, out); }} }} catch (e) {{}}\n\
+                 }}\n\
+               }}\n\
+               return out;\n\
+             }}\n\
+             (async () => {{\n\
+               let found = [];\n\
+               for (let i = 0; i < 100 && !found.length; i++) {{\n\
+                 await (await fetch('wait?' + i)).text();\n\
+                 found = texts(document, []).filter(([u, t]) => u.includes('mp_/') && t.trim());\n\
+               }}\n\
+               await fetch('report?' + encodeURIComponent(JSON.stringify(found).slice(0, 4000)));\n\
+             }})();\n\
+             </script></body></html>\n"
+        ),
+    )
+    .expect("harness");
+
+    let (shot, answered) = load_with(
+        &browser,
+        &site,
+        "index.html",
+        &[
+            "--virtual-time-budget=5000",
+            "--window-size=800,900",
+            // A service worker needs a secure origin; the site is plain http.
+            &format!("--unsafely-treat-insecure-origin-as-secure={SITE}"),
+        ],
+    )
+    .await;
+    keep_screenshot(&shot, "EMBARC_SCREENSHOT_REPLAY");
+    let report = answered
+        .iter()
+        .find_map(|(r, _)| r.strip_prefix(&format!("{SITE}/report?")))
+        .unwrap_or_else(|| panic!("the harness never reported: {answered:?}"));
+    let decoded: String = url::form_urlencoded::parse(report.as_bytes())
+        .map(|(k, v)| format!("{k}{v}"))
+        .collect();
+    let frames: Vec<(String, String)> = serde_json::from_str(&decoded).expect("report JSON");
+    let shown = frames
+        .iter()
+        .find(|(u, _)| u.ends_with(post))
+        .unwrap_or_else(|| panic!("no replayed frame of {post}: {frames:?}"));
+    assert!(
+        shown.1.contains("mattcarrollcode") && shown.1.contains("Read on X"),
+        "the replayed page shows the post's card: {shown:?}"
+    );
+    assert!(
+        answered
+            .iter()
+            .any(|(r, s)| r == &format!("{SITE}/archive.wacz") && *s == 200),
+        "ReplayWeb.page read the WACZ: {answered:?}"
+    );
+    // A Google host that ReplayWeb.page itself names would be its request.
+    let named = std::fs::read_to_string(site.join("replay/ui.js")).expect("ui.js")
+        + &std::fs::read_to_string(site.join("replay/sw.js")).expect("sw.js");
+    let foreign: Vec<_> = answered
+        .iter()
+        .filter(|(r, _)| !r.starts_with(SITE) && !chromium_own_call(r, &named))
+        .collect();
+    assert!(foreign.is_empty(), "requests to other hosts: {foreign:?}");
 }

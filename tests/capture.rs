@@ -231,6 +231,27 @@ async fn archive_records_which_article_cites_which_post() {
         .expect("article refs")
         .count();
     assert_eq!(refs, 2);
+    // Each article file is kept as it was on disk, read as what it is.
+    let archive = embarc::store::Archive::open(&env.archive).expect("archive");
+    for (name, kind) in [
+        ("a.html", embarc::Kind::Html),
+        ("b.txt", embarc::Kind::Text),
+    ] {
+        let path = articles.path().join(name);
+        let record = archive
+            .article(&path.to_string_lossy())
+            .expect("record")
+            .pop()
+            .unwrap_or_else(|| panic!("no record of {name}"));
+        let body = record.body.expect("kept");
+        assert_eq!(body.kind, kind);
+        assert_eq!(
+            archive.read_object(&body.digest, 1 << 20).expect("object"),
+            std::fs::read(&path).expect("file"),
+            "{name}"
+        );
+        assert!(record.exchanges.is_empty(), "a file was not fetched");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -337,6 +358,28 @@ async fn article_urls_are_fetched_and_archived() {
     assert_eq!(line["outcome"], "archived");
     assert_eq!(line["articles"][0], "https://news.example/2024/story.html");
     assert_eq!(env.server.count("/articles/2024/story.html"), 1);
+    // The article itself is kept: the bytes the site sent (gzipped on the
+    // wire, decoded in `body`) and the exchange that fetched them.
+    let archive = embarc::store::Archive::open(&env.archive).expect("archive");
+    let records = archive
+        .article("https://news.example/2024/story.html")
+        .expect("article record");
+    let body = records[0]
+        .body
+        .as_ref()
+        .expect("the article's bytes are kept");
+    let kept = archive.read_object(&body.digest, 1 << 20).expect("object");
+    assert!(
+        String::from_utf8_lossy(&kept).contains("<p>Story.</p>"),
+        "{}",
+        String::from_utf8_lossy(&kept)
+    );
+    assert_eq!(body.kind, embarc::Kind::Html);
+    let fetched = &records[0].exchanges;
+    assert_eq!(fetched.len(), 1, "{fetched:?}");
+    assert_eq!(fetched[0].url, "https://news.example/2024/story.html");
+    assert_eq!(fetched[0].status, 200);
+    assert!(archive.contains(&fetched[0].body.expect("body digest")));
     // Without a mirror, a private address is refused by name.
     let (code, _, err) =
         tokio::task::block_in_place(|| embarc(&env, &["archive", "http://127.0.0.1:9/story.html"]));

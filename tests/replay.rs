@@ -70,6 +70,25 @@ async fn pywb_replays_every_record_and_page_of_the_wacz() {
     };
     // A v2 capture beside the v1 ones.
     embarc(&["add", "--refresh", "twitter:1641086480675225601"]);
+    // Two articles: a file and a page fetched from a news site (the fake's
+    // `/articles` page), each citing a post.
+    let story = dir.path().join("story.html");
+    std::fs::write(
+        &story,
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>A story &amp; its post</title></head><body>\n\
+         <p>Matt Carroll wrote:</p>\n<blockquote class=\"twitter-tweet\"><p>…</p>&mdash; Matt Carroll (@mattcarrollcode) \
+         <a href=\"https://twitter.com/mattcarrollcode/status/1641895049427550208\">March 31, 2023</a></blockquote>\n\
+         <script async src=\"https://platform.twitter.com/widgets.js\"></script>\n</body></html>\n",
+    )
+    .expect("article");
+    embarc(&["archive", story.to_str().expect("utf-8")]);
+    let news = format!("news.example={}/articles", server.base);
+    embarc(&[
+        "--mirror",
+        &news,
+        "archive",
+        "https://news.example/2024/story.html",
+    ]);
     let warc = dir.path().join("out.warc.gz");
     let wacz = dir.path().join("out.wacz");
     embarc(&[
@@ -131,7 +150,12 @@ async fn pywb_replays_every_record_and_page_of_the_wacz() {
         )
     });
     println!("{report}");
-    // Every post has its page; the fixture's 8 posts and their pages all replay.
-    assert!(report.contains("pages: 8 open as HTML"), "{report}");
+    // Every post has its page (the fixture's 8, the file article's post
+    // among them); the fetched article its page as fetched; both articles
+    // their rendered page with the cards in place.
+    assert!(
+        report.contains("pages: 11 open as HTML") && report.contains("2 articles with their cards"),
+        "{report}"
+    );
     assert!(report.contains(" 1 redirects"), "{report}");
 }

@@ -575,6 +575,8 @@ fn article_and_short_link_records_are_found_by_their_refs() {
         archived_at: at,
         posts: vec![post.clone()],
         short_links: vec![],
+        body: None,
+        exchanges: vec![],
     };
     let d = archive.put_article(&article).expect("article");
     let all = archive.articles().expect("articles");

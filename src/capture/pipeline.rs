@@ -8,10 +8,11 @@ use super::{Capturer, PostReport, Target};
 use crate::embed::{Embed, Form, Provider, Quote};
 use crate::input::{self, Input, Origin};
 use crate::net::Client;
+use crate::net::Exchange;
 use crate::post::PostId;
 use crate::scan::{Outcome, ScanOptions};
 use crate::store::Archive;
-use crate::store::record::{ARTICLE_SCHEMA, ArticleRecord};
+use crate::store::record::{ARTICLE_SCHEMA, ArticleBody, ArticleRecord};
 use std::collections::BTreeMap;
 use std::future::Future;
 
@@ -29,6 +30,9 @@ struct Job {
 pub struct Plan {
     jobs: BTreeMap<Target, Job>,
     cited: Vec<(String, Vec<Target>)>,
+    /// The articles' own bytes stored in the archive, by article name, and
+    /// the requests that fetched those that came from a URL.
+    kept: BTreeMap<String, (ArticleBody, Vec<Exchange>)>,
 }
 
 /// An input that could not be planned.
@@ -101,13 +105,16 @@ impl Plan {
     }
 
     /// Scans `inputs` (files, folders, stdin, article URLs fetched with
-    /// `client`) and adds each article's embeds. Inputs that cannot be read are
+    /// `client`) and adds each article's embeds. With `keep`, each article's
+    /// own bytes go into that archive (and a fetched one's requests are
+    /// recorded), for its record to name. Inputs that cannot be read are
     /// handed to `problem` and the rest go on.
     pub async fn add_inputs(
         &mut self,
         inputs: &[Input],
         opts: &ScanOptions,
         client: &Client,
+        keep: Option<&Archive>,
         mut problem: impl FnMut(InputProblem),
     ) {
         for item in input::expand(inputs) {
@@ -118,16 +125,46 @@ impl Plan {
                     continue;
                 }
             };
-            let outcome = match &source.origin {
-                Origin::Url(url) => match client.get_page(url, MAX_PAGE).await {
-                    Ok(bytes) => crate::scan::scan_bytes(&bytes, Some(crate::Kind::Html), opts),
-                    Err(e) => Outcome::Failed(crate::Error::Fetch(Box::new(e))),
+            let read = match (&source.origin, keep) {
+                (Origin::Url(url), Some(archive)) => client
+                    .get_page_into(url, archive, MAX_PAGE)
+                    .await
+                    .map(|(bytes, hops)| (bytes, hops, Some(crate::Kind::Html))),
+                (Origin::Url(url), None) => client
+                    .get_page(url, MAX_PAGE)
+                    .await
+                    .map(|bytes| (bytes, Vec::new(), Some(crate::Kind::Html))),
+                _ => match input::read(&source, opts.max_bytes) {
+                    Ok(bytes) => Ok((bytes, Vec::new(), source.kind_hint)),
+                    Err(e) => {
+                        problem(InputProblem::Failed(e));
+                        continue;
+                    }
                 },
-                _ => crate::scan::scan_one(&source, opts).outcome,
             };
-            match outcome {
-                Outcome::Scanned { embeds, .. } => {
+            let (bytes, hops, hint) = match read {
+                Ok(r) => r,
+                Err(e) => {
+                    problem(InputProblem::Failed(crate::Error::Fetch(Box::new(e))));
+                    continue;
+                }
+            };
+            match crate::scan::scan_bytes(&bytes, hint, opts) {
+                Outcome::Scanned { embeds, kind, .. } => {
                     self.add_article(&source.name, embeds.iter().map(|f| &f.embed));
+                    if let Some(archive) = keep {
+                        match archive.put_bytes(&bytes) {
+                            Ok(digest) => {
+                                let body = ArticleBody {
+                                    digest,
+                                    bytes: bytes.len() as u64,
+                                    kind,
+                                };
+                                self.kept.insert(source.name.clone(), (body, hops));
+                            }
+                            Err(e) => problem(InputProblem::Failed(e)),
+                        }
+                    }
                 }
                 Outcome::Skipped { reason } => problem(InputProblem::Skipped {
                     name: source.name.clone(),
@@ -273,10 +310,15 @@ struct Articles {
     by_target: BTreeMap<Target, Vec<usize>>,
     /// The post each finished target led to.
     resolved: BTreeMap<Target, Option<PostId>>,
+    /// The articles' own bytes, by name (see [`Plan`]).
+    kept: BTreeMap<String, (ArticleBody, Vec<Exchange>)>,
 }
 
 impl Articles {
-    fn new(cited: Vec<(String, Vec<Target>)>) -> Articles {
+    fn new(
+        cited: Vec<(String, Vec<Target>)>,
+        kept: BTreeMap<String, (ArticleBody, Vec<Exchange>)>,
+    ) -> Articles {
         let mut by_target: BTreeMap<Target, Vec<usize>> = BTreeMap::new();
         let mut waiting = Vec::new();
         for (i, (article, mut targets)) in cited.into_iter().enumerate() {
@@ -292,6 +334,7 @@ impl Articles {
             waiting,
             by_target,
             resolved: BTreeMap::new(),
+            kept,
         }
     }
 
@@ -330,12 +373,18 @@ impl Articles {
                 _ => {}
             }
         }
+        let (body, exchanges) = match self.kept.get(article) {
+            Some((body, hops)) => (Some(body.clone()), hops.clone()),
+            None => (None, Vec::new()),
+        };
         ArticleRecord {
             schema: ARTICLE_SCHEMA.into(),
             article: article.clone(),
             archived_at: time::OffsetDateTime::now_utc(),
             posts,
             short_links,
+            body,
+            exchanges,
         }
     }
 }
@@ -454,7 +503,7 @@ impl Archiver {
         }
 
         // 2. Posts; each article is recorded once its last target finished.
-        let mut articles = Articles::new(plan.cited);
+        let mut articles = Articles::new(plan.cited, plan.kept);
         let mut ready = articles.empty();
         for short in unresolved {
             ready.extend(articles.finish(&short, None));

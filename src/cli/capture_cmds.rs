@@ -204,20 +204,33 @@ pub fn archive(args: ArchiveArgs, global: &Global) -> Result<u8> {
     }
     let mut plan = Plan::new();
     let client = page_client(global)?;
+    // Each article's own bytes are kept in the archive beside the posts it
+    // cites (a dry run writes nothing).
+    let archive = if args.limits.dry_run {
+        None
+    } else {
+        Some(open_archive(global)?)
+    };
     runtime()?.block_on(
-        plan.add_inputs(&inputs, &opts, &client, |problem| match problem {
-            InputProblem::Skipped { name, reason } => {
-                if !global.quiet {
-                    eprintln!("embarc: warning: skipped {}: {reason}", clean(&name));
+        plan.add_inputs(
+            &inputs,
+            &opts,
+            &client,
+            archive.as_ref(),
+            |problem| match problem {
+                InputProblem::Skipped { name, reason } => {
+                    if !global.quiet {
+                        eprintln!("embarc: warning: skipped {}: {reason}", clean(&name));
+                    }
                 }
-            }
-            InputProblem::Failed(e) => {
-                failed += 1;
-                eprintln!("embarc: {}", clean(&e.full_message()));
-            }
-        }),
+                InputProblem::Failed(e) => {
+                    failed += 1;
+                    eprintln!("embarc: {}", clean(&e.full_message()));
+                }
+            },
+        ),
     );
-    let code = run_plan(plan, &args.limits, global)?;
+    let code = run_plan_in(plan, archive, &args.limits, global)?;
     Ok(if failed > 0 { exit::SOME_FAILED } else { code })
 }
 
@@ -311,6 +324,20 @@ impl PageFetcher {
 }
 
 fn run_plan(plan: Plan, limits: &Limits, global: &Global) -> Result<u8> {
+    run_plan_in(plan, None, limits, global)
+}
+
+fn open_archive(global: &Global) -> Result<Archive> {
+    Ok(Archive::open_or_create(&global.archive)?.with_index(global.index.clone()))
+}
+
+/// Runs `plan` into `archive` (opened here when `None`).
+fn run_plan_in(
+    plan: Plan,
+    archive: Option<Archive>,
+    limits: &Limits,
+    global: &Global,
+) -> Result<u8> {
     let options = RunOptions {
         refresh: limits.refresh,
         concurrency: usize::from(limits.concurrency),
@@ -319,7 +346,10 @@ fn run_plan(plan: Plan, limits: &Limits, global: &Global) -> Result<u8> {
     if limits.dry_run {
         return dry_run(plan, &options, global);
     }
-    let archive = Archive::open_or_create(&global.archive)?.with_index(global.index.clone());
+    let archive = match archive {
+        Some(a) => a,
+        None => open_archive(global)?,
+    };
     let client = Client::new(net_config(global, Some(limits))?)?;
     let bar = if global.quiet || global.verbose >= 2 || plan.len() < 2 {
         ProgressBar::hidden()

@@ -76,7 +76,7 @@ pub fn run(args: ExportArgs, global: &Global) -> Result<u8> {
     for u in &unknown {
         eprintln!("embarc: {}: {}", clean(&u.item), u.reason);
     }
-    if matches!(&selection, Selection::Posts(p) if p.is_empty()) {
+    if matches!(&selection, Selection::Posts(p, a) if p.is_empty() && a.is_empty()) {
         eprintln!("embarc: nothing to export: no named post or article is in the archive");
         return Ok(exit::FATAL);
     }
@@ -85,7 +85,7 @@ pub fn run(args: ExportArgs, global: &Global) -> Result<u8> {
         let what = if s.digest == s.record {
             format!("its record {} cannot be read", s.record)
         } else {
-            format!("its capture {} needs object {}", s.record, s.digest)
+            format!("its record {} needs object {}", s.record, s.digest)
         };
         eprintln!(
             "embarc: {}: left out of the export: {what} ({}); run `embarc verify --repair`, then export again",

@@ -27,7 +27,7 @@ pub mod wacz;
 pub mod warc;
 
 use crate::capture::Target;
-use crate::store::record::{CaptureRecord, Exchange, PostId, ShortLinkRecord};
+use crate::store::record::{ArticleRecord, CaptureRecord, Exchange, PostId, ShortLinkRecord};
 use crate::store::{Archive, Digest};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -49,6 +49,8 @@ const LIST_FROM: usize = 256;
 const PREFETCH_BYTES: u64 = 64 * 1024 * 1024;
 /// Largest record object (capture or short-link JSON) read.
 const MAX_RECORD: u64 = 64 * 1024 * 1024;
+/// The largest article an export reads back (what `archive` reads of one).
+const MAX_ARTICLE: u64 = 256 * 1024 * 1024;
 
 /// Why an export failed. Nothing is written under the final name then.
 #[derive(Debug, thiserror::Error)]
@@ -87,8 +89,9 @@ pub enum ExportError {
 pub enum Selection {
     /// Every post and every short link in the archive.
     All,
-    /// These posts (and the short links that led to them).
-    Posts(Vec<PostId>),
+    /// These posts (and the short links that led to them), and the
+    /// articles named (their pages).
+    Posts(Vec<PostId>, Vec<String>),
 }
 
 /// An item named on the command line that the archive does not know.
@@ -111,6 +114,7 @@ pub fn select(
         return Ok((Selection::All, Vec::new()));
     }
     let mut chosen: Vec<PostId> = Vec::new();
+    let mut named = Vec::new();
     let mut unknown = Vec::new();
     let add = |p: PostId, chosen: &mut Vec<PostId>| {
         if !chosen.contains(&p) {
@@ -165,6 +169,7 @@ pub fn select(
             });
             continue;
         }
+        named.push(name.clone());
         for record in records {
             for p in record.posts {
                 if has_captures(archive, &p)? {
@@ -173,8 +178,90 @@ pub fn select(
             }
         }
     }
-    Ok((Selection::Posts(chosen), unknown))
+    Ok((Selection::Posts(chosen, named), unknown))
 }
+
+/// The newest record of each article that kept the article's bytes: every
+/// article for the whole archive, the named ones otherwise. A record that
+/// cannot be read is listed in `skipped`.
+fn newest_articles(
+    archive: &Archive,
+    selection: &Selection,
+    skipped: &mut Vec<Skipped>,
+) -> crate::Result<Vec<ArticleRecord>> {
+    let wanted: Option<HashSet<String>> = match selection {
+        Selection::All => None,
+        Selection::Posts(_, names) => {
+            Some(names.iter().map(|n| crate::store::article_key(n)).collect())
+        }
+    };
+    let refs: Vec<(String, Digest)> = archive
+        .article_digests()?
+        .into_iter()
+        .filter(|(key, _)| wanted.as_ref().is_none_or(|w| w.contains(key)))
+        .collect();
+    let digests: Vec<Digest> = refs.iter().map(|(_, d)| *d).collect();
+    // Oldest first within each article: the last one kept is the newest.
+    let mut newest: BTreeMap<String, (Digest, ArticleRecord)> = BTreeMap::new();
+    for ((key, d), r) in refs
+        .iter()
+        .zip(archive.read_json_each::<ArticleRecord>(&digests))
+    {
+        match r {
+            Ok(r) if r.body.is_some() => {
+                newest.insert(r.article.clone(), (*d, r));
+            }
+            Ok(_) => {}
+            Err(e) => skipped.push(Skipped {
+                post: format!("article {}", &key[..key.len().min(16)]),
+                record: *d,
+                digest: *d,
+                reason: short_reason(archive, d, &e),
+            }),
+        }
+    }
+    let objects: Vec<Digest> = newest
+        .values()
+        .flat_map(|(_, r)| article_objects(r))
+        .collect();
+    let gone = absent(archive, &objects);
+    let mut chosen = Vec::with_capacity(newest.len());
+    for (d, r) in newest.into_values() {
+        let missing = article_objects(&r).find(|o| gone.contains(o));
+        match missing {
+            None => chosen.push(r),
+            Some(o) => skipped.push(Skipped {
+                post: format!("article {}", r.article),
+                record: d,
+                digest: o,
+                reason: "not in the archive".into(),
+            }),
+        }
+    }
+    Ok(chosen)
+}
+
+/// The objects an article's page needs: its bytes and its fetch's bodies.
+fn article_objects(r: &ArticleRecord) -> impl Iterator<Item = Digest> + '_ {
+    r.body
+        .iter()
+        .map(|b| b.digest)
+        .chain(r.exchanges.iter().filter_map(|e| e.body))
+}
+
+/// Where an export puts the rendered page of the article named `name`:
+/// under `embarc.invalid` (a name that never resolves, RFC 6761), by the
+/// article's key, so it can never be mistaken for, or collide with, a live
+/// page.
+pub fn rendered_article_url(name: &str) -> String {
+    format!(
+        "{RENDERED_BASE}articles/{}.html",
+        crate::store::article_key(name)
+    )
+}
+
+/// The base of the URLs an export invents (see [`rendered_article_url`]).
+const RENDERED_BASE: &str = "https://embarc.invalid/";
 
 fn has_captures(archive: &Archive, p: &PostId) -> crate::Result<bool> {
     Ok(!archive.capture_digests(p)?.is_empty())
@@ -200,6 +287,9 @@ pub struct Skipped {
 pub struct Plan {
     /// Each post with its capture records' digests, oldest first.
     posts: Vec<(PostId, Vec<Digest>)>,
+    /// The newest record of each article whose page goes in (one that kept
+    /// the article's bytes), by name.
+    articles: Vec<ArticleRecord>,
     /// Short-link records to include (`HOST/CODE`, digest), by host and code.
     short_links: Vec<(String, Digest)>,
     /// Captures and short links left out: their record cannot be read, or
@@ -222,7 +312,7 @@ impl Plan {
     pub fn new(archive: &Archive, selection: &Selection) -> crate::Result<Plan> {
         let posts: Vec<(PostId, Vec<Digest>)> = match selection {
             Selection::All => archive.posts()?,
-            Selection::Posts(list) => {
+            Selection::Posts(list, _) => {
                 let mut posts: BTreeMap<PostId, Vec<Digest>> = BTreeMap::new();
                 for p in list {
                     posts
@@ -233,7 +323,7 @@ impl Plan {
                 posts.into_iter().collect()
             }
         };
-        let strict = matches!(selection, Selection::Posts(_));
+        let strict = matches!(selection, Selection::Posts(..));
         let mut skipped = Vec::new();
         let mut fatal = None;
         let all: Vec<Digest> = posts.iter().flat_map(|(_, v)| v.iter().copied()).collect();
@@ -300,10 +390,12 @@ impl Plan {
         });
         let description = match selection {
             Selection::All => "the whole archive".to_string(),
-            Selection::Posts(_) => count(posts.len(), "selected post", "selected posts"),
+            Selection::Posts(..) => count(posts.len(), "selected post", "selected posts"),
         };
+        let articles = newest_articles(archive, selection, &mut skipped)?;
         Ok(Plan {
             posts,
+            articles,
             short_links,
             skipped,
             fatal,
@@ -381,7 +473,7 @@ pub fn export(
             reason: s.reason.clone(),
         });
     }
-    if plan.captures() == 0 && plan.short_links() == 0 {
+    if plan.captures() == 0 && plan.short_links() == 0 && plan.articles.is_empty() {
         return Err(ExportError::Empty(if plan.skipped.is_empty() {
             format!("{} holds no capture", plan.description)
         } else {
@@ -450,6 +542,7 @@ pub fn export(
         user_agent: crate::net::NetConfig::default().user_agent,
         renderer: crate::render::Renderer::new(archive),
         cache: HashMap::new(),
+        media_urls: (!plan.articles.is_empty()).then(HashMap::new),
     };
     ex.warcinfo(archive, plan, &warc_name, opts.now)?;
     let mut done = 0usize;
@@ -465,6 +558,7 @@ pub fn export(
         let record: ShortLinkRecord = archive.read_json(d).map_err(|e| object_err(name, d, e))?;
         ex.short_link(name, d, &record)?;
     }
+    ex.articles(&plan.articles)?;
     let records = ex.warc.records();
     let (cdx, pages) = (ex.cdx.take(), std::mem::take(&mut ex.pages));
     let tally = ex.warc.into_inner().map_err(out)?;
@@ -735,6 +829,27 @@ fn page(post: &PostId, r: &CaptureRecord) -> wacz::Page {
     }
 }
 
+/// An HTML article's `<title>` (entities decoded, spaces collapsed, at most
+/// 200 characters), looked for in its first 64 KiB.
+fn article_title(bytes: &[u8], kind: crate::Kind) -> Option<String> {
+    if kind != crate::Kind::Html {
+        return None;
+    }
+    let head = &bytes[..bytes.len().min(64 * 1024)];
+    let find = |hay: &[u8], needle: &[u8]| {
+        hay.windows(needle.len())
+            .position(|w| w.eq_ignore_ascii_case(needle))
+    };
+    let open = find(head, b"<title")?;
+    let start = open + head[open..].iter().position(|&b| b == b'>')? + 1;
+    let end = start + find(&head[start..], b"</title")?;
+    let raw = String::from_utf8_lossy(&head[start..end]);
+    let text = htmlize::unescape(raw.as_ref());
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let title: String = words.join(" ").chars().take(200).collect();
+    (!title.is_empty()).then_some(title)
+}
+
 /// `YYYY-MM-DDThh:mm:ssZ`.
 fn cdx_iso(t: OffsetDateTime) -> String {
     let t = t.to_offset(time::UtcOffset::UTC);
@@ -779,6 +894,9 @@ struct Exporter<'a, W: Write> {
     renderer: crate::render::Renderer<'a>,
     /// Objects read ahead (verified), taken as they are written.
     cache: HashMap<Digest, Vec<u8>>,
+    /// Every file the exported captures stored, by object, with the URL
+    /// whose response the WARC holds: kept only when article pages follow.
+    media_urls: Option<HashMap<Digest, String>>,
 }
 
 impl<W: Write> Exporter<'_, W> {
@@ -910,6 +1028,9 @@ embarc-limits: max-body={max_body} bytes; max-attempts={attempts}; per-host={per
             progress(*done, self.warc.offset());
             for m in &record.media {
                 media.entry(m.digest).or_insert_with(|| m.url.clone());
+                if let Some(all) = self.media_urls.as_mut() {
+                    all.entry(m.digest).or_insert_with(|| m.url.clone());
+                }
             }
             latest = Some(record);
         }
@@ -972,15 +1093,34 @@ embarc-limits: max-body={max_body} bytes; max-attempts={attempts}; per-host={per
             title = htmlize::escape_text(&page.title),
             css = crate::render::STYLESHEET,
         );
-        let block = html.as_bytes();
+        self.resource(
+            &page.url,
+            latest.captured_at,
+            "text/html; charset=utf-8",
+            html.as_bytes(),
+            post.label().as_bytes(),
+        )
+    }
+
+    /// A page embarc made (`block`, of `content_type`) as a `resource`
+    /// record at `url` dated `when`, indexed for a WACZ; `seed` tells apart
+    /// records of the same bytes.
+    fn resource(
+        &mut self,
+        url: &str,
+        when: OffsetDateTime,
+        content_type: &str,
+        block: &[u8],
+        seed: &[u8],
+    ) -> Result<(), ExportError> {
         let digest = Digest::of(block);
         let mut f = Fields::new(
             "resource",
-            &record_id(&[b"page\n".as_slice(), &digest.0, post.label().as_bytes()].concat()),
-            &warc_date(latest.captured_at),
+            &record_id(&[b"page\n".as_slice(), &digest.0, seed].concat()),
+            &warc_date(when),
         );
-        f.push("WARC-Target-URI", clean_value(&page.url));
-        f.push("Content-Type", "text/html; charset=utf-8");
+        f.push("WARC-Target-URI", clean_value(url));
+        f.push("Content-Type", content_type.to_string());
         f.push("WARC-Block-Digest", format!("sha256:{}", digest.hex()));
         f.push("WARC-Payload-Digest", format!("sha256:{}", digest.hex()));
         let placed = self
@@ -988,17 +1128,96 @@ embarc-limits: max-body={max_body} bytes; max-attempts={attempts}; per-host={per
             .write_record(&f, block, &mut io::empty(), 0, Packing::Deflate)
             .map_err(|e| self.output_err(e))?;
         if let Some(cdx) = self.cdx.as_mut() {
+            let mime = content_type.split(';').next().unwrap_or_default().trim();
             cdx.push(cdxj::Entry {
-                url: page.url.clone(),
-                mime: Some("text/html".into()),
+                url: url.to_string(),
+                mime: Some(mime.to_string()),
                 status: None,
                 digest: format!("sha256:{}", digest.hex()),
                 length: placed.length.to_string(),
                 offset: placed.offset.to_string(),
                 filename: wacz::WARC_NAME.into(),
-                timestamp: cdxj::timestamp(latest.captured_at),
+                timestamp: cdxj::timestamp(when),
             });
         }
+        Ok(())
+    }
+
+    /// Each article's pages, after every post they cite: the article as
+    /// fetched (its responses, when it came from a URL) and the article
+    /// rendered with its cards in place (a `resource` at
+    /// [`rendered_article_url`], its media at the original URLs this WARC
+    /// holds), both listed as pages.
+    fn articles(&mut self, list: &[ArticleRecord]) -> Result<(), ExportError> {
+        let Some(first) = list.first() else {
+            return Ok(());
+        };
+        let stylesheet = format!("{RENDERED_BASE}{}", crate::render::STYLESHEET_NAME);
+        self.resource(
+            &stylesheet,
+            first.archived_at,
+            "text/css; charset=utf-8",
+            crate::render::STYLESHEET.as_bytes(),
+            b"stylesheet",
+        )?;
+        let links = crate::render::PageLinks {
+            stylesheet,
+            media_urls: Some(std::sync::Arc::new(
+                self.media_urls.take().unwrap_or_default(),
+            )),
+            ..crate::render::PageLinks::default()
+        };
+        for record in list {
+            self.article(record, &links)?;
+            self.renderer.forget_posts();
+        }
+        Ok(())
+    }
+
+    fn article(
+        &mut self,
+        record: &ArticleRecord,
+        links: &crate::render::PageLinks,
+    ) -> Result<(), ExportError> {
+        let Some(body) = &record.body else {
+            return Ok(());
+        };
+        let owner = format!("article {}", record.article);
+        let bytes = self
+            .archive
+            .read_object(&body.digest, MAX_ARTICLE)
+            .map_err(|e| object_err(&owner, &body.digest, e))?;
+        let title = article_title(&bytes, body.kind).unwrap_or_else(|| record.article.clone());
+        for ex in &record.exchanges {
+            self.exchange(ex, &owner)?;
+        }
+        if let Some(fetched) = record.exchanges.last() {
+            self.pages.push(wacz::Page {
+                url: fetched.url.clone(),
+                ts: cdx_iso(fetched.started_at),
+                title: title.clone(),
+            });
+        }
+        let rendered = self.renderer.article(&bytes, body.kind, &title, links);
+        // An HTML article keeps its own charset (its meta tag says which);
+        // Markdown and text become UTF-8 pages.
+        let content_type = match body.kind {
+            crate::Kind::Html => "text/html",
+            _ => "text/html; charset=utf-8",
+        };
+        let url = rendered_article_url(&record.article);
+        self.resource(
+            &url,
+            record.archived_at,
+            content_type,
+            &rendered.html,
+            record.article.as_bytes(),
+        )?;
+        self.pages.push(wacz::Page {
+            url,
+            ts: cdx_iso(record.archived_at),
+            title: format!("{title} (embeds rendered by embarc)"),
+        });
         Ok(())
     }
 

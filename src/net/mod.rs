@@ -816,12 +816,24 @@ impl Client {
     /// each hop checked again and given [`NetConfig::page_timeout`]; the
     /// body, decoded, at most `max` bytes. Nothing is archived.
     pub async fn get_page(&self, url: &str, max: u64) -> Result<Vec<u8>, NetError> {
+        Ok(self.get_page_into(url, &Memory, max).await?.0)
+    }
+
+    /// [`Client::get_page`] whose every hop's body goes into `store` (an
+    /// article kept as evidence); returns the decoded body and the exchanges
+    /// of every hop, redirects included, in order.
+    pub async fn get_page_into(
+        &self,
+        url: &str,
+        store: &dyn BodyStore,
+        max: u64,
+    ) -> Result<(Vec<u8>, Vec<Exchange>), NetError> {
         let keep = usize::try_from(max).unwrap_or(usize::MAX);
         let mut url = url.to_string();
+        let mut hops = Vec::new();
         for _ in 0..10 {
-            let f = self
-                .get_limited(&url, &Memory, keep, max, Pace::Page)
-                .await?;
+            let f = self.get_limited(&url, store, keep, max, Pace::Page).await?;
+            hops.push(f.exchange.clone());
             match (f.status(), f.header("location")) {
                 (300..=399, Some(loc)) => {
                     url = url::Url::parse(&url)
@@ -833,10 +845,11 @@ impl Client {
                         .to_string();
                 }
                 (200..=299, _) => {
-                    return f.decoded_body(max).ok_or(NetError::Transport {
+                    let body = f.decoded_body(max).ok_or(NetError::Transport {
                         url,
                         message: "the page's body could not be decoded".into(),
-                    });
+                    })?;
+                    return Ok((body, hops));
                 }
                 (status, _) => return Err(NetError::Status { url, status }),
             }

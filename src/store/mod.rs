@@ -826,6 +826,17 @@ impl Archive {
         Ok(self.read_json_each(&digests))
     }
 
+    /// Every archiving of every article as (KEY, the digest of its
+    /// `embarc.article.v1` record), by KEY ([`article_key`] of the article's
+    /// name) then oldest first; the records are not read.
+    pub fn article_digests(&self) -> Result<Vec<(String, Digest)>> {
+        Ok(self
+            .named_refs(&["articles"])?
+            .into_iter()
+            .map(|(segs, d)| (segs.get(1).cloned().unwrap_or_default(), d))
+            .collect())
+    }
+
     /// The records of one article's archivings, oldest first; none when it
     /// was never archived. `name` is the article as it was archived: its path
     /// or URL as given.
@@ -1089,7 +1100,7 @@ fn decode_segment(s: &str) -> String {
 }
 
 /// The folder of an article's refs: the SHA-256 hex of its name.
-fn article_key(name: &str) -> String {
+pub fn article_key(name: &str) -> String {
     Digest::of(name.as_bytes()).hex()
 }
 

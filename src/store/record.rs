@@ -403,6 +403,27 @@ pub struct ArticleRecord {
     /// Short links cited that led nowhere.
     #[serde(default)]
     pub short_links: Vec<String>,
+    /// The article itself as embarc read it (absent in records written
+    /// before embarc kept articles, and for an article that could not be
+    /// stored).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<ArticleBody>,
+    /// For an article fetched from its URL, the requests that fetched it,
+    /// redirects included, each body stored as received.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exchanges: Vec<crate::net::Exchange>,
+}
+
+/// An article's own bytes, kept in the archive: a file as it was on disk,
+/// a page as its server sent it (decoded from any Content-Encoding).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArticleBody {
+    /// Its object.
+    pub digest: Digest,
+    /// Its size.
+    pub bytes: u64,
+    /// What it was read as (`html`, `markdown`, `text`).
+    pub kind: crate::embed::Kind,
 }
 
 /// One hop of a short link's redirect chain.

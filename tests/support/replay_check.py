@@ -4,7 +4,8 @@ computes for the same WARC, line by line; its .idx points at each block; and
 pywb, serving the collection `wb-manager add --unpack-wacz` made from the
 WACZ, replays every response and resource record of the WARC: same status,
 bytes equal after content decoding, each short link's redirect, and each
-page of pages.jsonl as HTML holding its post's text.
+page of pages.jsonl as HTML holding its post's text (an article's rendered
+page, its cards).
 
 usage: replay_check.py WARC WACZ REPLAY_BASE   (REPLAY_BASE: http://127.0.0.1:PORT/COLL/)
 Prints one line per check group; exits non-zero on the first failure.
@@ -112,22 +113,28 @@ with open(warc, "rb") as f:
                 counts["response"] += 1
         else:
             assert status == 200, f"{url} at {ts}: pywb {status}"
-            assert (headers.get("Content-Type") or "").startswith("text/html"), headers.get("Content-Type")
+            want = rec.rec_headers.get_header("Content-Type").split(";")[0]
+            assert (headers.get("Content-Type") or "").startswith(want), (url, headers.get("Content-Type"), want)
             assert body == expected, f"{url}: page bytes differ"
             counts["resource"] += 1
-print(f"replay: {counts['response']} responses byte-equal, {counts['redirect']} redirects, {counts['resource']} pages")
+print(f"replay: {counts['response']} responses byte-equal, {counts['redirect']} redirects, {counts['resource']} resources (pages, stylesheet)")
 
 # 3. Every page of pages.jsonl opens as HTML holding its post's text.
 pages = [json.loads(l) for l in z.read("pages/pages.jsonl").decode().splitlines()[1:]]
 assert pages, "no pages"
 with_text = 0
+rendered = 0
 for p in pages:
     status, headers, body = get(ts14(p["ts"]), p["url"])
     assert status == 200, f"page {p['url']}: {status}"
     assert (headers.get("Content-Type") or "").startswith("text/html"), f"page {p['url']}: {headers.get('Content-Type')}"
-    page = html.unescape(body.decode("utf-8"))
+    page = html.unescape(body.decode("utf-8", "replace"))
     words = " ".join(texts.get(p["url"], "").split()[:4])
     if words:
         assert words in " ".join(page.split()), f"page {p['url']}: {words!r} not in it"
         with_text += 1
-print(f"pages: {len(pages)} open as HTML, {with_text} with their post's text")
+    if p["url"].startswith("https://embarc.invalid/articles/"):
+        # An article rendered: its cards in place of its embeds.
+        assert 'data-embarc-post="' in page, f"page {p['url']}: no card in it"
+        rendered += 1
+print(f"pages: {len(pages)} open as HTML, {with_text} with their post's text, {rendered} articles with their cards")
