@@ -333,7 +333,7 @@ fn run_plan(plan: Plan, limits: &Limits, global: &Global) -> Result<u8> {
         );
         bar
     };
-    let archiver = Archiver::new(archive, client, options);
+    let archiver = Archiver::new(archive, client, options).with_meta_token(global.meta_token());
     let stop = async {
         if tokio::signal::ctrl_c().await.is_err() {
             std::future::pending::<()>().await;
