@@ -43,12 +43,15 @@ fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
+/// Every request seen: its path and its `Authorization` header.
+pub type Log = Arc<Mutex<Vec<(String, Option<String>)>>>;
+
 /// A running fake.
 pub struct MetaServer {
     /// `http://127.0.0.1:PORT`.
     pub base: String,
     /// Every request: its path and the `Authorization` header it carried.
-    pub log: Arc<Mutex<Vec<(String, Option<String>)>>>,
+    pub log: Log,
     violations: Arc<Mutex<Vec<String>>>,
 }
 
@@ -158,7 +161,7 @@ fn answer(path: &str, auth: Option<&str>) -> (Vec<u8>, Option<String>) {
 pub async fn start() -> MetaServer {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
-    let log: Arc<Mutex<Vec<(String, Option<String>)>>> = Arc::default();
+    let log: Log = Arc::default();
     let violations: Arc<Mutex<Vec<String>>> = Arc::default();
     let (l, v) = (log.clone(), violations.clone());
     tokio::spawn(async move {
