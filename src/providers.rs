@@ -152,7 +152,7 @@ pub static PROVIDERS: &[ProviderSpec] = &[
         provider: Provider::Threads,
         hosts: &["threads.net", "threads.com"],
         parse: threads_url,
-        from_id: no_id,
+        from_id: threads_id,
         blockquote_classes: &["text-post-media"],
         embed_attrs: &["data-text-post-permalink"],
         widget_classes: &[],
@@ -182,7 +182,7 @@ pub static PROVIDERS: &[ProviderSpec] = &[
         provider: Provider::Reddit,
         hosts: &["reddit.com", "redd.it", "redditmedia.com"],
         parse: reddit_url,
-        from_id: no_id,
+        from_id: reddit_id,
         blockquote_classes: &["reddit-embed-bq", "reddit-card"],
         embed_attrs: &[],
         widget_classes: &[],
@@ -613,6 +613,29 @@ fn threads_url(u: &UrlParts<'_>) -> Option<PostUrl> {
     }
 }
 
+/// A Threads post by its code alone: `/t/CODE`, which Threads answers for any author.
+fn threads_id(id: &str) -> Option<PostUrl> {
+    let id = id.trim();
+    token(id, 64).then(|| PostUrl {
+        id: id.to_string(),
+        url: format!("https://www.threads.net/t/{id}"),
+        handle: None,
+    })
+}
+
+/// A Reddit post by its base-36 id alone: `/comments/ID/`, which Reddit
+/// answers without the subreddit.
+fn reddit_id(id: &str) -> Option<PostUrl> {
+    let id = id.trim();
+    (!id.is_empty() && id.len() <= 16 && id.bytes().all(|b| b.is_ascii_alphanumeric())).then(|| {
+        PostUrl {
+            id: id.to_string(),
+            url: format!("https://www.reddit.com/comments/{id}/"),
+            handle: None,
+        }
+    })
+}
+
 fn facebook_url(u: &UrlParts<'_>) -> Option<PostUrl> {
     let segs = u.segments();
     let fb = |id: String, url: String| {
@@ -815,6 +838,13 @@ pub fn site(provider: Provider, post_url: Option<&str>) -> (String, Option<Strin
             _ => ("Mastodon".into(), None),
         },
         Provider::Bluesky => ("Bluesky".into(), Some("https://bsky.app/".into())),
+        Provider::Instagram => (
+            "Instagram".into(),
+            Some("https://www.instagram.com/".into()),
+        ),
+        Provider::Threads => ("Threads".into(), Some("https://www.threads.net/".into())),
+        Provider::Facebook => ("Facebook".into(), Some("https://www.facebook.com/".into())),
+        Provider::Reddit => ("Reddit".into(), Some("https://www.reddit.com/".into())),
         p => (p.display_name().to_string(), None),
     }
 }

@@ -12,7 +12,9 @@
 
 pub mod bluesky;
 pub mod mastodon;
+pub mod meta;
 pub mod pipeline;
+pub mod reddit;
 pub mod resolve;
 pub mod twitter;
 
@@ -61,6 +63,10 @@ pub fn platform(provider: Provider) -> Option<&'static dyn Platform> {
         Provider::Twitter => Some(X.get_or_init(twitter::X::default)),
         Provider::Mastodon => Some(&mastodon::Mastodon),
         Provider::Bluesky => Some(BLUESKY.get_or_init(bluesky::Bluesky::default)),
+        Provider::Reddit => Some(&reddit::Reddit),
+        Provider::Instagram => Some(&meta::INSTAGRAM),
+        Provider::Threads => Some(&meta::THREADS),
+        Provider::Facebook => Some(&meta::FACEBOOK),
         _ => None,
     }
 }
@@ -155,6 +161,19 @@ impl Found {
             ..Found::outcome(CaptureOutcome::Failed)
         }
     }
+
+    /// The platform cannot answer for a reason no retry mends (no token,
+    /// a token refused): the capture keeps the citing article's own quote
+    /// as the post (`source: article`), with `reason` as its error; with no
+    /// quote to keep, it fails with `reason`.
+    pub fn from_article(reason: impl Into<String>) -> Found {
+        Found {
+            outcome: CaptureOutcome::Ok,
+            source: Some(crate::post::source::ARTICLE),
+            error: Some(reason.into()),
+            ..Found::outcome(CaptureOutcome::Ok)
+        }
+    }
 }
 
 /// The requests of one capture: every response is stored in the archive and
@@ -171,6 +190,10 @@ pub struct Session<'a> {
     /// Hosts this capture may fetch beyond the platforms' own ([`Session::admit`]).
     /// The client widened by them, built once per [`Session::admit`].
     admitted: Mutex<Option<Client>>,
+    /// The post's URL as cited (an oEmbed endpoint is asked about it).
+    cited: String,
+    /// Meta's app token, for Instagram, Threads and Facebook.
+    meta_token: Option<meta::MetaToken>,
 }
 
 impl<'a> Session<'a> {
@@ -183,7 +206,21 @@ impl<'a> Session<'a> {
             started: Default::default(),
             answer: Mutex::default(),
             admitted: Mutex::default(),
+            cited: String::new(),
+            meta_token: None,
         }
+    }
+
+    /// The same session, knowing the post's URL as cited.
+    pub fn citing(mut self, url: &str) -> Self {
+        self.cited = url.to_string();
+        self
+    }
+
+    /// The same session, holding Meta's app token.
+    pub fn with_meta_token(mut self, token: Option<meta::MetaToken>) -> Self {
+        self.meta_token = token;
+        self
     }
 }
 
@@ -195,6 +232,33 @@ impl Session<'_> {
         let f = self.client().get_small(url, self.archive, limit).await?;
         self.record(place, &f);
         Ok(f)
+    }
+
+    /// [`Session::get_json`] with `Authorization: Bearer TOKEN` (the token is
+    /// in no recorded exchange: see [`Client::get_small_bearer`]).
+    pub async fn get_json_bearer(
+        &self,
+        url: &str,
+        limit: u64,
+        token: &str,
+    ) -> Result<Fetched, NetError> {
+        let place = self.start();
+        let f = self
+            .client()
+            .get_small_bearer(url, self.archive, limit, token)
+            .await?;
+        self.record(place, &f);
+        Ok(f)
+    }
+
+    /// The post's URL as the article (or `add`) gave it; empty when unknown.
+    pub fn cited_url(&self) -> &str {
+        &self.cited
+    }
+
+    /// Meta's app token, when one was given.
+    pub fn meta_token(&self) -> Option<&meta::MetaToken> {
+        self.meta_token.as_ref()
     }
 
     /// GETs a file (any size up to the client's cap), stored and recorded.
@@ -402,6 +466,8 @@ pub struct Capturer {
     pub client: Client,
     /// Where captures go.
     pub archive: Archive,
+    /// Meta's app token (Instagram, Threads, Facebook oEmbed), if any.
+    pub meta_token: Option<meta::MetaToken>,
     inflight: Arc<Mutex<HashMap<PostId, Arc<OnceCell<PostReport>>>>>,
     written: Arc<Mutex<std::collections::HashSet<Digest>>>,
 }
@@ -412,6 +478,7 @@ impl Capturer {
         Capturer {
             client,
             archive,
+            meta_token: None,
             inflight: Arc::default(),
             written: Arc::default(),
         }
@@ -544,8 +611,13 @@ async fn capture_post(
     reuse: &[Media],
     now: OffsetDateTime,
 ) -> Result<(Digest, CaptureRecord, Option<String>), crate::Error> {
-    let session = Session::new(&capturer.client, &capturer.archive);
-    let found = platform.fetch(&session, post).await;
+    let session = Session::new(&capturer.client, &capturer.archive)
+        .citing(url)
+        .with_meta_token(capturer.meta_token.clone());
+    let mut found = platform.fetch(&session, post).await;
+    if found.source == Some(crate::post::source::ARTICLE) && found.post.is_none() {
+        found = article_post(found, quote.as_ref(), url);
+    }
     let mut record = CaptureRecord::new(post.clone(), url.to_string(), now, found.outcome);
     record.article_quote = quote;
     record.source = found.source.map(str::to_string);
@@ -624,6 +696,33 @@ async fn capture_post(
             .map(|m| m.url.clone())
     });
     Ok((d, record, error_url))
+}
+
+/// A post the platform could not give ([`Found::from_article`]), kept as
+/// the citing article quotes it; a failure naming why when it quotes nothing.
+fn article_post(found: Found, quote: Option<&Quote>, url: &str) -> Found {
+    let why = found.error.clone().unwrap_or_default();
+    let Some(q) = quote.filter(|q| !q.is_empty()) else {
+        return Found {
+            error_url: found.error_url,
+            ..Found::failed(format!("{why}; the article quotes nothing of it to keep"))
+        };
+    };
+    let mut p = Post {
+        url: (!url.is_empty()).then(|| url.to_string()),
+        author: crate::post::Author {
+            name: q.author.clone().unwrap_or_default(),
+            handle: q.handle.clone(),
+            ..crate::post::Author::default()
+        },
+        text: q.text.clone().unwrap_or_default(),
+        ..Post::default()
+    };
+    p.set_sources(crate::post::source::ARTICLE);
+    Found {
+        post: Some(p),
+        ..found
+    }
 }
 
 /// Fetches every file of `post` (not of its quoted post) from its best URL,

@@ -398,6 +398,13 @@ impl Archiver {
         }
     }
 
+    /// The same archiver, asking Meta's oEmbed (Instagram, Threads,
+    /// Facebook) with this app token.
+    pub fn with_meta_token(mut self, token: Option<super::meta::MetaToken>) -> Archiver {
+        self.capturer.meta_token = token;
+        self
+    }
+
     /// The client (for its byte counter).
     pub fn client(&self) -> &Client {
         &self.capturer.client

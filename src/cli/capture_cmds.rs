@@ -363,7 +363,7 @@ fn run_plan_in(
         );
         bar
     };
-    let archiver = Archiver::new(archive, client, options);
+    let archiver = Archiver::new(archive, client, options).with_meta_token(global.meta_token());
     let stop = async {
         if tokio::signal::ctrl_c().await.is_err() {
             std::future::pending::<()>().await;

@@ -36,6 +36,8 @@ pub struct Config {
     pub api_timeout: Option<f64>,
     /// `--min-rate` of `archive` and `add`.
     pub min_rate: Option<u64>,
+    /// `--meta-token`: a secret, shown only redacted.
+    pub meta_token: Option<String>,
 }
 
 /// The file read when no `--config` is given.
@@ -136,6 +138,11 @@ pub fn apply_global(
     {
         global.contact = Some(super::user_agent_value(c).map_err(|e| bad("contact", e))?);
     }
+    if let Some(t) = &config.meta_token
+        && !given(matches, "meta_token")
+    {
+        global.meta_token = Some(super::meta_token_value(t).map_err(|e| bad("meta_token", e))?);
+    }
     Ok(())
 }
 
@@ -143,7 +150,7 @@ pub fn apply_global(
 #[derive(clap::Args, Debug)]
 #[command(
     after_help = "The file (TOML) may set: archive, index, mirror (a list of \
-    HOST=BASE_URL), user_agent, contact, and for archive/add: concurrency, rate, read_timeout, \
+    HOST=BASE_URL), user_agent, contact, meta_token, and for archive/add: concurrency, rate, read_timeout, \
     api_timeout, min_rate. Flags and environment variables win over it.\n\n\
     Example config.toml:\n  \
     archive = \"s3://newsroom/embeds\"\n  \
@@ -219,6 +226,16 @@ pub fn show(
             key: "contact",
             value: serde_json::json!(global.contact),
             source: source("contact", config.contact.is_some()),
+        },
+        Setting {
+            key: "meta_token",
+            // A secret: whether one is set, never its value.
+            value: serde_json::json!(
+                global
+                    .meta_token()
+                    .map(|_| embarc::capture::meta::MetaToken::REDACTED)
+            ),
+            source: source("meta_token", config.meta_token.is_some()),
         },
     ];
     // The capture limits (per command; shown as `archive`/`add` would take them).

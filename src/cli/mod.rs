@@ -106,6 +106,17 @@ pub struct Global {
     /// can reach you (ignored with --user-agent)
     #[arg(long, global = true, env = "EMBARC_CONTACT", value_name = "EMAIL_OR_URL", value_parser = user_agent_value)]
     pub contact: Option<String>,
+    /// Meta's app token (APP_ID|CLIENT_TOKEN) for Instagram, Threads and
+    /// Facebook oEmbed; without one their posts are kept as articles quote them
+    #[arg(
+        long,
+        global = true,
+        env = "EMBARC_META_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true,
+        value_parser = meta_token_value
+    )]
+    pub meta_token: Option<String>,
     /// Colour outcome words, help and errors: auto (on a terminal, unless
     /// NO_COLOR is set), always, never
     #[arg(
@@ -119,6 +130,13 @@ pub struct Global {
 }
 
 impl Global {
+    /// Meta's app token, when one was given.
+    pub fn meta_token(&self) -> Option<embarc::capture::meta::MetaToken> {
+        self.meta_token
+            .as_deref()
+            .and_then(embarc::capture::meta::MetaToken::new)
+    }
+
     /// The User-Agent to send: `--user-agent`, else the default with `--contact`.
     pub fn user_agent(&self) -> String {
         self.user_agent
@@ -171,6 +189,16 @@ pub(crate) fn user_agent_value(s: &str) -> Result<String, String> {
             s.escape_default()
         ))
     }
+}
+
+/// `--meta-token`: printable ASCII without spaces (it goes in a header).
+/// The error never repeats the value: it is a secret.
+pub(crate) fn meta_token_value(s: &str) -> Result<String, String> {
+    embarc::capture::meta::MetaToken::new(s)
+        .map(|_| s.trim().to_string())
+        .ok_or_else(|| {
+            "a Meta app token is printable ASCII without spaces (APP_ID|CLIENT_TOKEN)".to_string()
+        })
 }
 
 /// Runs the command line and returns the process exit code.

@@ -314,10 +314,22 @@ fn resolve(doc: &[u8], hits: &mut Vec<Hit>) {
     for h in hits.iter_mut() {
         let start = h.start.min(doc.len());
         let end = h.end.min(doc.len()).min(start.saturating_add(QUOTE_MAX));
-        if h.form == Form::Blockquote
+        // Meta's embeds hold their caption and author in their own shape.
+        let meta = matches!(
+            (h.provider, h.form),
+            (Provider::Instagram | Provider::Threads, Form::Blockquote)
+                | (Provider::Facebook, Form::Widget)
+        );
+        let read = if meta {
+            quote::from_meta_embed(&doc[start..end])
+        } else if h.form == Form::Blockquote
             && matches!(h.provider, Provider::Twitter | Provider::Bluesky)
-            && let Some(mut q) = quote::from_blockquote(&doc[start..end])
         {
+            quote::from_blockquote(&doc[start..end])
+        } else {
+            None
+        };
+        if let Some(mut q) = read {
             if q.handle.is_none() {
                 q.handle = h.post.as_ref().and_then(|p| p.handle.clone());
             }

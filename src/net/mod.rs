@@ -794,7 +794,7 @@ impl Client {
         store: &dyn BodyStore,
         keep_up_to: usize,
     ) -> Result<Fetched, NetError> {
-        self.get_limited(url, store, keep_up_to, self.cfg.max_body, Pace::File)
+        self.get_limited(url, store, keep_up_to, self.cfg.max_body, Pace::File, None)
             .await
     }
 
@@ -808,7 +808,32 @@ impl Client {
         limit: u64,
     ) -> Result<Fetched, NetError> {
         let keep = usize::try_from(limit).unwrap_or(usize::MAX);
-        self.get_limited(url, store, keep, limit.min(self.cfg.max_body), Pace::Api)
+        self.get_limited(
+            url,
+            store,
+            keep,
+            limit.min(self.cfg.max_body),
+            Pace::Api,
+            None,
+        )
+        .await
+    }
+
+    /// [`Client::get_small`] sending `Authorization: Bearer TOKEN`: for an
+    /// endpoint that wants an app token (Meta's oEmbed). The token travels
+    /// in the header only, never in the URL, so it appears in no recorded
+    /// exchange, request log or error. Redirects are not followed, so it
+    /// reaches no host but the one asked (or its mirror).
+    pub async fn get_small_bearer(
+        &self,
+        url: &str,
+        store: &dyn BodyStore,
+        limit: u64,
+        token: &str,
+    ) -> Result<Fetched, NetError> {
+        let keep = usize::try_from(limit).unwrap_or(usize::MAX);
+        let limit = limit.min(self.cfg.max_body);
+        self.get_limited(url, store, keep, limit, Pace::Api, Some(token))
             .await
     }
 
@@ -832,7 +857,9 @@ impl Client {
         let mut url = url.to_string();
         let mut hops = Vec::new();
         for _ in 0..10 {
-            let f = self.get_limited(&url, store, keep, max, Pace::Page).await?;
+            let f = self
+                .get_limited(&url, store, keep, max, Pace::Page, None)
+                .await?;
             hops.push(f.exchange.clone());
             match (f.status(), f.header("location")) {
                 (300..=399, Some(loc)) => {
@@ -867,6 +894,7 @@ impl Client {
         keep_up_to: usize,
         limit: u64,
         pace: Pace,
+        bearer: Option<&str>,
     ) -> Result<Fetched, NetError> {
         let (target, via) = self.route(url)?;
         let host = url::Url::parse(url)
@@ -892,7 +920,16 @@ impl Client {
             }
             let started = Instant::now();
             let result = self
-                .once(url, &target, via.clone(), store, keep_up_to, limit, pace)
+                .once(
+                    url,
+                    &target,
+                    via.clone(),
+                    store,
+                    keep_up_to,
+                    limit,
+                    pace,
+                    bearer,
+                )
                 .await;
             drop(permit);
             if let Some(log) = &self.cfg.on_request {
@@ -977,6 +1014,7 @@ impl Client {
         keep_up_to: usize,
         limit: u64,
         pace: Pace,
+        bearer: Option<&str>,
     ) -> Result<Fetched, NetError> {
         let cfg = &*self.cfg;
         let started_at = OffsetDateTime::now_utc();
@@ -993,10 +1031,13 @@ impl Client {
         let deadline = later(clock, whole);
         let head_by =
             later(clock, cfg.connect_timeout.saturating_add(cfg.read_timeout)).min(deadline);
-        let request = self
+        let mut request = self
             .http_for(target)
             .get(target)
             .header("accept-encoding", "gzip, deflate, identity");
+        if let Some(token) = bearer {
+            request = request.bearer_auth(token);
+        }
         let mut response = match tokio::time::timeout_at(head_by.into(), request.send()).await {
             Ok(sent) => sent.map_err(|e| self.failure(url, target, &e))?,
             Err(_) if Instant::now() >= deadline => return Err(timed_out(TimeLimit::Total(whole))),

@@ -265,7 +265,8 @@ impl<'a> Renderer<'a> {
         let opts = CardOptions { lang: lang.clone() };
         let mut replacements = Vec::new();
         let mut reports = Vec::with_capacity(embeds.len());
-        let mut keep_widgets_js = self.keep_scripts;
+        let keep_widgets_js = self.keep_scripts;
+        let mut keep_loaders = Vec::new();
         let mut instance_hosts: Vec<String> = Vec::new();
         for embed in embeds {
             let (post, result, html) = self.one(&embed, input, kind, &opts, links);
@@ -280,13 +281,11 @@ impl<'a> Renderer<'a> {
                     span: embed.span,
                     html,
                 });
-            } else if matches!(
-                embed.provider,
-                Provider::Twitter | Provider::Bluesky | Provider::Mastodon
-            ) && !matches!(embed.form, Form::Link | Form::ShortLink | Form::PlainText)
+            } else if !matches!(embed.form, Form::Link | Form::ShortLink | Form::PlainText)
+                && !keep_loaders.contains(&embed.provider)
             {
                 // An embed left as it was still needs its platform's loader.
-                keep_widgets_js = true;
+                keep_loaders.push(embed.provider);
             }
             reports.push(EmbedReport {
                 embed,
@@ -297,6 +296,7 @@ impl<'a> Renderer<'a> {
         let page_opts = page::PageOptions {
             stylesheet: links.stylesheet.clone(),
             keep_widgets_js,
+            keep_loaders,
             title: title.to_string(),
             lang,
             instance_hosts,

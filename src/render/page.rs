@@ -35,6 +35,10 @@ pub struct PageOptions {
     /// replace (the hosts of its carded Mastodon embeds): removed like
     /// `widgets.js`.
     pub instance_hosts: Vec<String>,
+    /// Providers whose loader stays: an embed of theirs is left in the page
+    /// (not rendered as a card) and still needs it. Every other provider's
+    /// loader goes once the cards replace its embeds.
+    pub keep_loaders: Vec<crate::embed::Provider>,
 }
 
 /// What a rewrite removed from the article besides the embeds.
@@ -252,14 +256,28 @@ fn loaders_to_remove(
 ) -> (Vec<(usize, usize)>, Removed) {
     let mut spans = Vec::new();
     let mut removed = Removed::default();
+    let mut facebook_sdk = false;
     for w in widget_scripts_in(input, markdown, &opts.instance_hosts) {
         let covered = reps
             .iter()
             .any(|r| r.span.start < w.span.end && w.span.start < r.span.end);
-        if w.span.start >= from && !covered {
+        if w.span.start >= from && !covered && !opts.keep_loaders.contains(&w.provider) {
+            facebook_sdk |= w.provider == crate::embed::Provider::Facebook;
             spans.push((w.span.start, w.span.end));
             removed.scripts.push(w.src);
         }
+    }
+    if facebook_sdk {
+        // The SDK's mount point (`<div id="fb-root"></div>`) goes with it.
+        for (start, end) in fb_roots(input, markdown) {
+            let covered = reps
+                .iter()
+                .any(|r| r.span.start < end && start < r.span.end);
+            if start >= from && !covered {
+                spans.push((start, end));
+            }
+        }
+        spans.sort_unstable();
     }
     if !removed.scripts.is_empty() {
         removed.plain_links = x_buttons(input, reps);
@@ -267,13 +285,55 @@ fn loaders_to_remove(
     (spans, removed)
 }
 
-/// A script element of X's `widgets.js`.
+/// A script element of an embed loader (X's `widgets.js`, Instagram's
+/// `embed.js`…).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WidgetScript {
     /// The element, `<script` to `</script>` and the line break after it.
     pub span: Span,
     /// Its `src` as written.
     pub src: String,
+    /// The provider whose embeds it renders.
+    pub provider: crate::embed::Provider,
+}
+
+/// Empty `<div id="fb-root"></div>` elements (Facebook's SDK mounts
+/// itself there), with the line break after each.
+fn fb_roots(input: &[u8], markdown: bool) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    if memchr::memmem::find(input, b"fb-root").is_none() {
+        return out;
+    }
+    let mut t = Tokenizer::new(input, markdown);
+    let mut open: Option<usize> = None;
+    while let Some(tok) = t.next_token() {
+        match tok {
+            Token::Start { name, span, .. } if input[name.clone()].eq_ignore_ascii_case(b"div") => {
+                open = t
+                    .attrs()
+                    .iter()
+                    .any(|a| {
+                        input[a.name.clone()].eq_ignore_ascii_case(b"id")
+                            && input[a.value.clone()].trim_ascii() == b"fb-root"
+                    })
+                    .then_some(span.start);
+            }
+            Token::End { name, span } if input[name.clone()].eq_ignore_ascii_case(b"div") => {
+                if let Some(start) = open.take() {
+                    let mut end = span.end;
+                    if input.get(end) == Some(&b'\r') {
+                        end += 1;
+                    }
+                    if input.get(end) == Some(&b'\n') {
+                        end += 1;
+                    }
+                    out.push((start, end));
+                }
+            }
+            _ => open = None,
+        }
+    }
+    out
 }
 
 /// Byte ranges of `<script … src="…/widgets.js" …></script>` elements (X's
@@ -289,14 +349,15 @@ pub fn widget_scripts(input: &[u8]) -> Vec<(usize, usize)> {
 
 fn widget_scripts_in(input: &[u8], markdown: bool, hosts: &[String]) -> Vec<WidgetScript> {
     let mut out = Vec::new();
-    // Cheap first: most pages never mention it.
-    if memchr::memmem::find(input, b"widgets.js").is_none()
-        && memchr::memmem::find(input, b"embed.js").is_none()
+    // Cheap first: most pages never mention one.
+    if !LOADER_FILES
+        .iter()
+        .any(|f| memchr::memmem::find(input, f).is_some())
     {
         return out;
     }
     let mut t = Tokenizer::new(input, markdown);
-    let mut open: Option<(usize, String)> = None;
+    let mut open: Option<(usize, String, crate::embed::Provider)> = None;
     while let Some(tok) = t.next_token() {
         match tok {
             Token::Start { name, span, .. }
@@ -307,11 +368,11 @@ fn widget_scripts_in(input: &[u8], markdown: bool, hosts: &[String]) -> Vec<Widg
                     .iter()
                     .find(|a| input[a.name.clone()].eq_ignore_ascii_case(b"src"))
                     .map(|a| &input[a.value.clone()])
-                    .filter(|src| is_widgets_js(src, hosts))
-                    .map(|src| (span.start, String::from_utf8_lossy(src).into_owned()));
+                    .and_then(|src| Some((src, loader_of(src, hosts)?)))
+                    .map(|(src, p)| (span.start, String::from_utf8_lossy(src).into_owned(), p));
             }
             Token::End { name, span } if input[name.clone()].eq_ignore_ascii_case(b"script") => {
-                if let Some((start, src)) = open.take() {
+                if let Some((start, src, provider)) = open.take() {
                     let mut end = span.end;
                     if input.get(end) == Some(&b'\r') {
                         end += 1;
@@ -322,6 +383,7 @@ fn widget_scripts_in(input: &[u8], markdown: bool, hosts: &[String]) -> Vec<Widg
                     out.push(WidgetScript {
                         span: Span { start, end },
                         src,
+                        provider,
                     });
                 }
             }
@@ -331,10 +393,12 @@ fn widget_scripts_in(input: &[u8], markdown: bool, hosts: &[String]) -> Vec<Widg
     out
 }
 
-/// Whether a script's `src` is an embed loader the cards replace: X's
-/// `widgets.js` (either host), Bluesky's `embed.js`, or `/embed.js` of one
-/// of the Mastodon instances `hosts` (any scheme).
-fn is_widgets_js(src: &[u8], hosts: &[String]) -> bool {
+/// The provider whose embed loader a script's `src` is, if it is one the
+/// cards replace: X's `widgets.js` (either host), Bluesky's `embed.js`,
+/// `/embed.js` of one of the Mastodon instances `hosts` (any scheme),
+/// Instagram's and Threads' `embed.js`, Reddit's `widgets.js`, Facebook's
+/// SDK.
+fn loader_of(src: &[u8], hosts: &[String]) -> Option<crate::embed::Provider> {
     let src = src.trim_ascii().to_ascii_lowercase();
     let path = src.split(|&b| b == b'?' || b == b'#').next().unwrap_or(&[]);
     let rest = path
@@ -343,18 +407,46 @@ fn is_widgets_js(src: &[u8], hosts: &[String]) -> bool {
         .unwrap_or(path);
     LOADERS
         .iter()
-        .any(|(host, file)| rest.starts_with(host) && path.ends_with(file))
-        || hosts
-            .iter()
-            .any(|h| rest == format!("//{}/embed.js", h.to_ascii_lowercase()).as_bytes())
+        .find(|(_, host, file)| rest.starts_with(host) && path.ends_with(file))
+        .map(|(p, _, _)| *p)
+        .or_else(|| {
+            hosts
+                .iter()
+                .any(|h| rest == format!("//{}/embed.js", h.to_ascii_lowercase()).as_bytes())
+                .then_some(crate::embed::Provider::Mastodon)
+        })
 }
 
-/// The embed scripts cards replace, by host and file: X's `widgets.js`,
-/// Bluesky's `embed.js`.
-const LOADERS: &[(&[u8], &[u8])] = &[
-    (b"//platform.twitter.com/", b"/widgets.js"),
-    (b"//platform.x.com/", b"/widgets.js"),
-    (b"//embed.bsky.app/", b"/static/embed.js"),
+/// The embed scripts cards replace, by provider, host and file.
+const LOADERS: &[(crate::embed::Provider, &[u8], &[u8])] = {
+    use crate::embed::Provider::*;
+    &[
+        (Twitter, b"//platform.twitter.com/", b"/widgets.js"),
+        (Twitter, b"//platform.x.com/", b"/widgets.js"),
+        (Bluesky, b"//embed.bsky.app/", b"/static/embed.js"),
+        (Instagram, b"//www.instagram.com/", b"/embed.js"),
+        (Instagram, b"//instagram.com/", b"/embed.js"),
+        (Instagram, b"//platform.instagram.com/", b"/embeds.js"),
+        (Threads, b"//www.threads.net/", b"/embed.js"),
+        (Threads, b"//threads.net/", b"/embed.js"),
+        (Threads, b"//www.threads.com/", b"/embed.js"),
+        (Threads, b"//threads.com/", b"/embed.js"),
+        (Reddit, b"//embed.reddit.com/", b"/widgets.js"),
+        (Reddit, b"//embed.redditmedia.com/", b"/platform.js"),
+        (Facebook, b"//connect.facebook.net/", b"/sdk.js"),
+        (Facebook, b"//connect.facebook.net/", b"/all.js"),
+    ]
+};
+
+/// The file names of [`LOADERS`] (and Mastodon's `embed.js`), for a cheap
+/// first look.
+const LOADER_FILES: &[&[u8]] = &[
+    b"widgets.js",
+    b"embed.js",
+    b"embeds.js",
+    b"platform.js",
+    b"sdk.js",
+    b"all.js",
 ];
 
 fn page(body: &str, opts: &PageOptions) -> Vec<u8> {

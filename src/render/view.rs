@@ -188,7 +188,12 @@ pub fn post_view(
 /// The card of one good capture.
 fn from_capture(label: &str, record: &Capture) -> Option<PostView> {
     let p = record.normalized.as_ref()?;
-    Some(post_card(label, safe_url(&record.url), p, true))
+    let mut card = post_card(label, safe_url(&record.url), p, true);
+    if record.source.as_deref() == Some(crate::post::source::ARTICLE) {
+        // Kept as the citing article quoted it: the platform gave nothing.
+        card.state = State::ArticleQuote(None);
+    }
+    Some(card)
 }
 
 fn post_card(label: &str, fallback_url: Option<String>, p: &Post, with_quoted: bool) -> PostView {
@@ -351,7 +356,13 @@ fn provider_of(label: &str) -> Provider {
 /// A profile URL built from a checked handle, where the provider has one
 /// form for it (X's `x.com/HANDLE`).
 fn profile_of(provider: Provider, handle: &str) -> Option<String> {
-    (provider == Provider::Twitter).then(|| format!("https://x.com/{handle}"))
+    match provider {
+        Provider::Twitter => Some(format!("https://x.com/{handle}")),
+        Provider::Instagram => Some(format!("https://www.instagram.com/{handle}/")),
+        Provider::Threads => Some(format!("https://www.threads.net/@{handle}")),
+        Provider::Reddit => Some(format!("https://www.reddit.com/user/{handle}/")),
+        _ => None,
+    }
 }
 
 /// A BCP 47-shaped language tag (letters, digits, hyphens; short).

@@ -318,6 +318,8 @@ pub mod azurite;
 pub mod bucket;
 pub mod fake_bluesky;
 pub mod fake_mastodon;
+pub mod fake_meta;
+pub mod fake_reddit;
 pub mod fake_x;
 pub mod s3;
 
