@@ -133,8 +133,8 @@ async fn an_error_page_for_ever_is_answered_by_oembed() {
         "{capture}"
     );
     assert_eq!(
-        capture["exchanges"], 4,
-        "3 syndication, 1 oEmbed: {capture}"
+        capture["exchanges"], 5,
+        "3 syndication, 1 oEmbed, 1 FxTwitter (which knows nothing of it): {capture}"
     );
 }
 
