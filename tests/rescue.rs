@@ -50,11 +50,7 @@ fn run(env: &Env, args: &[&str]) -> (Option<i32>, Vec<Value>, String, String) {
 /// The capture record stored as object `sha256:HEX`.
 fn record(env: &Env, digest: &str) -> Value {
     let hex = digest.trim_start_matches("sha256:");
-    let path = env
-        .archive
-        .join("objects/sha256")
-        .join(&hex[..2])
-        .join(hex);
+    let path = env.archive.join("objects/sha256").join(&hex[..2]).join(hex);
     serde_json::from_slice(&std::fs::read(&path).expect("record object")).expect("record JSON")
 }
 
@@ -83,7 +79,8 @@ async fn a_deleted_post_is_recovered_from_the_wayback_machine_with_its_files() {
     assert_eq!(l["media"], 2, "the avatar and the photo: {l}");
     // The first lookup was answered 429; the client asked again, later.
     let syndication_lookups = env.server.arrivals_where(|p| {
-        p.starts_with("/wayback/cdx/search/cdx?") && p.contains("tweet-result%3Fid%3D7170000000000000001")
+        p.starts_with("/wayback/cdx/search/cdx?")
+            && p.contains("tweet-result%3Fid%3D7170000000000000001")
     });
     assert_eq!(syndication_lookups.len(), 2, "a 429, then the answer");
 
@@ -94,7 +91,10 @@ async fn a_deleted_post_is_recovered_from_the_wayback_machine_with_its_files() {
     assert_eq!(c["author"], "BRICS News", "{c}");
     assert_eq!(c["handle"], "BRICSinfo", "{c}");
     assert!(
-        c["text"].as_str().unwrap_or_default().starts_with("JUST IN: the archive keeps"),
+        c["text"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("JUST IN: the archive keeps"),
         "{c}"
     );
     let media = c["media"].as_array().expect("media");
@@ -105,7 +105,10 @@ async fn a_deleted_post_is_recovered_from_the_wayback_machine_with_its_files() {
         photo["url"],
         "https://web.archive.org/web/20240620101507id_/https://pbs.twimg.com/media/RescuedPhoto.jpg"
     );
-    let avatar = media.iter().find(|m| m["role"] == "avatar").expect("avatar");
+    let avatar = media
+        .iter()
+        .find(|m| m["role"] == "avatar")
+        .expect("avatar");
     assert!(
         avatar["url"].as_str().unwrap_or_default().starts_with(
             "https://web.archive.org/web/20240620101508id_/https://pbs.twimg.com/profile_images/77/"
@@ -126,22 +129,27 @@ async fn a_deleted_post_is_recovered_from_the_wayback_machine_with_its_files() {
         )
     );
     assert!(
-        mementos
-            .iter()
-            .any(|m| m["original"] == "https://pbs.twimg.com/media/RescuedPhoto.jpg"
-                && m["datetime"] == "2024-06-20T10:15:07Z"),
+        mementos.iter().any(
+            |m| m["original"] == "https://pbs.twimg.com/media/RescuedPhoto.jpg"
+                && m["datetime"] == "2024-06-20T10:15:07Z"
+        ),
         "{mementos:?}"
     );
     // The newest copy (a tombstone, captured after the deletion) was read
     // and passed over.
     let exchanges = rec["exchanges"].as_array().expect("exchanges");
-    assert!(exchanges.iter().any(|e| e["url"]
-        .as_str()
-        .unwrap_or_default()
-        .starts_with("https://web.archive.org/web/20250105120000id_/")));
+    assert!(exchanges.iter().any(|e| {
+        e["url"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("https://web.archive.org/web/20250105120000id_/")
+    }));
 
     // The card says where it came from.
-    let (code, _, card, err) = run(&env, &["render", "--post", &format!("twitter:{RESCUED_ID}")]);
+    let (code, _, card, err) = run(
+        &env,
+        &["render", "--post", &format!("twitter:{RESCUED_ID}")],
+    );
     assert_eq!(code, Some(0), "{err}");
     assert!(
         card.contains("recovered from the Wayback Machine, captured Jun 20, 2024"),
@@ -183,7 +191,9 @@ async fn a_post_whose_only_trace_is_an_archived_oembed_answer_is_recovered_from_
         answer["url"]
             .as_str()
             .unwrap_or_default()
-            .starts_with(&format!("https://web.archive.org/web/{OEMBED_AT}id_/https://publish.twitter.com/oembed?url=")),
+            .starts_with(&format!(
+                "https://web.archive.org/web/{OEMBED_AT}id_/https://publish.twitter.com/oembed?url="
+            )),
         "{answer}"
     );
     // Syndication's and the status page's copies were asked for first.
@@ -229,7 +239,10 @@ async fn recheck_tells_live_edited_and_gone_apart_and_stores_only_changes() {
     args.extend(posts.iter().map(String::as_str));
     let (code, lines, _, err) = run(&env, &args);
     assert_eq!(code, Some(0), "{err}");
-    assert!(lines.iter().all(|l| l["outcome"] == "archived"), "{lines:?}");
+    assert!(
+        lines.iter().all(|l| l["outcome"] == "archived"),
+        "{lines:?}"
+    );
 
     let mut args = vec!["recheck", "--json"];
     args.extend(posts.iter().map(String::as_str));
@@ -290,12 +303,19 @@ async fn no_wayback_sends_the_archive_nothing() {
     let env = fake_x::env().await;
     let rescued = format!("https://twitter.com/BRICSinfo/status/{RESCUED_ID}");
     let tombstone = format!("twitter:{TOMBSTONE_ID}");
-    let (code, lines, _, err) = run(&env, &["add", "--no-wayback", "--json", &rescued, &tombstone]);
+    let (code, lines, _, err) = run(
+        &env,
+        &["add", "--no-wayback", "--json", &rescued, &tombstone],
+    );
     assert_eq!(code, Some(0), "{err}");
     for l in &lines {
         assert_eq!(l["outcome"], "tombstone", "what X said stays: {l}");
     }
-    assert_eq!(wayback_requests(&env), 0, "--no-wayback, even with a --mirror for it");
+    assert_eq!(
+        wayback_requests(&env),
+        0,
+        "--no-wayback, even with a --mirror for it"
+    );
 
     // Without it, the archive is asked; finding nothing, X's word stays.
     let (code, lines, _, err) = run(&env, &["add", "--refresh", "--json", &tombstone]);

@@ -338,7 +338,10 @@ mod tests {
                 "https://pbs.twimg.com/media/A.jpg".into()
             ))
         );
-        assert_eq!(parse_replay_url("https://web.archive.org/web/2024/x", &w.replay), None);
+        assert_eq!(
+            parse_replay_url("https://web.archive.org/web/2024/x", &w.replay),
+            None
+        );
         assert_eq!(parse_timestamp("20241301000000"), None);
     }
 }

@@ -918,7 +918,12 @@ impl Client {
         let (target, via) = self.route(url)?;
         let (host, path) = url::Url::parse(url)
             .ok()
-            .map(|u| (u.host_str().unwrap_or_default().to_string(), u.path().to_string()))
+            .map(|u| {
+                (
+                    u.host_str().unwrap_or_default().to_string(),
+                    u.path().to_string(),
+                )
+            })
             .unwrap_or_default();
         let (gate, interval) = self.host_gate(&host, &path);
         let mut attempt = 0;

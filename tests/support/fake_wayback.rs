@@ -89,7 +89,8 @@ pub fn rescued_answer() -> Vec<u8> {
 pub fn oembed_only_answer() -> Vec<u8> {
     let path = super::fake_x::responses_dir().join("oembed/twitter-1679189879086018562.json");
     let body = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    body.replace("1679189879086018562", OEMBED_ONLY_ID).into_bytes()
+    body.replace("1679189879086018562", OEMBED_ONLY_ID)
+        .into_bytes()
 }
 
 /// Everything the fake archive holds.
@@ -145,7 +146,11 @@ pub fn surt(url: &str) -> String {
     let host = host.strip_prefix("www.").unwrap_or(host);
     let mut labels: Vec<&str> = host.split('.').collect();
     labels.reverse();
-    let mut key = format!("{}){}", labels.join(","), if path.is_empty() { "/" } else { path });
+    let mut key = format!(
+        "{}){}",
+        labels.join(","),
+        if path.is_empty() { "/" } else { path }
+    );
     if !query.is_empty() {
         let mut pairs: Vec<&str> = query.split('&').collect();
         pairs.sort();
@@ -207,7 +212,10 @@ impl Archive {
 
     /// Every request it got (path and query, after `/wayback`), in order.
     pub fn requests(&self) -> Vec<String> {
-        self.state.lock().map(|s| s.requests.clone()).unwrap_or_default()
+        self.state
+            .lock()
+            .map(|s| s.requests.clone())
+            .unwrap_or_default()
     }
 
     /// Answers `rest`, the path and query after `/wayback`.
@@ -221,7 +229,11 @@ impl Archive {
         if let Some(r) = rest.strip_prefix("/web/") {
             return self.replay(r);
         }
-        Reply::Raw(response(404, &[("content-type", "text/html")], b"<html>Not Found</html>"))
+        Reply::Raw(response(
+            404,
+            &[("content-type", "text/html")],
+            b"<html>Not Found</html>",
+        ))
     }
 
     fn cdx(&self, query: &str) -> Reply {
@@ -231,7 +243,11 @@ impl Archive {
         let get = |k: &str| q.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
         let Some(url) = get("url").filter(|u| !u.is_empty()) else {
             self.violation(format!("CDX asked without url: {query}"));
-            return Reply::Raw(response(400, &[("content-type", "text/plain")], b"missing url"));
+            return Reply::Raw(response(
+                400,
+                &[("content-type", "text/plain")],
+                b"missing url",
+            ));
         };
         if get("output").as_deref() != Some("json") {
             self.violation(format!("CDX asked without output=json: {query}"));
@@ -254,7 +270,8 @@ impl Archive {
                     now.duration_since(at).as_millis()
                 ));
             }
-            s.lookups.retain(|t| now.duration_since(*t).as_millis() < 1000);
+            s.lookups
+                .retain(|t| now.duration_since(*t).as_millis() < 1000);
             s.lookups.push(now);
             if s.lookups.len() > 2 {
                 self.violation(format!("{} CDX lookups within one second", s.lookups.len()));
@@ -273,7 +290,13 @@ impl Archive {
             .captures
             .iter()
             .map(|c| (surt(&c.original), c))
-            .filter(|(k, _)| if prefix { k.starts_with(&key) } else { *k == key })
+            .filter(|(k, _)| {
+                if prefix {
+                    k.starts_with(&key)
+                } else {
+                    *k == key
+                }
+            })
             .filter(|(_, c)| !status_200 || c.status == 200)
             .collect();
         rows.sort_by(|a, b| (&a.0, &a.1.timestamp).cmp(&(&b.0, &b.1.timestamp)));
@@ -293,7 +316,13 @@ impl Archive {
             "[]".to_string()
         } else {
             let mut out: Vec<serde_json::Value> = vec![serde_json::json!([
-                "urlkey", "timestamp", "original", "mimetype", "statuscode", "digest", "length"
+                "urlkey",
+                "timestamp",
+                "original",
+                "mimetype",
+                "statuscode",
+                "digest",
+                "length"
             ])];
             for (k, c) in rows {
                 out.push(serde_json::json!([
@@ -308,7 +337,11 @@ impl Archive {
             }
             serde_json::to_string(&out).unwrap_or_default()
         };
-        Reply::Raw(response(200, &[("content-type", "text/plain; charset=utf-8")], body.as_bytes()))
+        Reply::Raw(response(
+            200,
+            &[("content-type", "text/plain; charset=utf-8")],
+            body.as_bytes(),
+        ))
     }
 
     fn replay(&self, rest: &str) -> Reply {
@@ -316,10 +349,20 @@ impl Archive {
             return Reply::Raw(response(404, &[], b""));
         };
         let Some(ts) = ts.strip_suffix("id_") else {
-            self.violation(format!("a replay without id_ (the banner page): /web/{rest}"));
-            return Reply::Raw(response(200, &[("content-type", "text/html")], b"<html>banner</html>"));
+            self.violation(format!(
+                "a replay without id_ (the banner page): /web/{rest}"
+            ));
+            return Reply::Raw(response(
+                200,
+                &[("content-type", "text/html")],
+                b"<html>banner</html>",
+            ));
         };
-        let copies: Vec<&Capture> = self.captures.iter().filter(|c| c.original == original).collect();
+        let copies: Vec<&Capture> = self
+            .captures
+            .iter()
+            .filter(|c| c.original == original)
+            .collect();
         let Some(exact) = copies.iter().find(|c| c.timestamp == ts) else {
             let nearest = copies.iter().min_by_key(|c| {
                 (c.timestamp.parse::<i64>().unwrap_or(0) - ts.parse::<i64>().unwrap_or(0)).abs()
@@ -350,8 +393,14 @@ impl Archive {
         ];
         let raw = response(200, &headers, &exact.body);
         if exact.original.contains(RESCUED_ID) && exact.timestamp == RESCUED_AT {
-            let split = raw.windows(4).position(|w| w == b"\r\n\r\n").map_or(0, |p| p + 4);
-            return Reply::Slow(raw[..split].to_vec(), vec![(SLOW_MS, raw[split..].to_vec())]);
+            let split = raw
+                .windows(4)
+                .position(|w| w == b"\r\n\r\n")
+                .map_or(0, |p| p + 4);
+            return Reply::Slow(
+                raw[..split].to_vec(),
+                vec![(SLOW_MS, raw[split..].to_vec())],
+            );
         }
         Reply::Raw(raw)
     }

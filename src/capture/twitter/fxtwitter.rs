@@ -129,7 +129,11 @@ fn judge(f: &Fetched, id: u64) -> Said {
         (404, _) => Said::NotFound,
         (code, _) => Said::Failed(format!(
             "api.fxtwitter.com answered code {code} {}",
-            a.message.chars().filter(|c| !c.is_control()).take(60).collect::<String>()
+            a.message
+                .chars()
+                .filter(|c| !c.is_control())
+                .take(60)
+                .collect::<String>()
         )),
     }
 }
@@ -234,7 +238,8 @@ mod tests {
 
     #[test]
     fn a_real_answer_becomes_the_post() {
-        let body = include_bytes!("../../../tests/fixtures/responses/fxtwitter/1972284213232861204.json");
+        let body =
+            include_bytes!("../../../tests/fixtures/responses/fxtwitter/1972284213232861204.json");
         let Said::Post(p) = judge(&fetched(body), 1972284213232861204) else {
             panic!("no post");
         };
@@ -254,7 +259,10 @@ mod tests {
         assert_eq!(p.counts.likes, Some(1194));
         // The code inside decides, whatever the status.
         assert_eq!(
-            judge(&fetched(br#"{"code":404,"message":"NOT_FOUND","tweet":null}"#), 1),
+            judge(
+                &fetched(br#"{"code":404,"message":"NOT_FOUND","tweet":null}"#),
+                1
+            ),
             Said::NotFound
         );
         assert_eq!(

@@ -11,8 +11,8 @@ use super::{Judged, X, syndication_url, to_post};
 use crate::capture::{Capturer, Cited, Found, Session, store_found};
 use crate::embed::Provider;
 use crate::post::{self, Post, PostId};
-use crate::store::record::{CaptureOutcome, CaptureRecord};
 use crate::store::Archive;
+use crate::store::record::{CaptureOutcome, CaptureRecord};
 use serde::Serialize;
 use std::sync::Arc;
 use time::OffsetDateTime;
@@ -318,7 +318,10 @@ mod tests {
     #[test]
     fn only_text_or_files_count_as_an_edit() {
         let a = with("hello  world\n", "https://pbs.twimg.com/media/K.jpg");
-        let same = with("hello world", "https://pbs.twimg.com/media/K?format=jpg&name=orig");
+        let same = with(
+            "hello world",
+            "https://pbs.twimg.com/media/K?format=jpg&name=orig",
+        );
         assert!(changes(Some(&a), &same).is_empty());
         let edited = with("hello there", "https://pbs.twimg.com/media/K.jpg");
         assert_eq!(changes(Some(&a), &edited), ["text"]);

@@ -226,7 +226,12 @@ async fn archived_copies(
         let best = snaps
             .iter()
             .filter(|snap| snap.mimetype.starts_with(kind))
-            .min_by_key(|snap| (rank(&snap.original), std::cmp::Reverse(snap.timestamp.clone())));
+            .min_by_key(|snap| {
+                (
+                    rank(&snap.original),
+                    std::cmp::Reverse(snap.timestamp.clone()),
+                )
+            });
         if let Some(snap) = best {
             asset.fallbacks.push(w.replay_url(snap));
         }
@@ -259,7 +264,8 @@ fn stem(url: &str) -> Option<(String, &'static str)> {
 fn rank(original: &str) -> u8 {
     let o = original.to_ascii_lowercase();
     let tail = o.split_once("://").map_or(o.as_str(), |(_, t)| t);
-    let sized = |name: &str| o.contains(&format!("name={name}")) || o.ends_with(&format!(":{name}"));
+    let sized =
+        |name: &str| o.contains(&format!("name={name}")) || o.ends_with(&format!(":{name}"));
     if sized("orig") {
         0
     } else if sized("4096x4096") {
@@ -291,15 +297,27 @@ mod tests {
             "https://pbs.twimg.com/media/GQeX1?format=jpg&name=orig"
         );
         let x = r#"<meta property="og:title" content="BRICS News (@BRICSinfo) on X"><meta property="og:description" content="hi">"#;
-        assert_eq!(from_page(x, "BRICSinfo").expect("x").author.name, "BRICS News");
+        assert_eq!(
+            from_page(x, "BRICSinfo").expect("x").author.name,
+            "BRICS News"
+        );
         assert!(from_page("<html></html>", "a").is_none());
     }
 
     #[test]
     fn archived_copies_are_ranked_original_size_first() {
-        assert!(rank("https://pbs.twimg.com/media/A?format=jpg&name=orig") < rank("https://pbs.twimg.com/media/A.jpg"));
-        assert!(rank("https://pbs.twimg.com/media/A.jpg") < rank("https://pbs.twimg.com/media/A?format=jpg&name=small"));
-        assert!(rank("https://pbs.twimg.com/media/A.jpg:large") < rank("https://pbs.twimg.com/media/A.jpg"));
+        assert!(
+            rank("https://pbs.twimg.com/media/A?format=jpg&name=orig")
+                < rank("https://pbs.twimg.com/media/A.jpg")
+        );
+        assert!(
+            rank("https://pbs.twimg.com/media/A.jpg")
+                < rank("https://pbs.twimg.com/media/A?format=jpg&name=small")
+        );
+        assert!(
+            rank("https://pbs.twimg.com/media/A.jpg:large")
+                < rank("https://pbs.twimg.com/media/A.jpg")
+        );
         assert_eq!(
             stem("https://pbs.twimg.com/profile_images/1/abc_normal.jpg"),
             Some(("pbs.twimg.com/profile_images/1/abc".into(), "image/"))
