@@ -81,6 +81,7 @@ fn fake_paths(id: &str) -> (String, String) {
     let endpoints = Endpoints {
         syndication: "/syndication/tweet-result".into(),
         oembed: "/publish/oembed".into(),
+        ..Endpoints::default()
     };
     let n = id.parse().expect("id");
     (syndication_url(&endpoints, n), oembed_url(&endpoints, n))
