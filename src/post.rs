@@ -106,6 +106,10 @@ pub mod source {
     pub const API: &str = "api";
     /// Only the citing article's quote.
     pub const ARTICLE: &str = "article";
+    /// The FxTwitter API (`api.fxtwitter.com`), for an X post.
+    pub const FXTWITTER: &str = "fxtwitter";
+    /// A web archive's copy of the platform's answer (the Wayback Machine).
+    pub const WAYBACK: &str = "wayback";
 }
 
 /// A post normalized from a platform's answer. Fields stay empty when the

@@ -81,6 +81,7 @@ fn fake_paths(id: &str) -> (String, String) {
     let endpoints = Endpoints {
         syndication: "/syndication/tweet-result".into(),
         oembed: "/publish/oembed".into(),
+        ..Endpoints::default()
     };
     let n = id.parse().expect("id");
     (syndication_url(&endpoints, n), oembed_url(&endpoints, n))
@@ -133,8 +134,8 @@ async fn an_error_page_for_ever_is_answered_by_oembed() {
         "{capture}"
     );
     assert_eq!(
-        capture["exchanges"], 4,
-        "3 syndication, 1 oEmbed: {capture}"
+        capture["exchanges"], 5,
+        "3 syndication, 1 oEmbed, 1 FxTwitter (which knows nothing of it): {capture}"
     );
 }
 

@@ -17,6 +17,7 @@ pub mod pipeline;
 pub mod reddit;
 pub mod resolve;
 pub mod twitter;
+pub mod wayback;
 
 use crate::embed::{Provider, Quote};
 use crate::net::{Client, Fetched, NetError};
@@ -190,10 +191,22 @@ pub struct Session<'a> {
     /// Hosts this capture may fetch beyond the platforms' own ([`Session::admit`]).
     /// The client widened by them, built once per [`Session::admit`].
     admitted: Mutex<Option<Client>>,
-    /// The post's URL as cited (an oEmbed endpoint is asked about it).
-    cited: String,
+    /// What the citing side knows of the post ([`Session::citing`]).
+    cited: Cited,
     /// Meta's app token, for Instagram, Threads and Facebook.
     meta_token: Option<meta::MetaToken>,
+}
+
+/// What the citing side knows of a post beyond its id: the URL it was
+/// cited by and the author's handle the article showed. A platform may use
+/// them to look for the post elsewhere (a web archive keeps a status page
+/// under its author's handle).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Cited {
+    /// The post's URL as cited.
+    pub url: Option<String>,
+    /// The author's handle the citing article showed, without `@`.
+    pub handle: Option<String>,
 }
 
 impl<'a> Session<'a> {
@@ -206,15 +219,20 @@ impl<'a> Session<'a> {
             started: Default::default(),
             answer: Mutex::default(),
             admitted: Mutex::default(),
-            cited: String::new(),
+            cited: Cited::default(),
             meta_token: None,
         }
     }
 
-    /// The same session, knowing the post's URL as cited.
-    pub fn citing(mut self, url: &str) -> Self {
-        self.cited = url.to_string();
+    /// This session, knowing what the citing side knows of the post.
+    pub fn citing(mut self, cited: Cited) -> Self {
+        self.cited = cited;
         self
+    }
+
+    /// What the citing side knows of the post.
+    pub fn cited(&self) -> &Cited {
+        &self.cited
     }
 
     /// The same session, holding Meta's app token.
@@ -253,7 +271,7 @@ impl Session<'_> {
 
     /// The post's URL as the article (or `add`) gave it; empty when unknown.
     pub fn cited_url(&self) -> &str {
-        &self.cited
+        self.cited.url.as_deref().unwrap_or_default()
     }
 
     /// Meta's app token, when one was given.
@@ -611,13 +629,33 @@ async fn capture_post(
     reuse: &[Media],
     now: OffsetDateTime,
 ) -> Result<(Digest, CaptureRecord, Option<String>), crate::Error> {
+    let cited = Cited {
+        url: Some(url.to_string()).filter(|u| !u.is_empty()),
+        handle: quote.as_ref().and_then(|q| q.handle.clone()),
+    };
     let session = Session::new(&capturer.client, &capturer.archive)
-        .citing(url)
+        .citing(cited)
         .with_meta_token(capturer.meta_token.clone());
     let mut found = platform.fetch(&session, post).await;
     if found.source == Some(crate::post::source::ARTICLE) && found.post.is_none() {
         found = article_post(found, quote.as_ref(), url);
     }
+    store_found(capturer, &session, found, post, url, quote, reuse, now).await
+}
+
+/// Stores what `session` found of `post`: every file of the post (see
+/// [`capture_post`]), the record, and the quoted post's own record.
+#[expect(clippy::too_many_arguments, reason = "the parts of one capture")]
+async fn store_found(
+    capturer: &Capturer,
+    session: &Session<'_>,
+    found: Found,
+    post: &PostId,
+    url: &str,
+    quote: Option<Quote>,
+    reuse: &[Media],
+    now: OffsetDateTime,
+) -> Result<(Digest, CaptureRecord, Option<String>), crate::Error> {
     let mut record = CaptureRecord::new(post.clone(), url.to_string(), now, found.outcome);
     record.article_quote = quote;
     record.source = found.source.map(str::to_string);
@@ -625,11 +663,11 @@ async fn capture_post(
     let answer = session.answer();
     let mut quoted_record = None;
     if let Some(mut p) = found.post {
-        let mut missing = store_assets(&session, &mut p, "", reuse, &mut record.media).await;
+        let mut missing = store_assets(session, &mut p, "", reuse, &mut record.media).await;
         if let Some(q) = p.quoted.as_mut() {
             let mut quoted_media = Vec::new();
             let quoted_missing =
-                store_assets(&session, &mut q.post, "quoted_", reuse, &mut quoted_media).await;
+                store_assets(session, &mut q.post, "quoted_", reuse, &mut quoted_media).await;
             record.media.extend(quoted_media.iter().cloned());
             // The quoted post gets a capture of its own, from the same answer,
             // so `show` and render find it by its own id.
@@ -642,6 +680,7 @@ async fn capture_post(
             r.source = record.source.clone();
             r.normalized = Some(q.post.clone());
             r.exchanges = answer.iter().cloned().collect();
+            r.mementos = wayback::mementos(&r.exchanges, answer.as_ref().map(|a| a.url.as_str()));
             let unprefixed = |role: &str| role.trim_start_matches("quoted_").to_string();
             r.media = quoted_media
                 .into_iter()
@@ -675,6 +714,7 @@ async fn capture_post(
         record.normalized = Some(p);
     }
     record.exchanges = session.exchanges();
+    record.mementos = wayback::mementos(&record.exchanges, answer.as_ref().map(|a| a.url.as_str()));
     if let Some(q) = &quoted_record {
         capturer.wrote(capturer.archive.put_capture(q)?);
     }

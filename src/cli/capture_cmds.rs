@@ -80,6 +80,9 @@ pub(super) struct Limits {
     /// A media file fails an attempt when it arrives slower than this over any 30 s (0: no floor)
     #[arg(long, value_name = "BYTES_PER_SECOND", default_value_t = 10_000)]
     min_rate: u64,
+    /// Never ask the Wayback Machine (web.archive.org) for posts X no longer serves
+    #[arg(long)]
+    pub(super) no_wayback: bool,
 }
 
 /// `--rate`: a finite number of requests per second, 0.001 (one every
@@ -130,6 +133,9 @@ impl Limits {
         }
         if let Some(m) = c.min_rate.filter(|_| !given("min_rate")) {
             self.min_rate = m;
+        }
+        if let Some(off) = c.no_wayback.filter(|_| !given("no_wayback")) {
+            self.no_wayback = off;
         }
         Ok(())
     }
@@ -234,7 +240,7 @@ pub fn archive(args: ArchiveArgs, global: &Global) -> Result<u8> {
     Ok(if failed > 0 { exit::SOME_FAILED } else { code })
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime> {
+pub(super) fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -253,7 +259,7 @@ pub(super) fn net_config(global: &Global, limits: Option<&Limits>) -> Result<Net
         return Ok(base);
     };
     let secs = std::time::Duration::from_secs_f64;
-    Ok(NetConfig {
+    let cfg = NetConfig {
         read_timeout: secs(limits.read_timeout),
         api_timeout: secs(limits.api_timeout),
         min_rate: limits.min_rate,
@@ -261,7 +267,23 @@ pub(super) fn net_config(global: &Global, limits: Option<&Limits>) -> Result<Net
             .rate
             .map_or(std::time::Duration::ZERO, |r| secs(1.0 / r)),
         ..base
+    };
+    Ok(if limits.no_wayback {
+        without_wayback(cfg)
+    } else {
+        cfg
     })
+}
+
+/// `--no-wayback`: the Wayback Machine taken out of the hosts a capture
+/// fetches, its `--mirror` too, so no request can reach it.
+pub(super) fn without_wayback(mut cfg: NetConfig) -> NetConfig {
+    let host = embarc::capture::wayback::HOST;
+    if let Some(allowed) = cfg.allowed_hosts.as_mut() {
+        allowed.retain(|h| h != host);
+    }
+    cfg.mirrors.retain(|m| m.host != host);
+    cfg
 }
 
 /// Where each request's line goes: stderr under `-vv`, appended to `--log FILE`.
@@ -478,7 +500,7 @@ fn posts_are(n: usize) -> String {
 
 /// After printing lines: a closed stdout (`| head`) ends the command with
 /// success (`Some(0)`); another write error is an error.
-fn stopped_printing(printed: std::io::Result<()>) -> Result<Option<u8>> {
+pub(super) fn stopped_printing(printed: std::io::Result<()>) -> Result<Option<u8>> {
     match printed {
         Ok(()) => Ok(None),
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(Some(exit::OK)),

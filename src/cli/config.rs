@@ -38,6 +38,8 @@ pub struct Config {
     pub min_rate: Option<u64>,
     /// `--meta-token`: a secret, shown only redacted.
     pub meta_token: Option<String>,
+    /// `--no-wayback` of `archive` and `add`.
+    pub no_wayback: Option<bool>,
 }
 
 /// The file read when no `--config` is given.
@@ -151,7 +153,7 @@ pub fn apply_global(
 #[command(
     after_help = "The file (TOML) may set: archive, index, mirror (a list of \
     HOST=BASE_URL), user_agent, contact, meta_token, and for archive/add: concurrency, rate, read_timeout, \
-    api_timeout, min_rate. Flags and environment variables win over it.\n\n\
+    api_timeout, min_rate, no_wayback. Flags and environment variables win over it.\n\n\
     Example config.toml:\n  \
     archive = \"s3://newsroom/embeds\"\n  \
     contact = \"archive@example.org\"\n  \
@@ -264,6 +266,11 @@ pub fn show(
             "min_rate",
             serde_json::json!(config.min_rate.unwrap_or(10_000)),
             config.min_rate.is_some(),
+        ),
+        (
+            "no_wayback",
+            serde_json::json!(config.no_wayback.unwrap_or(false)),
+            config.no_wayback.is_some(),
         ),
     ];
     settings.extend(capture.into_iter().map(|(key, value, set)| Setting {

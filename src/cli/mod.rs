@@ -6,6 +6,7 @@ mod config;
 mod export;
 mod meta;
 mod output;
+mod recheck;
 mod render;
 mod scan;
 mod store_cmds;
@@ -160,6 +161,8 @@ enum Command {
     Ls,
     /// Show one post's captures: outcome, time, text, media digests
     Show(store_cmds::ShowArgs),
+    /// Ask X whether archived posts are still there: live, edited, gone
+    Recheck(recheck::RecheckArgs),
     /// Re-hash objects and follow every ref; exit 1 on any missing or corrupt object
     Verify(store_cmds::VerifyArgs),
     /// Rebuild index.sqlite from objects and refs
@@ -255,6 +258,7 @@ pub fn main() -> ExitCode {
         Command::Add(args) => capture_cmds::add(args, &cli.global),
         Command::Ls => store_cmds::ls(&cli.global),
         Command::Show(args) => store_cmds::show(args, &cli.global),
+        Command::Recheck(args) => recheck::run(args, &cli.global),
         Command::Verify(args) => store_cmds::verify(args, &cli.global),
         Command::Reindex => store_cmds::reindex(&cli.global),
         Command::Render(args) => render::run(args, &cli.global),

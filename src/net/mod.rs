@@ -121,6 +121,10 @@ pub struct NetConfig {
     pub per_host: usize,
     /// Least time between two requests to one host (a rate limit; zero for none).
     pub min_interval: Duration,
+    /// Hosts (or a path under one) with limits of their own, stricter than
+    /// `per_host` and `min_interval` ([`HostLimit::wayback`]): the first
+    /// that matches a URL gates it, with the stricter of both limits.
+    pub host_limits: Vec<HostLimit>,
     /// Called after every attempt with one line: method, URL, status or
     /// error, bytes, time (`-vv`, `--log FILE`).
     pub on_request: Option<RequestLog>,
@@ -157,8 +161,48 @@ impl Default for NetConfig {
             max_wait: Duration::from_secs(120),
             per_host: 4,
             min_interval: Duration::ZERO,
+            host_limits: HostLimit::wayback(),
             on_request: None,
         }
+    }
+}
+
+/// Limits of their own for one host, or for the URLs under a path of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostLimit {
+    /// The host (lowercase, exact).
+    pub host: String,
+    /// A path prefix (`/cdx/`), or empty for the whole host.
+    pub path: String,
+    /// Requests in flight at once.
+    pub per_host: usize,
+    /// Least time between two requests.
+    pub min_interval: Duration,
+}
+
+impl HostLimit {
+    /// The Wayback Machine's: its CDX search API at most 0.8 requests a
+    /// second, one at a time (the Internet Archive limits `/cdx/*` to 60
+    /// requests a minute per IP over 5 minutes, as its staff told the
+    /// maintainers of EDGI's `wayback` client, whose default is 0.8 a
+    /// second: edgi-govdata-archiving/wayback#153); its replay (`/web/…`)
+    /// two at a time, 8 a second (that client's memento default).
+    pub fn wayback() -> Vec<HostLimit> {
+        let host = "web.archive.org".to_string();
+        vec![
+            HostLimit {
+                host: host.clone(),
+                path: "/cdx/".into(),
+                per_host: 1,
+                min_interval: Duration::from_millis(1250),
+            },
+            HostLimit {
+                host,
+                path: String::new(),
+                per_host: 2,
+                min_interval: Duration::from_millis(125),
+            },
+        ]
     }
 }
 
@@ -770,17 +814,33 @@ impl Client {
         })
     }
 
-    fn host_gate(&self, host: &str) -> Arc<HostGate> {
+    /// The gate of a URL's host, or of the [`HostLimit`] it falls under,
+    /// and the least time between two of its requests.
+    fn host_gate(&self, host: &str, path: &str) -> (Arc<HostGate>, Duration) {
+        let own = self
+            .cfg
+            .host_limits
+            .iter()
+            .find(|l| l.host.eq_ignore_ascii_case(host) && path.starts_with(&l.path));
+        let (key, per_host, interval) = match own {
+            Some(l) => (
+                format!("{}{}", l.host, l.path),
+                l.per_host.min(self.cfg.per_host),
+                l.min_interval.max(self.cfg.min_interval),
+            ),
+            None => (host.to_string(), self.cfg.per_host, self.cfg.min_interval),
+        };
         let mut hosts = self.hosts.lock().unwrap_or_else(|e| e.into_inner());
-        hosts
-            .entry(host.to_string())
+        let gate = hosts
+            .entry(key)
             .or_insert_with(|| {
                 Arc::new(HostGate {
-                    slots: Semaphore::new(self.cfg.per_host.max(1)),
+                    slots: Semaphore::new(per_host.max(1)),
                     next_start: tokio::sync::Mutex::new(tokio::time::Instant::now()),
                 })
             })
-            .clone()
+            .clone();
+        (gate, interval)
     }
 
     /// One GET of a file (redirects are returned, not followed), retried on
@@ -897,11 +957,16 @@ impl Client {
         bearer: Option<&str>,
     ) -> Result<Fetched, NetError> {
         let (target, via) = self.route(url)?;
-        let host = url::Url::parse(url)
+        let (host, path) = url::Url::parse(url)
             .ok()
-            .and_then(|u| u.host_str().map(str::to_string))
+            .map(|u| {
+                (
+                    u.host_str().unwrap_or_default().to_string(),
+                    u.path().to_string(),
+                )
+            })
             .unwrap_or_default();
-        let gate = self.host_gate(&host);
+        let (gate, interval) = self.host_gate(&host, &path);
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -913,10 +978,10 @@ impl Client {
                     url: url.to_string(),
                     message: "client shut down".into(),
                 })?;
-            if !self.cfg.min_interval.is_zero() {
+            if !interval.is_zero() {
                 let mut next = gate.next_start.lock().await;
                 tokio::time::sleep_until(*next).await;
-                *next = tokio::time::Instant::now() + self.cfg.min_interval;
+                *next = tokio::time::Instant::now() + interval;
             }
             let started = Instant::now();
             let result = self

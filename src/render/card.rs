@@ -149,6 +149,14 @@ fn render(post: &PostView, opts: &CardOptions, links: &mut MediaLinks, nested: b
             "As quoted by this article; not archived from {site}."
         )),
     };
+    let notice = match (post.recovered, notice) {
+        (Some(at), notice) => Some(format!(
+            "No longer available on {site}; recovered from the Wayback Machine, captured {}.{}",
+            date_text(at, lang),
+            notice.map(|n| format!(" {n}")).unwrap_or_default()
+        )),
+        (None, notice) => notice,
+    };
     let t = CardTemplate {
         post,
         nested,

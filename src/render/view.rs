@@ -49,6 +49,9 @@ pub struct PostView {
     pub likes: Option<u64>,
     /// Where the card's content comes from and whether the post is still up.
     pub state: State,
+    /// When the web archive captured the copy the post was recovered from
+    /// (a capture with `source: wayback`).
+    pub recovered: Option<OffsetDateTime>,
 }
 
 /// Whether the post is still on its platform, as far as the archive knows.
@@ -182,6 +185,7 @@ pub fn post_view(
         lang: None,
         likes: None,
         state: State::ArticleQuote(gone),
+        recovered: None,
     })
 }
 
@@ -192,6 +196,9 @@ fn from_capture(label: &str, record: &Capture) -> Option<PostView> {
     if record.source.as_deref() == Some(crate::post::source::ARTICLE) {
         // Kept as the citing article quoted it: the platform gave nothing.
         card.state = State::ArticleQuote(None);
+    }
+    if record.source.as_deref() == Some(crate::post::source::WAYBACK) {
+        card.recovered = record.recovered_at.or(Some(record.captured_at));
     }
     Some(card)
 }
@@ -278,6 +285,7 @@ fn post_card(label: &str, fallback_url: Option<String>, p: &Post, with_quoted: b
         lang: p.lang.clone().filter(|l| valid_lang(l)),
         likes: p.counts.likes,
         state: State::Live,
+        recovered: None,
     }
 }
 

@@ -93,6 +93,24 @@ pub struct MissingFile {
     pub retry: bool,
 }
 
+/// A copy of a URL that a web archive kept (a memento, RFC 7089), as a
+/// capture fetched it: recovered answers and files name theirs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Memento {
+    /// The memento's URL, as the exchange that fetched it names it
+    /// (`https://web.archive.org/web/20240620101500id_/https://…`).
+    pub url: String,
+    /// The URL the archive captured.
+    pub original: String,
+    /// When the archive captured it (its `Memento-Datetime`, else the
+    /// timestamp in its URL), UTC.
+    #[serde(with = "time::serde::rfc3339")]
+    pub datetime: OffsetDateTime,
+    /// Whether the post was read from it (`false` for a file of the post).
+    #[serde(default)]
+    pub answer: bool,
+}
+
 /// Name and version of the tool that wrote a record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Tool {
@@ -144,6 +162,9 @@ pub struct CaptureRecord {
     pub missing: Vec<MissingFile>,
     /// What the citing article showed of the post.
     pub article_quote: Option<Quote>,
+    /// The web archives' copies this capture fetched (absent when none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mementos: Vec<Memento>,
     /// The writer.
     pub tool: Tool,
 }
@@ -169,6 +190,7 @@ impl CaptureRecord {
             media: Vec::new(),
             missing: Vec::new(),
             article_quote: None,
+            mementos: Vec::new(),
             tool: Tool::current(),
         }
     }
@@ -217,6 +239,14 @@ pub struct PostCapture {
     pub normalized: Option<Post>,
     /// What the citing article showed of the post.
     pub article_quote: Option<Quote>,
+    /// When the web archive captured the answer the post was read from, for
+    /// a post recovered from one ([`Memento::answer`]).
+    pub recovered_at: Option<OffsetDateTime>,
+}
+
+/// When the answer of a recovered post was captured.
+fn recovered_at(mementos: &[Memento]) -> Option<OffsetDateTime> {
+    mementos.iter().find(|m| m.answer).map(|m| m.datetime)
 }
 
 impl From<CaptureRecord> for PostCapture {
@@ -228,6 +258,7 @@ impl From<CaptureRecord> for PostCapture {
             outcome: r.outcome,
             source: r.source,
             normalized: r.normalized,
+            recovered_at: recovered_at(&r.mementos),
             article_quote: r.article_quote,
         }
     }
@@ -258,6 +289,8 @@ struct WireCapture<E> {
     missing: Vec<MissingFile>,
     #[serde(default)]
     article_quote: Option<Quote>,
+    #[serde(default)]
+    mementos: Vec<Memento>,
     tool: Tool,
 }
 
@@ -367,6 +400,7 @@ impl<'de> Deserialize<'de> for CaptureRecord {
             media: w.media,
             missing: w.missing,
             article_quote: w.article_quote,
+            mementos: w.mementos,
             tool: w.tool,
         })
     }
@@ -383,6 +417,7 @@ impl<'de> Deserialize<'de> for PostCapture {
             outcome: w.outcome,
             source: r.source,
             normalized: r.normalized,
+            recovered_at: recovered_at(&w.mementos),
             article_quote: w.article_quote,
         })
     }

@@ -82,6 +82,20 @@ pub const PHOTO_GONE_ID: &str = "7120000000000000018";
 /// A post with one photo whose every URL is 500 (always, for every attempt).
 pub const PHOTO_DOWN_ID: &str = "7120000000000000019";
 
+/// Deleted on X (syndication's tombstone, oEmbed 404), its syndication
+/// answer, photo and avatar kept by the fake Wayback Machine
+/// ([`super::fake_wayback`]); its files are gone from X's CDN (404).
+pub const RESCUED_ID: &str = "7170000000000000001";
+/// Not found on X (syndication and oEmbed 404); the fake Wayback Machine
+/// kept only its oEmbed answer, under `twitter.com/alleyco/status/ID`.
+pub const OEMBED_ONLY_ID: &str = "7170000000000000002";
+/// A real post (`responses/fxtwitter/1972284213232861204.json`): syndication
+/// answers `{}`, oEmbed 404, FxTwitter its real answer.
+pub const FX_ID: &str = "1972284213232861204";
+/// The first syndication request gives the post, later ones the same post
+/// with other words (edited).
+pub const EDITED_ID: &str = "7170000000000000004";
+
 /// The words of each tombstone, by id.
 pub fn tombstone_words(id: &str) -> Option<&'static str> {
     Some(match id {
@@ -409,6 +423,8 @@ pub const HOSTS: &[(&str, &str)] = &[
     ("pbs.twimg.com", "pbs"),
     ("video.twimg.com", "video"),
     ("twitter.com", "twitter"),
+    ("api.fxtwitter.com", "fxtwitter"),
+    ("web.archive.org", "wayback"),
 ];
 
 /// `--mirror` values pointing every host at `base`.
@@ -503,6 +519,12 @@ pub async fn start() -> Server {
             Some((id, std::fs::read(e.path()).ok()?))
         })
         .collect();
+    let wayback = Arc::new(super::fake_wayback::Archive::new(violations.clone()));
+    let fx_answer = std::fs::read(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/responses/fxtwitter/1972284213232861204.json"),
+    )
+    .expect("responses/fxtwitter");
     let handler = move |path: String, nth: u32| -> Reply {
         let (prefix, rest) = path
             .trim_start_matches('/')
@@ -564,6 +586,16 @@ pub async fn start() -> Server {
                     return json(200, &tombstone(words));
                 }
                 match id.as_str() {
+                    RESCUED_ID => json(200, &syndication["tombstone-deleted"]),
+                    FX_ID => json(200, b"{}"),
+                    EDITED_ID => {
+                        let words = if nth == 1 { "the first words" } else { "the words, edited" };
+                        let mut post: serde_json::Value =
+                            serde_json::from_slice(&one_photo_post(&id, "EditedPhoto")).unwrap_or_default();
+                        post["text"] = words.into();
+                        post["display_text_range"] = serde_json::json!([0, words.chars().count()]);
+                        json(200, &serde_json::to_vec(&post).unwrap_or_default())
+                    }
                     FAR_LIMITED_ID => {
                         let reset = now().floor() + 3600.0;
                         limit(reset, ("x-rate-limit-reset", format!("{}", reset as i64)))
@@ -713,6 +745,25 @@ pub async fn start() -> Server {
                 Reply::Raw(response(503, &[("retry-after", "0")], b"busy"))
             }
             "pbs" if rest.contains("GonePhoto") => Reply::Raw(response(404, &[], b"")),
+            // The rescued post's files are gone from X's CDN.
+            "pbs" if rest.contains("RescuedPhoto") || rest.contains("/rescued") => {
+                Reply::Raw(response(404, &[], b""))
+            }
+            "wayback" => wayback.answer(&format!("/{rest}")),
+            "fxtwitter" => {
+                // FxTwitter answers `/{name}/status/{id}`; its code is in the JSON.
+                let mut seg = rest.split('?').next().unwrap_or_default().split('/');
+                let (_, status, id) = (seg.next(), seg.next(), seg.next().unwrap_or_default());
+                if status != Some("status") || id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) {
+                    violation(format!("FxTwitter asked at {path}, not /NAME/status/ID"));
+                    return json(404, br#"{"code":404,"message":"NOT_FOUND","tweet":null}"#);
+                }
+                if id == FX_ID {
+                    json(200, &fx_answer)
+                } else {
+                    json(404, br#"{"code":404,"message":"NOT_FOUND","tweet":null}"#)
+                }
+            }
             "pbs" if rest.contains("DownPhoto") => {
                 Reply::Raw(response(500, &[("retry-after", "0")], b"error"))
             }

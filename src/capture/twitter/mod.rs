@@ -22,6 +22,9 @@
 //! image, the quoted post's) the shared capture code fetches. This module
 //! decides outcomes from X's answers; it stores nothing itself.
 
+pub mod fxtwitter;
+pub mod recheck;
+mod rescue;
 pub mod syndication;
 pub mod token;
 
@@ -47,6 +50,8 @@ pub struct Endpoints {
     pub syndication: String,
     /// `https://publish.twitter.com/oembed`.
     pub oembed: String,
+    /// `https://api.fxtwitter.com`.
+    pub fxtwitter: String,
 }
 
 impl Default for Endpoints {
@@ -54,6 +59,7 @@ impl Default for Endpoints {
         Endpoints {
             syndication: "https://cdn.syndication.twimg.com/tweet-result".into(),
             oembed: "https://publish.twitter.com/oembed".into(),
+            fxtwitter: "https://api.fxtwitter.com".into(),
         }
     }
 }
@@ -69,7 +75,7 @@ pub fn syndication_url(endpoints: &Endpoints, id: u64) -> String {
 }
 
 /// Largest JSON answer parsed (decoded).
-const MAX_JSON: u64 = 8 * 1024 * 1024;
+pub(crate) const MAX_JSON: u64 = 8 * 1024 * 1024;
 
 /// How often syndication is asked again when it answers X's transient error
 /// page (a `200` HTML page instead of JSON), and how long to wait between.
@@ -113,6 +119,8 @@ pub struct X {
     pub endpoints: Endpoints,
     /// How syndication's transient error page is retried.
     pub retry: Retry,
+    /// Where posts X no longer serves are looked for.
+    pub wayback: crate::capture::wayback::Wayback,
 }
 
 impl Platform for X {
@@ -124,6 +132,8 @@ impl Platform for X {
             "twimg.com",
             "publish.twitter.com",
             "publish.x.com",
+            "api.fxtwitter.com",
+            crate::capture::wayback::HOST,
         ]
     }
 
@@ -152,10 +162,27 @@ pub fn oembed_url(endpoints: &Endpoints, id: u64) -> String {
 }
 
 impl X {
+    /// The live sources, then (when X says the post is gone, or every live
+    /// source failed) the Wayback Machine's copies; a post recovered there is
+    /// `source: wayback`, else the outcome stays what X said.
     async fn fetch_post(&self, s: &Session<'_>, post: &PostId) -> Found {
         let Ok(id) = post.id.parse::<u64>() else {
             return Found::failed(format!("{} is not a tweet id", post.id));
         };
+        let live = self.live(s, id).await;
+        let gone_or_failed = matches!(
+            live.outcome,
+            CaptureOutcome::Tombstone | CaptureOutcome::NotFound | CaptureOutcome::Failed
+        );
+        if !gone_or_failed || !self.wayback.allowed(s) {
+            return live;
+        }
+        rescue::recover(self, s, id).await.unwrap_or(live)
+    }
+
+    /// Syndication and oEmbed side by side, then FxTwitter when syndication
+    /// has no post and no verdict of its own.
+    async fn live(&self, s: &Session<'_>, id: u64) -> Found {
         let syndication = syndication_url(&self.endpoints, id);
         let oembed_at = oembed_url(&self.endpoints, id);
         // Side by side, so a slow endpoint costs its own time once; `biased`
@@ -167,11 +194,11 @@ impl X {
             s.get_json(&oembed_at, MAX_JSON),
         );
         let oembed_status = oembed.as_ref().ok().map(Fetched::status);
-        let oembed_post = || {
-            let mut p = oembed.as_ref().ok().and_then(from_oembed)?;
-            p.set_sources(post::source::OEMBED);
-            Some(Found::post(p, post::source::OEMBED))
-        };
+        let oembed_post = oembed
+            .as_ref()
+            .ok()
+            .filter(|f| f.status() == 200)
+            .and_then(from_oembed);
         let (answer, tries) = match syn {
             Ok((f, judged, tries)) => {
                 if matches!(judged, Judged::Tweet(_)) {
@@ -181,10 +208,9 @@ impl X {
             }
             // Syndication did not answer at all: oEmbed's post, if it has one.
             Err(e) => {
-                return match oembed_status {
-                    Some(200) => oembed_post().unwrap_or_else(|| Found::net_failed(&e)),
-                    _ => Found::net_failed(&e),
-                };
+                return self
+                    .next_sources(s, id, oembed_post, Found::net_failed(&e))
+                    .await;
             }
         };
         match answer {
@@ -207,7 +233,7 @@ impl X {
             }
             Judged::NotFound => Found::outcome(CaptureOutcome::NotFound),
             // An empty answer (a bad token, or nothing there), or X's error
-            // page however often asked: oEmbed decides.
+            // page however often asked: oEmbed decides, FxTwitter may know.
             Judged::Empty | Judged::ErrorPage(_) => {
                 let said = match &answer {
                     Judged::ErrorPage(page) => format!(
@@ -223,20 +249,56 @@ impl X {
                     error_url: Some(syndication.clone()),
                     ..Found::failed(why)
                 };
-                match &oembed {
-                    Ok(f) if f.status() == 403 => Found::outcome(CaptureOutcome::Protected),
+                let otherwise = match &oembed {
+                    Ok(f) if f.status() == 403 => return Found::outcome(CaptureOutcome::Protected),
                     Ok(f) if f.status() == 404 => Found::outcome(CaptureOutcome::NotFound),
-                    Ok(f) if f.status() == 200 => oembed_post().unwrap_or_else(|| {
+                    Ok(f) if f.status() == 200 => {
                         failed(format!("{said} and oEmbed's answer could not be read"))
-                    }),
+                    }
                     Ok(f) => failed(format!("{said} and oEmbed answered HTTP {}", f.status())),
                     Err(e) => failed(format!(
                         "{said} and oEmbed did not answer: {}",
                         crate::error::full_message(e)
                     )),
-                }
+                };
+                self.next_sources(s, id, oembed_post, otherwise).await
             }
-            Judged::Failed(reason) => Found::failed(reason),
+            Judged::Failed(reason) if oembed_status == Some(403) => Found::failed(reason),
+            Judged::Failed(reason) => {
+                self.next_sources(s, id, oembed_post, Found::failed(reason))
+                    .await
+            }
+        }
+    }
+
+    /// When syndication gave no post: oEmbed's post (author and text) with
+    /// what FxTwitter adds (date, media, counts, avatar), or FxTwitter's post
+    /// alone, or FxTwitter's word that the post is private; else `otherwise`.
+    async fn next_sources(
+        &self,
+        s: &Session<'_>,
+        id: u64,
+        oembed_post: Option<Post>,
+        otherwise: Found,
+    ) -> Found {
+        let fx = fxtwitter::ask(s, &self.endpoints.fxtwitter, id).await;
+        match (oembed_post, fx) {
+            (Some(mut p), said) => {
+                p.set_sources(post::source::OEMBED);
+                if let fxtwitter::Said::Post(more) = said {
+                    fill(&mut p, &more, post::source::FXTWITTER);
+                }
+                Found::post(p, post::source::OEMBED)
+            }
+            (None, fxtwitter::Said::Post(p)) => {
+                let mut p = *p;
+                p.set_sources(post::source::FXTWITTER);
+                Found::post(p, post::source::FXTWITTER)
+            }
+            (None, fxtwitter::Said::Private) if otherwise.outcome != CaptureOutcome::Ok => {
+                Found::outcome(CaptureOutcome::Protected)
+            }
+            (None, _) => otherwise,
         }
     }
 
@@ -460,8 +522,12 @@ fn attach_stored(p: &mut Post, media: &[Media], prefix: &str) {
 
 /// Author and text from an oEmbed answer (its blockquote).
 fn from_oembed(f: &Fetched) -> Option<Post> {
-    let body = f.decoded_body(MAX_JSON)?;
-    let v: serde_json::Value = serde_json::from_slice(&body).ok()?;
+    from_oembed_body(&f.decoded_body(MAX_JSON)?)
+}
+
+/// Author and text from an oEmbed answer's body.
+fn from_oembed_body(body: &[u8]) -> Option<Post> {
+    let v: serde_json::Value = serde_json::from_slice(body).ok()?;
     let html = v.get("html")?.as_str()?;
     let quote = crate::detect::quote_of_blockquote(html.as_bytes());
     let handle = v
@@ -484,6 +550,69 @@ fn from_oembed(f: &Fetched) -> Option<Post> {
     })
 }
 
+/// Fills the fields `base` lacks from `more` (the next source), marking
+/// each one taken as coming from `source`: the permalink, the author's
+/// handle, profile, avatar and badge, the date, language, media, card,
+/// quoted post, reply and counts. Text and name stay the first source's.
+pub(crate) fn fill(base: &mut Post, more: &Post, source: &str) {
+    let mut took = Vec::new();
+    let a = &mut base.author;
+    if a.name.is_empty() && !more.author.name.is_empty() {
+        a.name = more.author.name.clone();
+        took.push("author");
+    }
+    if a.handle.is_none() {
+        a.handle = more.author.handle.clone();
+    }
+    if a.url.is_none() {
+        a.url = more.author.url.clone();
+    }
+    if a.avatar.is_none() && more.author.avatar.is_some() {
+        a.avatar = more.author.avatar.clone();
+        took.push("avatar");
+    }
+    if a.verified.is_none() {
+        a.verified = more.author.verified;
+    }
+    if base.url.is_none() {
+        base.url = more.url.clone();
+    }
+    if base.text.is_empty() && !more.text.is_empty() {
+        base.text = more.text.clone();
+        base.spans = more.spans.clone();
+        took.push("text");
+    }
+    if base.created_at.is_none() && more.created_at.is_some() {
+        base.created_at = more.created_at.clone();
+        took.push("created_at");
+    }
+    if base.lang.is_none() {
+        base.lang = more.lang.clone();
+    }
+    if base.media.is_empty() && !more.media.is_empty() {
+        base.media = more.media.clone();
+        took.push("media");
+    }
+    if base.card.is_none() && more.card.is_some() {
+        base.card = more.card.clone();
+        took.push("card");
+    }
+    if base.quoted.is_none() && more.quoted.is_some() {
+        base.quoted = more.quoted.clone();
+        took.push("quoted");
+    }
+    if base.reply_to.is_none() {
+        base.reply_to = more.reply_to.clone();
+    }
+    if base.counts == crate::post::Counts::default() && more.counts != base.counts {
+        base.counts = more.counts;
+        took.push("counts");
+    }
+    for f in took {
+        base.sources.insert(f.into(), source.into());
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -495,6 +624,48 @@ mod tests {
             let w = r.wait(done).as_millis();
             assert!((base..=base * 3 / 2).contains(&w), "{done}: {w} ms");
         }
+    }
+
+    #[test]
+    fn the_next_source_fills_only_what_the_first_lacks() {
+        let mut first = Post {
+            author: Author {
+                name: "Alley".into(),
+                handle: Some("alleyco".into()),
+                ..Author::default()
+            },
+            text: "from oEmbed".into(),
+            ..Post::default()
+        };
+        first.set_sources(post::source::OEMBED);
+        let more = Post {
+            author: Author {
+                name: "Other".into(),
+                avatar: Some(Asset::at("https://pbs.twimg.com/profile_images/1/a.jpg")),
+                ..Author::default()
+            },
+            text: "from FxTwitter".into(),
+            created_at: Some("2025-09-28T12:56:14Z".into()),
+            media: vec![MediaItem {
+                kind: crate::post::MediaKind::Photo,
+                file: Asset::at("https://pbs.twimg.com/media/A?format=jpg&name=orig"),
+                poster: None,
+                alt: None,
+                width: None,
+                height: None,
+            }],
+            ..Post::default()
+        };
+        fill(&mut first, &more, post::source::FXTWITTER);
+        assert_eq!(first.text, "from oEmbed");
+        assert_eq!(first.author.name, "Alley");
+        assert_eq!(first.media.len(), 1);
+        assert_eq!(first.created_at.as_deref(), Some("2025-09-28T12:56:14Z"));
+        let src = |f: &str| first.sources.get(f).map(String::as_str);
+        assert_eq!(src("text"), Some("oembed"));
+        assert_eq!(src("media"), Some("fxtwitter"));
+        assert_eq!(src("created_at"), Some("fxtwitter"));
+        assert_eq!(src("avatar"), Some("fxtwitter"));
     }
 
     #[test]

@@ -472,7 +472,7 @@ fn push_text(out: &mut Vec<Segment>, chars: &[char]) {
 }
 
 /// `…/profile_images/1/abc_normal.jpg` → original, then 400x400.
-fn avatar_urls(url: Option<&str>) -> (Option<String>, Vec<String>) {
+pub(crate) fn avatar_urls(url: Option<&str>) -> (Option<String>, Vec<String>) {
     let Some(url) = url else {
         return (None, Vec::new());
     };
@@ -536,7 +536,7 @@ fn media_item(m: &RawMedia) -> Option<MediaItem> {
 
 /// `https://pbs.twimg.com/media/KEY.jpg` → `…/media/KEY?format=jpg&name=orig`,
 /// falling back to `4096x4096`, then `large`.
-fn photo_urls(url: &str) -> Option<(String, Vec<String>)> {
+pub(crate) fn photo_urls(url: &str) -> Option<(String, Vec<String>)> {
     let (base, ext) = url
         .rsplit_once('.')
         .filter(|(b, e)| b.contains("/media/") && !e.contains('/'))?;
