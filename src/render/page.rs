@@ -7,7 +7,7 @@
 //! Markdown and text articles become HTML pages with the cards as HTML blocks.
 
 use crate::detect::tokenizer::{Token, Tokenizer};
-use crate::embed::{Kind, Span};
+use crate::embed::{Kind, Provider, Span};
 use encoding_rs::{Encoding, UTF_8, UTF_16BE, UTF_16LE};
 
 /// A card to put in place of `span`.
@@ -27,6 +27,10 @@ pub struct PageOptions {
     /// Keep X's `widgets.js`: embeds the page still has (unrendered) need
     /// it, or the user asked to keep scripts.
     pub keep_widgets_js: bool,
+    /// Providers whose own loader stays because an embed of theirs is left
+    /// as it was (TikTok's `embed.js`, YouTube's iframe API): the other
+    /// loaders still go.
+    pub keep_loaders: Vec<Provider>,
     /// The page title for Markdown and text articles.
     pub title: String,
     /// The page language for Markdown and text articles.
@@ -252,7 +256,7 @@ fn loaders_to_remove(
 ) -> (Vec<(usize, usize)>, Removed) {
     let mut spans = Vec::new();
     let mut removed = Removed::default();
-    for w in widget_scripts_in(input, markdown, &opts.instance_hosts) {
+    for w in widget_scripts_in(input, markdown, &opts.instance_hosts, &opts.keep_loaders) {
         let covered = reps
             .iter()
             .any(|r| r.span.start < w.span.end && w.span.start < r.span.end);
@@ -281,17 +285,23 @@ pub struct WidgetScript {
 /// with the tokenizer: a comment, another script's text or an attribute
 /// that mentions the script is not one.
 pub fn widget_scripts(input: &[u8]) -> Vec<(usize, usize)> {
-    widget_scripts_in(input, false, &[])
+    widget_scripts_in(input, false, &[], &[])
         .into_iter()
         .map(|w| (w.span.start, w.span.end))
         .collect()
 }
 
-fn widget_scripts_in(input: &[u8], markdown: bool, hosts: &[String]) -> Vec<WidgetScript> {
+fn widget_scripts_in(
+    input: &[u8],
+    markdown: bool,
+    hosts: &[String],
+    kept: &[Provider],
+) -> Vec<WidgetScript> {
     let mut out = Vec::new();
     // Cheap first: most pages never mention it.
     if memchr::memmem::find(input, b"widgets.js").is_none()
         && memchr::memmem::find(input, b"embed.js").is_none()
+        && memchr::memmem::find(input, b"_api").is_none()
     {
         return out;
     }
@@ -307,7 +317,7 @@ fn widget_scripts_in(input: &[u8], markdown: bool, hosts: &[String]) -> Vec<Widg
                     .iter()
                     .find(|a| input[a.name.clone()].eq_ignore_ascii_case(b"src"))
                     .map(|a| &input[a.value.clone()])
-                    .filter(|src| is_widgets_js(src, hosts))
+                    .filter(|src| is_widgets_js(src, hosts, kept))
                     .map(|src| (span.start, String::from_utf8_lossy(src).into_owned()));
             }
             Token::End { name, span } if input[name.clone()].eq_ignore_ascii_case(b"script") => {
@@ -332,29 +342,38 @@ fn widget_scripts_in(input: &[u8], markdown: bool, hosts: &[String]) -> Vec<Widg
 }
 
 /// Whether a script's `src` is an embed loader the cards replace: X's
-/// `widgets.js` (either host), Bluesky's `embed.js`, or `/embed.js` of one
-/// of the Mastodon instances `hosts` (any scheme).
-fn is_widgets_js(src: &[u8], hosts: &[String]) -> bool {
+/// `widgets.js` (either host), Bluesky's `embed.js`, TikTok's `embed.js`
+/// and YouTube's iframe API (unless their provider is `kept`), or
+/// `/embed.js` of one of the Mastodon instances `hosts` (any scheme).
+fn is_widgets_js(src: &[u8], hosts: &[String], kept: &[Provider]) -> bool {
     let src = src.trim_ascii().to_ascii_lowercase();
     let path = src.split(|&b| b == b'?' || b == b'#').next().unwrap_or(&[]);
     let rest = path
         .strip_prefix(b"https:")
         .or_else(|| path.strip_prefix(b"http:"))
         .unwrap_or(path);
-    LOADERS
+    LOADERS.iter().any(|(provider, host, file)| {
+        !kept.contains(provider) && rest.starts_with(host) && path.ends_with(file)
+    }) || hosts
         .iter()
-        .any(|(host, file)| rest.starts_with(host) && path.ends_with(file))
-        || hosts
-            .iter()
-            .any(|h| rest == format!("//{}/embed.js", h.to_ascii_lowercase()).as_bytes())
+        .any(|h| rest == format!("//{}/embed.js", h.to_ascii_lowercase()).as_bytes())
 }
 
-/// The embed scripts cards replace, by host and file: X's `widgets.js`,
-/// Bluesky's `embed.js`.
-const LOADERS: &[(&[u8], &[u8])] = &[
-    (b"//platform.twitter.com/", b"/widgets.js"),
-    (b"//platform.x.com/", b"/widgets.js"),
-    (b"//embed.bsky.app/", b"/static/embed.js"),
+/// The embed scripts cards replace, by provider, host and file: X's
+/// `widgets.js`, Bluesky's `embed.js`, TikTok's `embed.js`, YouTube's
+/// iframe API (`iframe_api`, the older `player_api`).
+const LOADERS: &[(Provider, &[u8], &[u8])] = &[
+    (
+        Provider::Twitter,
+        b"//platform.twitter.com/",
+        b"/widgets.js",
+    ),
+    (Provider::Twitter, b"//platform.x.com/", b"/widgets.js"),
+    (Provider::Bluesky, b"//embed.bsky.app/", b"/static/embed.js"),
+    (Provider::Tiktok, b"//www.tiktok.com/", b"/embed.js"),
+    (Provider::Tiktok, b"//tiktok.com/", b"/embed.js"),
+    (Provider::Youtube, b"//www.youtube.com/", b"/iframe_api"),
+    (Provider::Youtube, b"//www.youtube.com/", b"/player_api"),
 ];
 
 fn page(body: &str, opts: &PageOptions) -> Vec<u8> {
@@ -710,6 +729,31 @@ mod tests {
         };
         let out = rewrite(page, Kind::Html, &[rep(0, 8, "<b>c</b>")], &o);
         assert!(String::from_utf8(out).unwrap().contains("widgets.js"));
+    }
+
+    #[test]
+    fn a_video_loader_goes_unless_an_embed_of_its_own_stays() {
+        let page = b"<p>x</p><script async src=\"https://www.tiktok.com/embed.js\"></script><script src=\"https://www.youtube.com/iframe_api\"></script>";
+        let (out, removed) = rewrite_reporting(page, Kind::Html, &[rep(0, 8, "<b>c</b>")], &opts());
+        assert!(!String::from_utf8(out).unwrap().contains("<script"));
+        assert_eq!(
+            removed.scripts,
+            [
+                "https://www.tiktok.com/embed.js",
+                "https://www.youtube.com/iframe_api"
+            ]
+        );
+        let o = PageOptions {
+            keep_loaders: vec![Provider::Tiktok],
+            ..opts()
+        };
+        let (out, removed) = rewrite_reporting(page, Kind::Html, &[rep(0, 8, "<b>c</b>")], &o);
+        assert!(
+            String::from_utf8(out)
+                .unwrap()
+                .contains("tiktok.com/embed.js")
+        );
+        assert_eq!(removed.scripts, ["https://www.youtube.com/iframe_api"]);
     }
 
     #[test]

@@ -318,6 +318,7 @@ pub mod azurite;
 pub mod bucket;
 pub mod fake_bluesky;
 pub mod fake_mastodon;
+pub mod fake_video;
 pub mod fake_x;
 pub mod s3;
 
