@@ -261,7 +261,7 @@ mod tests {
             "{inner}"
         );
         assert!(!inner.contains("<title>"), "{inner}");
-        assert!(inner.contains("&lt;title&gt;"), "{inner}");
+        assert!(inner.contains("&#60;title&#62;"), "{inner}");
         // TikTok has no nocookie player: its facade is a link.
         let t = view("tiktok:7348705314746699054", "x");
         let html = facade_html(
