@@ -460,4 +460,116 @@ async fn replaywebpage_shows_a_post_page_from_the_wacz() {
         .filter(|(r, _)| !r.starts_with(SITE) && !chromium_own_call(r, &named))
         .collect();
     assert!(foreign.is_empty(), "requests to other hosts: {foreign:?}");
+/// A page with a YouTube and a TikTok embed, archived from the fake
+/// platforms of `support::fake_video` and rendered as facades, loads
+/// nothing from any other host; with `--video-player nocookie`, nothing
+/// before a click, and after a click on the play button (in a frame of the
+/// page, by a harness page on the same site) exactly the player's host,
+/// `www.youtube-nocookie.com`: the proxy sees the browser's CONNECT to it
+/// (and refuses it: no internet here), which is the navigation's request.
+#[tokio::test(flavor = "multi_thread")]
+async fn video_facades_load_nothing_until_the_click_and_then_only_the_player() {
+    use support::fake_video::{self, TIKTOK, TIKTOK_USER, VIDEO};
+    let browser = chromium();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let videos = fake_video::start(false).await;
+    let mirrors = fake_video::mirror_flags(&videos.base);
+    let archive = dir.path().join("archive");
+    let article = dir.path().join("videos.html");
+    std::fs::write(
+        &article,
+        format!(
+            "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\"><title>Videos</title>\
+             <style>body{{margin:0 auto;padding:8px;max-width:600px;font-family:sans-serif}}</style></head><body>\n\
+             <h1>Watch this</h1>\n<p>On YouTube:</p>\n\
+             <iframe width=\"560\" height=\"315\" src=\"https://www.youtube.com/embed/{VIDEO}?feature=oembed\" frameborder=\"0\" allowfullscreen></iframe>\n\
+             <p>On TikTok:</p>\n\
+             <blockquote class=\"tiktok-embed\" cite=\"https://www.tiktok.com/@{TIKTOK_USER}/video/{TIKTOK}\" data-video-id=\"{TIKTOK}\"><section><a href=\"https://www.tiktok.com/@{TIKTOK_USER}\">@{TIKTOK_USER}</a></section></blockquote>\n\
+             <script async src=\"https://www.tiktok.com/embed.js\"></script>\n</body></html>\n"
+        ),
+    )
+    .expect("article");
+    let a = article.to_str().expect("utf-8");
+    let run = |args: &[&str]| {
+        let mut cmd = Command::cargo_bin("embarc").expect("binary");
+        cmd.arg("--archive").arg(&archive);
+        for m in &mirrors {
+            cmd.arg("--mirror").arg(m);
+        }
+        let out = tokio::task::block_in_place(|| cmd.args(args).output()).expect("run");
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{args:?}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    run(&["archive", a]);
+    let plain = dir.path().join("plain");
+    let nocookie = dir.path().join("nocookie");
+    run(&["render", a, "-o", plain.to_str().expect("utf-8")]);
+    run(&[
+        "render",
+        a,
+        "-o",
+        nocookie.to_str().expect("utf-8"),
+        "--video-player",
+        "nocookie",
+    ]);
+
+    // The facades: both thumbnails from the site, nothing from elsewhere.
+    let (shot, answered) = load(&browser, &plain, "videos.html").await;
+    keep_screenshot(&shot, "EMBARC_SCREENSHOT_VIDEO");
+    let page = std::fs::read_to_string(plain.join("videos.html")).expect("page");
+    assert!(
+        !page.contains("<script") && !page.contains("<iframe"),
+        "{page}"
+    );
+    assert_eq!(
+        assert_self_contained(&answered, &plain, "videos.html"),
+        2,
+        "{answered:?}"
+    );
+
+    // The nocookie player before a click: the same.
+    let (_, answered) = load(&browser, &nocookie, "videos.html").await;
+    assert_eq!(
+        assert_self_contained(&answered, &nocookie, "videos.html"),
+        2,
+        "{answered:?}"
+    );
+
+    // After a click on its play link: the player's host, and no other.
+    std::fs::write(
+        nocookie.join("click.html"),
+        "<!doctype html><html><body style=\"margin:0\"><iframe id=\"page\" src=\"videos.html\" style=\"width:620px;height:1400px;border:0\"></iframe><script>\
+         document.getElementById('page').addEventListener('load', function () {\
+           var page = this.contentDocument;\
+           (function play() {\
+             var frame = page.querySelector('iframe.embarc-video-frame');\
+             var link = frame && frame.contentDocument && frame.contentDocument.querySelector('a');\
+             if (link) { link.click(); } else { setTimeout(play, 50); }\
+           })();\
+         });\
+         </script></body></html>",
+    )
+    .expect("harness");
+    let (_, answered) = load(&browser, &nocookie, "click.html").await;
+    let google = |r: &str| {
+        r.strip_suffix(":443").is_some_and(|h| {
+            h.ends_with(".google.com")
+                || h.ends_with(".googleapis.com")
+                || h.ends_with(".gstatic.com")
+        })
+    };
+    let foreign: Vec<&String> = answered
+        .iter()
+        .map(|(r, _)| r)
+        .filter(|r| !r.starts_with(SITE) && !google(r))
+        .collect();
+    assert!(
+        !foreign.is_empty() && foreign.iter().all(|r| *r == "www.youtube-nocookie.com:443"),
+        "after the click, only the player's host: {answered:?}"
+    );
 }

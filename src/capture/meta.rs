@@ -122,8 +122,8 @@ impl Meta {
 
     async fn fetch_post(&self, s: &Session<'_>, post: &PostId) -> Found {
         let permalink = match s.cited_url() {
-            "" => post.canonical_url(),
-            u => u.to_string(),
+            Some(u) => u.to_string(),
+            None => post.canonical_url(),
         };
         if permalink.is_empty() {
             return Found::failed(format!(

@@ -16,8 +16,10 @@ pub mod meta;
 pub mod pipeline;
 pub mod reddit;
 pub mod resolve;
+pub mod tiktok;
 pub mod twitter;
 pub mod wayback;
+pub mod youtube;
 
 use crate::embed::{Provider, Quote};
 use crate::net::{Client, Fetched, NetError};
@@ -54,7 +56,30 @@ pub trait Platform: Send + Sync {
     fn upgrade_v1(&self, _legacy: &serde_json::Value, _media: &[Media]) -> Option<Post> {
         None
     }
+
+    /// Whether a file one of the platform's URLs answered with 2xx is the
+    /// file itself or a stand-in the platform serves in its place (YouTube
+    /// answers a thumbnail size a video lacks with its 120×90 "no
+    /// thumbnail" picture): `Err(reason)` makes the shared code try the
+    /// next URL, as after a 404. `head` reads the file's first bytes (at
+    /// most [`FILE_HEAD`]) from the archive, when the check needs them. By
+    /// default every file is itself, and nothing is read.
+    fn check_file(&self, _url: &str, _head: &dyn Fn() -> Vec<u8>) -> Result<(), String> {
+        Ok(())
+    }
+
+    /// Whether a 4xx `status` from a file's `url` may be another answer in
+    /// the next capture, and why: a signed URL past its expiry (TikTok's
+    /// thumbnails answer 403) is signed afresh by the platform's next
+    /// answer, so the capture is `partial`, not final. By default (`None`)
+    /// a 4xx says the file is gone.
+    fn passing_refusal(&self, _url: &str, _status: u16) -> Option<String> {
+        None
+    }
 }
+
+/// How much of a file [`Platform::check_file`] is shown.
+pub const FILE_HEAD: usize = 64 * 1024;
 
 /// The platform that captures `provider`'s posts, if embarc captures them yet.
 pub fn platform(provider: Provider) -> Option<&'static dyn Platform> {
@@ -68,7 +93,8 @@ pub fn platform(provider: Provider) -> Option<&'static dyn Platform> {
         Provider::Instagram => Some(&meta::INSTAGRAM),
         Provider::Threads => Some(&meta::THREADS),
         Provider::Facebook => Some(&meta::FACEBOOK),
-        _ => None,
+        Provider::Youtube => Some(&youtube::Youtube),
+        Provider::Tiktok => Some(&tiktok::Tiktok),
     }
 }
 
@@ -269,10 +295,6 @@ impl Session<'_> {
         Ok(f)
     }
 
-    /// The post's URL as the article (or `add`) gave it; empty when unknown.
-    pub fn cited_url(&self) -> &str {
-        self.cited.url.as_deref().unwrap_or_default()
-    }
 
     /// Meta's app token, when one was given.
     pub fn meta_token(&self) -> Option<&meta::MetaToken> {
@@ -285,6 +307,13 @@ impl Session<'_> {
         let f = self.client().get(url, self.archive, 0).await?;
         self.record(place, &f);
         Ok(f)
+    }
+
+    /// The post's URL as cited, when known: a platform whose endpoint wants
+    /// the post's URL rather than its id (TikTok's oEmbed wants
+    /// `/@user/video/ID`) asks with it.
+    pub fn cited_url(&self) -> Option<&str> {
+        self.cited.url.as_deref()
     }
 
     /// Lets this capture fetch from `host` too (suffix match), for a
@@ -640,7 +669,7 @@ async fn capture_post(
     if found.source == Some(crate::post::source::ARTICLE) && found.post.is_none() {
         found = article_post(found, quote.as_ref(), url);
     }
-    store_found(capturer, &session, found, post, url, quote, reuse, now).await
+    store_found(capturer, platform, &session, found, post, url, quote, reuse, now).await
 }
 
 /// Stores what `session` found of `post`: every file of the post (see
@@ -648,6 +677,7 @@ async fn capture_post(
 #[expect(clippy::too_many_arguments, reason = "the parts of one capture")]
 async fn store_found(
     capturer: &Capturer,
+    platform: &dyn Platform,
     session: &Session<'_>,
     found: Found,
     post: &PostId,
@@ -663,11 +693,19 @@ async fn store_found(
     let answer = session.answer();
     let mut quoted_record = None;
     if let Some(mut p) = found.post {
-        let mut missing = store_assets(session, &mut p, "", reuse, &mut record.media).await;
+        let mut missing =
+            store_assets(session, platform, &mut p, "", reuse, &mut record.media).await;
         if let Some(q) = p.quoted.as_mut() {
             let mut quoted_media = Vec::new();
-            let quoted_missing =
-                store_assets(session, &mut q.post, "quoted_", reuse, &mut quoted_media).await;
+            let quoted_missing = store_assets(
+                session,
+                platform,
+                &mut q.post,
+                "quoted_",
+                reuse,
+                &mut quoted_media,
+            )
+            .await;
             record.media.extend(quoted_media.iter().cloned());
             // The quoted post gets a capture of its own, from the same answer,
             // so `show` and render find it by its own id.
@@ -772,6 +810,7 @@ fn article_post(found: Found, quote: Option<&Quote>, url: &str) -> Found {
 /// what could not be stored, and whether another run may get it.
 async fn store_assets(
     session: &Session<'_>,
+    platform: &dyn Platform,
     post: &mut Post,
     prefix: &str,
     reuse: &[Media],
@@ -813,6 +852,12 @@ async fn store_assets(
                         break;
                     }
                     (200..=299, Some(digest)) => {
+                        let head = || file_head(session.archive, &digest);
+                        if let Err(why) = platform.check_file(&candidate, &head) {
+                            // A stand-in, not the file: the next URL may have it.
+                            reason.get_or_insert(why);
+                            continue;
+                        }
                         let m = Media {
                             role: role.clone(),
                             url: candidate,
@@ -825,8 +870,12 @@ async fn store_assets(
                         break;
                     }
                     (status, _) => {
-                        retry |= status == 408 || status == 429 || status >= 500;
-                        reason.get_or_insert_with(|| format!("HTTP {status}"));
+                        let passing = platform.passing_refusal(&candidate, status);
+                        retry |=
+                            status == 408 || status == 429 || status >= 500 || passing.is_some();
+                        reason.get_or_insert_with(|| {
+                            passing.unwrap_or_else(|| format!("HTTP {status}"))
+                        });
                     }
                 },
                 Err(e) => {
@@ -873,6 +922,17 @@ async fn store_assets(
         }
     }
     missing
+}
+
+/// The first [`FILE_HEAD`] bytes of a stored file (empty when it cannot be
+/// read: the check then sees nothing to refuse).
+fn file_head(archive: &Archive, digest: &Digest) -> Vec<u8> {
+    use std::io::Read;
+    let mut head = Vec::new();
+    if let Ok(r) = archive.open_object(digest) {
+        let _ = r.take(FILE_HEAD as u64).read_to_end(&mut head);
+    }
+    head
 }
 
 /// The newest capture of a post, from its refs (the archive's truth: another

@@ -68,8 +68,8 @@ pub fn oembed_url(permalink: &str) -> String {
 async fn fetch_post(s: &Session<'_>, post: &PostId) -> Found {
     let id = post.id.as_str();
     let permalink = match s.cited_url() {
-        "" => format!("https://www.reddit.com/comments/{id}/"),
-        u => u.to_string(),
+        Some(u) => u.to_string(),
+        None => format!("https://www.reddit.com/comments/{id}/"),
     };
     let url = json_url(&permalink, id);
     let f = match s.get_json(&url, MAX_JSON).await {

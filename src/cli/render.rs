@@ -5,6 +5,7 @@ use super::{Global, exit};
 use anyhow::{Context, Result, bail};
 use embarc::input::{self, Input, Origin, Source};
 use embarc::render::card::CardOptions;
+use embarc::render::facade::VideoPlayer;
 use embarc::render::publish::{self, MediaMode};
 use embarc::render::{EmbedResult, PageLinks, Renderer};
 use embarc::store::Archive;
@@ -67,6 +68,12 @@ pub struct RenderArgs {
     /// removed and X's share and follow buttons stay plain links)
     #[arg(long)]
     keep_scripts: bool,
+    /// What a YouTube facade does when clicked: `link` opens the video on
+    /// YouTube; `nocookie` plays it in place from youtube-nocookie.com (an
+    /// iframe whose srcdoc is the facade: nothing is asked of YouTube
+    /// before the click)
+    #[arg(long, value_enum, value_name = "PLAYER", default_value = "link")]
+    video_player: VideoPlayer,
     /// Write Markdown and MDX articles back as Markdown under their own
     /// names (cards as HTML blocks, front matter byte-identical) for a
     /// static-site generator to build, instead of as HTML pages
@@ -362,6 +369,7 @@ pub fn run(args: RenderArgs, global: &Global) -> Result<u8> {
     };
     let mut renderer = Renderer::new(&archive);
     renderer.keep_scripts(args.keep_scripts);
+    renderer.video_player(args.video_player);
     let (mut scripts_removed, mut script_pages, mut plain_links) = (0usize, 0usize, 0usize);
     let mut written: HashMap<PathBuf, String> = HashMap::new();
     let (mut pages, mut cards, mut quotes, mut kept) = (0usize, 0usize, 0usize, 0usize);
@@ -645,6 +653,7 @@ fn one_card(archive: &Archive, post: &str, args: &RenderArgs, mode: MediaMode) -
         lang: args.lang.clone(),
     };
     let mut renderer = Renderer::new(archive);
+    renderer.video_player(args.video_player);
     let Some(html) = renderer.post_card(&key, &opts, &links)? else {
         eprintln!(
             "embarc: {} is not in the archive; capture it with `embarc add {}`",

@@ -39,7 +39,7 @@ impl MediaLinks {
         format!("{}.{}", m.digest.hex(), m.ext)
     }
 
-    fn href(&mut self, m: &MediaRef) -> String {
+    pub(crate) fn href(&mut self, m: &MediaRef) -> String {
         if let Some(url) = self.urls.as_ref().and_then(|u| u.get(&m.digest)) {
             return url.clone();
         }
@@ -243,7 +243,7 @@ fn primary(lang: Option<&str>) -> String {
 }
 
 /// A date in the page's language: `Jun 20, 2024`, `20 juin 2024`, `2024年6月20日`.
-fn date_text(t: OffsetDateTime, lang: Option<&str>) -> String {
+pub(crate) fn date_text(t: OffsetDateTime, lang: Option<&str>) -> String {
     let t = t.to_offset(time::UtcOffset::UTC);
     let (y, m, d) = (t.year(), u8::from(t.month()), t.day());
     let lang = primary(lang);

@@ -5,6 +5,7 @@
 //! What is not archived keeps its original markup and is reported.
 
 pub mod card;
+pub mod facade;
 pub mod page;
 pub mod publish;
 pub mod view;
@@ -92,6 +93,7 @@ pub struct Renderer<'a> {
     shorts: HashMap<String, Option<PostId>>,
     used: std::collections::BTreeSet<view::MediaRef>,
     keep_scripts: bool,
+    video_player: facade::VideoPlayer,
 }
 
 impl<'a> Renderer<'a> {
@@ -103,6 +105,7 @@ impl<'a> Renderer<'a> {
             shorts: HashMap::new(),
             used: Default::default(),
             keep_scripts: false,
+            video_player: facade::VideoPlayer::default(),
         }
     }
 
@@ -111,6 +114,13 @@ impl<'a> Renderer<'a> {
     /// stay as the plain links they are without it).
     pub fn keep_scripts(&mut self, keep: bool) -> &mut Self {
         self.keep_scripts = keep;
+        self
+    }
+
+    /// What a YouTube facade does when clicked: link to the video (the
+    /// default), or play it in place from `youtube-nocookie.com`.
+    pub fn video_player(&mut self, player: facade::VideoPlayer) -> &mut Self {
+        self.video_player = player;
         self
     }
 
@@ -193,7 +203,12 @@ impl<'a> Renderer<'a> {
         if captures.is_empty() {
             return Ok(None);
         }
-        let Some(v) = view::post_view(&key.label(), &captures, None) else {
+        let v = view::post_view(&key.label(), &captures, None).or_else(|| {
+            facade::is_video(key.provider)
+                .then(|| facade::gone_view(&key.label(), &captures))
+                .flatten()
+        });
+        let Some(v) = v else {
             return Ok(None);
         };
         Ok(Some(self.card(&v, opts, links)))
@@ -202,7 +217,12 @@ impl<'a> Renderer<'a> {
     fn card(&mut self, v: &view::PostView, opts: &CardOptions, links: &PageLinks) -> String {
         let mut media = MediaLinks::new(&links.media_base);
         media.urls = links.media_urls.clone();
-        let html = card::card_html(v, opts, &mut media);
+        let video = PostId::parse_label(&v.label).is_some_and(|p| facade::is_video(p.provider));
+        let html = if video {
+            facade::facade_html(v, self.video_player, opts, &mut media)
+        } else {
+            card::card_html(v, opts, &mut media)
+        };
         self.used.extend(media.used);
         html
     }
@@ -364,6 +384,15 @@ impl<'a> Renderer<'a> {
                 (Some(label), result, Some(html))
             }
             None => {
+                if facade::is_video(embed.provider)
+                    && let Some(v) = facade::gone_view(&label, &captures)
+                {
+                    // A video never captured OK that its platform says is
+                    // gone: a facade saying so, rather than a frame that
+                    // would load the platform's player to say the same.
+                    let html = self.card(&v, opts, links);
+                    return (Some(label), EmbedResult::Card, Some(html));
+                }
                 let why = match captures.last() {
                     Some(c) => format!(
                         "never captured OK (the latest capture, {}, says {}) and the article quotes nothing of it",

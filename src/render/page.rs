@@ -397,7 +397,8 @@ fn widget_scripts_in(input: &[u8], markdown: bool, hosts: &[String]) -> Vec<Widg
 /// cards replace: X's `widgets.js` (either host), Bluesky's `embed.js`,
 /// `/embed.js` of one of the Mastodon instances `hosts` (any scheme),
 /// Instagram's and Threads' `embed.js`, Reddit's `widgets.js`, Facebook's
-/// SDK.
+/// SDK, TikTok's `embed.js`, YouTube's iframe API (`iframe_api`, the older
+/// `player_api`).
 fn loader_of(src: &[u8], hosts: &[String]) -> Option<crate::embed::Provider> {
     let src = src.trim_ascii().to_ascii_lowercase();
     let path = src.split(|&b| b == b'?' || b == b'#').next().unwrap_or(&[]);
@@ -435,6 +436,10 @@ const LOADERS: &[(crate::embed::Provider, &[u8], &[u8])] = {
         (Reddit, b"//embed.redditmedia.com/", b"/platform.js"),
         (Facebook, b"//connect.facebook.net/", b"/sdk.js"),
         (Facebook, b"//connect.facebook.net/", b"/all.js"),
+        (Tiktok, b"//www.tiktok.com/", b"/embed.js"),
+        (Tiktok, b"//tiktok.com/", b"/embed.js"),
+        (Youtube, b"//www.youtube.com/", b"/iframe_api"),
+        (Youtube, b"//www.youtube.com/", b"/player_api"),
     ]
 };
 
@@ -447,6 +452,8 @@ const LOADER_FILES: &[&[u8]] = &[
     b"platform.js",
     b"sdk.js",
     b"all.js",
+    b"iframe_api",
+    b"player_api",
 ];
 
 fn page(body: &str, opts: &PageOptions) -> Vec<u8> {
@@ -802,6 +809,31 @@ mod tests {
         };
         let out = rewrite(page, Kind::Html, &[rep(0, 8, "<b>c</b>")], &o);
         assert!(String::from_utf8(out).unwrap().contains("widgets.js"));
+    }
+
+    #[test]
+    fn a_video_loader_goes_unless_an_embed_of_its_own_stays() {
+        let page = b"<p>x</p><script async src=\"https://www.tiktok.com/embed.js\"></script><script src=\"https://www.youtube.com/iframe_api\"></script>";
+        let (out, removed) = rewrite_reporting(page, Kind::Html, &[rep(0, 8, "<b>c</b>")], &opts());
+        assert!(!String::from_utf8(out).unwrap().contains("<script"));
+        assert_eq!(
+            removed.scripts,
+            [
+                "https://www.tiktok.com/embed.js",
+                "https://www.youtube.com/iframe_api"
+            ]
+        );
+        let o = PageOptions {
+            keep_loaders: vec![Provider::Tiktok],
+            ..opts()
+        };
+        let (out, removed) = rewrite_reporting(page, Kind::Html, &[rep(0, 8, "<b>c</b>")], &o);
+        assert!(
+            String::from_utf8(out)
+                .unwrap()
+                .contains("tiktok.com/embed.js")
+        );
+        assert_eq!(removed.scripts, ["https://www.youtube.com/iframe_api"]);
     }
 
     #[test]

@@ -237,7 +237,7 @@ pub async fn recheck(capturer: &Capturer, post: &PostId) -> RecheckReport {
     };
     let reuse = good.map(|(_, c)| c.media.clone()).unwrap_or_default();
     let url = latest.url.clone();
-    match store_found(capturer, &session, found, post, &url, None, &reuse, now).await {
+    match store_found(capturer, &x, &session, found, post, &url, None, &reuse, now).await {
         Ok((d, _, _)) => {
             r.outcome = outcome;
             r.capture = Some(d.to_string());
