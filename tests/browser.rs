@@ -460,6 +460,8 @@ async fn replaywebpage_shows_a_post_page_from_the_wacz() {
         .filter(|(r, _)| !r.starts_with(SITE) && !chromium_own_call(r, &named))
         .collect();
     assert!(foreign.is_empty(), "requests to other hosts: {foreign:?}");
+}
+
 /// A page with a YouTube and a TikTok embed, archived from the fake
 /// platforms of `support::fake_video` and rendered as facades, loads
 /// nothing from any other host; with `--video-player nocookie`, nothing

@@ -295,7 +295,6 @@ impl Session<'_> {
         Ok(f)
     }
 
-
     /// Meta's app token, when one was given.
     pub fn meta_token(&self) -> Option<&meta::MetaToken> {
         self.meta_token.as_ref()
@@ -669,7 +668,10 @@ async fn capture_post(
     if found.source == Some(crate::post::source::ARTICLE) && found.post.is_none() {
         found = article_post(found, quote.as_ref(), url);
     }
-    store_found(capturer, platform, &session, found, post, url, quote, reuse, now).await
+    store_found(
+        capturer, platform, &session, found, post, url, quote, reuse, now,
+    )
+    .await
 }
 
 /// Stores what `session` found of `post`: every file of the post (see

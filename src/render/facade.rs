@@ -209,6 +209,7 @@ mod tests {
                 size: None,
             }],
             missing_media: 0,
+            recovered: None,
             quoted: None,
             created_at: None,
             edited: false,

@@ -824,7 +824,7 @@ mod tests {
             ]
         );
         let o = PageOptions {
-            keep_loaders: vec![Provider::Tiktok],
+            keep_loaders: vec![crate::embed::Provider::Tiktok],
             ..opts()
         };
         let (out, removed) = rewrite_reporting(page, Kind::Html, &[rep(0, 8, "<b>c</b>")], &o);

@@ -320,8 +320,8 @@ pub mod fake_bluesky;
 pub mod fake_mastodon;
 pub mod fake_meta;
 pub mod fake_reddit;
-pub mod fake_wayback;
 pub mod fake_video;
+pub mod fake_wayback;
 pub mod fake_x;
 pub mod s3;
 
