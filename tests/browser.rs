@@ -343,9 +343,8 @@ async fn served_browse_pages_load_nothing_from_any_other_host() {
         embarc(&archive, &x.base, &["archive", a]);
         embarc(&archive, &x.base, &["add", "https://t.co/rQd6FIwZ0U"]);
     });
-    let srv = tokio::task::block_in_place(|| {
-        serve_proc::Serve::start(&archive, &["--base-url", SITE])
-    });
+    let srv =
+        tokio::task::block_in_place(|| serve_proc::Serve::start(&archive, &["--base-url", SITE]));
 
     // The proxy: the site is the server; anything else is refused. Each
     // request is logged with the status it got.
@@ -378,8 +377,11 @@ async fn served_browse_pages_load_nothing_from_any_other_host() {
     let out = dir.path().join("site");
     std::fs::create_dir_all(&out).expect("out");
     // The stylesheet the pages link, for telling the browser's own calls apart.
-    std::fs::write(out.join("embarc.css"), serve_proc::get(&srv.addr, "/embarc.css").body)
-        .expect("css");
+    std::fs::write(
+        out.join("embarc.css"),
+        serve_proc::get(&srv.addr, "/embarc.css").body,
+    )
+    .expect("css");
     let post = "/post/twitter/1641895049427550208";
     for (page, name, var) in [
         ("/", "index.html", "EMBARC_SCREENSHOT_SERVE"),
@@ -398,7 +400,10 @@ async fn served_browse_pages_load_nothing_from_any_other_host() {
             String::from_utf8_lossy(&status.stderr)
         );
         let png = std::fs::read(&shot).expect("png");
-        assert!(png.starts_with(b"\x89PNG") && png.len() > 20_000, "a real picture");
+        assert!(
+            png.starts_with(b"\x89PNG") && png.len() > 20_000,
+            "a real picture"
+        );
         keep_screenshot(&shot, var);
         let answered = log.lock().expect("log").clone();
         let served = |r: &str| answered.iter().any(|(t, s)| t == r && *s == 200);

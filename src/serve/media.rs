@@ -6,8 +6,9 @@
 //! remembered, and a small object is hashed again on every answer, a large
 //! one as it streams (a mismatch cuts the answer short). `Range` (one
 //! range), `If-None-Match` (304), `If-Range` and `HEAD` are honoured.
-//! Content-Type comes from the bytes (image and video signatures), never
-//! from the extension asked for.
+//! Content-Type comes from the bytes (image and video signatures); only for
+//! bytes of no known signature from the extension asked for, and then only
+//! an image, video or audio type.
 
 use super::{AppState, blocking, failure, plain};
 use crate::store::{Digest, Hasher};
@@ -79,6 +80,23 @@ pub(crate) fn sniff(head: &[u8]) -> &'static str {
         "audio/mpeg"
     } else {
         "application/octet-stream"
+    }
+}
+
+/// The media type of a name's extension, for bytes whose signature is not
+/// known: only the image, video and audio types render names files with
+/// (from the capture's record), none a browser would run.
+fn by_extension(name: &str) -> &'static str {
+    match name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).as_deref() {
+        Some("jpg" | "jpeg") => "image/jpeg",
+        Some("png") => "image/png",
+        Some("gif") => "image/gif",
+        Some("webp") => "image/webp",
+        Some("mp4" | "m4v") => "video/mp4",
+        Some("webm") => "video/webm",
+        Some("m4a") => "audio/mp4",
+        Some("mp3") => "audio/mpeg",
+        _ => "application/octet-stream",
     }
 }
 
@@ -191,7 +209,10 @@ pub(crate) async fn object(
     }
     let mut head_bytes = [0u8; 16];
     let n = file.read_at(&mut head_bytes, 0).unwrap_or(0);
-    let ctype = sniff(&head_bytes[..n]);
+    let ctype = match sniff(&head_bytes[..n]) {
+        "application/octet-stream" => by_extension(&name),
+        t => t,
+    };
     let wanted = if if_range_ok {
         range(ranged.as_deref(), len)
     } else {

@@ -98,7 +98,11 @@ impl Serve {
     pub fn log(&self) -> Vec<serde_json::Value> {
         self.lines
             .lock()
-            .map(|l| l.iter().filter_map(|s| serde_json::from_str(s).ok()).collect())
+            .map(|l| {
+                l.iter()
+                    .filter_map(|s| serde_json::from_str(s).ok())
+                    .collect()
+            })
             .unwrap_or_default()
     }
 
@@ -179,7 +183,8 @@ impl Answer {
 /// answer to the end (`Connection: close`).
 pub fn request(addr: &str, method: &str, target: &str, headers: &[(&str, &str)]) -> Answer {
     let mut s = std::net::TcpStream::connect(addr).expect("connect");
-    s.set_read_timeout(Some(Duration::from_secs(30))).expect("timeout");
+    s.set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("timeout");
     let mut req = format!("{method} {target} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
     for (k, v) in headers {
         req.push_str(&format!("{k}: {v}\r\n"));
@@ -224,7 +229,11 @@ fn dechunk(mut b: &[u8]) -> Vec<u8> {
             break;
         };
         let size = usize::from_str_radix(
-            String::from_utf8_lossy(&b[..eol]).split(';').next().unwrap_or("").trim(),
+            String::from_utf8_lossy(&b[..eol])
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .trim(),
             16,
         )
         .unwrap_or(0);
