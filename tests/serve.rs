@@ -405,18 +405,33 @@ async fn media_answers_ranges_etags_and_304_to_curl() {
     for post in [VIDEO, SHORT_TARGET] {
         let card = ok(
             &env,
-            &["render", "--post", &format!("twitter:{post}"), "--media-base", "/media/"],
+            &[
+                "render",
+                "--post",
+                &format!("twitter:{post}"),
+                "--media-base",
+                "/media/",
+            ],
         );
         for n in card.split("/media/").skip(1) {
             let n: String = n.chars().take_while(|c| *c != '"').collect();
-            let object = env.archive.join("objects/sha256").join(&n[..2]).join(&n[..64]);
+            let object = env
+                .archive
+                .join("objects/sha256")
+                .join(&n[..2])
+                .join(&n[..64]);
             let len = std::fs::metadata(&object).expect("object").len();
             files.push((len, n));
         }
     }
     files.sort();
     assert!(files.iter().any(|(_, n)| n.ends_with(".mp4")), "{files:?}");
-    let video = files.iter().find(|(_, n)| n.ends_with(".mp4")).expect("mp4").1.clone();
+    let video = files
+        .iter()
+        .find(|(_, n)| n.ends_with(".mp4"))
+        .expect("mp4")
+        .1
+        .clone();
     let v = get(&srv.addr, &format!("/media/{video}"));
     assert_eq!(v.header("content-type"), Some("video/mp4"));
     let mp4 = files.last().expect("media").1.clone();

@@ -160,7 +160,9 @@ impl Catalog {
                     continue;
                 }
                 if let Some(p) = &c.normalized
-                    && newest_named.as_ref().is_none_or(|(at, _, _)| c.captured_at >= *at)
+                    && newest_named
+                        .as_ref()
+                        .is_none_or(|(at, _, _)| c.captured_at >= *at)
                 {
                     newest_named = Some((
                         c.captured_at,
@@ -182,7 +184,9 @@ impl Catalog {
                 entry.handle = handle;
                 entry.author = (!name.is_empty()).then_some(name);
             }
-            entry.captures.sort_by(|a, b| a.at.cmp(&b.at).then(a.digest.cmp(&b.digest)));
+            entry
+                .captures
+                .sort_by(|a, b| a.at.cmp(&b.at).then(a.digest.cmp(&b.digest)));
             entry.captures.dedup_by(|a, b| a.digest == b.digest);
             if !entry.captures.is_empty() {
                 out.insert(id, entry);

@@ -87,7 +87,11 @@ pub(crate) fn sniff(head: &[u8]) -> &'static str {
 /// known: only the image, video and audio types render names files with
 /// (from the capture's record), none a browser would run.
 fn by_extension(name: &str) -> &'static str {
-    match name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).as_deref() {
+    match name
+        .rsplit_once('.')
+        .map(|(_, e)| e.to_ascii_lowercase())
+        .as_deref()
+    {
         Some("jpg" | "jpeg") => "image/jpeg",
         Some("png") => "image/png",
         Some("gif") => "image/gif",
@@ -151,9 +155,10 @@ fn range(value: Option<&str>, len: u64) -> Wanted {
 
 /// Whether an `If-None-Match` value names this ETag (or is `*`).
 fn matches_etag(value: &str, etag: &str) -> bool {
-    value.split(',').map(str::trim).any(|t| {
-        t == "*" || t.strip_prefix("W/").unwrap_or(t) == etag
-    })
+    value
+        .split(',')
+        .map(str::trim)
+        .any(|t| t == "*" || t.strip_prefix("W/").unwrap_or(t) == etag)
 }
 
 pub(crate) async fn object(
@@ -184,7 +189,10 @@ pub(crate) async fn object(
         );
     };
     let head = method == Method::HEAD;
-    let ranged = headers.get(header::RANGE).and_then(|v| v.to_str().ok()).map(str::to_string);
+    let ranged = headers
+        .get(header::RANGE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
     let if_range_ok = headers
         .get(header::IF_RANGE)
         .and_then(|v| v.to_str().ok())
@@ -258,7 +266,9 @@ pub(crate) async fn object(
         match read {
             Err(r) => return r,
             Ok(Err(msg)) => return plain(StatusCode::INTERNAL_SERVER_ERROR, &msg),
-            Ok(Ok(buf)) => Body::from(Bytes::from(buf).slice(start as usize..(start + count) as usize)),
+            Ok(Ok(buf)) => {
+                Body::from(Bytes::from(buf).slice(start as usize..(start + count) as usize))
+            }
         }
     } else {
         // Large: streamed; a whole answer is hashed as it goes.
@@ -312,40 +322,47 @@ fn stream(
 ) -> Body {
     let file = std::sync::Arc::new(file);
     let state = (file, start, count, check, s, false);
-    let chunks = futures_util::stream::unfold(state, move |(file, at, left, check, s, done)| async move {
-        if done {
-            return None;
-        }
-        if left == 0 {
-            if let Some(h) = check
-                && h.finish() != digest
-            {
-                forget(&s, &digest);
-                let msg = corrupt_message(&s, &digest);
-                return Some((Err(std::io::Error::other(msg)), (file, at, 0, None, s, true)));
+    let chunks =
+        futures_util::stream::unfold(state, move |(file, at, left, check, s, done)| async move {
+            if done {
+                return None;
             }
-            return None;
-        }
-        let want = left.min(CHUNK as u64) as usize;
-        let f = file.clone();
-        let read = tokio::task::spawn_blocking(move || {
-            let mut buf = vec![0u8; want];
-            f.read_exact_at(&mut buf, at).map(|()| buf)
-        })
-        .await
-        .unwrap_or_else(|e| Err(std::io::Error::other(e)));
-        match read {
-            Ok(buf) => {
-                let mut check = check;
-                if let Some(h) = check.as_mut() {
-                    h.update(&buf);
+            if left == 0 {
+                if let Some(h) = check
+                    && h.finish() != digest
+                {
+                    forget(&s, &digest);
+                    let msg = corrupt_message(&s, &digest);
+                    return Some((
+                        Err(std::io::Error::other(msg)),
+                        (file, at, 0, None, s, true),
+                    ));
                 }
-                let n = buf.len() as u64;
-                Some((Ok(Bytes::from(buf)), (file, at + n, left - n, check, s, false)))
+                return None;
             }
-            Err(e) => Some((Err(e), (file, at, 0, None, s, true))),
-        }
-    });
+            let want = left.min(CHUNK as u64) as usize;
+            let f = file.clone();
+            let read = tokio::task::spawn_blocking(move || {
+                let mut buf = vec![0u8; want];
+                f.read_exact_at(&mut buf, at).map(|()| buf)
+            })
+            .await
+            .unwrap_or_else(|e| Err(std::io::Error::other(e)));
+            match read {
+                Ok(buf) => {
+                    let mut check = check;
+                    if let Some(h) = check.as_mut() {
+                        h.update(&buf);
+                    }
+                    let n = buf.len() as u64;
+                    Some((
+                        Ok(Bytes::from(buf)),
+                        (file, at + n, left - n, check, s, false),
+                    ))
+                }
+                Err(e) => Some((Err(e), (file, at, 0, None, s, true))),
+            }
+        });
     Body::from_stream(chunks)
 }
 
@@ -373,7 +390,13 @@ mod tests {
         assert!(parse_name(&hex).is_some());
         assert!(parse_name(&format!("{hex}.jpg")).is_some());
         assert!(parse_name(&format!("{}.jpg", "A".repeat(64))).is_some());
-        for bad in ["..", "../etc/passwd", &format!("{hex}/x"), &format!("{hex}.j/g"), &"a".repeat(63)] {
+        for bad in [
+            "..",
+            "../etc/passwd",
+            &format!("{hex}/x"),
+            &format!("{hex}.j/g"),
+            &"a".repeat(63),
+        ] {
             assert!(parse_name(bad).is_none(), "{bad}");
         }
     }

@@ -55,7 +55,11 @@ pub(crate) fn original(id: &PostId) -> String {
 
 /// The post a `{*url}` path names (with the query the client split off),
 /// or the answer to send instead.
-async fn resolve(s: &AppState, url: String, query: Option<String>) -> Result<(PostId, PostEntry), Response> {
+async fn resolve(
+    s: &AppState,
+    url: String,
+    query: Option<String>,
+) -> Result<(PostId, PostEntry), Response> {
     let mut url = url;
     // A proxy or client that merged `//` after the scheme.
     for scheme in ["https:/", "http:/"] {
@@ -177,7 +181,9 @@ pub(crate) async fn timegate(
             Err(_) => {
                 return plain(
                     StatusCode::BAD_REQUEST,
-                    &format!("Accept-Datetime {v:?} is not an HTTP date (e.g. \"Thu, 01 Jan 2026 12:00:00 GMT\")"),
+                    &format!(
+                        "Accept-Datetime {v:?} is not an HTTP date (e.g. \"Thu, 01 Jan 2026 12:00:00 GMT\")"
+                    ),
                 );
             }
         },
@@ -311,7 +317,11 @@ pub(crate) async fn memento(
     let html = super::pages::memento_page(&s, &entry, &chosen, card.as_deref(), &ms, i);
     let mut r = html.into_response();
     let h = r.headers_mut();
-    set(h, header::HeaderName::from_static("memento-datetime"), &http_date(chosen.at));
+    set(
+        h,
+        header::HeaderName::from_static("memento-datetime"),
+        &http_date(chosen.at),
+    );
     set(h, header::LINK, &links.join(", "));
     r
 }

@@ -188,8 +188,7 @@ impl Shared {
         let before = self.catalog();
         match Catalog::load(&self.archive, Some(&before)) {
             Ok(c) => {
-                self.observer
-                    .catalog(c.len(), c.captures(), &c.problems);
+                self.observer.catalog(c.len(), c.captures(), &c.problems);
                 if let Ok(mut slot) = self.catalog.write() {
                     *slot = Arc::new(c);
                 }
@@ -337,7 +336,10 @@ fn router(shared: AppState) -> Router {
         .route("/memento/{stamp}/{*url}", get(memento::memento))
         .fallback(not_found)
         .layer(axum::middleware::from_fn(limits))
-        .layer(axum::middleware::from_fn_with_state(shared.clone(), access_log))
+        .layer(axum::middleware::from_fn_with_state(
+            shared.clone(),
+            access_log,
+        ))
         .with_state(shared)
 }
 

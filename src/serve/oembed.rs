@@ -69,7 +69,10 @@ pub(crate) async fn answer(State(s): State<AppState>, Query(p): Query<Params>) -
             },
         }
     };
-    let (maxwidth, maxheight) = match (bound(&p.maxwidth, "maxwidth"), bound(&p.maxheight, "maxheight")) {
+    let (maxwidth, maxheight) = match (
+        bound(&p.maxwidth, "maxwidth"),
+        bound(&p.maxheight, "maxheight"),
+    ) {
         (Ok(w), Ok(h)) => (w, h),
         (Err(r), _) | (_, Err(r)) => return r,
     };
@@ -80,21 +83,27 @@ pub(crate) async fn answer(State(s): State<AppState>, Query(p): Query<Params>) -
         );
     }
     let s2 = s.clone();
-    let made = blocking(move || -> crate::Result<Result<std::sync::Arc<super::Card>, String>> {
-        let id = match super::post_of(&s2.archive, url.trim()) {
-            Ok(Some(id)) => id,
-            Ok(None) => return Ok(Err(format!("{url} was never resolved to a post in this archive"))),
-            Err(e) => return Err(e),
-        };
-        match s2.card(&id, None, true)? {
-            Some(card) => Ok(Ok(card)),
-            None if s2.catalog().post(&id).is_some() => Ok(Err(format!(
-                "{} is archived, but no capture holds its content",
-                id.label()
-            ))),
-            None => Ok(Err(format!("{} is not in this archive", id.label()))),
-        }
-    })
+    let made = blocking(
+        move || -> crate::Result<Result<std::sync::Arc<super::Card>, String>> {
+            let id = match super::post_of(&s2.archive, url.trim()) {
+                Ok(Some(id)) => id,
+                Ok(None) => {
+                    return Ok(Err(format!(
+                        "{url} was never resolved to a post in this archive"
+                    )));
+                }
+                Err(e) => return Err(e),
+            };
+            match s2.card(&id, None, true)? {
+                Some(card) => Ok(Ok(card)),
+                None if s2.catalog().post(&id).is_some() => Ok(Err(format!(
+                    "{} is archived, but no capture holds its content",
+                    id.label()
+                ))),
+                None => Ok(Err(format!("{} is not in this archive", id.label()))),
+            }
+        },
+    )
     .await;
     let card = match made {
         Err(r) => return r,
@@ -213,7 +222,11 @@ pub(crate) fn estimate_height(v: &PostView, width: u64) -> u64 {
             Some((w, hh)) if w > 0 => (hh * inner / w).min(inner),
             _ => inner * 9 / 16,
         };
-        h += if v.media.len() > 2 { inner * 9 / 16 } else { one } + 12;
+        h += if v.media.len() > 2 {
+            inner * 9 / 16
+        } else {
+            one
+        } + 12;
     }
     if v.quoted.is_some() {
         h += 140;

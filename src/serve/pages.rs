@@ -35,7 +35,8 @@ body{margin:0 auto;padding:12px 16px;max-width:980px;font:15px/1.45 system-ui,-a
 nav.top{display:flex;gap:1em;align-items:baseline;border-bottom:1px solid #8884;padding-bottom:6px}
 nav.top a{font-weight:600;text-decoration:none}
 table{border-collapse:collapse;width:100%;margin:.5em 0 1em}
-th,td{text-align:left;padding:4px 8px;border-bottom:1px solid #8883;vertical-align:top}
+th,td{text-align:left;padding:4px 8px;border-bottom:1px solid #8883;vertical-align:top;overflow-wrap:anywhere}
+td time{white-space:nowrap}
 td.n{text-align:right}
 code{font-size:12px;word-break:break-all}
 form.filters{display:flex;flex-wrap:wrap;gap:.5em 1em;align-items:end;margin:.8em 0}
@@ -44,7 +45,7 @@ form.filters label{display:flex;flex-direction:column;font-size:13px}
 .pager{display:flex;gap:1em}
 .notice{padding:8px 12px;border:1px solid #8886;border-radius:8px}
 </style></head>
-<body><nav class="top"><a href="/">embarc archive</a><span>{{ posts_total }} posts · {{ articles_total }} articles</span></nav>
+<body><nav class="top"><a href="/">embarc archive</a><span>{{ posts_total }} post{% if posts_total != 1 %}s{% endif %} · {{ articles_total }} article{% if articles_total != 1 %}s{% endif %}</span></nav>
 <main>{{ main|safe }}</main></body></html>
 "#
 )]
@@ -87,7 +88,7 @@ struct ArticleRow {
 </form>
 <p>{{ matched }} post{% if matched != 1 %}s{% endif %}{% if pages > 1 %}, page {{ page }} of {{ pages }}{% endif %}.</p>
 {% if !rows.is_empty() %}<table class="posts"><thead><tr><th>Post</th><th>Author</th><th>Latest capture</th><th>Outcome</th><th class="n">Captures</th></tr></thead><tbody>
-{% for r in rows %}<tr><td><a href="{{ r.href }}">{{ r.label }}</a></td><td>{% if let Some(a) = r.author %}{{ a }} {% endif %}{% if let Some(h) = r.handle %}@{{ h }}{% endif %}</td><td>{{ r.latest }}</td><td class="o-{{ r.outcome }}">{{ r.outcome }}</td><td class="n">{{ r.captures }}</td></tr>
+{% for r in rows %}<tr><td><a href="{{ r.href }}">{{ r.label }}</a></td><td>{% if let Some(a) = r.author %}{{ a }} {% endif %}{% if let Some(h) = r.handle %}@{{ h }}{% endif %}</td><td><time>{{ r.latest }}</time></td><td class="o-{{ r.outcome }}">{{ r.outcome }}</td><td class="n">{{ r.captures }}</td></tr>
 {% endfor %}</tbody></table>{% endif %}
 <p class="pager">{% if let Some(p) = prev %}<a href="{{ p }}" rel="prev">← newer</a>{% endif %}{% if let Some(n) = next %}<a href="{{ n }}" rel="next">older →</a>{% endif %}</p>
 <h2>Articles</h2>
@@ -159,7 +160,7 @@ struct PostPage {
     source = r#"<h1>{{ name }}</h1>
 <p>Archived {{ archivings }} time{% if archivings != 1 %}s{% endif %}, last {{ archived }}; it cites {{ rows.len() }} post{% if rows.len() != 1 %}s{% endif %}.</p>
 <table class="posts"><thead><tr><th>Post</th><th>Author</th><th>Latest capture</th><th>Outcome</th><th class="n">Captures</th></tr></thead><tbody>
-{% for r in rows %}<tr><td>{% if r.href.is_empty() %}{{ r.label }}{% else %}<a href="{{ r.href }}">{{ r.label }}</a>{% endif %}</td><td>{% if let Some(a) = r.author %}{{ a }} {% endif %}{% if let Some(h) = r.handle %}@{{ h }}{% endif %}</td><td>{{ r.latest }}</td><td class="o-{{ r.outcome }}">{{ r.outcome }}</td><td class="n">{{ r.captures }}</td></tr>
+{% for r in rows %}<tr><td>{% if r.href.is_empty() %}{{ r.label }}{% else %}<a href="{{ r.href }}">{{ r.label }}</a>{% endif %}</td><td>{% if let Some(a) = r.author %}{{ a }} {% endif %}{% if let Some(h) = r.handle %}@{{ h }}{% endif %}</td><td><time>{{ r.latest }}</time></td><td class="o-{{ r.outcome }}">{{ r.outcome }}</td><td class="n">{{ r.captures }}</td></tr>
 {% endfor %}</tbody></table>
 "#
 )]
@@ -218,7 +219,13 @@ fn row(p: &PostEntry) -> PostRow {
     }
 }
 
-fn page(s: &super::Shared, title: &str, oembed: Option<String>, timemap: Option<String>, main: String) -> Response {
+fn page(
+    s: &super::Shared,
+    title: &str,
+    oembed: Option<String>,
+    timemap: Option<String>,
+    main: String,
+) -> Response {
     let catalog = s.catalog();
     let html = Layout {
         title,
@@ -276,7 +283,10 @@ pub(crate) struct IndexQuery {
 }
 
 fn some(v: &Option<String>) -> Option<String> {
-    v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_string)
+    v.as_deref()
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(str::to_string)
 }
 
 pub(crate) async fn index(State(s): State<AppState>, Query(q): Query<IndexQuery>) -> Response {
@@ -383,7 +393,10 @@ pub(crate) async fn stylesheet() -> Response {
 }
 
 fn oembed_href(base: &str, id: &PostId) -> String {
-    format!("{base}/oembed?url={}&format=json", encode(&memento::original(id)))
+    format!(
+        "{base}/oembed?url={}&format=json",
+        encode(&memento::original(id))
+    )
 }
 
 /// The post page, or a memento page when `at` names one of its captures.
@@ -413,10 +426,16 @@ fn post_page(
         Some((m, ms, i)) => {
             let mut nav = Vec::new();
             if i > 0 {
-                nav.push(("previous".to_string(), memento::memento_url("", id, ms[i - 1].at)));
+                nav.push((
+                    "previous".to_string(),
+                    memento::memento_url("", id, ms[i - 1].at),
+                ));
             }
             if i + 1 < ms.len() {
-                nav.push(("next".to_string(), memento::memento_url("", id, ms[i + 1].at)));
+                nav.push((
+                    "next".to_string(),
+                    memento::memento_url("", id, ms[i + 1].at),
+                ));
             }
             nav.push(("latest".to_string(), post_href(id)));
             (
@@ -487,7 +506,10 @@ pub(crate) fn memento_page(
     post_page(s, entry, card, Some((at, ms, i)))
 }
 
-pub(crate) async fn post(State(s): State<AppState>, Path((provider, id)): Path<(String, String)>) -> Response {
+pub(crate) async fn post(
+    State(s): State<AppState>,
+    Path((provider, id)): Path<(String, String)>,
+) -> Response {
     let Some(provider) = Provider::from_name(&provider) else {
         return not_found_page(&s, &format!("{provider} is not a platform embarc knows"));
     };
