@@ -7,7 +7,7 @@
 //! [`scan`] (reading articles), [`capture`] (one module per platform behind one
 //! seam, and [`capture::pipeline`] to run many), [`post`] (the neutral post
 //! every platform is read into), [`net`] (the one HTTP client), [`store`] (the
-//! archive), [`render`] and [`export`].
+//! archive), [`render`], [`export`] and [`serve`] (the archive over HTTP).
 //!
 //! A build script that archives the posts an article embeds, then renders the
 //! article with static cards in their place:
@@ -62,6 +62,7 @@ pub mod post;
 pub mod providers;
 pub mod render;
 pub mod scan;
+pub mod serve;
 pub mod store;
 
 pub use detect::detect;

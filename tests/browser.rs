@@ -164,9 +164,39 @@ async fn load_with(
     }))
     .await;
 
-    let profile = tempfile::tempdir().expect("profile");
     let shot = out.join("screenshot.png");
-    let status = tokio::task::block_in_place(|| {
+    let status = screenshot(
+        browser,
+        &proxy.base,
+        &format!("{SITE}/{page}"),
+        &shot,
+        flags,
+    );
+    assert!(
+        shot.is_file(),
+        "no screenshot: {}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    let png = std::fs::read(&shot).expect("png");
+    assert!(
+        png.starts_with(b"\x89PNG") && png.len() > 20_000,
+        "a real picture"
+    );
+    let answered = log.lock().expect("log").clone();
+    (shot, answered)
+}
+
+/// Headless Chromium loads `url` through the HTTP proxy at `proxy` (every
+/// request, loopback included) and writes a screenshot to `shot`.
+fn screenshot(
+    browser: &Path,
+    proxy: &str,
+    url: &str,
+    shot: &Path,
+    flags: &[&str],
+) -> std::process::Output {
+    let profile = tempfile::tempdir().expect("profile");
+    tokio::task::block_in_place(|| {
         std::process::Command::new(browser)
             .args([
                 "--headless",
@@ -201,26 +231,14 @@ async fn load_with(
             ])
             .args(flags)
             .arg(format!("--user-data-dir={}", profile.path().display()))
-            .arg(format!("--proxy-server={}", proxy.base))
+            .arg(format!("--proxy-server={proxy}"))
             // Loopback is not exempt: every request crosses the proxy.
             .arg("--proxy-bypass-list=<-loopback>")
             .arg(format!("--screenshot={}", shot.display()))
-            .arg(format!("{SITE}/{page}"))
+            .arg(url)
             .output()
             .expect("chromium runs")
-    });
-    assert!(
-        shot.is_file(),
-        "no screenshot: {}",
-        String::from_utf8_lossy(&status.stderr)
-    );
-    let png = std::fs::read(&shot).expect("png");
-    assert!(
-        png.starts_with(b"\x89PNG") && png.len() > 20_000,
-        "a real picture"
-    );
-    let answered = log.lock().expect("log").clone();
-    (shot, answered)
+    })
 }
 
 /// Copies the screenshot where the environment variable `var` says (how the
@@ -574,4 +592,109 @@ async fn video_facades_load_nothing_until_the_click_and_then_only_the_player() {
         !foreign.is_empty() && foreign.iter().all(|r| *r == "www.youtube-nocookie.com:443"),
         "after the click, only the player's host: {answered:?}"
     );
+}
+
+#[path = "support/serve.rs"]
+mod serve_proc;
+
+/// `embarc serve`'s browse pages in Chromium: the list of posts and a post
+/// page (its card, its captures over time), every request crossing a proxy
+/// that forwards the site to the real server and refuses every other host.
+#[tokio::test(flavor = "multi_thread")]
+async fn served_browse_pages_load_nothing_from_any_other_host() {
+    let browser = chromium();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let x = fake_x::start().await;
+    let archive = dir.path().join("archive");
+    let article = dir.path().join("story.html");
+    std::fs::write(
+        &article,
+        "<!doctype html>\n<html lang=\"en\"><head><title>Flattening</title></head><body>\n\
+         <blockquote class=\"twitter-tweet\"><a href=\"https://twitter.com/mattcarrollcode/status/1641895049427550208\">March 31, 2023</a></blockquote>\n\
+         <blockquote class=\"twitter-tweet\"><a href=\"https://twitter.com/Rainmaker1973/status/1684218600456876032\"></a></blockquote>\n\
+         </body></html>\n",
+    )
+    .expect("article");
+    let a = article.to_str().expect("utf-8");
+    tokio::task::block_in_place(|| {
+        embarc(&archive, &x.base, &["archive", a]);
+        embarc(&archive, &x.base, &["add", "https://t.co/rQd6FIwZ0U"]);
+    });
+    let srv =
+        tokio::task::block_in_place(|| serve_proc::Serve::start(&archive, &["--base-url", SITE]));
+
+    // The proxy: the site is the server; anything else is refused. Each
+    // request is logged with the status it got.
+    let log: Arc<Mutex<Vec<(String, u16)>>> = Arc::default();
+    let (seen, addr) = (log.clone(), srv.addr.clone());
+    let proxy = support::start(Arc::new(move |target: String, _| {
+        let Some(path) = target.strip_prefix(SITE) else {
+            if let Ok(mut l) = seen.lock() {
+                l.push((target.clone(), 403));
+            }
+            return Reply::Raw(response(403, &[], b"not this host"));
+        };
+        let path = if path.is_empty() { "/" } else { path };
+        let answer = serve_proc::get(&addr, path);
+        if let Ok(mut l) = seen.lock() {
+            l.push((target.clone(), answer.status));
+        }
+        let ctype = answer
+            .header("content-type")
+            .unwrap_or("application/octet-stream")
+            .to_string();
+        Reply::Raw(response(
+            answer.status,
+            &[("content-type", ctype.as_str())],
+            &answer.body,
+        ))
+    }))
+    .await;
+
+    let out = dir.path().join("site");
+    std::fs::create_dir_all(&out).expect("out");
+    // The stylesheet the pages link, for telling the browser's own calls apart.
+    std::fs::write(
+        out.join("embarc.css"),
+        serve_proc::get(&srv.addr, "/embarc.css").body,
+    )
+    .expect("css");
+    let post = "/post/twitter/1641895049427550208";
+    for (page, name, var) in [
+        ("/", "index.html", "EMBARC_SCREENSHOT_SERVE"),
+        (post, "post.html", "EMBARC_SCREENSHOT_SERVE_POST"),
+    ] {
+        let html = serve_proc::get(&srv.addr, page);
+        assert_eq!(html.status, 200, "{page}");
+        assert!(!html.text().contains("<script"), "{page}: no script");
+        std::fs::write(out.join(name), &html.body).expect("page");
+        log.lock().expect("log").clear();
+        let shot = out.join(format!("{name}.png"));
+        let status = screenshot(
+            &browser,
+            &proxy.base,
+            &format!("{SITE}{page}"),
+            &shot,
+            &["--virtual-time-budget=5000"],
+        );
+        assert!(
+            shot.is_file(),
+            "no screenshot: {}",
+            String::from_utf8_lossy(&status.stderr)
+        );
+        let png = std::fs::read(&shot).expect("png");
+        assert!(
+            png.starts_with(b"\x89PNG") && png.len() > 20_000,
+            "a real picture"
+        );
+        keep_screenshot(&shot, var);
+        let answered = log.lock().expect("log").clone();
+        let served = |r: &str| answered.iter().any(|(t, s)| t == r && *s == 200);
+        assert!(served(&format!("{SITE}{page}")), "{answered:?}");
+        assert!(served(&format!("{SITE}/embarc.css")), "{answered:?}");
+        let pictures = assert_self_contained(&answered, &out, name);
+        if page == post {
+            assert!(pictures >= 2, "the avatar and the photo: {answered:?}");
+        }
+    }
 }

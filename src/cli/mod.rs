@@ -9,6 +9,7 @@ mod output;
 mod recheck;
 mod render;
 mod scan;
+mod serve;
 mod store_cmds;
 
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
@@ -174,6 +175,8 @@ enum Command {
     Render(render::RenderArgs),
     /// Write the archive (or some posts of it) as WARC 1.1 and/or WACZ
     Export(export::ExportArgs),
+    /// Serve the archive read-only: oEmbed, media, Memento, browse pages
+    Serve(serve::ServeArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
     Completions(meta::CompletionsArgs),
     /// Print the man page (or write one per command with --dir)
@@ -263,6 +266,7 @@ pub fn main() -> ExitCode {
         Command::Reindex => store_cmds::reindex(&cli.global),
         Command::Render(args) => render::run(args, &cli.global),
         Command::Export(args) => export::run(args, &cli.global),
+        Command::Serve(args) => serve::run(args, &cli.global),
         Command::Completions(args) => meta::completions(args),
         Command::Man(args) => meta::man(args),
         Command::Config(_) => config::show(&cli.global, &matches, &loaded),

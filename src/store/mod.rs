@@ -472,6 +472,47 @@ impl Archive {
         })
     }
 
+    /// Opens an object to be read in pieces (a server answering Range
+    /// requests): the open file, rewound, once every byte was hashed and
+    /// matched its name, with its metadata. `checked` is asked first with
+    /// the file's metadata: a caller that verified this very file before
+    /// (same size, inode and modification time) answers `true` and the
+    /// hashing is skipped. A mismatch is [`Error::Corrupt`] naming the object.
+    pub fn open_object_verified(
+        &self,
+        d: &Digest,
+        checked: impl FnOnce(&fs::Metadata) -> bool,
+    ) -> Result<(File, fs::Metadata)> {
+        use std::io::{Seek, SeekFrom};
+        let path = self.object_path(d);
+        let mut file = self
+            .backend
+            .open(&Self::object_rel(d), &self.tmp_dir())
+            .map_err(lost)?;
+        let meta = file.metadata().with_path(&path)?;
+        if !checked(&meta) {
+            let mut hasher = Hasher::new();
+            let mut buf = vec![0u8; BUF];
+            loop {
+                let n = file.read(&mut buf).with_path(&path)?;
+                if n == 0 {
+                    break;
+                }
+                hasher.update(&buf[..n]);
+            }
+            let actual = hasher.finish();
+            if actual != *d {
+                return Err(Error::Corrupt {
+                    path,
+                    expected: *d,
+                    actual,
+                });
+            }
+            file.seek(SeekFrom::Start(0)).with_path(&path)?;
+        }
+        Ok((file, meta))
+    }
+
     /// Reads a whole object (at most `max` bytes) and verifies it before
     /// returning anything.
     pub fn read_object(&self, d: &Digest, max: u64) -> Result<Vec<u8>> {
