@@ -31,18 +31,26 @@ fn chromium() -> PathBuf {
 }
 
 fn embarc(archive: &Path, mirror: &str, args: &[&str]) {
+    embarc_via(archive, &fake_x::mirror_flags(mirror), args);
+}
+
+/// Runs embarc on `archive` with these `--mirror`s; it must succeed.
+/// Returns its stdout.
+fn embarc_via(archive: &Path, mirrors: &[String], args: &[&str]) -> String {
     let mut cmd = Command::cargo_bin("embarc").expect("binary");
     cmd.arg("--archive").arg(archive);
-    for m in fake_x::mirror_flags(mirror) {
+    for m in mirrors {
         cmd.arg("--mirror").arg(m);
     }
-    let out = cmd.args(args).output().expect("run");
+    let out = tokio::task::block_in_place(|| cmd.args(args).output()).expect("run");
     assert_eq!(
         out.status.code(),
         Some(0),
-        "{args:?}: {}",
+        "{args:?}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 fn content_type(path: &str) -> &'static str {
@@ -281,22 +289,7 @@ async fn bluesky_and_mastodon_cards_load_nothing_from_any_other_host() {
     .expect("article");
     let a = article.to_str().expect("utf-8");
     let out = dir.path().join("site");
-    let run = |args: &[&str]| {
-        let mut cmd = Command::cargo_bin("embarc").expect("binary");
-        cmd.arg("--archive").arg(&archive);
-        for m in &mirrors {
-            cmd.arg("--mirror").arg(m);
-        }
-        let out = tokio::task::block_in_place(|| cmd.args(args).output()).expect("run");
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{args:?}: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    };
+    let run = |args: &[&str]| embarc_via(&archive, &mirrors, args);
     let lines = run(&["--json", "archive", a]);
     assert_eq!(
         lines.lines().filter(|l| l.contains("\"archived\"")).count(),
@@ -510,21 +503,7 @@ async fn video_facades_load_nothing_until_the_click_and_then_only_the_player() {
     )
     .expect("article");
     let a = article.to_str().expect("utf-8");
-    let run = |args: &[&str]| {
-        let mut cmd = Command::cargo_bin("embarc").expect("binary");
-        cmd.arg("--archive").arg(&archive);
-        for m in &mirrors {
-            cmd.arg("--mirror").arg(m);
-        }
-        let out = tokio::task::block_in_place(|| cmd.args(args).output()).expect("run");
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{args:?}: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
+    let run = |args: &[&str]| embarc_via(&archive, &mirrors, args);
     run(&["archive", a]);
     let plain = dir.path().join("plain");
     let nocookie = dir.path().join("nocookie");
@@ -697,4 +676,103 @@ async fn served_browse_pages_load_nothing_from_any_other_host() {
             assert!(pictures >= 2, "the avatar and the photo: {answered:?}");
         }
     }
+}
+
+/// One page citing a post of every provider embarc captures (X, Bluesky,
+/// Mastodon, YouTube, TikTok, Reddit, Instagram, Threads, Facebook), each
+/// archived from its fake platform and rendered: every embed becomes a card
+/// or a facade, every platform's script goes, and the page asks nothing of
+/// any host but its own site. The screenshot is the README's.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_page_citing_every_provider_loads_nothing_from_any_other_host() {
+    use support::{fake_bluesky, fake_mastodon, fake_meta, fake_reddit, fake_video};
+    let browser = chromium();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let x = fake_x::start().await;
+    let (bluesky, _) = fake_bluesky::start(false).await;
+    let mastodon = fake_mastodon::start("http://127.0.0.1:9").await;
+    let videos = fake_video::start(false).await;
+    let reddit = fake_reddit::start().await;
+    let meta = fake_meta::start().await;
+    let mut mirrors = fake_x::mirror_flags(&x.base);
+    mirrors.extend(fake_bluesky::mirror_flags(&bluesky.base));
+    mirrors.extend(fake_mastodon::mirror_flags(&mastodon.base));
+    mirrors.extend(fake_video::mirror_flags(&videos.base));
+    mirrors.extend(fake_reddit::mirror_flags(&reddit.base));
+    mirrors.extend(fake_meta::mirror_flags(&meta.base));
+    let (did, rkey) = (fake_bluesky::FOUR_DID, fake_bluesky::FOUR_RKEY);
+    let (host, status) = fake_mastodon::CARD;
+    let (video, tiktok, tiktok_user) = (
+        fake_video::VIDEO,
+        fake_video::TIKTOK,
+        fake_video::TIKTOK_USER,
+    );
+    let (sub, reddit_id) = fake_reddit::SELF;
+    // Meta's own embed markup, from the recorded oEmbed answers.
+    let meta_html = |name: &str| -> String {
+        let v: serde_json::Value =
+            serde_json::from_slice(&fake_reddit::fixture(name)).expect("fixture");
+        v["html"].as_str().unwrap_or_default().to_string()
+    };
+    let article = dir.path().join("every.html");
+    std::fs::write(
+        &article,
+        format!(
+            "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\"><title>Every platform</title>\
+             <style>body{{margin:0 auto;padding:8px;max-width:600px;font-family:sans-serif}}</style></head><body>\n\
+             <h1>One story, nine platforms</h1>\n\
+             <blockquote class=\"twitter-tweet\"><p lang=\"en\" dir=\"ltr\">…</p>&mdash; Matt Carroll (@mattcarrollcode) <a href=\"https://twitter.com/mattcarrollcode/status/1641895049427550208\">March 31, 2023</a></blockquote>\n\
+             <script async src=\"https://platform.twitter.com/widgets.js\" charset=\"utf-8\"></script>\n\
+             <blockquote class=\"bluesky-embed\" data-bluesky-uri=\"at://{did}/app.bsky.feed.post/{rkey}\"><p>…</p>&mdash; (<a href=\"https://bsky.app/profile/{did}\">@someone</a>) <a href=\"https://bsky.app/profile/{did}/post/{rkey}?ref_src=embed\">February 7, 2025</a></blockquote>\n\
+             <script async src=\"https://embed.bsky.app/static/embed.js\" charset=\"utf-8\"></script>\n\
+             <blockquote class=\"mastodon-embed\" data-embed-url=\"https://{host}/@austinkocher/{status}/embed\"><a href=\"https://{host}/@austinkocher/{status}\">Post by @austinkocher@{host}</a></blockquote>\n\
+             <script data-allowed-prefixes=\"https://{host}/\" async src=\"https://{host}/embed.js\"></script>\n\
+             <iframe width=\"560\" height=\"315\" src=\"https://www.youtube.com/embed/{video}?feature=oembed\" frameborder=\"0\" allowfullscreen></iframe>\n\
+             <blockquote class=\"tiktok-embed\" cite=\"https://www.tiktok.com/@{tiktok_user}/video/{tiktok}\" data-video-id=\"{tiktok}\"><section><a href=\"https://www.tiktok.com/@{tiktok_user}\">@{tiktok_user}</a></section></blockquote>\n\
+             <script async src=\"https://www.tiktok.com/embed.js\"></script>\n\
+             <blockquote class=\"reddit-embed-bq\" data-embed-height=\"500\"><a href=\"https://www.reddit.com/r/{sub}/comments/{reddit_id}/a_post/\">You won't get any secrets out of me</a><br> by <a href=\"https://www.reddit.com/user/someone/\">u/someone</a> in <a href=\"https://www.reddit.com/r/{sub}/\">{sub}</a></blockquote><script async=\"\" src=\"https://embed.reddit.com/widgets.js\" charset=\"UTF-8\"></script>\n\
+             {instagram}\n{facebook}\n{threads}\n</body></html>\n",
+            instagram = meta_html("instagram-BMokmydjG-M.json"),
+            facebook = meta_html("facebook-10102593740125791.json"),
+            threads = meta_html("threads-DWjTI0cgH5O.json")
+                .replace("https://www.threads.com/t/DWjTI0cgH5O", fake_meta::THREADS_URL),
+        ),
+    )
+    .expect("article");
+    let a = article.to_str().expect("utf-8");
+    let out = dir.path().join("site");
+    let archive = dir.path().join("archive");
+    let run = |args: &[&str]| embarc_via(&archive, &mirrors, args);
+    let lines = run(&["--json", "archive", a, "--meta-token", fake_meta::TOKEN]);
+    let archived: Vec<&str> = lines
+        .lines()
+        .filter(|l| l.contains("\"outcome\":\"archived\""))
+        .collect();
+    assert_eq!(archived.len(), 9, "one post of each provider: {lines}");
+    run(&["render", a, "-o", out.to_str().expect("utf-8")]);
+    let page = std::fs::read_to_string(out.join("every.html")).expect("page");
+    assert!(
+        !page.contains("<script"),
+        "every platform's script removed: {page}"
+    );
+    assert!(!page.contains("<iframe"), "no player loaded: {page}");
+    assert_eq!(
+        page.matches("data-embarc-post=\"").count(),
+        9,
+        "a card or facade for each embed: {page}"
+    );
+
+    let (shot, answered) = load_with(
+        &browser,
+        &out,
+        "every.html",
+        &["--virtual-time-budget=5000", "--window-size=640,4200"],
+    )
+    .await;
+    keep_screenshot(&shot, "EMBARC_SCREENSHOT_EVERY");
+    let pictures = assert_self_contained(&answered, &out, "every.html");
+    assert!(
+        pictures >= 9,
+        "avatars, photos and thumbnails served: {answered:?}"
+    );
 }

@@ -202,7 +202,7 @@ async fn micawber_embeds_our_card_for_every_url_form() {
     );
 
     // What is not served, as the spec says.
-    let not_archived = format!("https://x.com/jack/status/20");
+    let not_archived = "https://x.com/jack/status/20".to_string();
     let a = get(&srv.addr, &format!("/oembed?url={}", enc(&not_archived)));
     assert_eq!(a.status, 404, "{}", a.text());
     assert!(

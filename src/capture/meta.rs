@@ -201,11 +201,7 @@ fn field(v: &Value, key: &str) -> Option<String> {
 }
 
 fn cap(s: &str) -> String {
-    let mut end = s.len().min(MAX_FIELD);
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    s[..end].to_string()
+    crate::post::clip(s, MAX_FIELD)
 }
 
 fn http_url(s: &str) -> bool {

@@ -155,7 +155,10 @@ pub fn removed(v: &Value) -> Option<String> {
             | "copyright_takedown" | "content_takedown" => "removed by Reddit",
             _ => "removed",
         };
-        return Some(format!("{why} (removed_by_category: {})", cap(cat, 40)));
+        return Some(format!(
+            "{why} (removed_by_category: {})",
+            post::clip(cat, 40)
+        ));
     }
     let text = v
         .get("selftext")
@@ -171,17 +174,9 @@ pub fn removed(v: &Value) -> Option<String> {
     }
 }
 
-fn cap(s: &str, max: usize) -> String {
-    let mut end = s.len().min(max);
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    s[..end].to_string()
-}
-
 fn text(v: &Value, key: &str) -> Option<String> {
     let s = v.get(key)?.as_str()?.trim();
-    (!s.is_empty()).then(|| cap(s, MAX_FIELD))
+    (!s.is_empty()).then(|| post::clip(s, MAX_FIELD))
 }
 
 /// A media URL as Reddit's JSON gives it (HTML-escaped: `&amp;`), decoded;

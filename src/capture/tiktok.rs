@@ -26,7 +26,7 @@
 
 use super::{BoxFuture, Found, Platform, Session};
 use crate::embed::Provider;
-use crate::post::{self, Asset, Author, MediaItem, MediaKind, Post, PostId};
+use crate::post::{self, Asset, Author, MediaItem, MediaKind, Post, PostId, clip};
 use crate::providers::{UrlMatch, classify_url, split_url};
 use crate::store::record::CaptureOutcome;
 use serde_json::Value;
@@ -197,15 +197,6 @@ pub fn to_post(id: &str, v: &Value) -> Post {
             .collect(),
         ..Post::default()
     }
-}
-
-/// At most `max` bytes of `s`, cut at a character boundary.
-fn clip(s: &str, max: usize) -> String {
-    let mut end = s.len().min(max);
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    s[..end].to_string()
 }
 
 #[cfg(test)]

@@ -27,7 +27,7 @@
 
 use super::{BoxFuture, Found, Platform, Session};
 use crate::net::Fetched;
-use crate::post::{self, Asset, Author, MediaItem, MediaKind, Post, PostId};
+use crate::post::{self, Asset, Author, MediaItem, MediaKind, Post, PostId, clip};
 use crate::store::record::CaptureOutcome;
 use serde_json::Value;
 
@@ -208,15 +208,6 @@ pub fn to_post(id: &str, v: &Value) -> Post {
         }],
         ..Post::default()
     }
-}
-
-/// At most `max` bytes of `s`, cut at a character boundary.
-fn clip(s: &str, max: usize) -> String {
-    let mut end = s.len().min(max);
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    s[..end].to_string()
 }
 
 /// The width and height a JPEG (its first SOF segment) or PNG (its IHDR)

@@ -145,11 +145,11 @@ fn neighbour_links(base: &str, id: &PostId, ms: &[&CaptureEntry], i: usize) -> V
         }
         r
     };
-    for j in 0..=last {
+    for (j, m) in ms.iter().enumerate().take(last + 1) {
         let r = rels(j);
         if j == i || !r.is_empty() {
             let rel = format!("{} memento", r.join(" ")).trim().to_string();
-            out.push(memento_link(base, id, ms[j], &rel));
+            out.push(memento_link(base, id, m, &rel));
         }
     }
     out

@@ -110,12 +110,16 @@ pub(crate) struct Shared {
     archive: Archive,
     config: Config,
     catalog: RwLock<Arc<Catalog>>,
-    cards: Mutex<HashMap<(PostId, bool), (Digest, Arc<Card>)>>,
+    cards: Mutex<CardCache>,
     verified: Mutex<HashMap<Digest, media::Seen>>,
     observer: Arc<dyn Observer>,
 }
 
 type AppState = Arc<Shared>;
+
+/// Cards made, by post and variant, with the digest of the capture record
+/// each was made from (a newer capture makes a new card).
+type CardCache = HashMap<(PostId, bool), (Digest, Arc<Card>)>;
 
 /// A post's card as made for an answer.
 pub(crate) struct Card {

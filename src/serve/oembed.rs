@@ -57,15 +57,13 @@ pub(crate) async fn answer(State(s): State<AppState>, Query(p): Query<Params>) -
     let Some(url) = p.url.filter(|u| !u.trim().is_empty()) else {
         return plain(StatusCode::BAD_REQUEST, "the url parameter is required");
     };
-    let bound = |v: &Option<String>, name: &str| -> Result<Option<u64>, Response> {
+    // A bound that is not a positive whole number: the name of the parameter.
+    let bound = |v: &Option<String>, name: &'static str| -> Result<Option<u64>, &'static str> {
         match v.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
             None => Ok(None),
             Some(v) => match v.parse::<u64>() {
                 Ok(n) if n > 0 => Ok(Some(n)),
-                _ => Err(plain(
-                    StatusCode::BAD_REQUEST,
-                    &format!("{name} must be a positive whole number of pixels"),
-                )),
+                _ => Err(name),
             },
         }
     };
@@ -74,7 +72,12 @@ pub(crate) async fn answer(State(s): State<AppState>, Query(p): Query<Params>) -
         bound(&p.maxheight, "maxheight"),
     ) {
         (Ok(w), Ok(h)) => (w, h),
-        (Err(r), _) | (_, Err(r)) => return r,
+        (Err(name), _) | (_, Err(name)) => {
+            return plain(
+                StatusCode::BAD_REQUEST,
+                &format!("{name} must be a positive whole number of pixels"),
+            );
+        }
     };
     if !super::is_post_url(url.trim()) {
         return plain(

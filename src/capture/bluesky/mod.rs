@@ -33,7 +33,7 @@ use crate::embed::Provider;
 use crate::net::{Client, Fetched};
 use crate::post::{
     self, Asset, Author, Card, Counts, MediaItem, MediaKind, Post, PostId, QuotedPost, ReplyTo,
-    TextSpan,
+    TextSpan, clip,
 };
 use crate::store::Archive;
 use crate::store::record::{CaptureOutcome, Hop, SHORT_LINK_SCHEMA, ShortLinkRecord};
@@ -654,18 +654,6 @@ fn spans(text: &str, facets: Option<&Value>) -> Vec<TextSpan> {
         });
     }
     out
-}
-
-/// At most `max` bytes of `s`, cut at a character boundary.
-fn clip(s: &str, max: usize) -> String {
-    if s.len() <= max {
-        return s.to_string();
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    s[..end].to_string()
 }
 
 fn encode(s: &str) -> String {

@@ -26,14 +26,7 @@ fn text(v: &Value, key: &str) -> Option<String> {
 }
 
 fn cap(s: &str) -> String {
-    if s.len() <= MAX_FIELD {
-        return s.to_string();
-    }
-    let mut end = MAX_FIELD;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    s[..end].to_string()
+    crate::post::clip(s, MAX_FIELD)
 }
 
 fn number(v: &Value, key: &str) -> Option<u64> {
