@@ -453,6 +453,16 @@ pub struct Counts {
     pub reposts: Option<u64>,
 }
 
+/// At most `max` bytes of `s`, cut at a character boundary: a field of an
+/// untrusted answer kept within its cap.
+pub fn clip(s: &str, max: usize) -> String {
+    let mut end = s.len().min(max);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s[..end].to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -480,14 +490,4 @@ mod tests {
         assert!(PostId::parse_label("bluesky:did:plc:abc/3k").is_some());
         assert_eq!(PostId::parse_label("bluesky:did:plc:abc"), None);
     }
-}
-
-/// At most `max` bytes of `s`, cut at a character boundary: a field of an
-/// untrusted answer kept within its cap.
-pub fn clip(s: &str, max: usize) -> String {
-    let mut end = s.len().min(max);
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    s[..end].to_string()
 }
