@@ -109,13 +109,14 @@ fn v1_archive_renders_byte_for_byte_as_before() {
     );
     assert_eq!(code, Some(0), "{err}");
     // Only the reason a YouTube embed is kept is worded anew (it named "X
-    // posts only"; it now names the provider not captured yet).
+    // posts only"; YouTube videos are captured now, so it says how to
+    // capture this one).
     let mut now = json_lines(&out);
     let youtube = &mut now[0]["embeds"][7];
     assert_eq!(youtube["provider"], "youtube");
     assert_eq!(
         youtube["reason"],
-        "not in the archive (embarc does not capture youtube posts yet)"
+        "not in the archive; run `embarc archive` on this article"
     );
     youtube["reason"] = "not in the archive (embarc captures X posts only so far)".into();
     // Fields added since (what render removed from the page) are extra, and
