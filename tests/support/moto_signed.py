@@ -21,8 +21,10 @@ _setup = BaseResponse.setup_class
 _check = authorization.ActionAuthenticatorMixin._authenticate_and_authorize_action
 
 
-def setup_class(self, request, full_url, headers, use_raw_body=False):
-    _setup(self, request, full_url, headers, use_raw_body)
+def setup_class(self, request, *args, **kwargs):
+    # moto 5.2.5 calls it with the request alone (the URL and headers are
+    # the request's), older versions with them too: pass on what came.
+    _setup(self, request, *args, **kwargs)
     environ = getattr(request, "environ", None) or {}
     self._raw_query = environ.get("QUERY_STRING")
 
