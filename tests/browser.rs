@@ -173,38 +173,23 @@ async fn load_with(
     .await;
 
     let shot = out.join("screenshot.png");
-    let status = screenshot(
+    screenshot(
         browser,
         &proxy.base,
         &format!("{SITE}/{page}"),
         &shot,
         flags,
     );
-    assert!(
-        shot.is_file(),
-        "no screenshot: {}",
-        String::from_utf8_lossy(&status.stderr)
-    );
-    let png = std::fs::read(&shot).expect("png");
-    assert!(
-        png.starts_with(b"\x89PNG") && png.len() > 20_000,
-        "a real picture"
-    );
     let answered = log.lock().expect("log").clone();
     (shot, answered)
 }
 
 /// Headless Chromium loads `url` through the HTTP proxy at `proxy` (every
-/// request, loopback included) and writes a screenshot to `shot`.
-fn screenshot(
-    browser: &Path,
-    proxy: &str,
-    url: &str,
-    shot: &Path,
-    flags: &[&str],
-) -> std::process::Output {
+/// request, loopback included) and writes a screenshot to `shot`, which
+/// must be a real picture.
+fn screenshot(browser: &Path, proxy: &str, url: &str, shot: &Path, flags: &[&str]) {
     let profile = tempfile::tempdir().expect("profile");
-    tokio::task::block_in_place(|| {
+    let status = tokio::task::block_in_place(|| {
         std::process::Command::new(browser)
             .args([
                 "--headless",
@@ -246,7 +231,17 @@ fn screenshot(
             .arg(url)
             .output()
             .expect("chromium runs")
-    })
+    });
+    assert!(
+        shot.is_file(),
+        "no screenshot: {}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    let png = std::fs::read(&shot).expect("png");
+    assert!(
+        png.starts_with(b"\x89PNG") && png.len() > 20_000,
+        "a real picture"
+    );
 }
 
 /// Copies the screenshot where the environment variable `var` says (how the
@@ -649,22 +644,12 @@ async fn served_browse_pages_load_nothing_from_any_other_host() {
         std::fs::write(out.join(name), &html.body).expect("page");
         log.lock().expect("log").clear();
         let shot = out.join(format!("{name}.png"));
-        let status = screenshot(
+        screenshot(
             &browser,
             &proxy.base,
             &format!("{SITE}{page}"),
             &shot,
             &["--virtual-time-budget=5000"],
-        );
-        assert!(
-            shot.is_file(),
-            "no screenshot: {}",
-            String::from_utf8_lossy(&status.stderr)
-        );
-        let png = std::fs::read(&shot).expect("png");
-        assert!(
-            png.starts_with(b"\x89PNG") && png.len() > 20_000,
-            "a real picture"
         );
         keep_screenshot(&shot, var);
         let answered = log.lock().expect("log").clone();
