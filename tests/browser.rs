@@ -237,7 +237,7 @@ fn screenshot(browser: &Path, proxy: &str, url: &str, shot: &Path, flags: &[&str
         "no screenshot: {}",
         String::from_utf8_lossy(&status.stderr)
     );
-    let png = std::fs::read(&shot).expect("png");
+    let png = std::fs::read(shot).expect("png");
     assert!(
         png.starts_with(b"\x89PNG") && png.len() > 20_000,
         "a real picture"
